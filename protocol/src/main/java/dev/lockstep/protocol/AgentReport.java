@@ -1,0 +1,26 @@
+package dev.lockstep.protocol;
+
+/**
+ * What an agent tells the coordinator about itself ({@code PUT /v1/agents/{id}}), every two seconds
+ * and after every hook.
+ *
+ * @param id the agent's id (default: host name)
+ * @param service the service it belongs to
+ * @param revision the code revision it runs now
+ * @param state what it is doing
+ * @param releaseId the release its state refers to, or null
+ * @param epoch the highest fencing epoch it has seen; it ignores anything older
+ * @param digest digest of the migrations folder it staged for {@code releaseId}, or null
+ * @param detail why a hook failed (exit code and stderr tail), or null
+ * @param switchedAt when its switch hook finished (ISO-8601), or null
+ */
+public record AgentReport(
+    String id,
+    String service,
+    String revision,
+    AgentState state,
+    String releaseId,
+    long epoch,
+    String digest,
+    String detail,
+    String switchedAt) {}

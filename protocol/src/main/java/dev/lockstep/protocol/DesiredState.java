@@ -1,0 +1,32 @@
+package dev.lockstep.protocol;
+
+/**
+ * The level-triggered command for every agent of a service ({@code GET
+ * /v1/services/{service}/desired?index=N&wait=30s}). Agents converge on it whenever they see it,
+ * however late; {@code index} grows with every change so a blocking query can wait for the next.
+ *
+ * @param service the service
+ * @param index changes whenever anything below changes; 0 when there was never a release
+ * @param epoch the fencing epoch of the coordinator that wrote it; agents ignore lower epochs
+ * @param releaseId the current or last release, or null
+ * @param phase that release's phase, or null
+ * @param targetRevision the code revision the release moves to
+ * @param mode online or maintenance
+ * @param digest the coordinator's digest of the migrations folder; prepared agents must match it
+ * @param schema the target schema version
+ */
+public record DesiredState(
+    String service,
+    long index,
+    long epoch,
+    String releaseId,
+    Phase phase,
+    String targetRevision,
+    Mode mode,
+    String digest,
+    String schema) {
+
+  public static DesiredState none(String service) {
+    return new DesiredState(service, 0, 0, null, null, null, null, null, null);
+  }
+}
