@@ -52,4 +52,54 @@ public record ReleaseDocument(
     applied = applied == null ? List.of() : List.copyOf(applied);
     agents = agents == null ? List.of() : List.copyOf(agents);
   }
+
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /** Copy-and-change for a release as it moves through its phases. */
+  public static final class Builder {
+    private String id, service, revision, schema, fromSchema, modeReason, reason, createdAt, updatedAt;
+    private Mode mode;
+    private Phase phase;
+    private List<Finding> findings;
+    private List<String> repairs, pending;
+    private List<AppliedMigration> applied;
+    private List<ReleaseAgent> agents;
+    private Long switchSkewMs;
+    private long epoch;
+
+    public Builder() {}
+
+    private Builder(ReleaseDocument d) {
+      id = d.id; service = d.service; revision = d.revision; schema = d.schema; fromSchema = d.fromSchema;
+      mode = d.mode; modeReason = d.modeReason; phase = d.phase; reason = d.reason; findings = d.findings;
+      repairs = d.repairs; pending = d.pending; applied = d.applied; agents = d.agents; switchSkewMs = d.switchSkewMs;
+      epoch = d.epoch; createdAt = d.createdAt; updatedAt = d.updatedAt;
+    }
+
+    public Builder id(String v) { id = v; return this; }
+    public Builder service(String v) { service = v; return this; }
+    public Builder revision(String v) { revision = v; return this; }
+    public Builder schema(String v) { schema = v; return this; }
+    public Builder fromSchema(String v) { fromSchema = v; return this; }
+    public Builder mode(Mode v) { mode = v; return this; }
+    public Builder modeReason(String v) { modeReason = v; return this; }
+    public Builder phase(Phase v) { phase = v; return this; }
+    public Builder reason(String v) { reason = v; return this; }
+    public Builder findings(List<Finding> v) { findings = v; return this; }
+    public Builder repairs(List<String> v) { repairs = v; return this; }
+    public Builder pending(List<String> v) { pending = v; return this; }
+    public Builder applied(List<AppliedMigration> v) { applied = v; return this; }
+    public Builder agents(List<ReleaseAgent> v) { agents = v; return this; }
+    public Builder switchSkewMs(Long v) { switchSkewMs = v; return this; }
+    public Builder epoch(long v) { epoch = v; return this; }
+    public Builder createdAt(String v) { createdAt = v; return this; }
+    public Builder updatedAt(String v) { updatedAt = v; return this; }
+
+    public ReleaseDocument build() {
+      return new ReleaseDocument(id, service, revision, schema, fromSchema, mode, modeReason, phase, reason, findings,
+          repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt);
+    }
+  }
 }

@@ -1,0 +1,214 @@
+package dev.lockstep.coordinator;
+
+import dev.lockstep.coordinator.config.CoordinatorConfig;
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.coordinator.fleet.AgentRegistry;
+import dev.lockstep.coordinator.fleet.DesiredStateWatch;
+import dev.lockstep.coordinator.http.Auth;
+import dev.lockstep.coordinator.http.HttpApi;
+import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.preflight.ModeClassifier;
+import dev.lockstep.coordinator.release.ReleaseDeps;
+import dev.lockstep.coordinator.release.ReleaseService;
+import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.coordinator.store.LockstepSchema;
+import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.rules.RuleEngine;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.http.HttpServer;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lockstep serve}: the coordinator. Wires everything by hand, in the order it must start
+ * (database schema, Redis, Vert.x, HTTP), and shuts down in the reverse order.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Run the coordinator: HTTP API, agent registry, release runner.")
+public final class ServeCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+  @Option(names = "--port", defaultValue = "${env:LOCKSTEP_PORT:-7070}", description = "HTTP port (env LOCKSTEP_PORT, default 7070)")
+  int port;
+
+  @Option(names = "--database-url", defaultValue = "${env:LOCKSTEP_DATABASE_URL:-${env:DATABASE_URL}}",
+      description = "postgresql://user:pass@host:port/db or jdbc:postgresql:… (env LOCKSTEP_DATABASE_URL, else DATABASE_URL)")
+  String databaseUrl;
+
+  @Option(names = "--redis-url", defaultValue = "${env:LOCKSTEP_REDIS_URL:-redis://127.0.0.1:6379}",
+      description = "redis://host:port (env LOCKSTEP_REDIS_URL, default redis://127.0.0.1:6379)")
+  String redisUrl;
+
+  @Option(names = "--service", defaultValue = "${env:LOCKSTEP_SERVICE:-app}", description = "the service it manages (env LOCKSTEP_SERVICE, default app)")
+  String service;
+
+  @Option(names = "--migrations", defaultValue = "${env:LOCKSTEP_MIGRATIONS}", description = "folder of V…/U… SQL migrations (env LOCKSTEP_MIGRATIONS)")
+  Path migrations;
+
+  @Option(names = "--token", defaultValue = "${env:LOCKSTEP_TOKEN}", description = "operator token, required (env LOCKSTEP_TOKEN)")
+  String token;
+
+  @Option(names = "--agent-token", defaultValue = "${env:LOCKSTEP_AGENT_TOKEN}", description = "agents' token, required (env LOCKSTEP_AGENT_TOKEN)")
+  String agentToken;
+
+  @Option(names = "--lost-after", defaultValue = "${env:LOCKSTEP_LOST_AFTER:-10s}", description = "silence after which an agent is lost (default 10s)")
+  String lostAfter;
+
+  @Option(names = "--prepare-timeout", defaultValue = "${env:LOCKSTEP_PREPARE_TIMEOUT:-5m}", description = "how long PREPARING waits for every agent (default 5m)")
+  String prepareTimeout;
+
+  @Option(names = "--switch-timeout", defaultValue = "${env:LOCKSTEP_SWITCH_TIMEOUT:-5m}", description = "how long SWITCHING waits for every agent (default 5m)")
+  String switchTimeout;
+
+  @Option(names = "--lock-timeout", defaultValue = "${env:LOCKSTEP_LOCK_TIMEOUT:-10s}", description = "lock_timeout of migration statements (default 10s)")
+  String lockTimeout;
+
+  @Override
+  public Integer call() throws Exception {
+    CoordinatorConfig config = config();
+    Clock clock = Clock.systemUTC();
+    String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
+    log.info("coordinator {} for service {}: database {}, redis {}, migrations {}", instanceId, config.service(),
+        config.database(), config.redisUrl(), config.migrations());
+
+    Connections connections = new Connections(config.database());
+    try (Connection c = connections.open("lockstep-setup")) {
+      LockstepSchema.ensure(c);
+    }
+
+    PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Vertx vertx = Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+        .withMetrics(new MicrometerMetricsFactory(meters))
+        .build();
+    RedissonClient redisson = redisson(config.redisUrl());
+    PgConnectOptions connect = new PgConnectOptions()
+        .setHost(config.database().host()).setPort(config.database().port())
+        .setDatabase(config.database().database()).setUser(config.database().user())
+        .addProperty("application_name", "lockstep-coordinator/" + config.service());
+    if (config.database().password() != null) {
+      connect.setPassword(config.database().password());
+    }
+    Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(8)).connectingTo(connect).using(vertx).build();
+    WorkerExecutor worker = vertx.createSharedWorkerExecutor("lockstep-migration", 4, 2, TimeUnit.HOURS);
+
+    ReleaseStore store = new ReleaseStore(pool, clock);
+    AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
+    DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
+    Migrations migrationRunner = new Migrations(config.database(), config.migrations(), config.service(), config.lockTimeout());
+    ReleaseDeps deps = new ReleaseDeps(vertx, config, store, registry, watch, migrationRunner, new RuleEngine(List.of()),
+        new ModeClassifier(), connections, worker, redisson, meters, clock, instanceId);
+    ReleaseService releases = new ReleaseService(deps);
+    Auth auth = new Auth(config.operatorToken(), config.agentToken());
+
+    // Everything that keeps in-memory state runs on one context, so none of it needs locks.
+    var context = vertx.getOrCreateContext();
+    CountDownLatch started = new CountDownLatch(1);
+    Throwable[] failure = new Throwable[1];
+    HttpServer[] server = new HttpServer[1];
+    context.runOnContext(v -> watch.start()
+        .compose(x -> vertx.createHttpServer()
+            .requestHandler(HttpApi.router(vertx, auth, registry, watch, releases, store, pool, redisson, meters, config.service()))
+            .listen(config.port()))
+        .compose(s -> {
+          server[0] = s;
+          return releases.resumeUnfinished();
+        })
+        .onComplete(r -> {
+          failure[0] = r.cause();
+          started.countDown();
+        }));
+    started.await();
+    if (failure[0] != null) {
+      log.error("coordinator could not start: {}", failure[0].getMessage());
+      shutdown(vertx, redisson, null, worker, pool);
+      return 1;
+    }
+    log.info("coordinator listening on port {} (agents lost after {})", server[0].actualPort(),
+        Durations.format(config.lostAfter()));
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      log.info("coordinator stopping");
+      shutdown(vertx, redisson, server[0], worker, pool);
+      stop.countDown();
+    }, "lockstep-shutdown"));
+    stop.await();
+    return 0;
+  }
+
+  private static void shutdown(Vertx vertx, RedissonClient redisson, HttpServer server, WorkerExecutor worker, Pool pool) {
+    try {
+      if (server != null) {
+        server.close().await(5, TimeUnit.SECONDS);
+      }
+      worker.close();
+      pool.close();
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("unclean shutdown: {}", e.getMessage());
+    } finally {
+      redisson.shutdown();
+    }
+  }
+
+  private CoordinatorConfig config() {
+    require(token, "--token (or LOCKSTEP_TOKEN): the operator token");
+    require(agentToken, "--agent-token (or LOCKSTEP_AGENT_TOKEN): the agents' token");
+    if (migrations == null) {
+      throw new IllegalArgumentException("missing --migrations (or LOCKSTEP_MIGRATIONS): the folder of V…/U… SQL migrations");
+    }
+    if (!Files.isDirectory(migrations)) {
+      throw new IllegalArgumentException("migrations folder " + migrations.toAbsolutePath() + " does not exist");
+    }
+    if (!redisUrl.startsWith("redis://") && !redisUrl.startsWith("rediss://")) {
+      throw new IllegalArgumentException("--redis-url must look like redis://host:6379 (got " + redisUrl + ")");
+    }
+    return new CoordinatorConfig(port, DatabaseUrl.parse(databaseUrl), redisUrl, service, migrations.toAbsolutePath(),
+        token, agentToken, Durations.parse(lostAfter), Durations.parse(prepareTimeout), Durations.parse(switchTimeout),
+        Durations.parse(lockTimeout));
+  }
+
+  private static void require(String value, String what) {
+    if (value == null || value.isBlank()) {
+      throw new IllegalArgumentException("missing " + what);
+    }
+  }
+
+  static RedissonClient redisson(String url) {
+    Config config = new Config();
+    config.setNettyThreads(4).setThreads(2);
+    config.useSingleServer()
+        .setAddress(url)
+        .setConnectionMinimumIdleSize(2)
+        .setConnectionPoolSize(8)
+        .setSubscriptionConnectionMinimumIdleSize(1);
+    return Redisson.create(config);
+  }
+
+}

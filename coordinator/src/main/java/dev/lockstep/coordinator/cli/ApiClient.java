@@ -1,0 +1,106 @@
+package dev.lockstep.coordinator.cli;
+
+import dev.lockstep.protocol.ErrorBody;
+import dev.lockstep.protocol.Json;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.stream.Stream;
+
+/**
+ * The operator CLI's view of the coordinator's HTTP API: blocking calls, JSON in and out, and a
+ * server-sent-event reader. An error response becomes a {@link CliException} carrying the
+ * coordinator's own words.
+ */
+public final class ApiClient {
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final String base;
+  private final String token;
+
+  public ApiClient(String base, String token) {
+    this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+    this.token = token;
+  }
+
+  public <T> T get(String path, Class<T> type) {
+    return send(request(path).GET().build(), type);
+  }
+
+  public <T> T post(String path, Object body, Class<T> type) {
+    return send(request(path).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body == null ? "{}" : Json.write(body))).build(), type);
+  }
+
+  public <T> T delete(String path, Class<T> type) {
+    return send(request(path).DELETE().build(), type);
+  }
+
+  /** Reads {@code path} as server-sent events, handing each {@code data:} payload with its event name to {@code onEvent}. */
+  public void events(String path, java.util.function.BiConsumer<String, String> onEvent) {
+    HttpRequest req = request(path).header("Accept", "text/event-stream").GET().build();
+    try {
+      HttpResponse<Stream<String>> response = http.send(req, HttpResponse.BodyHandlers.ofLines());
+      if (response.statusCode() >= 400) {
+        throw new CliException(2, "coordinator answered " + response.statusCode() + " for " + path);
+      }
+      String[] event = {"message"};
+      try (Stream<String> lines = response.body()) {
+        lines.forEach(line -> {
+          if (line.startsWith("event:")) {
+            event[0] = line.substring(6).trim();
+          } else if (line.startsWith("data:")) {
+            onEvent.accept(event[0], line.substring(5).trim());
+          } else if (line.isEmpty()) {
+            event[0] = "message";
+          }
+        });
+      }
+    } catch (IOException e) {
+      throw unreachable(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CliException(130, "interrupted");
+    }
+  }
+
+  private HttpRequest.Builder request(String path) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
+    if (token != null && !token.isBlank()) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return b;
+  }
+
+  private <T> T send(HttpRequest req, Class<T> type) {
+    try {
+      HttpResponse<String> response = http.send(req, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() >= 400) {
+        String detail = response.body();
+        try {
+          ErrorBody error = Json.read(response.body(), ErrorBody.class);
+          detail = error.detail() == null ? error.error() : error.detail();
+        } catch (IllegalArgumentException notJson) {
+          // keep the raw body
+        }
+        throw new CliException(response.statusCode() >= 500 ? 3 : 2, detail);
+      }
+      return Json.read(response.body(), type);
+    } catch (IOException e) {
+      throw unreachable(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CliException(130, "interrupted");
+    }
+  }
+
+  private CliException unreachable(IOException e) {
+    String why = e instanceof ConnectException ? "connection refused" : String.valueOf(e.getMessage());
+    return new CliException(3, "cannot reach the coordinator at " + base + " (" + why
+        + "); is `lockstep serve` running there? Set --coordinator or LOCKSTEP_COORDINATOR");
+  }
+
+}

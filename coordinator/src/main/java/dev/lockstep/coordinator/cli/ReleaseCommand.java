@@ -1,0 +1,121 @@
+package dev.lockstep.coordinator.cli;
+
+import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.Mode;
+import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseAgent;
+import dev.lockstep.protocol.ReleaseDocument;
+import dev.lockstep.protocol.ReleaseEvent;
+import dev.lockstep.protocol.ReleaseRequest;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lockstep release --revision R [--schema V]}: starts a coordinated release and follows it
+ * live. Exits 0 only when the release ends COMPLETED.
+ */
+@Command(name = "release", mixinStandardHelpOptions = true,
+    description = "Start a coordinated release and follow it (like `alembic upgrade`); exits 0 only if it COMPLETES.")
+public final class ReleaseCommand implements Callable<Integer> {
+  private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(ZoneId.systemDefault());
+
+  @Mixin
+  ClientOptions options;
+
+  @Option(names = "--revision", required = true, description = "code revision to switch the fleet to")
+  String revision;
+
+  @Option(names = "--schema", description = "target schema version (default: the newest migration)")
+  String schema;
+
+  @Option(names = "--service", defaultValue = "${env:LOCKSTEP_SERVICE}", description = "service (default: the coordinator's)")
+  String service;
+
+  @Option(names = "--mode", description = "online, maintenance or auto (default auto)")
+  String mode;
+
+  @Option(names = "--allow-lost", description = "start even though some agents of the service are lost")
+  boolean allowLost;
+
+  @Option(names = "--detach", description = "print the release id and return at once")
+  boolean detach;
+
+  @Override
+  public Integer call() {
+    PrintStream out = System.out;
+    PrintStream progress = options.json ? System.err : System.out;
+    ApiClient api = options.client();
+    Mode parsedMode = mode == null ? null : Mode.parse(mode);
+    ReleaseDocument doc = api.post("/v1/releases", new ReleaseRequest(service, revision, schema, parsedMode, allowLost),
+        ReleaseDocument.class);
+    if (detach) {
+      out.println(options.json ? Json.write(doc) : doc.id());
+      return 0;
+    }
+    progress.printf("release %s: service %s → revision %s, schema %s → %s%n", doc.id(), doc.service(), doc.revision(),
+        doc.fromSchema() == null ? "(empty)" : doc.fromSchema(), doc.schema());
+    ReleaseDocument[] last = {null};
+    try {
+      api.events("/v1/releases/" + doc.id() + "/events", (event, data) -> {
+        if ("end".equals(event)) {
+          last[0] = Json.read(data, ReleaseDocument.class);
+        } else {
+          ReleaseEvent e = Json.read(data, ReleaseEvent.class);
+          progress.printf("  %s  %-10s %s%n", TIME.format(Instant.parse(e.at())), e.phase(), e.message());
+        }
+      });
+    } catch (CliException lostStream) {
+      progress.println("  (event stream interrupted: " + lostStream.getMessage() + "; polling)");
+    }
+    ReleaseDocument end = last[0];
+    while (end == null || !end.phase().isTerminal()) {
+      sleep();
+      end = api.get("/v1/releases/" + doc.id(), ReleaseDocument.class);
+    }
+    if (options.json) {
+      out.println(Json.write(end));
+    } else {
+      summary(out, end);
+    }
+    return end.phase() == Phase.COMPLETED ? 0 : 1;
+  }
+
+  static void summary(PrintStream out, ReleaseDocument doc) {
+    out.printf("%nrelease %s %s%n", doc.id(), doc.phase());
+    if (doc.reason() != null) {
+      out.println("  reason:  " + doc.reason());
+    }
+    out.printf("  mode:    %s%s%n", doc.mode() == null ? "-" : doc.mode().wireName(),
+        doc.modeReason() == null ? "" : " (" + doc.modeReason() + ")");
+    out.printf("  schema:  %s → %s; applied %d migration(s)%n", doc.fromSchema() == null ? "(empty)" : doc.fromSchema(),
+        doc.schema(), doc.applied().size());
+    if (!doc.repairs().isEmpty()) {
+      out.println("  repairs: " + String.join("; ", doc.repairs()));
+    }
+    if (!doc.agents().isEmpty()) {
+      Table t = new Table("AGENT", "STATE", "SWITCHED AT");
+      for (ReleaseAgent a : doc.agents()) {
+        t.row(a.id(), a.state().wireName(), a.switchedAt());
+      }
+      t.print(out);
+    }
+    if (doc.switchSkewMs() != null) {
+      out.println("  switch skew: " + doc.switchSkewMs() + " ms");
+    }
+  }
+
+  private static void sleep() {
+    try {
+      Thread.sleep(500);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CliException(130, "interrupted");
+    }
+  }
+}

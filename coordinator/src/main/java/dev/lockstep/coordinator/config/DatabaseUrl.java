@@ -1,0 +1,99 @@
+package dev.lockstep.coordinator.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Where the application's database is, parsed from either {@code postgresql://user:pass@host:port/db}
+ * (the form most platforms hand out in {@code DATABASE_URL}) or a {@code jdbc:postgresql:} URL.
+ * {@link #toString()} never shows the password.
+ *
+ * <pre>{@code DatabaseUrl db = DatabaseUrl.parse("postgresql://app:secret@db:5432/shop");
+ * db.jdbcUrl(); // jdbc:postgresql://db:5432/shop}</pre>
+ */
+public record DatabaseUrl(String host, int port, String database, String user, String password, Map<String, String> params) {
+
+  public DatabaseUrl {
+    params = Map.copyOf(params);
+  }
+
+  public static DatabaseUrl parse(String text) {
+    if (text == null || text.isBlank()) {
+      throw new IllegalArgumentException(
+          "no database URL; pass --database-url or set LOCKSTEP_DATABASE_URL (or DATABASE_URL), e.g. postgresql://user:pass@host:5432/db");
+    }
+    String raw = text.trim();
+    if (raw.startsWith("jdbc:")) {
+      raw = raw.substring("jdbc:".length());
+    }
+    if (raw.startsWith("postgres://")) {
+      raw = "postgresql://" + raw.substring("postgres://".length());
+    }
+    if (!raw.startsWith("postgresql://")) {
+      throw new IllegalArgumentException("database URL must start with postgresql:// or jdbc:postgresql:// (got " + redact(text) + ")");
+    }
+    URI uri;
+    try {
+      uri = new URI(raw);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("malformed database URL " + redact(text) + ": " + e.getReason());
+    }
+    String host = uri.getHost() == null ? "localhost" : uri.getHost();
+    int port = uri.getPort() < 0 ? 5432 : uri.getPort();
+    String path = uri.getPath() == null ? "" : uri.getPath();
+    String database = path.startsWith("/") ? path.substring(1) : path;
+    if (database.isEmpty()) {
+      throw new IllegalArgumentException("database URL " + redact(text) + " names no database; add /dbname after the host");
+    }
+    Map<String, String> params = new LinkedHashMap<>();
+    if (uri.getRawQuery() != null) {
+      for (String pair : uri.getRawQuery().split("&")) {
+        int eq = pair.indexOf('=');
+        if (eq > 0) {
+          params.put(decode(pair.substring(0, eq)), decode(pair.substring(eq + 1)));
+        }
+      }
+    }
+    String user = params.remove("user");
+    String password = params.remove("password");
+    if (uri.getRawUserInfo() != null) {
+      String info = uri.getRawUserInfo();
+      int colon = info.indexOf(':');
+      user = decode(colon < 0 ? info : info.substring(0, colon));
+      password = colon < 0 ? null : decode(info.substring(colon + 1));
+    }
+    if (user == null || user.isEmpty()) {
+      user = "postgres";
+    }
+    return new DatabaseUrl(host, port, database, user, password, params);
+  }
+
+  public String jdbcUrl() {
+    StringBuilder url = new StringBuilder("jdbc:postgresql://").append(host).append(':').append(port).append('/').append(database);
+    if (!params.isEmpty()) {
+      url.append('?');
+      params.forEach((k, v) -> url.append(k).append('=').append(v).append('&'));
+      url.setLength(url.length() - 1);
+    }
+    return url.toString();
+  }
+
+  /** The URL with the password replaced by {@code ***}: the only form that may reach a log. */
+  @Override
+  public String toString() {
+    return "postgresql://" + user + (password == null ? "" : ":***") + "@" + host + ":" + port + "/" + database;
+  }
+
+  private static String decode(String s) {
+    return URLDecoder.decode(s, StandardCharsets.UTF_8);
+  }
+
+  /** Best-effort redaction for error messages about a URL we could not even parse. */
+  static String redact(String text) {
+    return text.replaceAll("(//[^:/@]*:)[^@]*@", "$1***@").replaceAll("(?i)(password=)[^&]*", "$1***");
+  }
+}

@@ -1,0 +1,65 @@
+package dev.lockstep.coordinator.http;
+
+import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.lock.FencedOutException;
+import dev.lockstep.protocol.ErrorBody;
+import dev.lockstep.protocol.Json;
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one failure path: maps every error to a status and a JSON {@code {"error","detail"}} body.
+ * Caller mistakes are 4xx and logged at WARN; a 500 is always a bug and logged at ERROR with its
+ * stack.
+ */
+public final class Failures implements Handler<RoutingContext> {
+  private static final Logger log = LoggerFactory.getLogger(Failures.class);
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    int status;
+    String error;
+    String detail;
+    if (failure instanceof LockstepException e) {
+      status = e.code().status();
+      error = e.code().wire();
+      detail = e.getMessage();
+    } else if (failure instanceof IllegalArgumentException e) {
+      status = 400;
+      error = "bad_request";
+      detail = e.getMessage();
+    } else if (failure instanceof FencedOutException e) {
+      status = 409;
+      error = "fenced";
+      detail = e.getMessage();
+    } else if (failure instanceof HttpException e) {
+      status = e.getStatusCode();
+      error = status == 413 ? "too_large" : "http_" + status;
+      detail = e.getPayload() != null ? e.getPayload() : status == 413 ? "request body too large (limit 1 MiB)" : "request refused";
+    } else if (failure == null) {
+      status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+      error = status == 404 ? "not_found" : status == 405 ? "method_not_allowed" : "http_" + status;
+      detail = status == 404 ? "no such path: " + ctx.request().path() : status == 405
+          ? ctx.request().method() + " is not allowed on " + ctx.request().path() : "request refused";
+    } else {
+      status = 500;
+      error = "internal";
+      detail = "internal error (" + failure.getClass().getSimpleName() + "): " + failure.getMessage();
+    }
+    if (status >= 500) {
+      log.error("{} {} -> {}: {}", ctx.request().method(), ctx.request().path(), status, detail, failure);
+    } else {
+      log.warn("{} {} -> {}: {}", ctx.request().method(), ctx.request().path(), status, detail);
+    }
+    if (ctx.response().headWritten()) {
+      ctx.response().end();
+      return;
+    }
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .end(Json.write(new ErrorBody(error, detail)));
+  }
+}

@@ -1,0 +1,62 @@
+package dev.lockstep.coordinator.http;
+
+import dev.lockstep.coordinator.fleet.AgentRegistry;
+import dev.lockstep.coordinator.fleet.DesiredStateWatch;
+import dev.lockstep.coordinator.release.ReleaseService;
+import dev.lockstep.coordinator.store.ReleaseStore;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import io.vertx.sqlclient.Pool;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.redisson.api.RedissonClient;
+
+/**
+ * The coordinator's HTTP API (see DESIGN.md, "Interfaces"): routes mounted from one class per
+ * resource, one failure handler for all of them, {@code /health} and {@code /metrics} without a
+ * token.
+ */
+public final class HttpApi {
+  private static final long BODY_LIMIT = 1 << 20;
+
+  private HttpApi() {}
+
+  public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch,
+                              ReleaseService releases, ReleaseStore store, Pool pool, RedissonClient redisson,
+                              PrometheusMeterRegistry meters, String service) {
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
+    router.get("/health").handler(ctx -> health(vertx, pool, redisson, service).onComplete(r -> {
+      Map<String, Object> body = r.result();
+      boolean ok = "ok".equals(body.get("status"));
+      Responses.json(ctx, ok ? 200 : 503, body);
+    }));
+    router.get("/metrics").handler(PrometheusScrapingHandler.create(meters));
+    new AgentRoutes(registry, watch, auth).mount(router);
+    new ReleaseRoutes(vertx, releases, store, auth).mount(router);
+    Failures failures = new Failures();
+    router.route().failureHandler(failures);
+    router.errorHandler(404, failures);
+    router.errorHandler(405, failures);
+    return router;
+  }
+
+  private static Future<Map<String, Object>> health(Vertx vertx, Pool pool, RedissonClient redisson, String service) {
+    Future<String> db = pool.query("SELECT 1").execute().map("ok").otherwise(e -> "down: " + e.getMessage());
+    Future<String> redis = Future.fromCompletionStage(redisson.getBucket("lockstep:health").isExistsAsync(),
+        vertx.getOrCreateContext()).map("ok").otherwise(e -> "down: " + e.getMessage());
+    return Future.join(db, redis).transform(r -> {
+      Map<String, Object> body = new LinkedHashMap<>();
+      boolean ok = "ok".equals(db.result()) && "ok".equals(redis.result());
+      body.put("status", ok ? "ok" : "degraded");
+      body.put("service", service);
+      body.put("database", db.result());
+      body.put("redis", redis.result());
+      return Future.succeededFuture(body);
+    });
+  }
+}

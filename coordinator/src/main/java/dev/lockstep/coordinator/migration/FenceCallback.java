@@ -1,0 +1,46 @@
+package dev.lockstep.coordinator.migration;
+
+import dev.lockstep.coordinator.lock.Fence;
+import java.sql.SQLException;
+import org.flywaydb.core.api.callback.Callback;
+import org.flywaydb.core.api.callback.Context;
+import org.flywaydb.core.api.callback.Event;
+
+/**
+ * Checks the fencing epoch inside Flyway's migration transaction, before each migration. With
+ * {@code group(true)} all migrations share that transaction, so the shared fence lock is held until
+ * it commits: a coordinator that lost the service can never commit a migration after the takeover.
+ */
+final class FenceCallback implements Callback {
+  private final String service;
+  private final long epoch;
+
+  FenceCallback(String service, long epoch) {
+    this.service = service;
+    this.epoch = epoch;
+  }
+
+  @Override
+  public boolean supports(Event event, Context context) {
+    return event == Event.BEFORE_EACH_MIGRATE;
+  }
+
+  @Override
+  public boolean canHandleInTransaction(Event event, Context context) {
+    return true;
+  }
+
+  @Override
+  public void handle(Event event, Context context) {
+    try {
+      Fence.checkEpoch(context.getConnection(), service, epoch);
+    } catch (SQLException e) {
+      throw new IllegalStateException("fencing check failed for service " + service + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String getCallbackName() {
+    return "lockstep-fence";
+  }
+}

@@ -1,0 +1,185 @@
+package dev.lockstep.coordinator.migration;
+
+import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.lock.FencedOutException;
+import dev.lockstep.protocol.AppliedMigration;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.stream.Stream;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.MigrationInfoService;
+import org.flywaydb.core.api.MigrationVersion;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.core.api.output.MigrateOutput;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.flywaydb.core.internal.exception.FlywayMigrateException;
+
+/**
+ * Flyway, configured the way Lockstep needs it: migrations from a folder, history in the standard
+ * {@code flyway_schema_history}, all pending migrations of a release in one transaction
+ * ({@code group}), a {@code lock_timeout} on every statement, and the fencing check inside that
+ * transaction. Every method blocks: call it on the migration worker executor.
+ *
+ * <pre>{@code MigrationPlan plan = migrations.plan(null);     // to the newest
+ * List<AppliedMigration> applied = migrations.migrate(plan.target(), epoch);}</pre>
+ */
+public final class Migrations {
+  private final DatabaseUrl database;
+  private final Path folder;
+  private final String service;
+  private final Duration lockTimeout;
+
+  public Migrations(DatabaseUrl database, Path folder, String service, Duration lockTimeout) {
+    this.database = database;
+    this.folder = folder;
+    this.service = service;
+    this.lockTimeout = lockTimeout;
+  }
+
+  public Path folder() {
+    return folder;
+  }
+
+  /**
+   * What a release to {@code requestedSchema} (null: the newest) would apply.
+   *
+   * @throws LockstepException UNPROCESSABLE if the version is unknown or lower than the current one
+   */
+  public MigrationPlan plan(String requestedSchema) {
+    MigrationInfoService info = configure(null).load().info();
+    MigrationInfo current = info.current();
+    String currentVersion = current == null || current.getVersion() == null ? null : current.getVersion().getVersion();
+    String newest = null;
+    for (MigrationInfo m : info.all()) {
+      if (m.getVersion() != null && (newest == null
+          || m.getVersion().compareTo(MigrationVersion.fromVersion(newest)) > 0)) {
+        newest = m.getVersion().getVersion();
+      }
+    }
+    String target = requestedSchema == null ? newest : requestedSchema;
+    if (target == null) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
+          "the migrations folder " + folder + " holds no V… migrations; nothing to release a schema to");
+    }
+    boolean known = false;
+    for (MigrationInfo m : info.all()) {
+      known |= m.getVersion() != null && m.getVersion().getVersion().equals(target);
+    }
+    if (!known) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
+          "schema version " + target + " is not in the migrations folder " + folder + "; the newest is " + newest);
+    }
+    if (currentVersion != null && MigrationVersion.fromVersion(target).compareTo(MigrationVersion.fromVersion(currentVersion)) < 0) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
+          "schema version " + target + " is lower than the database's " + currentVersion
+              + "; downgrades (U… undo scripts) are not supported by this coordinator yet");
+    }
+    List<PendingMigration> pending = new ArrayList<>();
+    for (MigrationInfo m : configure(target).load().info().pending()) {
+      if (m.getVersion() == null) {
+        throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
+            "repeatable migration " + m.getScript() + " is not supported; use versioned V… migrations");
+      }
+      pending.add(new PendingMigration(m.getVersion().getVersion(), m.getDescription(), m.getScript(), read(m.getScript())));
+    }
+    return new MigrationPlan(currentVersion, target, pending);
+  }
+
+  /**
+   * Applies every pending migration up to {@code target} in one transaction that first checks
+   * {@code epoch}. On failure nothing of the release is committed.
+   *
+   * @throws MigrationFailedException naming the migration and the database error
+   * @throws FencedOutException if another coordinator took the service over
+   */
+  public List<AppliedMigration> migrate(String target, long epoch) {
+    Flyway flyway = configure(target).callbacks(new FenceCallback(service, epoch)).load();
+    MigrateResult result;
+    try {
+      result = flyway.migrate();
+    } catch (FlywayException e) {
+      FencedOutException fenced = causeOf(e, FencedOutException.class);
+      if (fenced != null) {
+        throw fenced;
+      }
+      throw new MigrationFailedException(describe(e), e);
+    }
+    List<AppliedMigration> applied = new ArrayList<>();
+    for (MigrateOutput m : result.migrations) {
+      applied.add(new AppliedMigration(m.version, m.description, m.filepath == null ? null : Path.of(m.filepath).getFileName().toString(), m.executionTime));
+    }
+    return applied;
+  }
+
+  private FluentConfiguration configure(String target) {
+    Properties props = new Properties();
+    props.setProperty("ApplicationName", "lockstep-migrate/" + service);
+    // A migration waiting on a lock queues every later query behind it; give up instead, visibly.
+    props.setProperty("options", "-c lock_timeout=" + lockTimeout.toMillis());
+    FluentConfiguration config = Flyway.configure()
+        .dataSource(database.jdbcUrl(), database.user(), database.password())
+        .jdbcProperties(toMap(props))
+        .locations("filesystem:" + folder.toAbsolutePath())
+        .group(true)
+        .cleanDisabled(true)
+        .connectRetries(3);
+    if (target != null) {
+      config.target(target);
+    }
+    return config;
+  }
+
+  private static java.util.Map<String, String> toMap(Properties props) {
+    java.util.Map<String, String> map = new java.util.HashMap<>();
+    props.forEach((k, v) -> map.put((String) k, (String) v));
+    return map;
+  }
+
+  private String read(String script) {
+    try (Stream<Path> files = Files.walk(folder)) {
+      Path file = files.filter(p -> p.getFileName().toString().equals(Path.of(script).getFileName().toString()))
+          .findFirst().orElse(folder.resolve(script));
+      return Files.readString(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read migration " + script + " in " + folder, e);
+    }
+  }
+
+  /** "migration V3 (add broken column) failed: ERROR: … (SQL state 42703)" */
+  static String describe(FlywayException e) {
+    SQLException sql = causeOf(e, SQLException.class);
+    String error = sql != null ? sql.getMessage() + " (SQL state " + sql.getSQLState() + ")" : firstLine(e.getMessage());
+    if (e instanceof FlywayMigrateException fm && fm.getMigration() != null) {
+      MigrationInfo m = fm.getMigration();
+      String name = m.getVersion() == null ? m.getScript() : "V" + m.getVersion() + " (" + m.getDescription() + ")";
+      return "migration " + name + " failed: " + error;
+    }
+    return "migrate failed: " + error;
+  }
+
+  private static String firstLine(String text) {
+    if (text == null) {
+      return "unknown error";
+    }
+    return text.lines().filter(l -> !l.isBlank()).findFirst().orElse(text).trim();
+  }
+
+  private static <T extends Throwable> T causeOf(Throwable e, Class<T> type) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,35 @@
+package dev.lockstep.coordinator.release;
+
+import dev.lockstep.coordinator.config.CoordinatorConfig;
+import dev.lockstep.coordinator.fleet.AgentRegistry;
+import dev.lockstep.coordinator.fleet.DesiredStateWatch;
+import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.preflight.ModeClassifier;
+import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.rules.RuleEngine;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import java.time.Clock;
+import org.redisson.api.RedissonClient;
+
+/**
+ * The collaborators a release run needs, wired once in {@code ServeCommand}. The worker executor is
+ * where everything blocking goes (Flyway, JDBC, rules): never an event loop.
+ */
+public record ReleaseDeps(
+    Vertx vertx,
+    CoordinatorConfig config,
+    ReleaseStore store,
+    AgentRegistry registry,
+    DesiredStateWatch watch,
+    Migrations migrations,
+    RuleEngine rules,
+    ModeClassifier modes,
+    Connections connections,
+    WorkerExecutor worker,
+    RedissonClient redisson,
+    MeterRegistry meters,
+    Clock clock,
+    String instanceId) {}

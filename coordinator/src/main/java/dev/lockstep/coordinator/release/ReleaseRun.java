@@ -1,0 +1,440 @@
+package dev.lockstep.coordinator.release;
+
+import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.coordinator.lock.Fence;
+import dev.lockstep.coordinator.lock.FencedOutException;
+import dev.lockstep.coordinator.lock.ServiceLock;
+import dev.lockstep.coordinator.migration.MigrationFailedException;
+import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.preflight.ModeDecision;
+import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.AgentStatus;
+import dev.lockstep.protocol.AppliedMigration;
+import dev.lockstep.protocol.DesiredState;
+import dev.lockstep.protocol.Finding;
+import dev.lockstep.protocol.MigrationsDigest;
+import dev.lockstep.protocol.Mode;
+import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseAgent;
+import dev.lockstep.protocol.ReleaseDocument;
+import dev.lockstep.rules.Inspection;
+import dev.lockstep.rules.RuleEngine;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One run of one release through its phases, on the coordinator's event loop, with every blocking
+ * step on the worker executor. The run holds the service's Redis lock and the PostgreSQL fence for
+ * its whole life; every write it makes checks the fence. It may start at any non-terminal phase, so
+ * a coordinator that restarts (or takes over) resumes a half-done release: each step is idempotent.
+ *
+ * <pre>{@code new ReleaseRun(deps, doc, requestedMode).run().onComplete(done -> ...)}</pre>
+ */
+public final class ReleaseRun {
+  private static final Logger log = LoggerFactory.getLogger(ReleaseRun.class);
+  private static final Duration LOCK_WAIT = Duration.ofSeconds(10);
+  private static final long POLL_MS = 150;
+
+  private final ReleaseDeps deps;
+  private final Mode requestedMode;
+  private final ServiceLock lock;
+  private final Instant started;
+  private ReleaseDocument doc;
+  private Fence.Held fence;
+  private long epoch = -1;
+  private boolean fleetTold;
+  private String digest;
+
+  public ReleaseRun(ReleaseDeps deps, ReleaseDocument doc, Mode requestedMode) {
+    this.deps = deps;
+    this.doc = doc;
+    this.requestedMode = requestedMode == null ? Mode.AUTO : requestedMode;
+    this.lock = new ServiceLock(deps.vertx(), deps.redisson(), doc.service());
+    this.started = deps.clock().instant();
+  }
+
+  public String id() {
+    return doc.id();
+  }
+
+  /** Runs to a terminal phase and returns the final document; never fails. */
+  public Future<ReleaseDocument> run() {
+    Phase resumeAt = doc.phase();
+    Timer.Sample sample = Timer.start(deps.meters());
+    return lock.acquire(LOCK_WAIT)
+        .compose(won -> won ? Future.succeededFuture() : Future.failedFuture(new ReleaseAbortedException(
+            "another coordinator holds the lock of service " + doc.service() + "; retry when its release has ended")))
+        .compose(v -> blocking(() -> Fence.acquire(deps.connections().open("lockstep-run/" + doc.service()),
+            doc.service(), deps.instanceId())))
+        .compose(held -> {
+          fence = held;
+          epoch = held.epoch();
+          log.info("release {}: took the lock and fence of service {} (epoch {})", doc.id(), doc.service(), epoch);
+          return resume(resumeAt);
+        })
+        .recover(this::end)
+        .eventually(this::releaseLocks)
+        .onComplete(r -> {
+          sample.stop(deps.meters().timer("lockstep.release.duration", "phase", doc.phase().name()));
+          deps.meters().counter("lockstep.releases", "phase", doc.phase().name()).increment();
+        })
+        .map(v -> doc);
+  }
+
+  private Future<Void> resume(Phase at) {
+    digest = MigrationsDigest.of(deps.migrations().folder());
+    return switch (at) {
+      case PLANNED, PREFLIGHT, PREPARING -> planned()
+          .compose(this::preflight)
+          .compose(v -> prepare())
+          .compose(v -> migrate())
+          .compose(v -> switchFleet())
+          .compose(v -> complete());
+      case MIGRATING -> {
+        fleetTold = true;
+        yield migrate().compose(v -> switchFleet()).compose(v -> complete());
+      }
+      case SWITCHING -> {
+        fleetTold = true;
+        yield switchFleet().compose(v -> complete());
+      }
+      default -> Future.succeededFuture();
+    };
+  }
+
+  // PLANNED: compute the pending migrations under the lock.
+  private Future<MigrationPlan> planned() {
+    return blocking(() -> deps.migrations().plan(doc.schema())).compose(plan -> {
+      doc = doc.toBuilder().phase(Phase.PLANNED).epoch(epoch).schema(plan.target()).fromSchema(plan.current())
+          .pending(plan.pendingLabels()).build();
+      String what = plan.pending().isEmpty() ? "no pending migrations"
+          : plan.pending().size() + " pending migration(s): " + String.join(", ", plan.pendingLabels());
+      return write("PLANNED: lock and fence taken (epoch " + epoch + "); schema " + orNone(plan.current()) + " → "
+          + plan.target() + "; " + what, null).map(plan);
+    });
+  }
+
+  // PREFLIGHT: rules inspect the database, repairs are planned, the mode is chosen. Nothing changes.
+  private Future<Void> preflight(MigrationPlan plan) {
+    doc = doc.toBuilder().phase(Phase.PREFLIGHT).build();
+    return write("PREFLIGHT: inspecting the database", null)
+        .compose(v -> abortIfRequested())
+        .compose(v -> blocking(() -> {
+          try (Connection c = deps.connections().open("lockstep-preflight/" + doc.service())) {
+            Inspection inspection = deps.rules().inspect(c);
+            ModeDecision mode = deps.modes().classify(plan, requestedMode);
+            return Map.entry(inspection, mode);
+          }
+        }))
+        .recover(e -> e instanceof LockstepException le
+            ? Future.failedFuture(new ReleaseAbortedException(le.getMessage()))
+            : Future.failedFuture(e))
+        .compose(result -> {
+          Inspection inspection = result.getKey();
+          ModeDecision mode = result.getValue();
+          List<String> repairs = inspection.findings().stream().flatMap(f -> f.repair().stream()).toList();
+          doc = doc.toBuilder().findings(inspection.findings()).repairs(repairs).mode(mode.mode())
+              .modeReason(mode.reason()).build();
+          List<Finding> blocking = inspection.findings().stream().filter(Finding::blocks).toList();
+          if (!blocking.isEmpty()) {
+            return Future.failedFuture(new ReleaseAbortedException("pre-flight blocked: " + blocking.stream()
+                .map(f -> f.rule() + " on " + f.object() + ": " + f.message()).collect(Collectors.joining("; "))));
+          }
+          return write("PREFLIGHT: " + inspection.findings().size() + " finding(s), " + repairs.size()
+              + " repair(s) planned" + (repairs.isEmpty() ? "" : " (" + String.join("; ", repairs) + ")")
+              + "; mode " + mode.mode().wireName() + ": " + mode.reason(), null);
+        });
+  }
+
+  // PREPARING: every live agent stages the new code and acknowledges with its migrations digest.
+  private Future<Void> prepare() {
+    return abortIfRequested().compose(v -> deps.registry().list(doc.service())).compose(agents -> {
+      List<ReleaseAgent> participants = agents.stream()
+          .filter(a -> a.state() != AgentState.LOST)
+          .map(a -> new ReleaseAgent(a.id(), AgentState.PREPARING, null, null, null))
+          .toList();
+      doc = doc.toBuilder().phase(Phase.PREPARING).agents(participants).build();
+      fleetTold = true;
+      String names = participants.stream().map(ReleaseAgent::id).collect(Collectors.joining(", "));
+      return write("PREPARING: asking " + participants.size() + " agent(s) to prepare"
+          + (participants.isEmpty() ? "" : ": " + names) + " (migrations digest " + MigrationsDigest.shortForm(digest) + ")",
+          desired(Phase.PREPARING));
+    }).compose(v -> awaitFleet(Phase.PREPARING, deps.config().prepareTimeout(),
+        (participants, reports) -> FleetCheck.prepare(doc.id(), digest, participants, reports),
+        a -> a.state() == AgentState.PREPARED ? a.id() + " prepared (digest " + MigrationsDigest.shortForm(a.digest()) + ")" : null,
+        ReleaseAbortedException::new));
+  }
+
+  // MIGRATING: repairs, then the migrations in one fenced transaction.
+  private Future<Void> migrate() {
+    ReleaseDocument migrating = doc.toBuilder().phase(Phase.MIGRATING).build();
+    return deps.store().enterMigrating(migrating, epoch, "MIGRATING: applying repairs, then " + doc.pending().size()
+            + " migration(s) to schema " + doc.schema() + " in one transaction")
+        .compose(entered -> {
+          if (!entered) {
+            return Future.failedFuture(new ReleaseAbortedException("aborted by the operator before MIGRATING"));
+          }
+          doc = migrating;
+          return blocking(this::applyRepairs);
+        })
+        .compose(applied -> {
+          if (applied.isEmpty()) {
+            return Future.succeededFuture();
+          }
+          doc = doc.toBuilder().repairs(applied).build();
+          return write("MIGRATING: repaired: " + String.join("; ", applied), null);
+        })
+        .compose(v -> blocking(() -> deps.migrations().migrate(doc.schema(), epoch)))
+        .recover(e -> e instanceof MigrationFailedException
+            ? Future.failedFuture(new ReleaseFailedException(e.getMessage()
+                + "; the release was rolled back whole, the schema is still at " + orNone(doc.fromSchema()), false, e))
+            : Future.failedFuture(e))
+        .compose(applied -> {
+          List<AppliedMigration> all = new ArrayList<>(doc.applied());
+          all.addAll(applied);
+          doc = doc.toBuilder().applied(all).build();
+          String what = applied.isEmpty() ? "nothing to apply (already at " + doc.schema() + ")"
+              : applied.stream().map(a -> "V" + a.version() + " (" + a.description() + ", " + a.executionMs() + " ms)")
+                  .collect(Collectors.joining(", "));
+          return write("MIGRATING: applied " + what, null);
+        });
+  }
+
+  /**
+   * Re-inspects inside the repair transaction (the database may have changed since PREFLIGHT, and a
+   * resumed run must not repeat a repair), applies what is planned, audits it, commits.
+   */
+  private List<String> applyRepairs() throws SQLException {
+    try (Connection c = deps.connections().open("lockstep-repair/" + doc.service())) {
+      c.setAutoCommit(false);
+      try {
+        Fence.checkEpoch(c, doc.service(), epoch);
+        Inspection inspection = deps.rules().inspect(c);
+        List<Finding> blocking = inspection.findings().stream().filter(Finding::blocks).toList();
+        if (!blocking.isEmpty()) {
+          throw new ReleaseAbortedException("pre-flight blocked at MIGRATING (the database changed since PREFLIGHT): "
+              + blocking.stream().map(f -> f.object() + ": " + f.message()).collect(Collectors.joining("; ")));
+        }
+        List<Finding> planned = inspection.findings().stream().filter(Finding::hasRepair).toList();
+        List<String> executed;
+        try {
+          executed = deps.rules().apply(c, planned);
+        } catch (SQLException e) {
+          throw new ReleaseFailedException("repair failed: " + e.getMessage() + "; nothing of it was committed and the"
+              + " schema is still at " + orNone(doc.fromSchema()), false, e);
+        }
+        try (PreparedStatement audit = c.prepareStatement(
+            "INSERT INTO lockstep.repairs (release_id, rule, object, statement) VALUES (?, ?, ?, ?)")) {
+          for (Finding f : planned) {
+            for (String sql : f.repair()) {
+              audit.setString(1, doc.id());
+              audit.setString(2, f.rule());
+              audit.setString(3, f.object());
+              audit.setString(4, sql);
+              audit.addBatch();
+            }
+          }
+          audit.executeBatch();
+        }
+        c.commit();
+        return executed;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    }
+  }
+
+  // SWITCHING: all agents switch at once; record each switch time and the skew.
+  private Future<Void> switchFleet() {
+    doc = doc.toBuilder().phase(Phase.SWITCHING).build();
+    return write("SWITCHING: telling " + doc.agents().size() + " agent(s) to switch to revision " + doc.revision(),
+        desired(Phase.SWITCHING))
+        .compose(v -> awaitFleet(Phase.SWITCHING, deps.config().switchTimeout(),
+            (participants, reports) -> FleetCheck.switched(doc.id(), participants, reports),
+            a -> a.switchedAt() != null ? a.id() + " switched at " + a.switchedAt() : null,
+            reason -> new ReleaseFailedException(reason + "; the schema is at " + doc.schema()
+                + ", agents that switched stay switched and the others catch up when they can", true, null)));
+  }
+
+  private Future<Void> complete() {
+    Long skew = FleetCheck.skewMs(doc.agents());
+    doc = doc.toBuilder().phase(Phase.COMPLETED).switchSkewMs(skew).build();
+    if (skew != null) {
+      deps.meters().summary("lockstep.switch.skew.ms").record(skew);
+    }
+    return write("COMPLETED in " + Durations.format(Duration.between(started, deps.clock().instant()))
+        + "; " + doc.agents().size() + " agent(s) on revision " + doc.revision() + ", schema " + doc.schema()
+        + (skew == null ? "" : ", switch skew " + skew + " ms"), desired(Phase.COMPLETED));
+  }
+
+  /**
+   * Polls the registry until {@code judge} says the participants are through, one cannot go on, or
+   * the timeout passes. Each agent's progress becomes an event, so operators watch it live.
+   */
+  private Future<Void> awaitFleet(Phase phase, Duration timeout,
+                                  BiFunction<List<ReleaseAgent>, Map<String, AgentStatus>, FleetCheck.Progress> judge,
+                                  Function<ReleaseAgent, String> describe,
+                                  Function<String, RuntimeException> stop) {
+    long deadline = deps.clock().millis() + timeout.toMillis();
+    return pollFleet(phase, deadline, timeout, judge, describe, stop);
+  }
+
+  private Future<Void> pollFleet(Phase phase, long deadline, Duration timeout,
+                                 BiFunction<List<ReleaseAgent>, Map<String, AgentStatus>, FleetCheck.Progress> judge,
+                                 Function<ReleaseAgent, String> describe,
+                                 Function<String, RuntimeException> stop) {
+    Future<Void> abortCheck = phase == Phase.PREPARING ? abortIfRequested() : Future.succeededFuture();
+    return abortCheck
+        .compose(v -> deps.registry().list(doc.service()))
+        .compose(list -> {
+          Map<String, AgentStatus> reports = list.stream().collect(Collectors.toMap(AgentStatus::id, a -> a));
+          FleetCheck.Progress progress = judge.apply(doc.agents(), reports);
+          List<String> news = new ArrayList<>();
+          for (int i = 0; i < progress.agents().size(); i++) {
+            ReleaseAgent before = doc.agents().get(i);
+            ReleaseAgent after = progress.agents().get(i);
+            if (!after.equals(before)) {
+              String line = describe.apply(after);
+              if (line != null && (describe.apply(before) == null)) {
+                news.add(line);
+              }
+            }
+          }
+          boolean changed = !progress.agents().equals(doc.agents());
+          doc = doc.toBuilder().agents(progress.agents()).build();
+          long through = progress.agents().stream().filter(a -> describe.apply(a) != null).count();
+          Future<Void> saved = changed
+              ? write(news.isEmpty() ? null : phase + ": " + String.join(", ", news) + " (" + through + "/"
+                  + progress.agents().size() + ")", null)
+              : Future.succeededFuture();
+          return saved.map(progress);
+        })
+        .recover(e -> e instanceof ReleaseAbortedException || e instanceof FencedOutException
+            ? Future.failedFuture(e)
+            : transientFailure(phase, e))
+        .compose(progress -> {
+          if (progress == null) {
+            return delay().compose(v -> pollFleet(phase, deadline, timeout, judge, describe, stop));
+          }
+          if (progress.failure() != null) {
+            return Future.failedFuture(stop.apply(progress.failure()));
+          }
+          if (progress.done()) {
+            return Future.succeededFuture();
+          }
+          if (deps.clock().millis() > deadline) {
+            String waiting = progress.agents().stream().filter(a -> describe.apply(a) == null)
+                .map(a -> a.id() + " (" + a.state().wireName() + ")").collect(Collectors.joining(", "));
+            return Future.failedFuture(stop.apply("agent(s) " + waiting + " did not finish " + phase + " within "
+                + Durations.format(timeout)));
+          }
+          return delay().compose(v -> pollFleet(phase, deadline, timeout, judge, describe, stop));
+        });
+  }
+
+  private Future<FleetCheck.Progress> transientFailure(Phase phase, Throwable e) {
+    log.warn("release {}: could not read the fleet during {} ({}); retrying", doc.id(), phase, e.getMessage());
+    return Future.succeededFuture(null);
+  }
+
+  private Future<Void> abortIfRequested() {
+    return deps.store().abortRequested(doc.id()).compose(requested -> requested
+        ? Future.failedFuture(new ReleaseAbortedException("aborted by the operator during " + doc.phase()))
+        : Future.succeededFuture());
+  }
+
+  /** Ends the run ABORTED or FAILED, telling the fleet when it had been told anything. */
+  private Future<Void> end(Throwable e) {
+    if (e instanceof FencedOutException) {
+      log.error("release {}: {}; stopping without another write", doc.id(), e.getMessage());
+      return Future.succeededFuture();
+    }
+    Phase terminal;
+    boolean tellFleet;
+    if (e instanceof ReleaseAbortedException) {
+      terminal = Phase.ABORTED;
+      tellFleet = fleetTold;
+    } else if (e instanceof ReleaseFailedException failed) {
+      terminal = Phase.FAILED;
+      tellFleet = fleetTold && !failed.schemaChanged();
+    } else {
+      log.error("release {}: unexpected error in {}", doc.id(), doc.phase(), e);
+      boolean beforeSchema = doc.phase().ordinal() < Phase.MIGRATING.ordinal();
+      terminal = beforeSchema ? Phase.ABORTED : Phase.FAILED;
+      tellFleet = fleetTold && beforeSchema;
+    }
+    String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    doc = doc.toBuilder().phase(terminal).reason(reason).build();
+    log.warn("release {} {}: {}", doc.id(), terminal, reason);
+    if (epoch < 0) {
+      return deps.store().endUnfenced(doc, terminal + ": " + reason);
+    }
+    return write(terminal + ": " + reason, tellFleet ? desired(terminal) : null)
+        .recover(err -> {
+          log.error("release {}: could not record {} ({}); a coordinator resuming it will finish it", doc.id(),
+              terminal, err.getMessage());
+          return Future.succeededFuture();
+        });
+  }
+
+  private Future<Void> releaseLocks() {
+    if (fence != null) {
+      Fence.Held held = fence;
+      fence = null;
+      return blocking(() -> {
+        held.close();
+        return null;
+      }).recover(e -> Future.succeededFuture()).compose(v -> lock.release());
+    }
+    return lock.release();
+  }
+
+  private DesiredState desired(Phase phase) {
+    return new DesiredState(doc.service(), 0, epoch, doc.id(), phase, doc.revision(), doc.mode(), digest, doc.schema());
+  }
+
+  /** A fenced write of the document (and event, and desired state); wakes agents when the desired state changed. */
+  private Future<Void> write(String event, DesiredState desired) {
+    doc = doc.toBuilder().updatedAt(deps.clock().instant().toString()).build();
+    if (event != null) {
+      log.info("release {}: {}", doc.id(), event);
+    }
+    return deps.store().advance(doc, epoch, event, desired).map(index -> {
+      if (desired != null) {
+        deps.watch().changed(doc.service());
+      }
+      return null;
+    });
+  }
+
+  private Future<Void> delay() {
+    Promise<Void> p = Promise.promise();
+    deps.vertx().setTimer(POLL_MS, t -> p.complete());
+    return p.future();
+  }
+
+  private <T> Future<T> blocking(Callable<T> work) {
+    return deps.worker().executeBlocking(work, true);
+  }
+
+  private static String orNone(String version) {
+    return version == null ? "(empty)" : version;
+  }
+}

@@ -1,0 +1,76 @@
+package dev.lockstep.coordinator.store;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The coordinator's own durable state, in the schema {@code lockstep} of the application's
+ * database, so that a state change and its fencing check commit in one transaction. Creation is
+ * idempotent and serialised with an advisory lock, so coordinators may start together.
+ */
+public final class LockstepSchema {
+  private static final String[] DDL = {
+    "CREATE SCHEMA IF NOT EXISTS lockstep",
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.fence (
+      service     text PRIMARY KEY,
+      epoch       bigint NOT NULL,
+      holder      text,
+      acquired_at timestamptz)""",
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.releases (
+      id              text PRIMARY KEY,
+      service         text NOT NULL,
+      phase           text NOT NULL,
+      abort_requested boolean NOT NULL DEFAULT false,
+      document        jsonb NOT NULL,
+      created_at      timestamptz NOT NULL DEFAULT now(),
+      updated_at      timestamptz NOT NULL DEFAULT now())""",
+    // At most one unfinished release per service, enforced by the database rather than by timing.
+    """
+    CREATE UNIQUE INDEX IF NOT EXISTS releases_one_active_per_service
+      ON lockstep.releases (service) WHERE phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')""",
+    "CREATE INDEX IF NOT EXISTS releases_by_service ON lockstep.releases (service, created_at DESC)",
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.release_events (
+      release_id text NOT NULL REFERENCES lockstep.releases (id),
+      seq        bigint NOT NULL,
+      at         timestamptz NOT NULL,
+      phase      text NOT NULL,
+      message    text NOT NULL,
+      PRIMARY KEY (release_id, seq))""",
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.desired_state (
+      service  text PRIMARY KEY,
+      idx      bigint NOT NULL,
+      document jsonb NOT NULL)""",
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.repairs (
+      id         bigserial PRIMARY KEY,
+      release_id text NOT NULL REFERENCES lockstep.releases (id),
+      rule       text NOT NULL,
+      object     text NOT NULL,
+      statement  text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())""",
+  };
+
+  private LockstepSchema() {}
+
+  public static void ensure(Connection connection) throws SQLException {
+    boolean autoCommit = connection.getAutoCommit();
+    connection.setAutoCommit(false);
+    try (Statement s = connection.createStatement()) {
+      s.execute("SELECT pg_advisory_xact_lock(1280004915, 0)");
+      for (String ddl : DDL) {
+        s.execute(ddl);
+      }
+      connection.commit();
+    } catch (SQLException e) {
+      connection.rollback();
+      throw e;
+    } finally {
+      connection.setAutoCommit(autoCommit);
+    }
+  }
+}

@@ -1,0 +1,223 @@
+package dev.lockstep.coordinator.store;
+
+import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.lock.FenceKeys;
+import dev.lockstep.coordinator.lock.FencedOutException;
+import dev.lockstep.protocol.DesiredState;
+import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseDocument;
+import dev.lockstep.protocol.ReleaseEvent;
+import io.vertx.core.Future;
+import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.time.Clock;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Durable releases, their event log and each service's desired state, in {@code lockstep.*}. Every
+ * write a release run makes goes through {@link #advance}, which checks the fencing epoch in the
+ * same transaction: a coordinator that lost the service cannot write, whatever it believes.
+ *
+ * <pre>{@code store.advance(doc, epoch, "PREPARING: waiting for 3 agents", true)}</pre>
+ */
+public final class ReleaseStore {
+  private final Pool pool;
+  private final Clock clock;
+
+  public ReleaseStore(Pool pool, Clock clock) {
+    this.pool = pool;
+    this.clock = clock;
+  }
+
+  /** Records a new PLANNED release; refuses if the service already has an unfinished one. */
+  public Future<ReleaseDocument> create(ReleaseDocument doc) {
+    return pool.withTransaction(conn -> conn
+            .preparedQuery("INSERT INTO lockstep.releases (id, service, phase, document, created_at, updated_at)"
+                + " VALUES ($1, $2, $3, $4::text::jsonb, $5, $5)")
+            .execute(Tuple.of(doc.id(), doc.service(), doc.phase().name(), Json.write(doc), now()))
+            .compose(r -> appendEvent(conn, doc.id(), doc.phase(), "release requested: revision " + doc.revision()
+                + ", schema " + (doc.schema() == null ? "newest" : doc.schema()))))
+        .map(doc)
+        .recover(e -> {
+          if (e instanceof PgException pg && "23505".equals(pg.getSqlState())) {
+            return active(doc.service()).compose(other -> Future.failedFuture(LockstepException.conflict(
+                "service " + doc.service() + " already has release " + other.map(ReleaseDocument::id).orElse("?")
+                    + " in progress (" + other.map(d -> d.phase().name()).orElse("?")
+                    + "); wait for it to end or abort it")));
+          }
+          return Future.failedFuture(e);
+        });
+  }
+
+  /**
+   * Writes the release document and one event, and optionally publishes the matching desired state,
+   * all in one transaction that first checks {@code epoch} against the fence.
+   *
+   * @return the new desired-state index when published, else -1
+   */
+  public Future<Long> advance(ReleaseDocument doc, long epoch, String event, DesiredState desired) {
+    return pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
+        .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
+                + " WHERE id = $1")
+            .execute(Tuple.of(doc.id(), doc.phase().name(), Json.write(doc), now())))
+        .compose(v -> event == null ? Future.succeededFuture() : appendEvent(conn, doc.id(), doc.phase(), event))
+        .compose(v -> desired == null ? Future.succeededFuture(-1L) : writeDesired(conn, desired)));
+  }
+
+  /**
+   * Moves the release to MIGRATING unless an abort was requested: one statement, so an abort either
+   * lands before the schema is touched or is refused.
+   *
+   * @return false if an abort was requested first
+   */
+  public Future<Boolean> enterMigrating(ReleaseDocument doc, long epoch, String event) {
+    return pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
+        .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
+                + " WHERE id = $1 AND NOT abort_requested")
+            .execute(Tuple.of(doc.id(), Phase.MIGRATING.name(), Json.write(doc), now())))
+        .compose(rows -> rows.rowCount() == 0
+            ? Future.succeededFuture(false)
+            : appendEvent(conn, doc.id(), Phase.MIGRATING, event).map(true)));
+  }
+
+  /**
+   * Ends a release that never won the fence (it could not take the lock): it is still PLANNED, no
+   * one else may run it, and nothing was done, so no epoch is needed to say so.
+   */
+  public Future<Void> endUnfenced(ReleaseDocument doc, String event) {
+    return pool.withTransaction(conn -> conn
+        .preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
+            + " WHERE id = $1 AND phase = 'PLANNED'")
+        .execute(Tuple.of(doc.id(), doc.phase().name(), Json.write(doc), now()))
+        .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture() : appendEvent(conn, doc.id(), doc.phase(), event)));
+  }
+
+  /** Appends an event without changing the document (progress lines). Fenced like every write. */
+  public Future<Void> event(String releaseId, String service, Phase phase, long epoch, String message) {
+    return pool.withTransaction(conn -> checkEpoch(conn, service, epoch)
+        .compose(v -> appendEvent(conn, releaseId, phase, message)));
+  }
+
+  /**
+   * Asks a release to abort. Succeeds only while the release has not begun to migrate; the run
+   * notices at its next step.
+   */
+  public Future<ReleaseDocument> requestAbort(String id) {
+    return pool.preparedQuery("UPDATE lockstep.releases SET abort_requested = true"
+            + " WHERE id = $1 AND phase IN ('PLANNED', 'PREFLIGHT', 'PREPARING') RETURNING id")
+        .execute(Tuple.of(id))
+        .compose(rows -> get(id).compose(doc -> {
+          if (doc.isEmpty()) {
+            return Future.failedFuture(LockstepException.notFound("no release " + id));
+          }
+          if (rows.rowCount() == 0) {
+            return Future.failedFuture(LockstepException.conflict("release " + id + " is " + doc.get().phase()
+                + (doc.get().phase().isTerminal() ? " already" : "; a schema change may have committed, so it can no longer be aborted")));
+          }
+          return Future.succeededFuture(doc.get());
+        }));
+  }
+
+  public Future<Boolean> abortRequested(String id) {
+    return pool.preparedQuery("SELECT abort_requested FROM lockstep.releases WHERE id = $1")
+        .execute(Tuple.of(id))
+        .map(rows -> rows.size() > 0 && rows.iterator().next().getBoolean(0));
+  }
+
+  public Future<Optional<ReleaseDocument>> get(String id) {
+    return pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE id = $1")
+        .execute(Tuple.of(id))
+        .map(rows -> rows.size() == 0
+            ? Optional.empty()
+            : Optional.of(Json.read(rows.iterator().next().getString(0), ReleaseDocument.class)));
+  }
+
+  public Future<Optional<ReleaseDocument>> active(String service) {
+    return pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE service = $1"
+            + " AND phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
+        .execute(Tuple.of(service))
+        .map(rows -> rows.size() == 0
+            ? Optional.empty()
+            : Optional.of(Json.read(rows.iterator().next().getString(0), ReleaseDocument.class)));
+  }
+
+  public Future<List<ReleaseDocument>> recent(String service, int limit) {
+    return pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE ($1::text IS NULL OR service = $1)"
+            + " ORDER BY created_at DESC LIMIT $2")
+        .execute(Tuple.of(service, limit))
+        .map(rows -> {
+          List<ReleaseDocument> docs = new ArrayList<>();
+          for (Row row : rows) {
+            docs.add(Json.read(row.getString(0), ReleaseDocument.class));
+          }
+          return docs;
+        });
+  }
+
+  public Future<List<ReleaseEvent>> events(String releaseId, long afterSeq) {
+    return pool.preparedQuery("SELECT seq, at, phase, message FROM lockstep.release_events"
+            + " WHERE release_id = $1 AND seq > $2 ORDER BY seq")
+        .execute(Tuple.of(releaseId, afterSeq))
+        .map(rows -> {
+          List<ReleaseEvent> events = new ArrayList<>();
+          for (Row row : rows) {
+            events.add(new ReleaseEvent(releaseId, row.getLong(0), row.getOffsetDateTime(1).toInstant().toString(),
+                Phase.valueOf(row.getString(2)), row.getString(3)));
+          }
+          return events;
+        });
+  }
+
+  public Future<DesiredState> desired(String service) {
+    return pool.preparedQuery("SELECT idx, document::text FROM lockstep.desired_state WHERE service = $1")
+        .execute(Tuple.of(service))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return DesiredState.none(service);
+          }
+          Row row = rows.iterator().next();
+          DesiredState d = Json.read(row.getString(1), DesiredState.class);
+          return new DesiredState(d.service(), row.getLong(0), d.epoch(), d.releaseId(), d.phase(), d.targetRevision(),
+              d.mode(), d.digest(), d.schema());
+        });
+  }
+
+  private Future<Long> writeDesired(SqlConnection conn, DesiredState desired) {
+    return conn.preparedQuery("INSERT INTO lockstep.desired_state (service, idx, document) VALUES ($1, 1, $2::text::jsonb)"
+            + " ON CONFLICT (service) DO UPDATE SET idx = lockstep.desired_state.idx + 1, document = excluded.document"
+            + " RETURNING idx")
+        .execute(Tuple.of(desired.service(), Json.write(desired)))
+        .map(rows -> rows.iterator().next().getLong(0));
+  }
+
+  private Future<Void> appendEvent(SqlConnection conn, String releaseId, Phase phase, String message) {
+    return conn.preparedQuery("INSERT INTO lockstep.release_events (release_id, seq, at, phase, message)"
+            + " SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4 FROM lockstep.release_events WHERE release_id = $1")
+        .execute(Tuple.of(releaseId, now(), phase.name(), message))
+        .mapEmpty();
+  }
+
+  private static Future<Void> checkEpoch(SqlConnection conn, String service, long epoch) {
+    FenceKeys keys = FenceKeys.of(service);
+    return conn.query(keys.sharedWriteLockSql()).execute()
+        .compose(v -> conn.preparedQuery("SELECT epoch FROM lockstep.fence WHERE service = $1").execute(Tuple.of(service)))
+        .compose(rows -> {
+          long current = rows.size() == 0 ? -1 : rows.iterator().next().getLong(0);
+          return current == epoch
+              ? Future.succeededFuture()
+              : Future.failedFuture(new FencedOutException(service, epoch, current));
+        });
+  }
+
+  private OffsetDateTime now() {
+    return OffsetDateTime.ofInstant(clock.instant(), ZoneOffset.UTC);
+  }
+}
