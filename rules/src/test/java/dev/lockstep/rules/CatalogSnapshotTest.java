@@ -1,0 +1,179 @@
+package dev.lockstep.rules;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lockstep.rules.CatalogSnapshot.Column;
+import dev.lockstep.rules.CatalogSnapshot.Constraint;
+import dev.lockstep.rules.CatalogSnapshot.Index;
+import dev.lockstep.rules.CatalogSnapshot.Table;
+import dev.lockstep.rules.CatalogSnapshot.TableName;
+import dev.lockstep.testkit.TestDatabase;
+import dev.lockstep.testkit.TestPostgres;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class CatalogSnapshotTest {
+  private static final String ODD_SCHEMA = "sales \"eu\"";
+  private static final String ODD_TABLE = "order line";
+
+  private static TestDatabase db;
+
+  @BeforeAll
+  static void createDatabase() {
+    db = TestPostgres.instance().createDatabase(CatalogSnapshotTest.class.getSimpleName());
+  }
+
+  @AfterAll
+  static void dropDatabase() {
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  @BeforeEach
+  void emptyDatabase() {
+    db.execute("DROP SCHEMA IF EXISTS lockstep CASCADE; DROP SCHEMA IF EXISTS " + Sql.quoteIdent(ODD_SCHEMA)
+        + " CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+  }
+
+  @Test
+  void readsTablesColumnsConstraintsAndIndexes() throws SQLException {
+    String line = Sql.qualified(ODD_SCHEMA, ODD_TABLE);
+    db.execute("""
+        CREATE TABLE "user" (id integer PRIMARY KEY, email varchar(200) NOT NULL UNIQUE, name text, age int);
+        ALTER TABLE "user" DROP COLUMN age;
+        INSERT INTO "user" SELECT g, 'u' || g || '@example.com', 'user ' || g FROM generate_series(1, 1000) g;
+        CREATE SCHEMA %1$s;
+        CREATE TABLE %2$s (
+          "user id" integer NOT NULL CONSTRAINT "line's user" REFERENCES "user"(id),
+          qty int CHECK (qty > 0),
+          note text);
+        CREATE INDEX "by user" ON %2$s ("user id", qty) INCLUDE (note);
+        CREATE UNIQUE INDEX lower_note ON %2$s (lower(note)) WHERE qty > 1;
+        CREATE SCHEMA lockstep;
+        CREATE TABLE lockstep.fence (service text PRIMARY KEY, epoch bigint NOT NULL);
+        ANALYZE;
+        """.formatted(Sql.quoteIdent(ODD_SCHEMA), line));
+
+    CatalogSnapshot snapshot;
+    try (Connection connection = db.connect()) {
+      snapshot = CatalogSnapshot.read(connection);
+    }
+
+    assertThat(snapshot.tables()).extracting(Table::name)
+        .containsExactly(new TableName("public", "user"), new TableName(ODD_SCHEMA, ODD_TABLE));
+
+    Table user = snapshot.table("public", "user").orElseThrow();
+    assertThat(user.estimatedRows()).isEqualTo(1000);
+    assertThat(user.partitioned()).isFalse();
+    assertThat(user.partition()).isFalse();
+    assertThat(user.extensionMember()).isFalse();
+    assertThat(user.columns()).containsExactly(
+        new Column("id", 1, "integer", false),
+        new Column("email", 2, "character varying(200)", false),
+        new Column("name", 3, "text", true));
+    assertThat(user.constraints()).containsExactly(
+        new Constraint("user_email_key", Constraint.Type.UNIQUE, List.of("email"), "UNIQUE (email)"),
+        new Constraint("user_pkey", Constraint.Type.PRIMARY_KEY, List.of("id"), "PRIMARY KEY (id)"));
+    assertThat(user.indexes()).containsExactly(
+        new Index("user_email_key", true, false, true, false, false, List.of("email")),
+        new Index("user_pkey", true, true, true, false, false, List.of("id")));
+    assertThat(user.hasPrimaryKey()).isTrue();
+    assertThat(snapshot.hasPrimaryKey(user.name())).isTrue();
+
+    Table orderLine = snapshot.table(ODD_SCHEMA, ODD_TABLE).orElseThrow();
+    assertThat(orderLine.name().quoted()).isEqualTo("\"sales \"\"eu\"\"\".\"order line\"");
+    assertThat(orderLine.name()).hasToString("sales \"eu\".order line");
+    assertThat(orderLine.estimatedRows()).isZero();
+    assertThat(orderLine.columns()).extracting(Column::name).containsExactly("user id", "qty", "note");
+    assertThat(orderLine.constraints(Constraint.Type.FOREIGN_KEY)).singleElement().satisfies(fk -> {
+      assertThat(fk.name()).isEqualTo("line's user");
+      assertThat(fk.columns()).containsExactly("user id");
+      assertThat(fk.definition()).isEqualTo("FOREIGN KEY (\"user id\") REFERENCES \"user\"(id)");
+    });
+    assertThat(orderLine.constraints(Constraint.Type.CHECK)).singleElement()
+        .satisfies(check -> assertThat(check.columns()).containsExactly("qty"));
+    assertThat(orderLine.indexes()).containsExactly(
+        new Index("by user", false, false, true, false, false, List.of("user id", "qty")),
+        new Index("lower_note", true, false, true, true, true, List.of("lower(note)")));
+    assertThat(orderLine.hasPrimaryKey()).isFalse();
+    assertThat(snapshot.hasPrimaryKey(orderLine.name())).isFalse();
+
+    assertThat(snapshot.table("lockstep", "fence")).isEmpty();
+    assertThat(snapshot.table("pg_catalog", "pg_class")).isEmpty();
+    assertThat(snapshot.hasPrimaryKey(new TableName("public", "missing"))).isFalse();
+  }
+
+  @Test
+  void namesSurviveTheRoundTripThroughQuoting() throws SQLException {
+    List<String> names = List.of("user", "select", "a \"quoted\" name", "Mixed Case", "semi;colon", "ünïcødé");
+    for (String name : names) {
+      db.execute("CREATE TABLE " + Sql.qualified("public", name) + " (" + Sql.quoteIdent(name) + " int)");
+    }
+    try (Connection connection = db.connect()) {
+      CatalogSnapshot snapshot = CatalogSnapshot.read(connection);
+      for (String name : names) {
+        assertThat(snapshot.table("public", name)).hasValueSatisfying(
+            table -> assertThat(table.column(name)).isPresent());
+      }
+    }
+  }
+
+  @Test
+  void flagsPartitionsAndTablesOwnedByExtensions() throws SQLException {
+    db.execute("""
+        CREATE TABLE measurement (id bigint, at date NOT NULL) PARTITION BY RANGE (at);
+        CREATE TABLE measurement_2025 PARTITION OF measurement FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+        CREATE EXTENSION IF NOT EXISTS citext;
+        CREATE TABLE extension_data (id int);
+        ALTER EXTENSION citext ADD TABLE extension_data;
+        """);
+    try (Connection connection = db.connect()) {
+      CatalogSnapshot snapshot = CatalogSnapshot.read(connection);
+      Table parent = snapshot.table("public", "measurement").orElseThrow();
+      Table child = snapshot.table("public", "measurement_2025").orElseThrow();
+      assertThat(parent.partitioned()).isTrue();
+      assertThat(parent.partition()).isFalse();
+      assertThat(child.partition()).isTrue();
+      assertThat(snapshot.table("public", "extension_data").orElseThrow().extensionMember()).isTrue();
+    } finally {
+      db.execute("ALTER EXTENSION citext DROP TABLE extension_data; DROP EXTENSION citext");
+    }
+  }
+
+  @Test
+  void readsInItsOwnReadOnlyTransactionAndRestoresTheConnection() throws SQLException {
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)");
+    try (Connection connection = db.connect()) {
+      int isolation = connection.getTransactionIsolation();
+      CatalogSnapshot.read(connection);
+      assertThat(connection.getAutoCommit()).isTrue();
+      assertThat(connection.getTransactionIsolation()).isEqualTo(isolation);
+      assertThat(connection.isReadOnly()).isFalse();
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("INSERT INTO t VALUES (1)"); // still writable, still autocommit
+      }
+    }
+    assertThat(db.queryLong("SELECT count(*) FROM t")).isEqualTo(1);
+  }
+
+  @Test
+  void insideTheCallersTransactionSeesWhatThatTransactionSees() throws SQLException {
+    try (Connection connection = db.connect()) {
+      connection.setAutoCommit(false);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("CREATE TABLE uncommitted (id int)");
+      }
+      assertThat(CatalogSnapshot.read(connection).table("public", "uncommitted")).isPresent();
+      assertThat(connection.getAutoCommit()).isFalse();
+      connection.rollback();
+      assertThat(CatalogSnapshot.read(connection).table("public", "uncommitted")).isEmpty();
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package dev.lockstep.testkit;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One freshly created database that belongs to one test class, dropped by {@link #close()}.
+ * Created by {@link TestPostgres#createDatabase(String)}.
+ *
+ * <pre>{@code
+ * try (TestDatabase db = TestPostgres.instance().createDatabase("FenceTest")) {
+ *   db.execute("CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2)");
+ *   assertThat(db.queryLong("SELECT count(*) FROM t")).isEqualTo(2);
+ *   String url = db.postgresUrl();   // for code that takes DATABASE_URL
+ * }
+ * }</pre>
+ */
+public final class TestDatabase implements AutoCloseable {
+  private final TestPostgres server;
+  private final String name;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  TestDatabase(TestPostgres server, String name) {
+    this.server = server;
+    this.name = name;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** {@code jdbc:postgresql://host:port/name}; pass {@link #user()} and {@link #password()} separately. */
+  public String jdbcUrl() {
+    return server.jdbcUrl(name);
+  }
+
+  /** {@code postgresql://user[:password]@host:port/name}, the form {@code DATABASE_URL} takes. */
+  public String postgresUrl() {
+    String credentials = encode(user()) + (password().isEmpty() ? "" : ":" + encode(password()));
+    String host = server.host().contains(":") ? "[" + server.host() + "]" : server.host();
+    return "postgresql://" + credentials + "@" + host + ":" + server.port() + "/" + name;
+  }
+
+  public String user() {
+    return server.user();
+  }
+
+  public String password() {
+    return server.password();
+  }
+
+  /** A new JDBC connection to this database, in autocommit; the caller closes it. */
+  public Connection connect() throws SQLException {
+    ensureOpen();
+    return server.connect(name);
+  }
+
+  /** Runs {@code sql} (one or several statements separated by {@code ;}) on a fresh connection. */
+  public void execute(String sql) {
+    try (Connection connection = connect(); Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    } catch (SQLException e) {
+      throw failure(sql, e);
+    }
+  }
+
+  /** The first column of the first row of {@code sql}, as a long. */
+  public long queryLong(String sql) {
+    try (Connection connection = connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery(sql)) {
+      if (!rows.next()) {
+        throw new IllegalStateException("query on test database " + name + " returned no row: " + sql);
+      }
+      return rows.getLong(1);
+    } catch (SQLException e) {
+      throw failure(sql, e);
+    }
+  }
+
+  /** Drops the database, ending any session still connected to it. Calling it again does nothing. */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      server.dropDatabase(name);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return name + " on " + server;
+  }
+
+  private void ensureOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("test database " + name + " was closed (dropped) already");
+    }
+  }
+
+  private IllegalStateException failure(String sql, SQLException e) {
+    return new IllegalStateException(
+        "SQL failed on test database " + name + " [" + e.getSQLState() + "]: " + e.getMessage() + "\n  in: " + sql, e);
+  }
+
+  private static String encode(String text) {
+    // URLEncoder is for forms (space becomes '+'); a URL's user-info wants %20.
+    return URLEncoder.encode(text, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+}
