@@ -1,0 +1,247 @@
+package dev.lockstep.coordinator.e2e;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.lockstep.coordinator.cli.ApiClient;
+import dev.lockstep.coordinator.cli.CliException;
+import dev.lockstep.protocol.AgentStatus;
+import dev.lockstep.testkit.TestDatabase;
+import dev.lockstep.testkit.TestRedis;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Real processes for end-to-end tests: one coordinator and any number of agents, each a JVM started
+ * from the shaded jars, logging to {@code target/e2e/<test>/}. Hooks append to a shared file so
+ * tests can check what ran, where and in which order.
+ */
+final class Fleet implements AutoCloseable {
+  static final String OPERATOR_TOKEN = "operator-" + UUID.randomUUID();
+  static final String AGENT_TOKEN = "agent-" + UUID.randomUUID();
+  private static final List<String> SMALL_JVM = List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
+
+  final String service = "svc-" + UUID.randomUUID().toString().substring(0, 8);
+  final Path dir;
+  final Path hookLog;
+  final TestDatabase database;
+  private final Map<String, Process> agents = new LinkedHashMap<>();
+  private Process coordinator;
+  private int port;
+
+  Fleet(String testName, TestDatabase database) {
+    this.database = database;
+    this.dir = Path.of("target", "e2e", testName).toAbsolutePath();
+    try {
+      Files.createDirectories(dir);
+      this.hookLog = dir.resolve("hooks.log");
+      Files.deleteIfExists(hookLog);
+      Files.createFile(hookLog);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Copies a migrations folder from test resources into this test's folder, so tests may change it. */
+  Path migrations(String resource) {
+    try {
+      Path target = dir.resolve("migrations-" + resource.replace('/', '-'));
+      if (Files.exists(target)) {
+        try (var files = Files.list(target)) {
+          for (Path p : files.toList()) {
+            Files.delete(p);
+          }
+        }
+      }
+      Files.createDirectories(target);
+      Path source = Path.of("src", "test", "resources", resource);
+      try (var files = Files.list(source)) {
+        for (Path p : files.toList()) {
+          Files.copy(p, target.resolve(p.getFileName()));
+        }
+      }
+      return target;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  void startCoordinator(Path migrations, String... extra) {
+    port = freePort();
+    List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(port),
+        "--database-url", database.postgresUrl(), "--redis-url", TestRedis.url(), "--service", service,
+        "--migrations", migrations.toString(), "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
+        "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
+    cmd.addAll(List.of(extra));
+    coordinator = java(System.getProperty("lockstep.coordinatorJar"), cmd, dir.resolve("coordinator.log"));
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+      if (!coordinator.isAlive()) {
+        throw new IllegalStateException("coordinator exited " + coordinator.exitValue() + "; see " + dir.resolve("coordinator.log"));
+      }
+      try {
+        api().get("/health", Map.class);
+        return true;
+      } catch (CliException notYet) {
+        return false;
+      }
+    });
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  ApiClient api() {
+    return new ApiClient(url(), OPERATOR_TOKEN);
+  }
+
+  /**
+   * Starts an agent whose revision lives in a file (read by {@code --revision-command}, rewritten by
+   * its switch hook), as a real deployment would keep it, so a restarted agent reports the truth.
+   */
+  void startAgent(String id, String revision, Path migrations, String... extra) {
+    try {
+      Path revisionFile = dir.resolve("revision-" + id);
+      if (!Files.exists(revisionFile)) {
+        Files.writeString(revisionFile, revision + "\n");
+      }
+      String log = "echo \"$(date +%s%3N) " + id + " $LOCKSTEP_PHASE $LOCKSTEP_RELEASE_ID $LOCKSTEP_TARGET_REVISION $LOCKSTEP_MODE\" >> "
+          + hookLog;
+      List<String> cmd = new ArrayList<>(List.of("--coordinator", url(), "--id", id, "--service", service,
+          "--revision-command", "cat " + revisionFile, "--token", AGENT_TOKEN, "--migrations", migrations.toString(),
+          "--on-prepare", log.replace("$LOCKSTEP_PHASE", "prepare"),
+          "--on-switch", log.replace("$LOCKSTEP_PHASE", "switch") + " && echo $LOCKSTEP_TARGET_REVISION > " + revisionFile,
+          "--on-abort", log.replace("$LOCKSTEP_PHASE", "abort"),
+          "--hook-timeout", "20s", "--report-interval", "500ms"));
+      cmd.addAll(List.of(extra));
+      agents.put(id, java(System.getProperty("lockstep.agentJar"), cmd, dir.resolve("agent-" + id + ".log")));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  Process agent(String id) {
+    return agents.get(id);
+  }
+
+  void awaitAgents(String... ids) {
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+      List<String> seen = agentList().stream().filter(a -> a.state() != dev.lockstep.protocol.AgentState.LOST)
+          .map(AgentStatus::id).toList();
+      return seen.containsAll(List.of(ids));
+    });
+  }
+
+  List<AgentStatus> agentList() {
+    return api().get("/v1/agents?service=" + service, dev.lockstep.coordinator.cli.AgentsCommand.AgentList.class).agents();
+  }
+
+  /** Runs the operator CLI as a process; returns its exit code and output. */
+  CliRun cli(String... args) {
+    List<String> cmd = new ArrayList<>(List.of(args));
+    cmd.addAll(List.of("--coordinator", url(), "--token", OPERATOR_TOKEN));
+    Path out = dir.resolve("cli-" + System.nanoTime() + ".out");
+    Path err = dir.resolve("cli-" + System.nanoTime() + ".err");
+    try {
+      List<String> full = new ArrayList<>(List.of(javaBin()));
+      full.addAll(SMALL_JVM);
+      full.addAll(List.of("-jar", System.getProperty("lockstep.coordinatorJar")));
+      full.addAll(cmd);
+      Process p = new ProcessBuilder(full).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+      if (!p.waitFor(180, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IllegalStateException("CLI " + cmd + " did not finish in 180 s");
+      }
+      return new CliRun(p.exitValue(), Files.readString(out), Files.readString(err));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  record CliRun(int exit, String out, String err) {}
+
+  List<String> hookLines() {
+    try {
+      return Files.readAllLines(hookLog);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  void stopCoordinator() {
+    if (coordinator != null) {
+      coordinator.destroy();
+      try {
+        coordinator.waitFor(15, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      coordinator.destroyForcibly();
+    }
+  }
+
+  @Override
+  public void close() {
+    agents.values().forEach(p -> {
+      ProcessHandle.of(p.pid()).ifPresent(h -> signal(h.pid(), "CONT"));
+      p.destroyForcibly();
+    });
+    try {
+      for (String id : agents.keySet()) {
+        api().delete("/v1/agents/" + id, Map.class);
+      }
+    } catch (RuntimeException ignored) {
+      // the coordinator may be down already; the registry entries are keyed by a test-only service
+    }
+    stopCoordinator();
+  }
+
+  static void signal(long pid, String signal) {
+    try {
+      new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Process java(String jar, List<String> args, Path log) {
+    if (jar == null || !Files.exists(Path.of(jar))) {
+      throw new IllegalStateException("jar " + jar + " not found; run the tests with `mvn verify` so the jars are built first");
+    }
+    List<String> cmd = new ArrayList<>(List.of(javaBin()));
+    cmd.addAll(SMALL_JVM);
+    cmd.addAll(List.of("-jar", jar));
+    cmd.addAll(args);
+    try {
+      return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,1 @@
+CREATE TABLE products (id bigint PRIMARY KEY, title text NOT NULL);
