@@ -1,0 +1,236 @@
+package dev.lockstep.agent;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs hooks through {@code sh -c}, with the agent's environment plus the {@code LOCKSTEP_*} variables,
+ * and kills a hook and everything it spawned once it runs past the timeout. Blocking: call it from a
+ * worker thread, never from an event loop.
+ *
+ * <pre>{@code
+ * HookRunner hooks = new HookRunner(Duration.ofSeconds(60), Map.of("LOCKSTEP_AGENT_ID", "web-1"));
+ * HookResult result = hooks.run("prepare", "./stage.sh", Map.of("LOCKSTEP_PHASE", "PREPARING"));
+ * if (!result.succeeded()) log.warn(result.failure());
+ * }</pre>
+ */
+public final class HookRunner {
+  private static final Logger LOG = LoggerFactory.getLogger(HookRunner.class);
+  private static final int TAIL_LINES = 20;
+  private static final int TAIL_CHARS = 2000;
+  private static final int MAX_LINE = 8192;
+  private static final int MAX_STDOUT = 64 * 1024;
+  /** A hook may leave a background process holding its pipes (a switch hook starting a server); don't wait for it. */
+  private static final long DRAIN_GRACE_MS = 500;
+
+  private final Duration timeout;
+  private final Map<String, String> baseEnvironment;
+
+  /**
+   * @param timeout how long one hook may run
+   * @param baseEnvironment variables every hook gets on top of the agent's own (agent id, service)
+   */
+  public HookRunner(Duration timeout, Map<String, String> baseEnvironment) {
+    this.timeout = timeout;
+    this.baseEnvironment = Map.copyOf(baseEnvironment);
+  }
+
+  public Duration timeout() {
+    return timeout;
+  }
+
+  /** Runs a hook, logging its output line by line prefixed with its name. A null command is skipped (success). */
+  public HookResult run(String name, String command, Map<String, String> environment) {
+    if (command == null || command.isBlank()) {
+      LOG.info("no {} hook configured; counting it as done", name);
+      return HookResult.skipped(name);
+    }
+    LOG.info("{} hook started: {}", name, command);
+    HookResult result = execute(name, command, environment, true);
+    if (result.succeeded()) {
+      LOG.info("{} hook succeeded in {}", name, Durations.elapsed(result.took()));
+    } else {
+      LOG.warn("{} hook failed in {}: {}", name, Durations.elapsed(result.took()), result.failure());
+    }
+    return result;
+  }
+
+  /** Runs a command for its standard output (the revision command); stdout is kept, not logged. */
+  public HookResult capture(String name, String command, Map<String, String> environment) {
+    return execute(name, command, environment, false);
+  }
+
+  /** The environment hooks get from a desired state: release, target revision, mode and phase. */
+  public static Map<String, String> releaseEnvironment(String releaseId, String targetRevision, String mode,
+      String phase) {
+    Map<String, String> env = new HashMap<>();
+    env.put("LOCKSTEP_RELEASE_ID", releaseId);
+    env.put("LOCKSTEP_TARGET_REVISION", targetRevision);
+    env.put("LOCKSTEP_MODE", mode);
+    env.put("LOCKSTEP_PHASE", phase);
+    return env;
+  }
+
+  private HookResult execute(String name, String command, Map<String, String> environment, boolean logStdout) {
+    ProcessBuilder builder = new ProcessBuilder("sh", "-c", command)
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    Map<String, String> env = builder.environment();
+    env.putAll(baseEnvironment);
+    environment.forEach((key, value) -> {
+      if (value != null) {
+        env.put(key, value);
+      }
+    });
+    long started = System.nanoTime();
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      return new HookResult(name, -1, false, e.getMessage(), elapsedSince(started), timeout, "", "");
+    }
+    StringBuilder stdout = new StringBuilder();
+    Tail stderr = new Tail();
+    Thread outReader = drain(process.getInputStream(), name + "-stdout", line -> {
+      if (logStdout) {
+        LOG.info("[{}] {}", name, line);
+      }
+      synchronized (stdout) {
+        if (stdout.length() < MAX_STDOUT) {
+          stdout.append(line).append('\n');
+        }
+      }
+    });
+    Thread errReader = drain(process.getErrorStream(), name + "-stderr", line -> {
+      LOG.info("[{} stderr] {}", name, line);
+      stderr.add(line);
+    });
+
+    boolean timedOut = false;
+    int exitCode;
+    try {
+      if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        exitCode = process.exitValue();
+      } else {
+        timedOut = true;
+        exitCode = killTree(process);
+      }
+    } catch (InterruptedException e) {
+      // The agent is shutting down: leave nothing behind.
+      killTree(process);
+      Thread.currentThread().interrupt();
+      return new HookResult(name, -1, false, "interrupted (agent stopping)", elapsedSince(started), timeout,
+          "", stderr.text());
+    }
+    Duration took = elapsedSince(started);
+    long drainDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_GRACE_MS);
+    join(outReader, drainDeadline);
+    join(errReader, drainDeadline);
+    String out;
+    synchronized (stdout) {
+      out = stdout.toString();
+    }
+    return new HookResult(name, exitCode, timedOut, null, took, timeout, out, stderr.text());
+  }
+
+  /**
+   * Kills the process and its descendants. Descendants are listed first: once the shell dies its children are
+   * re-parented and no longer reachable through it. Twice, in case one forked while we were killing.
+   */
+  private static int killTree(Process process) {
+    for (int round = 0; round < 2; round++) {
+      List<ProcessHandle> descendants = process.descendants().toList();
+      descendants.forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+    }
+    try {
+      process.waitFor(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return process.isAlive() ? -1 : process.exitValue();
+  }
+
+  private static Thread drain(InputStream stream, String threadName, Consumer<String> lines) {
+    Thread thread = new Thread(() -> readLines(stream, lines), "hook-" + threadName);
+    thread.setDaemon(true);
+    thread.start();
+    return thread;
+  }
+
+  /** Splits a stream into lines, cutting absurdly long ones so a hook cannot exhaust memory with one line. */
+  private static void readLines(InputStream stream, Consumer<String> lines) {
+    try (Reader reader = new InputStreamReader(stream, StandardCharsets.UTF_8)) {
+      StringBuilder line = new StringBuilder();
+      char[] buffer = new char[4096];
+      int n;
+      while ((n = reader.read(buffer)) != -1) {
+        for (int i = 0; i < n; i++) {
+          char c = buffer[i];
+          if (c == '\n') {
+            lines.accept(stripCr(line));
+            line.setLength(0);
+          } else if (line.length() >= MAX_LINE) {
+            lines.accept(line.toString());
+            line.setLength(0);
+            line.append(c);
+          } else {
+            line.append(c);
+          }
+        }
+      }
+      if (line.length() > 0) {
+        lines.accept(stripCr(line));
+      }
+    } catch (IOException e) {
+      // The process is gone and its pipe with it; nothing more to read.
+    }
+  }
+
+  private static String stripCr(StringBuilder line) {
+    int end = line.length();
+    return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
+  }
+
+  private static void join(Thread reader, long deadlineNanos) {
+    try {
+      reader.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Duration elapsedSince(long startNanos) {
+    return Duration.ofNanos(System.nanoTime() - startNanos);
+  }
+
+  /** The last lines of a stream, bounded in lines and characters. */
+  private static final class Tail {
+    private final Deque<String> lines = new ArrayDeque<>();
+
+    synchronized void add(String line) {
+      lines.addLast(line);
+      if (lines.size() > TAIL_LINES) {
+        lines.removeFirst();
+      }
+    }
+
+    synchronized String text() {
+      String joined = String.join("\n", lines).strip();
+      return joined.length() <= TAIL_CHARS ? joined : "…" + joined.substring(joined.length() - TAIL_CHARS);
+    }
+  }
+}

@@ -1,0 +1,244 @@
+package dev.lockstep.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.lockstep.protocol.AgentReport;
+import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.MigrationsDigest;
+import dev.lockstep.protocol.Phase;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole agent, in-process, against a fake coordinator over real HTTP, with real hook processes. */
+class AgentIntegrationTest {
+  private static final String TOKEN = "agent-secret";
+  private static final Duration PATIENCE = Duration.ofSeconds(10);
+  private static Vertx vertx;
+
+  @TempDir
+  Path dir;
+
+  private FakeCoordinator coordinator;
+  private Path migrations;
+  private Path hookLog;
+  private String deployment;
+  private Agent agent;
+
+  @BeforeAll
+  static void startVertx() {
+    vertx = Vertx.vertx(new VertxOptions().setFileSystemOptions(
+        new FileSystemOptions().setFileCachingEnabled(false).setClassPathResolvingEnabled(false)));
+  }
+
+  @AfterAll
+  static void stopVertx() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    coordinator = new FakeCoordinator(vertx, TOKEN, "shop");
+    coordinator.start().await(5, TimeUnit.SECONDS);
+    migrations = Files.createDirectories(dir.resolve("migrations"));
+    Files.writeString(migrations.resolve("V1__init.sql"), "create table item (id bigint primary key);");
+    Path staging = Files.createDirectories(dir.resolve("staging"));
+    Files.writeString(staging.resolve("V2__price.sql"), "alter table item add column price numeric;");
+    Files.writeString(dir.resolve("REVISION"), "rev-1\n");
+    hookLog = dir.resolve("hooks.log");
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (deployment != null) {
+      vertx.undeploy(deployment).await(10, TimeUnit.SECONDS);
+    }
+    coordinator.stop().await(10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * A server whose prepare hook stages V2 into the migrations folder and whose switch hook "deploys" by
+   * writing the target into the REVISION file the revision command reads.
+   */
+  private AgentConfig config(List<URI> coordinators, String token) {
+    String log = " >> " + hookLog;
+    return AgentConfig.of(coordinators, "web-1", "shop", "unused", token)
+        .withRevisionCommand("cat " + dir.resolve("REVISION"))
+        .withMigrations(migrations)
+        .withHooks(new AgentConfig.Hooks(
+            "cp " + dir.resolve("staging") + "/*.sql " + migrations + " && echo prepare $LOCKSTEP_PHASE "
+                + "$LOCKSTEP_RELEASE_ID $LOCKSTEP_AGENT_ID $LOCKSTEP_SERVICE" + log,
+            "printf '%s\\n' \"$LOCKSTEP_TARGET_REVISION\" > " + dir.resolve("REVISION")
+                + " && echo switch $LOCKSTEP_PHASE $LOCKSTEP_TARGET_REVISION" + log,
+            "echo abort $LOCKSTEP_PHASE $LOCKSTEP_RELEASE_ID" + log))
+        .withTimings(Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofSeconds(2),
+            new AgentConfig.Retry(Duration.ofMillis(100), Duration.ofMillis(500)));
+  }
+
+  private void startAgent(AgentConfig config) throws Exception {
+    agent = new Agent(config);
+    deployment = vertx.deployVerticle(agent).await(10, TimeUnit.SECONDS);
+  }
+
+  private AgentReport awaitReport(String what, Predicate<AgentReport> matches) {
+    return await(what).atMost(PATIENCE).pollInterval(Duration.ofMillis(20))
+        .until(() -> coordinator.reports().stream().filter(matches).findFirst().orElse(null), r -> r != null);
+  }
+
+  private List<String> hookLines() throws IOException {
+    return Files.exists(hookLog) ? Files.readAllLines(hookLog) : List.of();
+  }
+
+  @Test
+  void followsARelease() throws Exception {
+    String digestBefore = MigrationsDigest.of(migrations);
+    startAgent(config(List.of(coordinator.url()), TOKEN));
+
+    AgentReport first = awaitReport("a first report", r -> true);
+    assertThat(first.id()).isEqualTo("web-1");
+    assertThat(first.service()).isEqualTo("shop");
+    assertThat(first.revision()).isEqualTo("rev-1");
+    assertThat(first.state()).isEqualTo(AgentState.SERVING);
+    assertThat(first.digest()).isNull();
+
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARING", r -> r.state() == AgentState.PREPARING && "r1".equals(r.releaseId()));
+    AgentReport prepared = awaitReport("PREPARED", r -> r.state() == AgentState.PREPARED);
+    // The digest is taken after the hook staged V2, so it is the digest of what will be migrated.
+    assertThat(prepared.digest()).isEqualTo(MigrationsDigest.of(migrations)).isNotEqualTo(digestBefore);
+    assertThat(prepared.releaseId()).isEqualTo("r1");
+    assertThat(prepared.epoch()).isEqualTo(1);
+    assertThat(prepared.revision()).isEqualTo("rev-1");
+
+    coordinator.publish("r1", Phase.MIGRATING, 1, "rev-2");
+    coordinator.publish("r1", Phase.SWITCHING, 1, "rev-2");
+    AgentReport switched = awaitReport("SWITCHED", r -> r.state() == AgentState.SWITCHED);
+    assertThat(switched.revision()).isEqualTo("rev-2");
+    assertThat(switched.switchedAt()).isNotNull();
+    assertThat(switched.digest()).isEqualTo(prepared.digest());
+
+    coordinator.publish("r1", Phase.COMPLETED, 1, "rev-2");
+    AgentReport serving = awaitReport("SERVING r1",
+        r -> r.state() == AgentState.SERVING && "r1".equals(r.releaseId()));
+    assertThat(serving.revision()).isEqualTo("rev-2");
+    assertThat(serving.switchedAt()).isEqualTo(switched.switchedAt());
+
+    assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "switch SWITCHING rev-2");
+  }
+
+  @Test
+  void ignoresALowerEpoch() throws Exception {
+    startAgent(config(List.of(coordinator.url()), TOKEN));
+    coordinator.publish("r1", Phase.PREPARING, 5, "rev-2");
+    awaitReport("PREPARED at epoch 5", r -> r.state() == AgentState.PREPARED && r.epoch() == 5);
+
+    coordinator.publish("r1", Phase.ABORTED, 4, "rev-2");
+    int seen = coordinator.reports().size();
+    // Several report intervals: had it acted, ABORTED would have been reported by now.
+    await().atMost(PATIENCE).until(() -> coordinator.reports().size() >= seen + 4);
+    assertThat(coordinator.lastReport().state()).isEqualTo(AgentState.PREPARED);
+    assertThat(coordinator.lastReport().epoch()).isEqualTo(5);
+    assertThat(hookLines()).noneMatch(line -> line.startsWith("abort"));
+
+    coordinator.publish("r1", Phase.ABORTED, 5, "rev-2");
+    AgentReport aborted = awaitReport("ABORTED", r -> r.state() == AgentState.ABORTED);
+    assertThat(aborted.revision()).isEqualTo("rev-1");
+    assertThat(hookLines()).contains("abort ABORTED r1");
+  }
+
+  @Test
+  void failsOverToTheNextCoordinator() throws Exception {
+    URI dead = URI.create("http://127.0.0.1:1");
+    startAgent(config(List.of(dead, coordinator.url()), TOKEN));
+
+    awaitReport("a report through the second coordinator", r -> true);
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARED", r -> r.state() == AgentState.PREPARED);
+  }
+
+  @Test
+  void survivesTheCoordinatorRestarting() throws Exception {
+    startAgent(config(List.of(coordinator.url()), TOKEN));
+    awaitReport("a first report", r -> true);
+    int port = coordinator.url().getPort();
+
+    coordinator.stop().await(5, TimeUnit.SECONDS);
+    Thread.sleep(1_000);
+    coordinator.reports().clear();
+    coordinator.start(port).await(5, TimeUnit.SECONDS);
+
+    awaitReport("a report after the restart", r -> true);
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARED after the restart", r -> r.state() == AgentState.PREPARED);
+  }
+
+  @Test
+  void returningAgentCatchesUpByPreparingThenSwitching() throws Exception {
+    coordinator.publish("r1", Phase.COMPLETED, 3, "rev-2");
+    startAgent(config(List.of(coordinator.url()), TOKEN));
+
+    AgentReport serving = awaitReport("SERVING rev-2",
+        r -> r.state() == AgentState.SERVING && "rev-2".equals(r.revision()));
+    assertThat(serving.releaseId()).isEqualTo("r1");
+    assertThat(serving.switchedAt()).isNotNull();
+    assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "switch SWITCHING rev-2");
+  }
+
+  @Test
+  void handlesOnlyTheLatestDesiredStateAfterABusyHook() throws Exception {
+    AgentConfig slowPrepare = config(List.of(coordinator.url()), TOKEN);
+    slowPrepare = slowPrepare.withHooks(new AgentConfig.Hooks("sleep 1; " + slowPrepare.hooks().onPrepare(),
+        slowPrepare.hooks().onSwitch(), slowPrepare.hooks().onAbort()));
+    startAgent(slowPrepare);
+    awaitReport("a first report", r -> true);
+
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARING", r -> r.state() == AgentState.PREPARING);
+    coordinator.publish("r1", Phase.MIGRATING, 1, "rev-2");
+    coordinator.publish("r1", Phase.ABORTED, 1, "rev-2");
+
+    awaitReport("ABORTED", r -> r.state() == AgentState.ABORTED);
+    assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "abort ABORTED r1");
+    assertThat(agent.state().revision()).isEqualTo("rev-1");
+  }
+
+  @Test
+  void refusedTokenIsLoggedAndTheAgentKeepsTrying() throws Exception {
+    startAgent(config(List.of(coordinator.url()), "wrong-token"));
+
+    await().atMost(PATIENCE).until(() -> coordinator.refusedRequests() >= 5);
+    assertThat(coordinator.reports()).isEmpty();
+    assertThat(agent.state().state()).isEqualTo(AgentState.SERVING);
+  }
+
+  @Test
+  void failingPrepareHookIsReportedWithItsStderr() throws Exception {
+    AgentConfig failing = config(List.of(coordinator.url()), TOKEN)
+        .withHooks(new AgentConfig.Hooks("echo 'no space left on device' >&2; exit 3", null, null));
+    startAgent(failing);
+
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    AgentReport failed = awaitReport("FAILED", r -> r.state() == AgentState.FAILED);
+    assertThat(failed.detail()).isEqualTo("prepare hook exited 3: no space left on device");
+    assertThat(failed.releaseId()).isEqualTo("r1");
+
+    coordinator.publish("r1", Phase.ABORTED, 1, "rev-2");
+    AgentReport aborted = awaitReport("ABORTED", r -> r.state() == AgentState.ABORTED);
+    assertThat(aborted.detail()).isNull();
+  }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Makes sure PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) are running:
+# uses what is running, else starts the local packages, else installs them with apt-get.
+# Idempotent; sourced by .ci/run and demo/run.sh.
+set -euo pipefail
+
+say() { printf '==> %s\n' "$*"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+ensure_packages() {
+  local missing=()
+  command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+ensure_postgres() {
+  if port_open 5432; then return; fi
+  ensure_packages
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  say "starting PostgreSQL $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  # Tests and the demo connect as postgres over TCP without a password, as on the CI machine.
+  local hba="/etc/postgresql/$version/main/pg_hba.conf"
+  if ! grep -qE '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$hba"; then
+    say "allowing trust auth on 127.0.0.1 for local tests ($hba)"
+    as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+  fi
+  for _ in $(seq 1 30); do port_open 5432 && return; sleep 1; done
+  echo "PostgreSQL did not open port 5432" >&2; exit 1
+}
+
+ensure_redis() {
+  if port_open 6379; then return; fi
+  ensure_packages
+  say "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 30); do port_open 6379 && return; sleep 1; done
+  echo "Redis did not open port 6379" >&2; exit 1
+}
+
+ensure_postgres
+ensure_redis
