@@ -38,13 +38,12 @@ public final class Failures implements Handler<RoutingContext> {
       detail = e.getMessage();
     } else if (failure instanceof HttpException e) {
       status = e.getStatusCode();
-      error = status == 413 ? "too_large" : "http_" + status;
-      detail = e.getPayload() != null ? e.getPayload() : status == 413 ? "request body too large (limit 1 MiB)" : "request refused";
+      error = statusError(status);
+      detail = e.getPayload() != null ? e.getPayload() : statusDetail(ctx, status);
     } else if (failure == null) {
       status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-      error = status == 404 ? "not_found" : status == 405 ? "method_not_allowed" : "http_" + status;
-      detail = status == 404 ? "no such path: " + ctx.request().path() : status == 405
-          ? ctx.request().method() + " is not allowed on " + ctx.request().path() : "request refused";
+      error = statusError(status);
+      detail = statusDetail(ctx, status);
     } else {
       status = 500;
       error = "internal";
@@ -61,5 +60,23 @@ public final class Failures implements Handler<RoutingContext> {
     }
     ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
         .end(Json.write(new ErrorBody(error, detail)));
+  }
+
+  private static String statusError(int status) {
+    return switch (status) {
+      case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 413 -> "too_large";
+      default -> "http_" + status;
+    };
+  }
+
+  private static String statusDetail(RoutingContext ctx, int status) {
+    return switch (status) {
+      case 404 -> "no such path: " + ctx.request().path();
+      case 405 -> ctx.request().method() + " is not allowed on " + ctx.request().path();
+      case 413 -> "request body too large (limit 1 MiB)";
+      default -> "request refused";
+    };
   }
 }

@@ -60,8 +60,12 @@ public final class FleetCheck {
     return new Progress(agents, done && failure == null, failure);
   }
 
-  /** Every participant must report SWITCHED (or SERVING after it) for this release. */
-  public static Progress switched(String releaseId, List<ReleaseAgent> participants, Map<String, AgentStatus> reports) {
+  /**
+   * Every participant must report SWITCHED (or SERVING after it) for this release, or, if it
+   * restarted after switching and no longer names the release, serve the target revision.
+   */
+  public static Progress switched(String releaseId, String targetRevision, List<ReleaseAgent> participants,
+                                  Map<String, AgentStatus> reports) {
     List<ReleaseAgent> agents = new ArrayList<>();
     boolean done = true;
     String failure = null;
@@ -80,6 +84,9 @@ public final class FleetCheck {
         } else if (r.switchedAt() == null || !(r.state() == AgentState.SWITCHED || r.state() == AgentState.SERVING)) {
           done = false;
         }
+      } else if (r.state() == AgentState.SERVING && targetRevision.equals(r.revision())) {
+        // Restarted on the new code: its report no longer names the release, but it serves the target.
+        now = new ReleaseAgent(p.id(), AgentState.SERVING, p.digest(), p.switchedAt(), r.detail());
       } else {
         done = false;
       }

@@ -267,8 +267,9 @@ public final class ReleaseRun {
     return write("SWITCHING: telling " + doc.agents().size() + " agent(s) to switch to revision " + doc.revision(),
         desired(Phase.SWITCHING))
         .compose(v -> awaitFleet(Phase.SWITCHING, deps.config().switchTimeout(),
-            (participants, reports) -> FleetCheck.switched(doc.id(), participants, reports),
-            a -> a.switchedAt() != null ? a.id() + " switched at " + a.switchedAt() : null,
+            (participants, reports) -> FleetCheck.switched(doc.id(), doc.revision(), participants, reports),
+            a -> a.switchedAt() != null ? a.id() + " switched at " + a.switchedAt()
+                : a.state() == AgentState.SERVING ? a.id() + " serves " + doc.revision() + " (restarted)" : null,
             reason -> new ReleaseFailedException(reason + "; the schema is at " + doc.schema()
                 + ", agents that switched stay switched and the others catch up when they can", true, null)));
   }

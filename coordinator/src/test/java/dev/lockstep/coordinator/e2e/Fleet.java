@@ -109,6 +109,11 @@ final class Fleet implements AutoCloseable {
    * its switch hook), as a real deployment would keep it, so a restarted agent reports the truth.
    */
   void startAgent(String id, String revision, Path migrations, String... extra) {
+    startSlowAgent(id, revision, migrations, "", extra);
+  }
+
+  /** As above, with {@code beforePrepare} (e.g. {@code "sleep 5 && "}) run first in the prepare hook. */
+  void startSlowAgent(String id, String revision, Path migrations, String beforePrepare, String... extra) {
     try {
       Path revisionFile = dir.resolve("revision-" + id);
       if (!Files.exists(revisionFile)) {
@@ -118,7 +123,7 @@ final class Fleet implements AutoCloseable {
           + hookLog;
       List<String> cmd = new ArrayList<>(List.of("--coordinator", url(), "--id", id, "--service", service,
           "--revision-command", "cat " + revisionFile, "--token", AGENT_TOKEN, "--migrations", migrations.toString(),
-          "--on-prepare", log.replace("$LOCKSTEP_PHASE", "prepare"),
+          "--on-prepare", beforePrepare + log.replace("$LOCKSTEP_PHASE", "prepare"),
           "--on-switch", log.replace("$LOCKSTEP_PHASE", "switch") + " && echo $LOCKSTEP_TARGET_REVISION > " + revisionFile,
           "--on-abort", log.replace("$LOCKSTEP_PHASE", "abort"),
           "--hook-timeout", "20s", "--report-interval", "500ms"));

@@ -72,7 +72,7 @@ class FleetCheckTest {
   @Test
   void switchIsDoneWhenEveryAgentSwitchedAndTheSkewIsLatestMinusEarliest() {
     List<ReleaseAgent> agents = List.of(participant("a"), participant("b"), participant("c"));
-    var progress = FleetCheck.switched(RELEASE, agents, Map.of(
+    var progress = FleetCheck.switched(RELEASE, "v2", agents, Map.of(
         "a", report("a", AgentState.SWITCHED, RELEASE, DIGEST, "2026-11-26T00:00:00.010Z", null),
         "b", report("b", AgentState.SERVING, RELEASE, DIGEST, "2026-11-26T00:00:00.050Z", null),
         "c", report("c", AgentState.SWITCHED, RELEASE, DIGEST, "2026-11-26T00:00:00.030Z", null)));
@@ -82,10 +82,18 @@ class FleetCheckTest {
 
   @Test
   void aFailedSwitchIsReported() {
-    var progress = FleetCheck.switched(RELEASE, List.of(participant("a")), Map.of(
+    var progress = FleetCheck.switched(RELEASE, "v2", List.of(participant("a")), Map.of(
         "a", report("a", AgentState.FAILED, RELEASE, DIGEST, null, "switch hook timed out after 60s")));
     assertThat(progress.done()).isFalse();
     assertThat(progress.failure()).isEqualTo("agent a failed to switch: switch hook timed out after 60s");
+  }
+
+  @Test
+  void anAgentThatRestartedOnTheTargetRevisionCountsAsSwitched() {
+    var restarted = new AgentStatus("a", "app", "v2", AgentState.SERVING, null, 1, null, null, null, "2026-11-26T00:00:00Z");
+    assertThat(FleetCheck.switched(RELEASE, "v2", List.of(participant("a")), Map.of("a", restarted)).done()).isTrue();
+    var stillOld = new AgentStatus("a", "app", "v1", AgentState.SERVING, null, 1, null, null, null, "2026-11-26T00:00:00Z");
+    assertThat(FleetCheck.switched(RELEASE, "v2", List.of(participant("a")), Map.of("a", stillOld)).done()).isFalse();
   }
 
   @Test

@@ -1,0 +1,115 @@
+package dev.lockstep.coordinator.lock;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.coordinator.store.LockstepSchema;
+import dev.lockstep.testkit.TestDatabase;
+import dev.lockstep.testkit.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fence against a real PostgreSQL: a coordinator that lost the service (paused past its lease,
+ * its connections still open) is rejected by the database, not trusted to notice.
+ */
+class FenceIT {
+  private static TestDatabase db;
+  private static Connections connections;
+
+  @BeforeAll
+  static void createDatabase() throws SQLException {
+    db = TestPostgres.instance().createDatabase("FenceIT");
+    connections = new Connections(DatabaseUrl.parse(db.postgresUrl()));
+    try (Connection c = connections.open("test-setup")) {
+      LockstepSchema.ensure(c);
+    }
+  }
+
+  @AfterAll
+  static void dropDatabase() {
+    db.close();
+  }
+
+  @Test
+  void takingOverBumpsTheEpochAndTerminatesTheOldRunsSession() throws Exception {
+    Fence.Held first = Fence.acquire(connections.open("run-1"), "takeover", "coordinator-1");
+    // The first coordinator "pauses": its connection, and with it the run's advisory lock, stay open.
+    Fence.Held second = CompletableFuture.supplyAsync(() -> acquire("takeover", "coordinator-2"))
+        .get(20, TimeUnit.SECONDS);
+    assertThat(second.epoch()).isEqualTo(first.epoch() + 1);
+    assertThat(db.queryLong("SELECT epoch FROM lockstep.fence WHERE service = 'takeover'")).isEqualTo(second.epoch());
+
+    // The old run wakes to a dead connection.
+    assertThatThrownBy(() -> first.connection().createStatement().execute("SELECT 1")).isInstanceOf(SQLException.class);
+    // Any other connection of the old coordinator is refused by the epoch check.
+    try (Connection stale = connections.open("stale-write")) {
+      stale.setAutoCommit(false);
+      assertThatThrownBy(() -> Fence.checkEpoch(stale, "takeover", first.epoch()))
+          .isInstanceOf(FencedOutException.class)
+          .hasMessageContaining("epoch " + first.epoch()).hasMessageContaining("epoch " + second.epoch());
+      stale.rollback();
+    }
+    second.close();
+  }
+
+  @Test
+  void aWriteOfTheOldEpochThatHangsMidTransactionIsTerminatedAndNeverCommits() throws Exception {
+    Fence.Held first = Fence.acquire(connections.open("run-1"), "stuck-write", "coordinator-1");
+    Connection writer = connections.open("old-writer");
+    writer.setAutoCommit(false);
+    Fence.checkEpoch(writer, "stuck-write", first.epoch());
+    try (Statement s = writer.createStatement()) {
+      s.execute("CREATE TABLE written_by_old_epoch (id int)");
+    }
+    // The writer pauses here, holding the shared fence lock. A takeover must not wait forever.
+    long started = System.nanoTime();
+    Fence.Held second = CompletableFuture.supplyAsync(() -> acquire("stuck-write", "coordinator-2"))
+        .get(30, TimeUnit.SECONDS);
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+    assertThat(second.epoch()).isEqualTo(first.epoch() + 1);
+    assertThatThrownBy(writer::commit).isInstanceOf(SQLException.class);
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'written_by_old_epoch'")).isZero();
+    writer.close();
+    second.close();
+    first.close();
+  }
+
+  @Test
+  void aMigrationRunWithAStaleEpochIsRefusedInsideItsTransaction(@TempDir Path folder) throws Exception {
+    Files.writeString(folder.resolve("V1__t.sql"), "CREATE TABLE fenced_migration (id int);");
+    Fence.Held first = Fence.acquire(connections.open("run-1"), "stale-migrate", "coordinator-1");
+    long stale = first.epoch();
+    first.close();
+    Fence.Held second = Fence.acquire(connections.open("run-2"), "stale-migrate", "coordinator-2");
+
+    Migrations migrations = new Migrations(DatabaseUrl.parse(db.postgresUrl()), folder, "stale-migrate", Duration.ofSeconds(5));
+    assertThatThrownBy(() -> migrations.migrate("1", stale)).isInstanceOf(FencedOutException.class);
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'fenced_migration'")).isZero();
+
+    assertThat(migrations.migrate("1", second.epoch())).extracting(a -> a.version()).containsExactly("1");
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'fenced_migration'")).isEqualTo(1);
+    second.close();
+  }
+
+  private static Fence.Held acquire(String service, String holder) {
+    try {
+      return Fence.acquire(connections.open(holder), service, holder);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
