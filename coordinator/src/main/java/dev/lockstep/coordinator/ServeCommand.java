@@ -146,7 +146,7 @@ public final class ServeCommand implements Callable<Integer> {
         }));
     started.await();
     if (failure[0] != null) {
-      log.error("coordinator could not start: {}", failure[0].getMessage());
+      log.error("coordinator could not start on port {}: {}", config.port(), failure[0].getMessage());
       shutdown(vertx, redisson, null, worker, pool);
       return 1;
     }
@@ -203,6 +203,8 @@ public final class ServeCommand implements Callable<Integer> {
   static RedissonClient redisson(String url) {
     Config config = new Config();
     config.setNettyThreads(4).setThreads(2);
+    // A coordinator that dies keeps the service's lock this long; PostgreSQL's fence, not this, is what keeps releases safe.
+    config.setLockWatchdogTimeout(10_000);
     config.useSingleServer()
         .setAddress(url)
         .setConnectionMinimumIdleSize(2)

@@ -9,6 +9,7 @@ package dev.lockstep.rules;
  * Sql.quoteIdent("user");             // "user"
  * Sql.quoteIdent("say \"hi\"");       // "say ""hi"""
  * Sql.qualified("public", "user");    // "public"."user"
+ * Sql.quoteLiteral("\"public\".\"user_id_seq\"");  // '"public"."user_id_seq"', e.g. for setval's regclass argument
  * }</pre>
  */
 public final class Sql {
@@ -28,5 +29,21 @@ public final class Sql {
   /** {@code "schema"."name"}, both parts quoted. */
   public static String qualified(String schema, String name) {
     return quoteIdent(schema) + "." + quoteIdent(name);
+  }
+
+  /**
+   * {@code text} as a string literal, the way PostgreSQL's {@code quote_literal} writes it: single quotes
+   * doubled, and, if there is a backslash, the {@code E'…'} form with backslashes doubled, so the literal
+   * reads back the same whatever {@code standard_conforming_strings} says.
+   */
+  public static String quoteLiteral(String text) {
+    if (text == null) {
+      throw new IllegalArgumentException("an SQL literal cannot be null here");
+    }
+    if (text.indexOf('\0') >= 0) {
+      throw new IllegalArgumentException("an SQL literal cannot contain a NUL character: " + text.replace('\0', '?'));
+    }
+    String quoted = "'" + text.replace("'", "''").replace("\\", "\\\\") + "'";
+    return text.indexOf('\\') >= 0 ? "E" + quoted : quoted;
   }
 }

@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReleaseRun {
   private static final Logger log = LoggerFactory.getLogger(ReleaseRun.class);
-  private static final Duration LOCK_WAIT = Duration.ofSeconds(10);
+  /** Longer than the lock watchdog (10 s), so a run resumed after a crash outwaits the dead holder's lock. */
+  private static final Duration LOCK_WAIT = Duration.ofSeconds(30);
   private static final long POLL_MS = 150;
 
   private final ReleaseDeps deps;

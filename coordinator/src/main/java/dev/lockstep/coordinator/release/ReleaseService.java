@@ -90,7 +90,9 @@ public final class ReleaseService {
     return deps.store().active(deps.config().service()).map(active -> {
       active.ifPresent(doc -> {
         log.warn("resuming release {} of service {} at {}", doc.id(), doc.service(), doc.phase());
-        launch(doc, doc.mode());
+        // Once decided, the document's mode no longer says whether the operator forced it.
+        boolean forced = doc.modeReason() != null && doc.modeReason().startsWith("requested by the operator");
+        launch(doc, forced || doc.modeReason() == null ? doc.mode() : Mode.AUTO);
       });
       return null;
     });

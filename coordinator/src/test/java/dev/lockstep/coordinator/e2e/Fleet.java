@@ -77,11 +77,30 @@ final class Fleet implements AutoCloseable {
 
   void startCoordinator(Path migrations, String... extra) {
     port = freePort();
+    coordinatorArgs = new ArrayList<>(List.of(extra));
+    coordinatorMigrations = migrations;
+    launchCoordinator();
+  }
+
+  /** Starts the coordinator again on the same port, as a supervisor would after a crash. */
+  void restartCoordinator() {
+    launchCoordinator();
+  }
+
+  Process coordinator() {
+    return coordinator;
+  }
+
+  private List<String> coordinatorArgs = List.of();
+  private Path coordinatorMigrations;
+
+  private void launchCoordinator() {
+    Path migrations = coordinatorMigrations;
     List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(port),
         "--database-url", database.postgresUrl(), "--redis-url", TestRedis.url(), "--service", service,
         "--migrations", migrations.toString(), "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
         "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
-    cmd.addAll(List.of(extra));
+    cmd.addAll(coordinatorArgs);
     coordinator = java(System.getProperty("lockstep.coordinatorJar"), cmd, dir.resolve("coordinator.log"));
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
       if (!coordinator.isAlive()) {
