@@ -2,7 +2,10 @@ package dev.lockstep.coordinator;
 
 import dev.lockstep.coordinator.cli.AbortCommand;
 import dev.lockstep.coordinator.cli.AgentsCommand;
+import dev.lockstep.coordinator.cli.CheckCommand;
 import dev.lockstep.coordinator.cli.CliException;
+import dev.lockstep.coordinator.cli.CurrentCommand;
+import dev.lockstep.coordinator.cli.HistoryCommand;
 import dev.lockstep.coordinator.cli.ReleaseCommand;
 import dev.lockstep.coordinator.cli.StatusCommand;
 import picocli.CommandLine;
@@ -14,7 +17,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "lockstep", mixinStandardHelpOptions = true, version = "lockstep 0.1.0",
     description = "Coordinated database schema releases for multi-server applications.",
-    subcommands = {ServeCommand.class, ReleaseCommand.class, StatusCommand.class, AgentsCommand.class, AbortCommand.class})
+    subcommands = {ServeCommand.class, CurrentCommand.class, HistoryCommand.class, ReleaseCommand.class,
+        CheckCommand.class, StatusCommand.class, AgentsCommand.class, AbortCommand.class})
 public final class LockstepMain implements Runnable {
 
   public static void main(String[] args) {

@@ -8,7 +8,8 @@ import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.http.Auth;
 import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.migration.Migrations;
-import dev.lockstep.coordinator.preflight.ModeClassifier;
+import dev.lockstep.coordinator.preflight.Checker;
+import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.release.ReleaseDeps;
 import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.store.Connections;
@@ -122,8 +123,9 @@ public final class ServeCommand implements Callable<Integer> {
     AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
     DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
     Migrations migrationRunner = new Migrations(config.database(), config.migrations(), config.service(), config.lockTimeout());
-    ReleaseDeps deps = new ReleaseDeps(vertx, config, store, registry, watch, migrationRunner, new RuleEngine(List.of()),
-        new ModeClassifier(), connections, worker, redisson, meters, clock, instanceId);
+    RuleEngine rules = new RuleEngine(List.of());
+    ReleaseDeps deps = new ReleaseDeps(vertx, config, store, registry, watch, migrationRunner, rules,
+        new Preflight(rules, config.lockTimeout()), connections, worker, redisson, meters, clock, instanceId);
     ReleaseService releases = new ReleaseService(deps);
     Auth auth = new Auth(config.operatorToken(), config.agentToken());
 
@@ -134,7 +136,8 @@ public final class ServeCommand implements Callable<Integer> {
     HttpServer[] server = new HttpServer[1];
     context.runOnContext(v -> watch.start()
         .compose(x -> vertx.createHttpServer()
-            .requestHandler(HttpApi.router(vertx, auth, registry, watch, releases, store, pool, redisson, meters, config.service()))
+            .requestHandler(HttpApi.router(vertx, auth, registry, watch, releases, new Checker(deps), store, pool, redisson, meters,
+                config.service()))
             .listen(config.port()))
         .compose(s -> {
           server[0] = s;

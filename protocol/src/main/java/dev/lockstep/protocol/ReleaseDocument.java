@@ -24,6 +24,7 @@ import java.util.List;
  * @param epoch fencing epoch of the coordinator running it
  * @param createdAt when it was requested (ISO-8601)
  * @param updatedAt last change (ISO-8601)
+ * @param options what the operator asked beyond revision and schema (requested mode, overrides)
  */
 public record ReleaseDocument(
     String id,
@@ -43,7 +44,8 @@ public record ReleaseDocument(
     Long switchSkewMs,
     long epoch,
     String createdAt,
-    String updatedAt) {
+    String updatedAt,
+    ReleaseOptions options) {
 
   public ReleaseDocument {
     findings = findings == null ? List.of() : List.copyOf(findings);
@@ -51,6 +53,7 @@ public record ReleaseDocument(
     pending = pending == null ? List.of() : List.copyOf(pending);
     applied = applied == null ? List.of() : List.copyOf(applied);
     agents = agents == null ? List.of() : List.copyOf(agents);
+    options = options == null ? ReleaseOptions.defaults() : options;
   }
 
   public Builder toBuilder() {
@@ -68,6 +71,7 @@ public record ReleaseDocument(
     private List<ReleaseAgent> agents;
     private Long switchSkewMs;
     private long epoch;
+    private ReleaseOptions options;
 
     public Builder() {}
 
@@ -75,7 +79,7 @@ public record ReleaseDocument(
       id = d.id; service = d.service; revision = d.revision; schema = d.schema; fromSchema = d.fromSchema;
       mode = d.mode; modeReason = d.modeReason; phase = d.phase; reason = d.reason; findings = d.findings;
       repairs = d.repairs; pending = d.pending; applied = d.applied; agents = d.agents; switchSkewMs = d.switchSkewMs;
-      epoch = d.epoch; createdAt = d.createdAt; updatedAt = d.updatedAt;
+      epoch = d.epoch; createdAt = d.createdAt; updatedAt = d.updatedAt; options = d.options;
     }
 
     public Builder id(String v) { id = v; return this; }
@@ -96,10 +100,11 @@ public record ReleaseDocument(
     public Builder epoch(long v) { epoch = v; return this; }
     public Builder createdAt(String v) { createdAt = v; return this; }
     public Builder updatedAt(String v) { updatedAt = v; return this; }
+    public Builder options(ReleaseOptions v) { options = v; return this; }
 
     public ReleaseDocument build() {
       return new ReleaseDocument(id, service, revision, schema, fromSchema, mode, modeReason, phase, reason, findings,
-          repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt);
+          repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt, options);
     }
   }
 }

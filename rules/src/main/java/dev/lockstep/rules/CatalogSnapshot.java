@@ -2,13 +2,22 @@ package dev.lockstep.rules;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
- * One consistent read of the database catalog: every user table with its columns, constraints and
- * indexes, read in four queries however many tables there are, so that rules look at the same
- * picture and never query the catalog table by table.
+ * One consistent read of what the rules look at: every user table with its columns, constraints and
+ * indexes, the sequences with the columns that own them, the table locks other sessions hold or wait
+ * for, and Flyway's history. It takes a fixed handful of queries however many tables there are, so that
+ * rules look at the same picture and never query the catalog table by table.
  *
  * <p>Tables in {@code pg_catalog}, {@code information_schema}, {@code pg_toast*}, temporary schemas
  * and the coordinator's own schema {@value #COORDINATOR_SCHEMA} are left out. Tables are ordered by
@@ -20,16 +29,31 @@ import java.util.Optional;
  *   if (!user.hasPrimaryKey()) { ... }
  *   user.column("id").map(Column::nullable);
  * });
+ * snapshot.sequences();        // with owner column and last value
+ * snapshot.locks();            // who holds or waits for a lock on which table
+ * snapshot.flywayHistory();    // empty if there is no flyway_schema_history in the current schema
  * }</pre>
  *
  * @param tables every table read, with its parts
+ * @param sequences every sequence in the same schemas, by schema and name
+ * @param locks table locks held or awaited by other sessions of this database (never the reader's own)
+ * @param flywayHistory the rows of {@value #FLYWAY_HISTORY} in {@code currentSchema}, by installed rank;
+ *     empty if that table does not exist
+ * @param currentSchema the connection's {@code current_schema()}, which unqualified names refer to; may be null
+ * @param readAt the server's clock when the snapshot was read, to measure transaction ages against
  */
-public record CatalogSnapshot(List<Table> tables) {
+public record CatalogSnapshot(List<Table> tables, List<Sequence> sequences, List<SessionLock> locks,
+    List<HistoryEntry> flywayHistory, String currentSchema, Instant readAt) {
   /** The coordinator keeps its own state in this schema; rules leave it alone. */
   public static final String COORDINATOR_SCHEMA = "lockstep";
+  /** Flyway's history table, looked for in the current schema (Flyway's default). */
+  public static final String FLYWAY_HISTORY = "flyway_schema_history";
 
   public CatalogSnapshot {
     tables = List.copyOf(tables);
+    sequences = List.copyOf(sequences);
+    locks = List.copyOf(locks);
+    flywayHistory = List.copyOf(flywayHistory);
   }
 
   /**
@@ -39,6 +63,48 @@ public record CatalogSnapshot(List<Table> tables) {
    */
   public static CatalogSnapshot read(Connection connection) throws SQLException {
     return Transactions.readConsistently(connection, () -> new CatalogReader(connection).read());
+  }
+
+  /**
+   * The table a name from configuration refers to: {@code schema.name} exactly as {@link TableName#toString()}
+   * prints it, or a bare name in the {@link #currentSchema()}.
+   */
+  public Optional<Table> resolve(String configuredName) {
+    return tables.stream().filter(table -> table.name().matches(configuredName, currentSchema)).findFirst();
+  }
+
+  /** The tables of the snapshot that {@code names} refer to ({@code schema.name} or bare names in the current schema). */
+  public Set<TableName> resolveAll(Set<String> names) {
+    Set<TableName> resolved = new HashSet<>();
+    for (String name : names) {
+      resolve(name).ifPresent(table -> resolved.add(table.name()));
+    }
+    return resolved;
+  }
+
+  /**
+   * The tables whose definition (columns, constraints, indexes) differs between this snapshot and
+   * {@code after}, including tables only one of them has: what a rehearsed migration touched.
+   */
+  public Set<TableName> changedTables(CatalogSnapshot after) {
+    Map<TableName, Table> before = byName(tables);
+    Map<TableName, Table> later = byName(after.tables);
+    Set<TableName> names = new LinkedHashSet<>(before.keySet());
+    names.addAll(later.keySet());
+    Set<TableName> changed = new LinkedHashSet<>();
+    for (TableName name : names) {
+      Table a = before.get(name);
+      Table b = later.get(name);
+      if (a == null || b == null || !a.columns().equals(b.columns()) || !a.constraints().equals(b.constraints())
+          || !a.indexes().equals(b.indexes())) {
+        changed.add(name);
+      }
+    }
+    return changed;
+  }
+
+  private static Map<TableName, Table> byName(List<Table> tables) {
+    return tables.stream().collect(Collectors.toMap(Table::name, Function.identity()));
   }
 
   public Optional<Table> table(String schema, String name) {
@@ -55,14 +121,19 @@ public record CatalogSnapshot(List<Table> tables) {
   }
 
   /**
-   * A table's schema and name, unquoted. {@link #toString()} is the {@code schema.name} form used in
-   * findings and messages; {@link #quoted()} is the form for SQL.
+   * A relation's schema and name, unquoted: a table's, or a sequence's. {@link #toString()} is the
+   * {@code schema.name} form used in findings and messages; {@link #quoted()} is the form for SQL.
    */
   public record TableName(String schema, String name) {
     public TableName {
       if (schema == null || name == null) {
         throw new IllegalArgumentException("a table needs a schema and a name, got " + schema + "." + name);
       }
+    }
+
+    /** Whether {@code configuredName} ({@code schema.name}, or a bare name in {@code currentSchema}) is this one. */
+    public boolean matches(String configuredName, String currentSchema) {
+      return toString().equals(configuredName) || (schema.equals(currentSchema) && name.equals(configuredName));
     }
 
     /** {@code "schema"."name"}, safe to put into SQL. */
@@ -162,11 +233,22 @@ public record CatalogSnapshot(List<Table> tables) {
    * @param partial it has a {@code WHERE} clause, so it covers only some rows
    * @param expression some key is an expression, not a plain column
    * @param columns the key columns in order (not {@code INCLUDE} columns); an expression key appears as its text
+   * @param keys the same keys as SQL: quoted column names, or the expressions as {@code pg_get_indexdef} prints them
+   * @param predicate the {@code WHERE} clause of a partial index as SQL, else null
+   * @param building a {@code CREATE INDEX CONCURRENTLY} or {@code REINDEX} is building it right now
    */
   public record Index(String name, boolean unique, boolean primary, boolean valid, boolean partial,
-      boolean expression, List<String> columns) {
+      boolean expression, List<String> columns, List<String> keys, String predicate, boolean building) {
     public Index {
       columns = List.copyOf(columns);
+      keys = List.copyOf(keys);
+    }
+
+    /** A plain index over columns: the keys are the quoted column names. */
+    public Index(String name, boolean unique, boolean primary, boolean valid, boolean partial, boolean expression,
+        List<String> columns) {
+      this(name, unique, primary, valid, partial, expression, columns,
+          columns.stream().map(Sql::quoteIdent).toList(), null, false);
     }
 
     /** A usable unique index on exactly this one plain column, over every row: proof the column has no duplicates. */
@@ -174,4 +256,58 @@ public record CatalogSnapshot(List<Table> tables) {
       return unique && valid && !partial && !expression && columns.equals(List.of(column));
     }
   }
+
+  /**
+   * A sequence.
+   *
+   * @param type its data type: {@code smallint}, {@code integer} or {@code bigint}
+   * @param lastValue the value {@code nextval} last returned (or {@code setval} set); null if it was never
+   *     used since creation or since {@code setval(…, false)}, or if the reader may not see it
+   * @param ownedBy the column it belongs to ({@code serial}, identity, {@code OWNED BY}), else null
+   */
+  public record Sequence(TableName name, String type, long start, long increment, long min, long max, Long lastValue,
+      OwnedBy ownedBy) {}
+
+  /**
+   * The column a sequence belongs to.
+   *
+   * @param columnType the column's type as SQL writes it, e.g. {@code integer}
+   * @param identity an identity column ({@code GENERATED … AS IDENTITY}) rather than {@code serial}/{@code OWNED BY}
+   */
+  public record OwnedBy(TableName table, String column, String columnType, boolean identity) {
+    @Override
+    public String toString() {
+      return table + "." + column;
+    }
+  }
+
+  /**
+   * A lock another session holds, or waits for, on a table, with what that session is doing.
+   *
+   * @param pid the backend, null for a prepared transaction (which holds its locks until committed)
+   * @param mode e.g. {@code AccessShareLock}, {@code AccessExclusiveLock}
+   * @param granted false while the session waits for it
+   * @param transactionStart when its transaction began; null if it is not in one
+   * @param state {@code active}, {@code idle in transaction}, …; null for a prepared transaction
+   * @param backendType {@code client backend}, {@code autovacuum worker}, …
+   * @param query its current or last statement, cut to a few hundred characters
+   */
+  public record SessionLock(Integer pid, TableName table, String mode, boolean granted, Instant transactionStart,
+      String state, String backendType, String query) {
+    /** How long its transaction has been open at {@code now}; zero if it is not in one. */
+    public Duration transactionAge(Instant now) {
+      return transactionStart == null || now == null ? Duration.ZERO : Duration.between(transactionStart, now);
+    }
+  }
+
+  /**
+   * A row of Flyway's history table.
+   *
+   * @param version null for a repeatable migration
+   * @param type {@code SQL}, {@code JDBC}, {@code BASELINE}, {@code SCHEMA}, {@code DELETE}, …
+   * @param script the file (or class) it ran
+   * @param checksum Flyway's CRC32 of the script, null for entries that have none
+   */
+  public record HistoryEntry(int installedRank, String version, String description, String type, String script,
+      Integer checksum, boolean success) {}
 }

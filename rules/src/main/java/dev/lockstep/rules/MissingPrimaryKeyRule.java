@@ -14,22 +14,25 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * {@code missing-primary-key}: a table that lost its primary key (a drifted schema) makes later
  * migrations fail, e.g. a foreign key to it: "there is no unique constraint matching given keys for
- * referenced table". The key column is the column named {@code id}, or else the single column of a
- * unique index. The rule plans {@code ALTER TABLE … ADD PRIMARY KEY (column)} only when that column
+ * referenced table". The key column is the one declared for the table in configuration
+ * ({@link InspectionContext#declaredKeys()}), else the column named {@code id}, or else the single column
+ * of a unique index. The rule plans {@code ALTER TABLE … ADD PRIMARY KEY (column)} only when that column
  * holds no NULLs and no duplicates (finding {@code warn}); otherwise the key cannot be restored without
  * losing or inventing data, so it blocks with the counts and sample duplicates. A table with no
  * identifiable key column gets an {@code info} finding and no repair.
  *
  * <p>Partitions (their key belongs on the parent), tables owned by an extension and Flyway's
- * {@value #FLYWAY_HISTORY} are not considered. A partitioned table without a key only gets an
+ * {@value CatalogSnapshot#FLYWAY_HISTORY} are not considered. A partitioned table without a key only gets an
  * {@code info} finding, as its key would have to include the partition key.
  *
  * <pre>{@code
- * List<Finding> findings = new MissingPrimaryKeyRule().inspect(CatalogSnapshot.read(connection), connection);
+ * List<Finding> findings = new MissingPrimaryKeyRule().inspect(CatalogSnapshot.read(connection), connection,
+ *     InspectionContext.empty().withDeclaredKeys(Map.of("public.legacy", "code")));
  * // [Finding[rule=missing-primary-key, severity=WARN, object=public.user,
  * //   message=table public.user has no primary key; column id is unique and not null, so the key will be restored,
  * //   repair=[ALTER TABLE "public"."user" ADD PRIMARY KEY ("id")]]]
@@ -37,7 +40,6 @@ import java.util.Set;
  */
 public final class MissingPrimaryKeyRule implements Rule {
   public static final String ID = "missing-primary-key";
-  static final String FLYWAY_HISTORY = "flyway_schema_history";
   private static final String KEY_NAME = "id";
   private static final int SAMPLES = 5;
   private static final int SAMPLE_WIDTH = 40;
@@ -49,10 +51,15 @@ public final class MissingPrimaryKeyRule implements Rule {
 
   @Override
   public List<Finding> inspect(CatalogSnapshot snapshot, Connection connection) throws SQLException {
+    return inspect(snapshot, connection, InspectionContext.empty());
+  }
+
+  @Override
+  public List<Finding> inspect(CatalogSnapshot snapshot, Connection connection, InspectionContext context) {
     List<Finding> findings = new ArrayList<>();
     for (Table table : snapshot.tables()) {
       if (considered(table)) {
-        findings.add(inspect(table, connection));
+        findings.add(inspect(table, declaredKey(table, snapshot, context), connection));
       }
     }
     return findings;
@@ -60,16 +67,33 @@ public final class MissingPrimaryKeyRule implements Rule {
 
   private static boolean considered(Table table) {
     return !table.hasPrimaryKey() && !table.partition() && !table.extensionMember()
-        && !FLYWAY_HISTORY.equals(table.name().name());
+        && !CatalogSnapshot.FLYWAY_HISTORY.equals(table.name().name());
   }
 
-  private Finding inspect(Table table, Connection connection) {
+  /** The key column configuration declares for the table, or null. */
+  private static String declaredKey(Table table, CatalogSnapshot snapshot, InspectionContext context) {
+    for (var entry : context.declaredKeys().entrySet()) {
+      if (table.name().matches(entry.getKey(), snapshot.currentSchema())) {
+        return entry.getValue();
+      }
+    }
+    return null;
+  }
+
+  private Finding inspect(Table table, String declared, Connection connection) {
     if (table.partitioned()) {
       // Its key must include the partition key, which a one-column repair cannot promise.
       return finding(table, Severity.INFO, "partitioned table " + table.name() + " has no primary key; a key on a"
           + " partitioned table must include the partition key, so add it in a migration", List.of());
     }
-    List<Column> candidates = keyCandidates(table);
+    if (declared != null && table.column(declared).isEmpty()) {
+      // The operator said which column is the key; guessing another one instead would go against that.
+      return finding(table, Severity.BLOCK, "table " + table.name() + " has no primary key, and the key column"
+          + " declared for it, " + declared + ", does not exist (columns: " + table.columns().stream()
+          .map(Column::name).collect(Collectors.joining(", ")) + "); correct the declared key, then run the release"
+          + " again", List.of());
+    }
+    List<Column> candidates = declared != null ? List.of(table.column(declared).get()) : keyCandidates(table);
     if (candidates.isEmpty()) {
       return finding(table, Severity.INFO, "table " + table.name() + " has no primary key, and no column could be"
           + " one (none is named " + KEY_NAME + ", no unique index has a single column); add a primary key in a"

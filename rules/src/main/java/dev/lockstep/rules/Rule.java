@@ -13,7 +13,12 @@ import java.util.List;
  * is rolled back, and applies the planned repairs later, in the caller's transaction. A rule is found
  * through {@link java.util.ServiceLoader} (list it in {@code META-INF/services/dev.lockstep.rules.Rule};
  * it then needs a public no-argument constructor) or passed to the {@link RuleEngine} constructor.
- * Build SQL with {@link Sql#quoteIdent(String)} and {@link CatalogSnapshot.TableName#quoted()}.
+ * Build SQL with {@link Sql#quoteIdent(String)} and {@link CatalogSnapshot.TableName#quoted()}. A rule
+ * that needs to know more than the database (the migrations folder, the tables the release alters)
+ * overrides {@link #inspect(CatalogSnapshot, Connection, InspectionContext)} as well.
+ *
+ * <p>A repair that cannot run inside a transaction ({@code … CONCURRENTLY}, {@code VACUUM}) is fine to
+ * plan: {@link Repairs#isTransactional(String)} recognises it, and the engine applies it apart.
  *
  * <pre>{@code
  * public final class UnloggedTableRule implements Rule {
@@ -45,4 +50,13 @@ public interface Rule {
    *     anything through it, and do not commit or roll back
    */
   List<Finding> inspect(CatalogSnapshot snapshot, Connection connection) throws SQLException;
+
+  /**
+   * The findings, given what the caller knows besides the database. The engine calls this one; by
+   * default the context is not needed and the two-argument form answers.
+   */
+  default List<Finding> inspect(CatalogSnapshot snapshot, Connection connection, InspectionContext context)
+      throws SQLException {
+    return inspect(snapshot, connection);
+  }
 }

@@ -20,12 +20,14 @@ import org.slf4j.LoggerFactory;
  * between calls, so one engine can serve concurrent inspections on different connections.
  *
  * <pre>{@code
- * RuleEngine engine = new RuleEngine();
- * Inspection inspection = engine.inspect(connection);           // PREFLIGHT, or `lockstep check`
+ * RuleEngine engine = new RuleEngine(UserRules.load(rulesFolder));
+ * Inspection inspection = engine.inspect(connection, context);  // PREFLIGHT, or `lockstep check`
  * ...
+ * List<Finding> planned = inspection.findings().stream().filter(Finding::hasRepair).toList();
+ * engine.applyOutsideTransaction(autocommit, Repairs.outsideTransaction(planned)); // REINDEX … CONCURRENTLY
  * connection.setAutoCommit(false);                              // MIGRATING: the caller's transaction
  * checkFence(connection);
- * List<String> applied = engine.apply(connection, inspection.findings());
+ * List<String> applied = engine.apply(connection, Repairs.inTransaction(planned));
  * runMigrations(connection);
  * connection.commit();
  * }</pre>
@@ -66,6 +68,11 @@ public final class RuleEngine {
     return rules;
   }
 
+  /** {@link #inspect(Connection, InspectionContext)} knowing nothing beyond the database. */
+  public Inspection inspect(Connection connection) throws SQLException {
+    return inspect(connection, InspectionContext.empty());
+  }
+
   /**
    * Reads the catalog once and runs every rule on it. Changes nothing: on an autocommit connection
    * everything runs in one {@code REPEATABLE READ READ ONLY} transaction; inside the caller's
@@ -74,13 +81,14 @@ public final class RuleEngine {
    *
    * @throws SQLException if the catalog itself cannot be read
    */
-  public Inspection inspect(Connection connection) throws SQLException {
+  public Inspection inspect(Connection connection, InspectionContext context) throws SQLException {
+    InspectionContext known = context == null ? InspectionContext.empty() : context;
     long start = System.nanoTime();
     List<Finding> findings = Transactions.readConsistently(connection, () -> {
       CatalogSnapshot snapshot = CatalogSnapshot.read(connection);
       List<Finding> all = new ArrayList<>();
       for (Rule rule : rules) {
-        all.addAll(run(rule, snapshot, connection));
+        all.addAll(run(rule, snapshot, connection, known));
       }
       return all;
     });
@@ -96,7 +104,8 @@ public final class RuleEngine {
    *
    * @return the statements executed
    * @throws IllegalStateException if the connection is in autocommit, where each repair would commit alone
-   * @throws IllegalArgumentException if a finding blocks: a release with one must not get this far
+   * @throws IllegalArgumentException if a finding blocks (a release with one must not get this far), or
+   *     if a repair cannot run in a transaction (see {@link Repairs}; give it to {@link #applyOutsideTransaction})
    * @throws SQLException if a repair fails; the message names the statement and the object, and the
    *     caller's transaction is left for the caller to roll back
    */
@@ -105,12 +114,57 @@ public final class RuleEngine {
       throw new IllegalStateException("repairs must run in the caller's transaction so that they commit with its"
           + " fencing check; call setAutoCommit(false) on the connection before apply");
     }
+    refuseBlocking(findings);
+    for (Finding finding : findings) {
+      if (!Repairs.isTransactional(finding)) {
+        throw new IllegalArgumentException("the repair of " + finding.object() + " (rule " + finding.rule()
+            + ") cannot run inside a transaction: " + String.join("; ", finding.repair()) + "; pass it to"
+            + " applyOutsideTransaction on an autocommit connection (Repairs.outsideTransaction picks such findings)");
+      }
+    }
+    return execute(connection, findings, "to commit with the caller's transaction");
+  }
+
+  /**
+   * Executes the repairs that PostgreSQL refuses inside a transaction block ({@code REINDEX … CONCURRENTLY},
+   * {@code DROP INDEX CONCURRENTLY}), each statement committing on its own. Run it while this process
+   * holds no open transaction on the database: a concurrent index build waits for every older
+   * transaction to end, its caller's included. A statement that fails leaves the ones before it
+   * committed; a failed concurrent rebuild leaves an invalid index that the next inspection finds.
+   *
+   * @return the statements executed
+   * @throws IllegalStateException if the connection is not in autocommit
+   * @throws IllegalArgumentException if a finding blocks, or if its repair can run in a transaction (give it
+   *     to {@link #apply}, so that it commits with the fencing check)
+   * @throws SQLException if a repair fails; the message names the statement and the object
+   */
+  public List<String> applyOutsideTransaction(Connection autocommitConnection, List<Finding> findings)
+      throws SQLException {
+    if (!autocommitConnection.getAutoCommit()) {
+      throw new IllegalStateException("these repairs cannot run inside a transaction block; give applyOutsideTransaction"
+          + " a connection in autocommit with no transaction open");
+    }
+    refuseBlocking(findings);
+    for (Finding finding : findings) {
+      if (finding.hasRepair() && Repairs.isTransactional(finding)) {
+        throw new IllegalArgumentException("the repair of " + finding.object() + " (rule " + finding.rule()
+            + ") can run in a transaction, so it belongs in apply, where it commits with the fencing check: "
+            + String.join("; ", finding.repair()));
+      }
+    }
+    return execute(autocommitConnection, findings, "committed on its own, outside a transaction");
+  }
+
+  private static void refuseBlocking(List<Finding> findings) {
     for (Finding finding : findings) {
       if (finding.blocks()) {
         throw new IllegalArgumentException("finding of rule " + finding.rule() + " on " + finding.object()
             + " blocks the release, so no repair may be applied: " + finding.message());
       }
     }
+  }
+
+  private static List<String> execute(Connection connection, List<Finding> findings, String how) throws SQLException {
     List<String> executed = new ArrayList<>();
     try (Statement statement = connection.createStatement()) {
       for (Finding finding : findings) {
@@ -121,7 +175,7 @@ public final class RuleEngine {
             throw new SQLException("repair of " + finding.object() + " (rule " + finding.rule() + ") failed: "
                 + e.getMessage() + "; statement: " + sql, e.getSQLState(), e);
           }
-          LOG.info("executed repair of {} (rule {}), to commit with the caller's transaction: {}", finding.object(), finding.rule(), sql);
+          LOG.info("executed repair of {} (rule {}), {}: {}", finding.object(), finding.rule(), how, sql);
           executed.add(sql);
         }
       }
@@ -129,9 +183,10 @@ public final class RuleEngine {
     return List.copyOf(executed);
   }
 
-  private static List<Finding> run(Rule rule, CatalogSnapshot snapshot, Connection connection) {
+  private static List<Finding> run(Rule rule, CatalogSnapshot snapshot, Connection connection,
+      InspectionContext context) {
     try {
-      List<Finding> found = Transactions.undone(connection, () -> rule.inspect(snapshot, connection));
+      List<Finding> found = Transactions.undone(connection, () -> rule.inspect(snapshot, connection, context));
       return found == null ? List.of() : found;
     } catch (SQLException | RuntimeException e) {
       LOG.warn("rule {} failed", rule.id(), e);

@@ -43,6 +43,12 @@ public final class ReleaseCommand implements Callable<Integer> {
   @Option(names = "--allow-lost", description = "start even though some agents of the service are lost")
   boolean allowLost;
 
+  @Option(names = "--allow-destructive", description = "allow --mode online although the migrations drop, rename or retype what old code reads")
+  boolean allowDestructive;
+
+  @Option(names = "--allow-data-loss", description = "allow migrations that drop tables or columns still holding data")
+  boolean allowDataLoss;
+
   @Option(names = "--detach", description = "print the release id and return at once")
   boolean detach;
 
@@ -52,7 +58,8 @@ public final class ReleaseCommand implements Callable<Integer> {
     PrintStream progress = options.json ? System.err : System.out;
     ApiClient api = options.client();
     Mode parsedMode = mode == null ? null : Mode.parse(mode);
-    ReleaseDocument doc = api.post("/v1/releases", new ReleaseRequest(service, revision, schema, parsedMode, allowLost),
+    ReleaseDocument doc = api.post("/v1/releases", new ReleaseRequest(service, revision, schema, parsedMode, allowLost,
+        allowDestructive, allowDataLoss),
         ReleaseDocument.class);
     if (detach) {
       out.println(options.json ? Json.write(doc) : doc.id());

@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
+import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -26,7 +27,8 @@ public final class HttpApi {
   private HttpApi() {}
 
   public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch,
-                              ReleaseService releases, ReleaseStore store, Pool pool, RedissonClient redisson,
+                              ReleaseService releases, Checker checker, ReleaseStore store, Pool pool,
+                              RedissonClient redisson,
                               PrometheusMeterRegistry meters, String service) {
     Router router = Router.router(vertx);
     router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
@@ -38,6 +40,7 @@ public final class HttpApi {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(meters));
     new AgentRoutes(registry, watch, auth).mount(router);
     new ReleaseRoutes(vertx, releases, store, auth).mount(router);
+    new MigrationRoutes(checker, auth).mount(router);
     Failures failures = new Failures();
     router.route().failureHandler(failures);
     router.errorHandler(404, failures);

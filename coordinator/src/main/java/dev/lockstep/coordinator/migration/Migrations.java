@@ -4,6 +4,7 @@ import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.protocol.AppliedMigration;
+import dev.lockstep.protocol.MigrationHistory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -119,6 +120,23 @@ public final class Migrations {
       applied.add(new AppliedMigration(m.version, m.description, m.filepath == null ? null : Path.of(m.filepath).getFileName().toString(), m.executionTime));
     }
     return applied;
+  }
+
+  /** Flyway's view of the history and the folder: applied (oldest first) and pending migrations. */
+  public MigrationHistory history(String service) {
+    MigrationInfoService info = configure(null).load().info();
+    List<MigrationHistory.Entry> applied = new ArrayList<>();
+    List<MigrationHistory.Entry> pending = new ArrayList<>();
+    for (MigrationInfo m : info.all()) {
+      MigrationHistory.Entry entry = new MigrationHistory.Entry(
+          m.getVersion() == null ? null : m.getVersion().getVersion(), m.getDescription(), m.getScript(),
+          m.getState().getDisplayName(), m.getInstalledBy(),
+          m.getInstalledOn() == null ? null : m.getInstalledOn().toInstant().toString(), m.getExecutionTime());
+      (m.getInstalledOn() == null ? pending : applied).add(entry);
+    }
+    MigrationInfo current = info.current();
+    return new MigrationHistory(service, current == null || current.getVersion() == null ? null
+        : current.getVersion().getVersion(), applied, pending, List.of());
   }
 
   private FluentConfiguration configure(String target) {

@@ -4,7 +4,7 @@ import dev.lockstep.coordinator.config.CoordinatorConfig;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.migration.Migrations;
-import dev.lockstep.coordinator.preflight.ModeClassifier;
+import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.rules.RuleEngine;
@@ -26,7 +26,7 @@ public record ReleaseDeps(
     DesiredStateWatch watch,
     Migrations migrations,
     RuleEngine rules,
-    ModeClassifier modes,
+    Preflight preflight,
     Connections connections,
     WorkerExecutor worker,
     RedissonClient redisson,

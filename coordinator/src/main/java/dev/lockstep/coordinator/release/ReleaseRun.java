@@ -7,7 +7,7 @@ import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.coordinator.lock.ServiceLock;
 import dev.lockstep.coordinator.migration.MigrationFailedException;
 import dev.lockstep.coordinator.migration.MigrationPlan;
-import dev.lockstep.coordinator.preflight.ModeDecision;
+import dev.lockstep.coordinator.preflight.PreflightReport;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.AppliedMigration;
@@ -53,7 +53,6 @@ public final class ReleaseRun {
   private static final long POLL_MS = 150;
 
   private final ReleaseDeps deps;
-  private final Mode requestedMode;
   private final ServiceLock lock;
   private final Instant started;
   private ReleaseDocument doc;
@@ -62,10 +61,9 @@ public final class ReleaseRun {
   private boolean fleetTold;
   private String digest;
 
-  public ReleaseRun(ReleaseDeps deps, ReleaseDocument doc, Mode requestedMode) {
+  public ReleaseRun(ReleaseDeps deps, ReleaseDocument doc) {
     this.deps = deps;
     this.doc = doc;
-    this.requestedMode = requestedMode == null ? Mode.AUTO : requestedMode;
     this.lock = new ServiceLock(deps.vertx(), deps.redisson(), doc.service());
     this.started = deps.clock().instant();
   }
@@ -131,35 +129,27 @@ public final class ReleaseRun {
     });
   }
 
-  // PREFLIGHT: rules inspect the database, repairs are planned, the mode is chosen. Nothing changes.
+  // PREFLIGHT: rules inspect, repairs are planned, repairs and migrations are rehearsed and rolled
+  // back, the mode is chosen. Nothing changes and no server has been touched yet.
   private Future<Void> preflight(MigrationPlan plan) {
     doc = doc.toBuilder().phase(Phase.PREFLIGHT).build();
-    return write("PREFLIGHT: inspecting the database", null)
+    return write("PREFLIGHT: inspecting the database and rehearsing " + plan.pending().size()
+            + " migration(s) in a transaction that is rolled back", null)
         .compose(v -> abortIfRequested())
         .compose(v -> blocking(() -> {
           try (Connection c = deps.connections().open("lockstep-preflight/" + doc.service())) {
-            Inspection inspection = deps.rules().inspect(c);
-            ModeDecision mode = deps.modes().classify(plan, requestedMode);
-            return Map.entry(inspection, mode);
+            return deps.preflight().run(c, plan, doc.options());
           }
         }))
-        .recover(e -> e instanceof LockstepException le
-            ? Future.failedFuture(new ReleaseAbortedException(le.getMessage()))
-            : Future.failedFuture(e))
-        .compose(result -> {
-          Inspection inspection = result.getKey();
-          ModeDecision mode = result.getValue();
-          List<String> repairs = inspection.findings().stream().flatMap(f -> f.repair().stream()).toList();
-          doc = doc.toBuilder().findings(inspection.findings()).repairs(repairs).mode(mode.mode())
-              .modeReason(mode.reason()).build();
-          List<Finding> blocking = inspection.findings().stream().filter(Finding::blocks).toList();
-          if (!blocking.isEmpty()) {
-            return Future.failedFuture(new ReleaseAbortedException("pre-flight blocked: " + blocking.stream()
-                .map(f -> f.rule() + " on " + f.object() + ": " + f.message()).collect(Collectors.joining("; "))));
+        .compose(report -> {
+          doc = doc.toBuilder().findings(report.findings()).repairs(report.repairs()).mode(report.mode().mode())
+              .modeReason(report.mode().reason()).build();
+          if (report.blocked()) {
+            return Future.failedFuture(new ReleaseAbortedException("pre-flight blocked: " + report.blockingReason()));
           }
-          return write("PREFLIGHT: " + inspection.findings().size() + " finding(s), " + repairs.size()
-              + " repair(s) planned" + (repairs.isEmpty() ? "" : " (" + String.join("; ", repairs) + ")")
-              + "; mode " + mode.mode().wireName() + ": " + mode.reason(), null);
+          return write("PREFLIGHT: " + report.findings().size() + " finding(s), " + report.repairs().size()
+              + " repair(s) planned" + (report.repairs().isEmpty() ? "" : " (" + String.join("; ", report.repairs()) + ")")
+              + "; rehearsal passed; mode " + report.mode().mode().wireName() + ": " + report.mode().reason(), null);
         });
   }
 

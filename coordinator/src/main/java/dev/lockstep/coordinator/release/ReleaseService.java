@@ -71,6 +71,7 @@ public final class ReleaseService {
               .schema(plan.target())
               .fromSchema(plan.current())
               .mode(request.mode() == null ? Mode.AUTO : request.mode())
+              .options(request.options())
               .phase(Phase.PLANNED)
               .pending(plan.pendingLabels())
               .createdAt(now)
@@ -78,7 +79,7 @@ public final class ReleaseService {
               .build();
           return deps.store().create(doc);
         })
-        .onSuccess(doc -> launch(doc, request.mode()));
+        .onSuccess(this::launch);
   }
 
   public Future<ReleaseDocument> abort(String id) {
@@ -90,9 +91,7 @@ public final class ReleaseService {
     return deps.store().active(deps.config().service()).map(active -> {
       active.ifPresent(doc -> {
         log.warn("resuming release {} of service {} at {}", doc.id(), doc.service(), doc.phase());
-        // Once decided, the document's mode no longer says whether the operator forced it.
-        boolean forced = doc.modeReason() != null && doc.modeReason().startsWith("requested by the operator");
-        launch(doc, forced || doc.modeReason() == null ? doc.mode() : Mode.AUTO);
+        launch(doc);
       });
       return null;
     });
@@ -102,8 +101,8 @@ public final class ReleaseService {
     return running.containsKey(id);
   }
 
-  private void launch(ReleaseDocument doc, Mode mode) {
-    ReleaseRun run = new ReleaseRun(deps, doc, mode);
+  private void launch(ReleaseDocument doc) {
+    ReleaseRun run = new ReleaseRun(deps, doc);
     running.put(doc.id(), run);
     run.run().onComplete(r -> running.remove(doc.id()));
   }

@@ -5,6 +5,7 @@ import dev.lockstep.coordinator.lock.FenceKeys;
 import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.MigrationHistory;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseEvent;
@@ -173,6 +174,21 @@ public final class ReleaseStore {
                 Phase.valueOf(row.getString(2)), row.getString(3)));
           }
           return events;
+        });
+  }
+
+  /** Repairs made by releases of {@code service}, newest first. */
+  public Future<List<MigrationHistory.Repair>> repairs(String service) {
+    return pool.preparedQuery("SELECT r.release_id, r.rule, r.object, r.statement, r.applied_at FROM lockstep.repairs r"
+            + " JOIN lockstep.releases rel ON rel.id = r.release_id WHERE rel.service = $1 ORDER BY r.id DESC LIMIT 200")
+        .execute(Tuple.of(service))
+        .map(rows -> {
+          List<MigrationHistory.Repair> repairs = new ArrayList<>();
+          for (Row row : rows) {
+            repairs.add(new MigrationHistory.Repair(row.getString(0), row.getString(1), row.getString(2), row.getString(3),
+                row.getOffsetDateTime(4).toInstant().toString()));
+          }
+          return repairs;
         });
   }
 

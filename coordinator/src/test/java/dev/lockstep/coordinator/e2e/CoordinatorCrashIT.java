@@ -43,7 +43,7 @@ class CoordinatorCrashIT {
 
   @Test
   void aReleaseSurvivesTheCoordinatorBeingKilledWhileTheFleetPrepares() {
-    ReleaseDocument started = fleet.api().post("/v1/releases", new ReleaseRequest(null, "v1", null, null, false),
+    ReleaseDocument started = fleet.api().post("/v1/releases", ReleaseRequest.of("v1", null),
         ReleaseDocument.class);
     await().atMost(Duration.ofSeconds(20)).until(() -> fleet.api().get("/v1/releases/" + started.id(), ReleaseDocument.class)
         .phase() == Phase.PREPARING);

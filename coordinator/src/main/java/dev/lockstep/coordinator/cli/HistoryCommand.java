@@ -1,0 +1,35 @@
+package dev.lockstep.coordinator.cli;
+
+import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.MigrationHistory;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code lockstep history}: applied and pending migrations, who applied them and when, and Lockstep's repairs. */
+@Command(name = "history", mixinStandardHelpOptions = true,
+    description = "Applied and pending migrations with who applied them and when, and the repairs releases made (like `alembic history`).")
+public final class HistoryCommand implements Callable<Integer> {
+  @Mixin
+  ClientOptions options;
+
+  @Override
+  public Integer call() {
+    MigrationHistory history = options.client().get("/v1/migrations", MigrationHistory.class);
+    if (options.json) {
+      System.out.println(Json.write(history));
+      return 0;
+    }
+    Table t = new Table("VERSION", "DESCRIPTION", "STATE", "INSTALLED BY", "INSTALLED ON", "MS");
+    history.applied().forEach(m -> t.row(m.version(), m.description(), m.state(), m.installedBy(), m.installedOn(), m.executionMs()));
+    history.pending().forEach(m -> t.row(m.version(), m.description(), m.state(), null, null, null));
+    t.print(System.out);
+    if (!history.repairs().isEmpty()) {
+      System.out.println("\nrepairs:");
+      Table r = new Table("RELEASE", "RULE", "OBJECT", "APPLIED AT", "STATEMENT");
+      history.repairs().forEach(x -> r.row(x.releaseId(), x.rule(), x.object(), x.appliedAt(), x.statement()));
+      r.print(System.out);
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,89 @@
+package dev.lockstep.coordinator.preflight;
+
+import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.PendingMigration;
+import dev.lockstep.protocol.Finding;
+import dev.lockstep.protocol.Mode;
+import dev.lockstep.protocol.ReleaseOptions;
+import dev.lockstep.protocol.Severity;
+import dev.lockstep.rules.Inspection;
+import dev.lockstep.rules.RuleEngine;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * PREFLIGHT, and {@code lockstep check}: rules inspect the database and plan repairs; the repairs
+ * and the pending migrations are rehearsed in a transaction that is rolled back; the mode is chosen
+ * from what the rehearsal saw. Changes nothing. Blocks (as findings) when a rule blocks, the
+ * rehearsal fails, a drop would lose data without {@code allowDataLoss}, or {@code online} is forced
+ * over a destructive change without {@code allowDestructive}.
+ *
+ * <pre>{@code PreflightReport report = preflight.run(connection, plan, doc.options());}</pre>
+ */
+public final class Preflight {
+  private final RuleEngine rules;
+  private final Duration lockTimeout;
+
+  public Preflight(RuleEngine rules, Duration lockTimeout) {
+    this.rules = rules;
+    this.lockTimeout = lockTimeout;
+  }
+
+  /** Blocks; call on a worker. Leaves {@code connection} rolled back, in autocommit. */
+  public PreflightReport run(Connection connection, MigrationPlan plan, ReleaseOptions options) throws SQLException {
+    connection.setAutoCommit(false);
+    try {
+      Inspection inspection = rules.inspect(connection);
+      List<Finding> findings = new ArrayList<>(inspection.findings());
+      List<String> repairs = inspection.repairs();
+      for (PendingMigration m : plan.pending()) {
+        if (NonTransactional.matches(m.sql())) {
+          findings.add(new Finding("non-transactional", Severity.BLOCK, "V" + m.version(), "migration " + m.label()
+              + " cannot run in a transaction (CONCURRENTLY, VACUUM …), so the release could not be atomic and it cannot"
+              + " be rehearsed; this coordinator refuses non-transactional migrations for now: make it transactional"
+              + " (drop CONCURRENTLY) or apply it outside a release", List.of()));
+        }
+      }
+      if (inspection.blocked() || findings.stream().anyMatch(Finding::blocks)) {
+        return new PreflightReport(findings, repairs,
+            new ModeDecision(options.mode() == Mode.AUTO ? Mode.MAINTENANCE : options.mode(), "not decided: pre-flight blocked"),
+            false);
+      }
+      Rehearsal.Result rehearsal = new Rehearsal(lockTimeout).run(connection, plan, repairs);
+      if (rehearsal.failure() != null) {
+        findings.add(new Finding("rehearsal", Severity.BLOCK, "migrations", rehearsal.failure()
+            + "; nothing was changed: fix the migration (or the data it trips on) and release again", List.of()));
+      }
+      for (Rehearsal.DataLoss loss : rehearsal.dataLoss()) {
+        findings.add(new Finding("data-loss", options.allowDataLoss() ? Severity.WARN : Severity.BLOCK,
+            loss.object(), "the release would drop " + loss.describe()
+                + (options.allowDataLoss() ? "; allowed by --allow-data-loss" : "; pass --allow-data-loss if that is intended"),
+            List.of()));
+      }
+      ModeDecision mode = decide(options, rehearsal.effects());
+      if (options.mode() == Mode.ONLINE && !rehearsal.effects().isEmpty() && !options.allowDestructive()) {
+        findings.add(new Finding("destructive-online", Severity.BLOCK, "mode", "mode online was requested, but "
+            + String.join("; ", rehearsal.effects()) + ": old servers would break while they keep serving; use --mode"
+            + " maintenance, or pass --allow-destructive to force online", List.of()));
+      }
+      return new PreflightReport(findings, repairs, mode, rehearsal.failure() == null);
+    } finally {
+      connection.rollback();
+      connection.setAutoCommit(true);
+    }
+  }
+
+  static ModeDecision decide(ReleaseOptions options, List<String> effects) {
+    return switch (options.mode()) {
+      case MAINTENANCE -> new ModeDecision(Mode.MAINTENANCE, "requested by the operator");
+      case ONLINE -> new ModeDecision(Mode.ONLINE, effects.isEmpty() ? "requested by the operator"
+          : "requested by the operator, although " + String.join("; ", effects));
+      case AUTO -> effects.isEmpty()
+          ? new ModeDecision(Mode.ONLINE, "the rehearsal shows the migrations only add; old code keeps serving until the switch")
+          : new ModeDecision(Mode.MAINTENANCE, String.join("; ", effects));
+    };
+  }
+}

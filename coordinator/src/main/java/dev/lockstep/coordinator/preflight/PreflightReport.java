@@ -1,0 +1,33 @@
+package dev.lockstep.coordinator.preflight;
+
+import dev.lockstep.protocol.Finding;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * What pre-flight found: the rules' findings plus the rehearsal's (a failing migration, data that
+ * would be lost, a forced mode that would break old code), the repairs it plans and the mode the
+ * release takes. Blocking findings end a release ABORTED before any server is touched.
+ *
+ * @param findings every finding, blocking ones included
+ * @param repairs the repair statements planned, in order
+ * @param mode the mode and why
+ * @param rehearsed whether the migrations were rehearsed (false if a rule blocked first)
+ */
+public record PreflightReport(List<Finding> findings, List<String> repairs, ModeDecision mode, boolean rehearsed) {
+  public PreflightReport {
+    findings = List.copyOf(findings);
+    repairs = List.copyOf(repairs);
+  }
+
+  public boolean blocked() {
+    return findings.stream().anyMatch(Finding::blocks);
+  }
+
+  /** One line naming every blocking finding and its object. */
+  public String blockingReason() {
+    return findings.stream().filter(Finding::blocks)
+        .map(f -> f.rule() + " on " + f.object() + ": " + f.message())
+        .collect(Collectors.joining("; "));
+  }
+}

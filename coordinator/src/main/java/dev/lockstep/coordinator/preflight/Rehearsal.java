@@ -1,0 +1,128 @@
+package dev.lockstep.coordinator.preflight;
+
+import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.PendingMigration;
+import dev.lockstep.rules.Sql;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs the planned repairs and then the pending migrations inside one transaction that is always
+ * rolled back, and compares the schema before and after each migration. Repairs go first because a
+ * migration may only succeed once its repair is made (a foreign key to a table whose primary key is
+ * being restored). This catches a migration that would fail before any server is drained, says
+ * what each migration does to old code, and counts the rows or values a drop would lose.
+ *
+ * <p>The rehearsal takes the same locks the migrations would, for as long as it runs; it sets a
+ * {@code lock_timeout} so it never queues the application's queries behind it for long.
+ *
+ * <pre>{@code Rehearsal.Result r = new Rehearsal(Duration.ofSeconds(5)).run(connection, plan, repairs);}</pre>
+ */
+public final class Rehearsal {
+
+  /**
+   * @param failure why a repair or migration would fail (naming it), or null
+   * @param effects per migration, what it does that old code cannot live with
+   * @param dataLoss each dropped table or column that holds data, and how much
+   * @param notRehearsed migrations that cannot run in a transaction and were skipped
+   */
+  public record Result(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed) {}
+
+  /** A dropped table ({@code rows}) or column ({@code non-NULL values}) and how many would go. */
+  public record DataLoss(String object, long count, boolean column) {
+    public String describe() {
+      return object + ", which holds " + count + (column ? " non-NULL value(s)" : " row(s)");
+    }
+  }
+
+  private final Duration lockTimeout;
+
+  public Rehearsal(Duration lockTimeout) {
+    this.lockTimeout = lockTimeout;
+  }
+
+  /** {@code connection} must not be in autocommit; whatever happens, everything is rolled back. */
+  public Result run(Connection connection, MigrationPlan plan, List<String> repairs) throws SQLException {
+    if (connection.getAutoCommit()) {
+      throw new IllegalArgumentException("the rehearsal needs a connection in a transaction it can roll back");
+    }
+    Savepoint start = connection.setSavepoint();
+    try (Statement s = connection.createStatement()) {
+      s.execute("SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'");
+      s.execute("SET LOCAL statement_timeout = '5min'");
+      for (String repair : repairs) {
+        if (NonTransactional.matches(repair)) {
+          continue;
+        }
+        try {
+          s.execute(repair);
+        } catch (SQLException e) {
+          return new Result("rehearsal: repair " + repair + " would fail: " + e.getMessage(), List.of(), List.of(), List.of());
+        }
+      }
+      Savepoint baseline = connection.setSavepoint();
+      List<String> effects = new ArrayList<>();
+      List<CatalogDiff.Dropped> dropped = new ArrayList<>();
+      List<PendingMigration> skipped = new ArrayList<>();
+      SchemaShape before = SchemaShape.read(connection);
+      SchemaShape baselineShape = before;
+      for (PendingMigration m : plan.pending()) {
+        if (NonTransactional.matches(m.sql())) {
+          skipped.add(m);
+          continue;
+        }
+        try {
+          s.execute(m.sql());
+        } catch (SQLException e) {
+          return new Result("rehearsal: migration " + m.label() + " would fail: " + e.getMessage()
+              + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), List.of(), List.of(), skipped);
+        }
+        SchemaShape after = SchemaShape.read(connection);
+        CatalogDiff diff = CatalogDiff.between(before, after);
+        diff.breaking().forEach(b -> effects.add(m.label() + " " + b));
+        dropped.addAll(diff.dropped());
+        before = after;
+      }
+      connection.rollback(baseline);
+      List<DataLoss> loss = countLoss(connection, baselineShape, dropped);
+      return new Result(null, effects, loss, skipped);
+    } finally {
+      connection.rollback(start);
+      connection.rollback();
+    }
+  }
+
+  /** How much data each drop would take with it, counted on the schema as it was before the migrations. */
+  private static List<DataLoss> countLoss(Connection c, SchemaShape baseline, List<CatalogDiff.Dropped> dropped)
+      throws SQLException {
+    List<DataLoss> loss = new ArrayList<>();
+    try (Statement s = c.createStatement()) {
+      for (CatalogDiff.Dropped d : dropped) {
+        boolean existed = baseline.relations().values().stream().anyMatch(r -> r.schema().equals(d.schema())
+            && r.name().equals(d.table())
+            && (d.column() == null || r.columns().values().stream().anyMatch(col -> col.name().equals(d.column()))));
+        if (!existed) {
+          continue; // created by this release: no data of old code can be in it
+        }
+        String table = Sql.qualified(d.schema(), d.table());
+        String sql = d.column() == null
+            ? "SELECT count(*) FROM " + table
+            : "SELECT count(" + Sql.quoteIdent(d.column()) + ") FROM " + table;
+        try (ResultSet rs = s.executeQuery(sql)) {
+          rs.next();
+          long n = rs.getLong(1);
+          if (n > 0) {
+            loss.add(new DataLoss(d.describe(), n, d.column() != null));
+          }
+        }
+      }
+    }
+    return loss;
+  }
+}

@@ -1,0 +1,23 @@
+package dev.lockstep.protocol;
+
+import java.util.List;
+
+/**
+ * What {@code lockstep check} / {@code POST /v1/check} reports: the findings, the repairs a release
+ * would make, and the mode it would take — computed exactly as PREFLIGHT does, with nothing changed.
+ *
+ * @param service the service
+ * @param current the database's schema version, or null
+ * @param target the version a release would move to
+ * @param pending the migrations it would apply
+ * @param findings rules' and rehearsal's findings
+ * @param repairs repair statements it would run first
+ * @param mode online or maintenance
+ * @param modeReason why
+ * @param blocked whether a release would stop in PREFLIGHT
+ * @param blockingReason why, naming each object
+ * @param elapsedMs how long the check took
+ */
+public record CheckReport(String service, String current, String target, List<String> pending, List<Finding> findings,
+                          List<String> repairs, Mode mode, String modeReason, boolean blocked, String blockingReason,
+                          long elapsedMs) {}

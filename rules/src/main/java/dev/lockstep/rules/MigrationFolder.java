@@ -1,0 +1,80 @@
+package dev.lockstep.rules;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The versioned SQL migrations of a folder as Flyway names them ({@code V<version>__<description>.sql},
+ * found in subfolders too), with the version, description and checksum Flyway would record. Undo
+ * ({@code U…}) and repeatable ({@code R__…}) scripts are not listed: a changed repeatable script is
+ * simply run again, not an error.
+ */
+final class MigrationFolder {
+  private static final Pattern VERSIONED = Pattern.compile("V([0-9][0-9._]*)__(.*)\\.sql");
+
+  private MigrationFolder() {}
+
+  /**
+   * A versioned migration file.
+   *
+   * @param version as Flyway prints it, underscores read as dots, e.g. {@code 1.1}
+   * @param description underscores read as spaces, e.g. {@code create post}
+   * @param file relative to the folder
+   */
+  record Migration(String version, String description, Path file, int checksum) {}
+
+  static List<Migration> scan(Path folder) throws IOException {
+    List<Migration> migrations = new ArrayList<>();
+    try (Stream<Path> files = Files.walk(folder)) {
+      for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
+        Matcher name = VERSIONED.matcher(file.getFileName().toString());
+        if (name.matches()) {
+          migrations.add(new Migration(name.group(1).replace('_', '.'), name.group(2).replace('_', ' '),
+              folder.relativize(file), FlywayChecksum.of(file)));
+        }
+      }
+    }
+    migrations.sort(Comparator.comparing(migration -> key(migration.version()), MigrationFolder::compare));
+    return migrations;
+  }
+
+  /**
+   * A version as Flyway compares it: numbers separated by dots, leading zeros and trailing zero parts
+   * not counting ({@code 1.0} is {@code 1}, {@code 1.01} is {@code 1.1}).
+   */
+  static List<BigInteger> key(String version) {
+    List<BigInteger> parts = new ArrayList<>();
+    for (String part : version.split("\\.")) {
+      parts.add(part.isEmpty() ? BigInteger.ZERO : new BigInteger(part));
+    }
+    while (parts.size() > 1 && parts.get(parts.size() - 1).signum() == 0) {
+      parts.remove(parts.size() - 1);
+    }
+    return parts;
+  }
+
+  /** Whether {@code version} reads as a Flyway version, so that {@link #key} can compare it. */
+  static boolean numeric(String version) {
+    return version != null && version.matches("[0-9][0-9.]*");
+  }
+
+  static int compare(List<BigInteger> a, List<BigInteger> b) {
+    for (int i = 0; i < Math.max(a.size(), b.size()); i++) {
+      BigInteger x = i < a.size() ? a.get(i) : BigInteger.ZERO;
+      BigInteger y = i < b.size() ? b.get(i) : BigInteger.ZERO;
+      int order = x.compareTo(y);
+      if (order != 0) {
+        return order;
+      }
+    }
+    return 0;
+  }
+}
