@@ -73,7 +73,13 @@ public final class BlockingSessionsRule implements Rule {
 
   private static Finding finding(TableName table, List<SessionLock> locks, boolean touched, Instant now,
       InspectionContext context) {
-    List<String> sessions = locks.stream().map(lock -> describe(lock, now, context.longTransaction())).toList();
+    // One session often holds several locks on a table (AccessShareLock and RowExclusiveLock): say it once.
+    Map<Integer, List<SessionLock>> bySession = new LinkedHashMap<>();
+    for (SessionLock lock : locks) {
+      bySession.computeIfAbsent(lock.pid(), pid -> new ArrayList<>()).add(lock);
+    }
+    List<String> sessions = bySession.values().stream()
+        .map(session -> describe(session, now, context.longTransaction())).toList();
     String who = touched
         ? "sessions hold or wait for locks on " + table + ", which the pending migrations alter"
         : "transactions open longer than " + context.longTransaction().toSeconds() + " s hold or wait for locks on "
@@ -85,23 +91,29 @@ public final class BlockingSessionsRule implements Rule {
   }
 
   /** e.g. {@code pid 4242 holds AccessShareLock, idle in transaction, transaction open 312 s (long): "SELECT …"}. */
-  private static String describe(SessionLock lock, Instant now, Duration threshold) {
-    StringBuilder text = new StringBuilder();
-    text.append(lock.pid() == null ? "a prepared transaction" : "pid " + lock.pid())
-        .append(lock.granted() ? " holds " : " waits for ").append(lock.mode());
-    if (lock.state() != null) {
-      text.append(", ").append(lock.state());
+  private static String describe(List<SessionLock> locks, Instant now, Duration threshold) {
+    SessionLock first = locks.get(0);
+    List<String> held = locks.stream().filter(SessionLock::granted).map(SessionLock::mode).toList();
+    List<String> awaited = locks.stream().filter(lock -> !lock.granted()).map(SessionLock::mode).toList();
+    StringBuilder text = new StringBuilder(first.pid() == null ? "a prepared transaction" : "pid " + first.pid());
+    if (!held.isEmpty()) {
+      text.append(" holds ").append(String.join(", ", held));
     }
-    if (lock.transactionStart() != null) {
-      long seconds = lock.transactionAge(now).toSeconds();
-      text.append(", transaction open ").append(seconds).append(" s");
-      if (isLong(lock, now, threshold)) {
+    if (!awaited.isEmpty()) {
+      text.append(held.isEmpty() ? "" : " and").append(" waits for ").append(String.join(", ", awaited));
+    }
+    if (first.state() != null) {
+      text.append(", ").append(first.state());
+    }
+    if (first.transactionStart() != null) {
+      text.append(", transaction open ").append(first.transactionAge(now).toSeconds()).append(" s");
+      if (isLong(first, now, threshold)) {
         text.append(" (long)");
       }
     }
-    if (lock.query() != null && !lock.query().isBlank()) {
-      String query = lock.query().strip().replaceAll("\\s+", " ");
-      text.append(": \"").append(query.length() >= CatalogReader.QUERY_WIDTH ? query + "…" : query).append('"');
+    if (first.query() != null && !first.query().isBlank()) {
+      boolean cut = first.query().length() >= CatalogReader.QUERY_WIDTH;
+      text.append(": \"").append(first.query().strip().replaceAll("\\s+", " ")).append(cut ? "…" : "").append('"');
     }
     return text.toString();
   }

@@ -17,6 +17,7 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,7 +84,7 @@ final class CatalogReader {
   private static final String INDEXES = """
       select n.nspname, c.relname, ic.relname, i.indisunique, i.indisprimary, i.indisvalid,
              i.indpred is not null, i.indexprs is not null,
-             array(select array[coalesce(a.attname::text, key.sql), coalesce(quote_ident(a.attname), key.sql)]
+             array(select array[coalesce(a.attname::text, key.sql), key.sql]
                      from (select k.attnum, k.ord,
                                   case when k.attnum = 0 then pg_get_indexdef(i.indexrelid, k.ord::int, true) end as sql
                              from unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)
@@ -233,7 +234,7 @@ final class CatalogReader {
         try {
           for (String[] key : (String[][]) array.getArray()) {
             columns.add(key[0]);
-            keys.add(key[1]);
+            keys.add(key[1] != null ? key[1] : Sql.quoteIdent(key[0])); // an expression, else a column
           }
         } finally {
           array.free();
@@ -265,19 +266,37 @@ final class CatalogReader {
         start == null ? null : start.toInstant(), rows.getString(7), rows.getString(8), rows.getString(9));
   }
 
+  /**
+   * Flyway's history, read through {@code to_jsonb} so that a table of that name with other columns
+   * (an older Flyway, or not Flyway's at all) cannot fail the whole snapshot: rows without a
+   * {@code success} field mean it is not Flyway's history, and it is read as empty.
+   */
   private static List<HistoryEntry> history(Statement statement, String schema) throws SQLException {
     List<HistoryEntry> history = new ArrayList<>();
-    String sql = "select installed_rank, version, description, type, script, checksum, success from "
-        + Sql.qualified(schema, CatalogSnapshot.FLYWAY_HISTORY) + " order by installed_rank";
+    String sql = "select j->>'installed_rank', j->>'version', j->>'description', j->>'type', j->>'script',"
+        + " j->>'checksum', j->>'success' from (select to_jsonb(h) as j from "
+        + Sql.qualified(schema, CatalogSnapshot.FLYWAY_HISTORY) + " h) history";
     try (ResultSet rows = statement.executeQuery(sql)) {
       while (rows.next()) {
-        int checksum = rows.getInt(6);
-        Integer checksumOrNull = rows.wasNull() ? null : checksum;
-        history.add(new HistoryEntry(rows.getInt(1), rows.getString(2), rows.getString(3), rows.getString(4),
-            rows.getString(5), checksumOrNull, rows.getBoolean(7)));
+        Integer rank = integer(rows.getString(1));
+        String success = rows.getString(7);
+        if (rank == null || success == null) {
+          return List.of();
+        }
+        history.add(new HistoryEntry(rank, rows.getString(2), rows.getString(3), rows.getString(4),
+            rows.getString(5), integer(rows.getString(6)), Boolean.parseBoolean(success)));
       }
     }
+    history.sort(Comparator.comparingInt(HistoryEntry::installedRank));
     return history;
+  }
+
+  private static Integer integer(String text) {
+    try {
+      return text == null ? null : Integer.valueOf(text);
+    } catch (NumberFormatException e) {
+      return null;
+    }
   }
 
   private static TableName tableOf(ResultSet row) throws SQLException {

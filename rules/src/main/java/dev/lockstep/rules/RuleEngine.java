@@ -50,8 +50,7 @@ public final class RuleEngine {
    */
   public RuleEngine(List<? extends Rule> additionalRules) {
     Map<String, Rule> byId = new LinkedHashMap<>();
-    List<Rule> candidates = new ArrayList<>();
-    ServiceLoader.load(Rule.class, RuleEngine.class.getClassLoader()).forEach(candidates::add);
+    List<Rule> candidates = new ArrayList<>(loadedRules());
     candidates.addAll(additionalRules);
     for (Rule rule : candidates) {
       Rule clash = byId.putIfAbsent(rule.id(), rule);
@@ -61,6 +60,13 @@ public final class RuleEngine {
       }
     }
     this.rules = List.copyOf(byId.values());
+  }
+
+  /** The rules {@link ServiceLoader} finds: the built-in ones, and any other jar's on the class path. */
+  static List<Rule> loadedRules() {
+    List<Rule> loaded = new ArrayList<>();
+    ServiceLoader.load(Rule.class, RuleEngine.class.getClassLoader()).forEach(loaded::add);
+    return loaded;
   }
 
   /** The rules, in the order they run. */

@@ -101,7 +101,8 @@ class CatalogSnapshotTest {
         .satisfies(check -> assertThat(check.columns()).containsExactly("qty"));
     assertThat(orderLine.indexes()).containsExactly(
         new Index("by user", false, false, true, false, false, List.of("user id", "qty")),
-        new Index("lower_note", true, false, true, true, true, List.of("lower(note)")));
+        new Index("lower_note", true, false, true, true, true, List.of("lower(note)"), List.of("lower(note)"),
+            "qty > 1", false));
     assertThat(orderLine.hasPrimaryKey()).isFalse();
     assertThat(snapshot.hasPrimaryKey(orderLine.name())).isFalse();
 

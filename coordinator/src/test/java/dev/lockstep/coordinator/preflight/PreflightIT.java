@@ -1,0 +1,214 @@
+package dev.lockstep.coordinator.preflight;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.protocol.Finding;
+import dev.lockstep.protocol.Mode;
+import dev.lockstep.protocol.ReleaseOptions;
+import dev.lockstep.protocol.Severity;
+import dev.lockstep.rules.RuleEngine;
+import dev.lockstep.testkit.TestDatabase;
+import dev.lockstep.testkit.TestPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pre-flight against a real PostgreSQL: the rehearsal runs repairs and migrations in a transaction
+ * that is rolled back, decides the mode from the catalog before and after, and guards against data
+ * loss — and leaves the database exactly as it was.
+ */
+class PreflightIT {
+  private static final ReleaseOptions AUTO = ReleaseOptions.defaults();
+
+  @TempDir
+  Path folder;
+  private TestDatabase db;
+  private Connections connections;
+  private Migrations migrations;
+  private final Preflight preflight = new Preflight(new RuleEngine(List.of()), Duration.ofSeconds(5));
+
+  @BeforeEach
+  void createDatabase() throws Exception {
+    db = TestPostgres.instance().createDatabase("PreflightIT");
+    DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
+    connections = new Connections(url);
+    migrations = new Migrations(url, folder, "preflight", Duration.ofSeconds(5));
+    write("V1__base.sql", """
+        CREATE TABLE "user" (id bigint PRIMARY KEY, name text, nickname text, age int);
+        INSERT INTO "user" VALUES (1, 'ada', NULL, 36), (2, 'grace', 'amazing', 85);
+        CREATE TABLE audit (id bigint PRIMARY KEY, note text);
+        """);
+    try (Connection c = connections.open("setup")) {
+      dev.lockstep.coordinator.store.LockstepSchema.ensure(c);
+    }
+    db.execute("INSERT INTO lockstep.fence (service, epoch) VALUES ('preflight', 0)");
+    migrations.migrate("1", 0);
+  }
+
+  @AfterEach
+  void dropDatabase() {
+    db.close();
+  }
+
+  private void write(String name, String sql) throws IOException {
+    Files.writeString(folder.resolve(name), sql);
+  }
+
+  private PreflightReport run(ReleaseOptions options) throws Exception {
+    try (Connection c = connections.open("preflight-test")) {
+      return preflight.run(c, migrations.plan(null), options);
+    }
+  }
+
+  @Test
+  void additionsRunOnline() throws Exception {
+    write("V2__add.sql", """
+        CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint REFERENCES "user" (id));
+        ALTER TABLE "user" ADD COLUMN email text;
+        ALTER TABLE "user" ADD COLUMN active boolean NOT NULL DEFAULT true;
+        CREATE INDEX user_email ON "user" (email);
+        """);
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).as(report.blockingReason()).isFalse();
+    assertThat(report.mode().mode()).isEqualTo(Mode.ONLINE);
+    assertThat(report.rehearsed()).isTrue();
+  }
+
+  @Test
+  void whatOldCodeCannotReadNeedsMaintenanceAndEachReasonIsNamed() throws Exception {
+    write("V2__rename.sql", "ALTER TABLE \"user\" RENAME COLUMN name TO full_name;");
+    write("V3__retype.sql", "ALTER TABLE \"user\" ALTER COLUMN age TYPE bigint;");
+    write("V4__not_null.sql", "UPDATE \"user\" SET nickname = 'x' WHERE nickname IS NULL; ALTER TABLE \"user\" ALTER COLUMN nickname SET NOT NULL;");
+    write("V5__required.sql", "ALTER TABLE audit ADD COLUMN actor text NOT NULL;");
+    write("V6__check.sql", "ALTER TABLE \"user\" ADD CONSTRAINT adult CHECK (age >= 18);");
+    write("V7__rename_table.sql", "ALTER TABLE audit RENAME TO audit_log;");
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).as(report.blockingReason()).isFalse();
+    assertThat(report.mode().mode()).isEqualTo(Mode.MAINTENANCE);
+    assertThat(report.mode().reason())
+        .contains("V2 (rename) renames column public.user.name to full_name")
+        .contains("V3 (retype) changes the type of public.user.age from integer to bigint")
+        .contains("V4 (not null) adds NOT NULL to public.user.nickname")
+        .contains("V5 (required) adds column public.audit.actor NOT NULL without a default")
+        .contains("V6 (check) adds check constraint adult on public.user")
+        .contains("V7 (rename table) renames table public.audit to public.audit_log");
+  }
+
+  @Test
+  void droppingDataBlocksWithCountsUnlessAllowed() throws Exception {
+    write("V2__drop.sql", "ALTER TABLE \"user\" DROP COLUMN nickname; ALTER TABLE \"user\" DROP COLUMN age; DROP TABLE audit;");
+    PreflightReport blocked = run(AUTO);
+    assertThat(blocked.blocked()).isTrue();
+    assertThat(blocked.findings()).filteredOn(f -> f.rule().equals("data-loss")).extracting(Finding::message)
+        .containsExactlyInAnyOrder(
+            "the release would drop column public.user.nickname, which holds 1 non-NULL value(s); pass --allow-data-loss if that is intended",
+            "the release would drop column public.user.age, which holds 2 non-NULL value(s); pass --allow-data-loss if that is intended");
+    assertThat(blocked.mode().mode()).isEqualTo(Mode.MAINTENANCE);
+    assertThat(blocked.mode().reason()).contains("drops table public.audit").as("an empty table loses nothing");
+
+    PreflightReport allowed = run(new ReleaseOptions(Mode.AUTO, false, false, true));
+    assertThat(allowed.blocked()).isFalse();
+    assertThat(allowed.findings()).filteredOn(f -> f.rule().equals("data-loss")).allMatch(f -> f.severity() == Severity.WARN);
+  }
+
+  @Test
+  void forcingOnlineOverADestructiveChangeNeedsAllowDestructive() throws Exception {
+    write("V2__rename.sql", "ALTER TABLE \"user\" RENAME COLUMN name TO full_name;");
+    PreflightReport refused = run(new ReleaseOptions(Mode.ONLINE, false, false, false));
+    assertThat(refused.blocked()).isTrue();
+    assertThat(refused.blockingReason()).contains("mode online was requested").contains("--allow-destructive");
+    PreflightReport forced = run(new ReleaseOptions(Mode.ONLINE, false, true, false));
+    assertThat(forced.blocked()).isFalse();
+    assertThat(forced.mode().mode()).isEqualTo(Mode.ONLINE);
+    assertThat(forced.mode().reason()).contains("requested by the operator, although");
+  }
+
+  @Test
+  void aMigrationThatWouldFailBlocksAndNamesIt() throws Exception {
+    write("V2__ok.sql", "CREATE TABLE products (id bigint PRIMARY KEY);");
+    write("V3__broken.sql", "CREATE INDEX products_sku ON products (sku);");
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).isTrue();
+    assertThat(report.blockingReason()).contains("migration V3 (broken) would fail").contains("column \"sku\" does not exist");
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'products'")).isZero();
+  }
+
+  @Test
+  void repairsAreRehearsedFirstSoTheMigrationTheyEnableSucceeds() throws Exception {
+    db.execute("ALTER TABLE \"user\" DROP CONSTRAINT user_pkey");
+    write("V2__orders.sql", "CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint REFERENCES \"user\" (id));");
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).as(report.blockingReason()).isFalse();
+    assertThat(report.repairs()).containsExactly("ALTER TABLE \"public\".\"user\" ADD PRIMARY KEY (\"id\")");
+    assertThat(db.queryLong("SELECT count(*) FROM pg_constraint WHERE conrelid = '\"user\"'::regclass AND contype = 'p'"))
+        .as("the rehearsal's repair was rolled back").isZero();
+  }
+
+  @Test
+  void nonTransactionalMigrationsAreRefusedByName() throws Exception {
+    write("V2__concurrent.sql", "CREATE INDEX CONCURRENTLY user_name ON \"user\" (name);");
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).isTrue();
+    assertThat(report.blockingReason()).contains("V2 (concurrent)").contains("cannot run in a transaction");
+  }
+
+  @Test
+  void preflightLeavesTheDatabaseExactlyAsItWas() throws Exception {
+    db.execute("ALTER TABLE \"user\" DROP CONSTRAINT user_pkey");
+    write("V2__everything.sql", """
+        CREATE TABLE orders (id bigserial PRIMARY KEY, user_id bigint REFERENCES "user" (id));
+        INSERT INTO orders (user_id) VALUES (1);
+        ALTER TABLE "user" DROP COLUMN nickname;
+        UPDATE "user" SET name = upper(name);
+        """);
+    String before = fingerprint();
+    PreflightReport report = run(new ReleaseOptions(Mode.AUTO, false, false, true));
+    assertThat(report.rehearsed()).isTrue();
+    assertThat(fingerprint()).isEqualTo(before);
+  }
+
+  /** A digest of the catalog (relations, columns, constraints, indexes, sequences) and of every user table's rows. */
+  private String fingerprint() {
+    StringBuilder all = new StringBuilder();
+    try (Connection c = db.connect(); var s = c.createStatement()) {
+      try (var rs = s.executeQuery("""
+          SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
+            SELECT c.relname || ':' || c.relkind::text || ':' || c.oid::text AS x FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+            UNION ALL SELECT a.attrelid::text || ':' || a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull || ':' || a.attisdropped
+              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND a.attnum > 0
+            UNION ALL SELECT conname || ':' || contype::text || ':' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+            UNION ALL SELECT indexrelid::text || ':' || indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace
+            UNION ALL SELECT sequencename || ':' || coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = 'public'
+          ) t""")) {
+        rs.next();
+        all.append(rs.getString(1));
+      }
+      List<String> tables = new java.util.ArrayList<>();
+      try (var rs = s.executeQuery("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")) {
+        while (rs.next()) {
+          tables.add(rs.getString(1));
+        }
+      }
+      for (String t : tables) {
+        try (var rs = s.executeQuery("SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM " + t + " r")) {
+          rs.next();
+          all.append(' ').append(t).append('=').append(rs.getString(1));
+        }
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+    return all.toString();
+  }
+}
