@@ -28,4 +28,10 @@ public sealed interface Action {
 
   /** The release ended before this agent switched: run the abort hook and stay on the old revision. */
   record Abort(DesiredState desired) implements Action {}
+
+  /**
+   * A non-atomic maintenance release failed after the schema moved: old code may not read it, so do
+   * not go back; stay prepared and not serving ({@code holding}) until the operator fixes forward.
+   */
+  record Hold(DesiredState desired) implements Action {}
 }

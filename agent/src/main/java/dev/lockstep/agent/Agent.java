@@ -242,6 +242,13 @@ public final class Agent extends VerticleBase {
     if (action instanceof Action.Abort) {
       return abort(desired);
     }
+    if (action instanceof Action.Hold) {
+      LOG.warn("release {} failed after the database moved to schema {}; holding, not serving, until the operator"
+          + " fixes forward or downgrades", desired.releaseId(), desired.schema());
+      update(state.with(AgentState.HOLDING).withDetail("release " + desired.releaseId()
+          + " failed part-way in maintenance mode; old code may not read the schema, so this server holds"));
+      return Future.succeededFuture();
+    }
     return Future.succeededFuture();
   }
 

@@ -42,9 +42,9 @@ public final class Reconciler {
           ? new Action.Nothing(desired)
           : new Action.Prepare(desired);
       case SWITCHING, COMPLETED -> switchOrServe(local, desired, sameRelease);
-      case ABORTED, FAILED -> sameRelease && PREPARED_NOT_SWITCHED.contains(local.state())
-          ? new Action.Abort(desired)
-          : new Action.Nothing(desired);
+      case ABORTED, FAILED -> !sameRelease || !PREPARED_NOT_SWITCHED.contains(local.state())
+          ? new Action.Nothing(desired)
+          : desired.hold() && desired.phase() == Phase.FAILED ? new Action.Hold(desired) : new Action.Abort(desired);
     };
   }
 

@@ -241,6 +241,15 @@ class ReconcilerTest {
     }
 
     @Test
+    void aFailedNonAtomicMaintenanceReleaseMakesPreparedAgentsHoldInsteadOfGoingBack() {
+      DesiredState hold = new DesiredState("app", 7, 1, "r1", Phase.FAILED, NEW, Mode.MAINTENANCE, "digest", "3", true);
+      assertThat(Reconciler.decide(local(AgentState.PREPARED, "r1", 1), hold)).isEqualTo(new Action.Hold(hold));
+      assertThat(Reconciler.decide(local(AgentState.HOLDING, "r1", 1), hold)).isInstanceOf(Action.Nothing.class);
+      LocalState switched = new LocalState(NEW, AgentState.SWITCHED, "r1", 1, "d", null, "t");
+      assertThat(Reconciler.decide(switched, hold)).isInstanceOf(Action.Nothing.class);
+    }
+
+    @Test
     void abortedAgentDoesNotAbortTwice() {
       assertThat(Reconciler.decide(local(AgentState.ABORTED, "r1", 1), desired("r1", Phase.ABORTED, 1)))
           .isInstanceOf(Action.Nothing.class);

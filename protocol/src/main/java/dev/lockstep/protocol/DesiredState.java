@@ -14,6 +14,8 @@ package dev.lockstep.protocol;
  * @param mode online or maintenance
  * @param digest the coordinator's digest of the migrations folder; prepared agents must match it
  * @param schema the target schema version
+ * @param hold after a failed non-atomic maintenance release: agents that prepared stay as they are,
+ *     not serving, instead of going back to old code that may not read the schema (state {@code holding})
  */
 public record DesiredState(
     String service,
@@ -24,9 +26,20 @@ public record DesiredState(
     String targetRevision,
     Mode mode,
     String digest,
-    String schema) {
+    String schema,
+    boolean hold) {
+
+  /** A desired state that does not ask agents to hold. */
+  public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
+                      Mode mode, String digest, String schema) {
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, false);
+  }
 
   public static DesiredState none(String service) {
     return new DesiredState(service, 0, 0, null, null, null, null, null, null);
+  }
+
+  public DesiredState withIndex(long newIndex) {
+    return new DesiredState(service, newIndex, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold);
   }
 }

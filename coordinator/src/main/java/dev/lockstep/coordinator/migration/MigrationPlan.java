@@ -18,4 +18,40 @@ public record MigrationPlan(String current, String target, List<PendingMigration
   public List<String> pendingLabels() {
     return pending.stream().map(PendingMigration::label).toList();
   }
+
+  /**
+   * A run of migrations applied together: consecutive transactional migrations share one
+   * transaction; a migration that cannot run in a transaction is a step of its own.
+   */
+  public record Step(List<PendingMigration> migrations, boolean transactional) {
+    public String target() {
+      return migrations.get(migrations.size() - 1).version();
+    }
+  }
+
+  /** The pending migrations cut into steps; one step when the release is atomic. */
+  public List<Step> steps() {
+    List<Step> steps = new java.util.ArrayList<>();
+    List<PendingMigration> run = new java.util.ArrayList<>();
+    for (PendingMigration m : pending) {
+      if (dev.lockstep.coordinator.preflight.NonTransactional.matches(m.sql())) {
+        if (!run.isEmpty()) {
+          steps.add(new Step(List.copyOf(run), true));
+          run.clear();
+        }
+        steps.add(new Step(List.of(m), false));
+      } else {
+        run.add(m);
+      }
+    }
+    if (!run.isEmpty()) {
+      steps.add(new Step(List.copyOf(run), true));
+    }
+    return steps;
+  }
+
+  /** Whether the whole release commits or rolls back as one. */
+  public boolean atomic() {
+    return steps().stream().allMatch(Step::transactional);
+  }
 }

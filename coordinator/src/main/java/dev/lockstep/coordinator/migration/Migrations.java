@@ -24,6 +24,7 @@ import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.output.MigrateOutput;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.flywaydb.core.internal.exception.FlywayMigrateException;
+import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 
 /**
  * Flyway, configured the way Lockstep needs it: migrations from a folder, history in the standard
@@ -104,7 +105,25 @@ public final class Migrations {
    * @throws FencedOutException if another coordinator took the service over
    */
   public List<AppliedMigration> migrate(String target, long epoch) {
-    Flyway flyway = configure(target).callbacks(new FenceCallback(service, epoch)).load();
+    return migrate(configure(target), epoch);
+  }
+
+  /**
+   * Applies one step: a transactional step in one transaction with the fencing check inside it; a
+   * non-transactional step (one migration, e.g. {@code CREATE INDEX CONCURRENTLY}) outside any
+   * transaction, with Flyway's session lock so the concurrent build does not wait on Flyway itself.
+   */
+  public List<AppliedMigration> migrate(MigrationPlan.Step step, long epoch) {
+    FluentConfiguration config = configure(step.target());
+    if (!step.transactional()) {
+      // Flyway's default transactional advisory lock would make CREATE INDEX CONCURRENTLY wait on Flyway itself.
+      config.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
+    }
+    return migrate(config, epoch);
+  }
+
+  private List<AppliedMigration> migrate(FluentConfiguration config, long epoch) {
+    Flyway flyway = config.callbacks(new FenceCallback(service, epoch)).load();
     MigrateResult result;
     try {
       result = flyway.migrate();
@@ -113,7 +132,8 @@ public final class Migrations {
       if (fenced != null) {
         throw fenced;
       }
-      throw new MigrationFailedException(describe(e), e);
+      SQLException sql = causeOf(e, SQLException.class);
+      throw new MigrationFailedException(describe(e), sql == null ? null : sql.getSQLState(), e);
     }
     List<AppliedMigration> applied = new ArrayList<>();
     for (MigrateOutput m : result.migrations) {

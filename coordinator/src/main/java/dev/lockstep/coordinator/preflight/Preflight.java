@@ -41,10 +41,10 @@ public final class Preflight {
       List<String> repairs = inspection.repairs();
       for (PendingMigration m : plan.pending()) {
         if (NonTransactional.matches(m.sql())) {
-          findings.add(new Finding("non-transactional", Severity.BLOCK, "V" + m.version(), "migration " + m.label()
-              + " cannot run in a transaction (CONCURRENTLY, VACUUM …), so the release could not be atomic and it cannot"
-              + " be rehearsed; this coordinator refuses non-transactional migrations for now: make it transactional"
-              + " (drop CONCURRENTLY) or apply it outside a release", List.of()));
+          findings.add(new Finding("non-transactional", Severity.WARN, "V" + m.version(), "migration " + m.label()
+              + " cannot run in a transaction (CONCURRENTLY, VACUUM …): it runs in a step of its own and is not"
+              + " rehearsed, so this release is not atomic; if a later step fails, the database stays at the last"
+              + " step that committed", List.of()));
         }
       }
       if (inspection.blocked() || findings.stream().anyMatch(Finding::blocks)) {
@@ -63,7 +63,13 @@ public final class Preflight {
                 + (options.allowDataLoss() ? "; allowed by --allow-data-loss" : "; pass --allow-data-loss if that is intended"),
             List.of()));
       }
-      ModeDecision mode = decide(options, rehearsal.effects());
+      List<String> effects = new ArrayList<>(rehearsal.effects());
+      // What was not rehearsed is assumed to be the worst: conservative, and said.
+      for (PendingMigration m : rehearsal.notRehearsed()) {
+        effects.add(m.label() + (NonTransactional.matches(m.sql()) ? " cannot run in a transaction and was not rehearsed"
+            : " follows a non-transactional migration and was not rehearsed"));
+      }
+      ModeDecision mode = decide(options, effects);
       if (options.mode() == Mode.ONLINE && !rehearsal.effects().isEmpty() && !options.allowDestructive()) {
         findings.add(new Finding("destructive-online", Severity.BLOCK, "mode", "mode online was requested, but "
             + String.join("; ", rehearsal.effects()) + ": old servers would break while they keep serving; use --mode"

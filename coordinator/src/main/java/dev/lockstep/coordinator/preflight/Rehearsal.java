@@ -73,7 +73,9 @@ public final class Rehearsal {
       SchemaShape before = SchemaShape.read(connection);
       SchemaShape baselineShape = before;
       for (PendingMigration m : plan.pending()) {
-        if (NonTransactional.matches(m.sql())) {
+        // Past a migration that cannot run in a transaction, later ones may depend on what it built:
+        // rehearsing them without it would fail for nothing, so they are not rehearsed either.
+        if (!skipped.isEmpty() || NonTransactional.matches(m.sql())) {
           skipped.add(m);
           continue;
         }

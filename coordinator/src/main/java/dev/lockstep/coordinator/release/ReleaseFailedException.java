@@ -1,18 +1,19 @@
 package dev.lockstep.coordinator.release;
 
 /**
- * Ends a release FAILED. {@code schemaChanged} says whether anything of it committed; if not,
- * agents are told to abort and stay on their old revision, which still matches the schema.
+ * Ends a release FAILED. The {@link FleetInstruction} says what agents are told: abort when nothing
+ * of the schema change committed, hold when a non-atomic maintenance release stopped part-way, and
+ * nothing when the schema moved and agents already switch to match it.
  */
 public final class ReleaseFailedException extends RuntimeException {
-  private final boolean schemaChanged;
+  private final FleetInstruction instruction;
 
-  public ReleaseFailedException(String reason, boolean schemaChanged, Throwable cause) {
+  public ReleaseFailedException(String reason, FleetInstruction instruction, Throwable cause) {
     super(reason, cause);
-    this.schemaChanged = schemaChanged;
+    this.instruction = instruction;
   }
 
-  public boolean schemaChanged() {
-    return schemaChanged;
+  public FleetInstruction instruction() {
+    return instruction;
   }
 }

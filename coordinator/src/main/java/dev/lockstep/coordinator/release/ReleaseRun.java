@@ -51,6 +51,8 @@ public final class ReleaseRun {
   /** Longer than the lock watchdog (10 s), so a run resumed after a crash outwaits the dead holder's lock. */
   private static final Duration LOCK_WAIT = Duration.ofSeconds(30);
   private static final long POLL_MS = 150;
+  /** A migration that cannot get its lock is rolled back and tried again, this many times in all. */
+  private static final int LOCK_ATTEMPTS = 3;
 
   private final ReleaseDeps deps;
   private final ServiceLock lock;
@@ -172,11 +174,12 @@ public final class ReleaseRun {
         ReleaseAbortedException::new));
   }
 
-  // MIGRATING: repairs, then the migrations in one fenced transaction.
+  // MIGRATING: repairs, then the migrations: one fenced transaction, or steps when a migration
+  // cannot run in a transaction.
   private Future<Void> migrate() {
     ReleaseDocument migrating = doc.toBuilder().phase(Phase.MIGRATING).build();
     return deps.store().enterMigrating(migrating, epoch, "MIGRATING: applying repairs, then " + doc.pending().size()
-            + " migration(s) to schema " + doc.schema() + " in one transaction")
+            + " migration(s) to schema " + doc.schema())
         .compose(entered -> {
           if (!entered) {
             return Future.failedFuture(new ReleaseAbortedException("aborted by the operator before MIGRATING"));
@@ -191,20 +194,66 @@ public final class ReleaseRun {
           doc = doc.toBuilder().repairs(applied).build();
           return write("MIGRATING: repaired: " + String.join("; ", applied), null);
         })
-        .compose(v -> blocking(() -> deps.migrations().migrate(doc.schema(), epoch)))
-        .recover(e -> e instanceof MigrationFailedException
-            ? Future.failedFuture(new ReleaseFailedException(e.getMessage()
-                + "; the release was rolled back whole, the schema is still at " + orNone(doc.fromSchema()), false, e))
-            : Future.failedFuture(e))
+        // Planned again here: a resumed run applies only what is still pending.
+        .compose(v -> blocking(() -> deps.migrations().plan(doc.schema())))
+        .compose(plan -> {
+          List<MigrationPlan.Step> steps = plan.steps();
+          if (steps.isEmpty()) {
+            return write("MIGRATING: nothing to apply (already at " + doc.schema() + ")", null);
+          }
+          return applySteps(steps, 0, 1, false);
+        });
+  }
+
+  private Future<Void> applySteps(List<MigrationPlan.Step> steps, int index, int attempt, boolean committedBefore) {
+    if (index == steps.size()) {
+      return Future.succeededFuture();
+    }
+    MigrationPlan.Step step = steps.get(index);
+    String labels = step.migrations().stream().map(m -> m.label()).collect(Collectors.joining(", "));
+    Future<Void> announced = steps.size() == 1 ? Future.succeededFuture()
+        : write("MIGRATING: step " + (index + 1) + "/" + steps.size() + (step.transactional() ? " in one transaction: "
+            : " outside a transaction: ") + labels, null);
+    return announced
+        .compose(v -> blocking(() -> deps.migrations().migrate(step, epoch)))
         .compose(applied -> {
           List<AppliedMigration> all = new ArrayList<>(doc.applied());
           all.addAll(applied);
           doc = doc.toBuilder().applied(all).build();
-          String what = applied.isEmpty() ? "nothing to apply (already at " + doc.schema() + ")"
-              : applied.stream().map(a -> "V" + a.version() + " (" + a.description() + ", " + a.executionMs() + " ms)")
-                  .collect(Collectors.joining(", "));
-          return write("MIGRATING: applied " + what, null);
+          return write("MIGRATING: applied " + applied.stream()
+              .map(a -> "V" + a.version() + " (" + a.description() + ", " + a.executionMs() + " ms)")
+              .collect(Collectors.joining(", ")), null);
+        })
+        .compose(v -> applySteps(steps, index + 1, 1, true), e -> {
+          if (!(e instanceof MigrationFailedException failed)) {
+            return Future.failedFuture(e);
+          }
+          if (failed.lockTimeout() && step.transactional() && attempt < LOCK_ATTEMPTS) {
+            long backoff = 2000L << (attempt - 1);
+            return write("MIGRATING: " + labels + " could not get its lock within lock_timeout "
+                    + Durations.format(deps.config().lockTimeout()) + " (a long transaction holds the table); rolled back,"
+                    + " retry " + (attempt + 1) + "/" + LOCK_ATTEMPTS + " in " + Durations.format(Duration.ofMillis(backoff)), null)
+                .compose(v -> delay(backoff))
+                .compose(v -> applySteps(steps, index, attempt + 1, committedBefore));
+          }
+          return Future.failedFuture(stepFailed(failed, committedBefore));
         });
+  }
+
+  /** A step failed: say where the database is and what the fleet must do about it. */
+  private ReleaseFailedException stepFailed(MigrationFailedException e, boolean committedBefore) {
+    if (!committedBefore) {
+      return new ReleaseFailedException(e.getMessage() + "; the release was rolled back whole, the schema is still at "
+          + orNone(doc.fromSchema()), FleetInstruction.ABORT, e);
+    }
+    String at = doc.applied().get(doc.applied().size() - 1).version();
+    boolean maintenance = doc.mode() == Mode.MAINTENANCE;
+    return new ReleaseFailedException(e.getMessage() + "; this release is not atomic and earlier steps committed: the"
+        + " database is now at version " + at + ", not " + orNone(doc.fromSchema()) + ". "
+        + (maintenance
+            ? "Agents hold, not serving, because old code may not read it: fix the migration and release again (fix forward)."
+            : "The release only adds, so agents abort and keep serving the old revision; fix the migration and release again."),
+        maintenance ? FleetInstruction.HOLD : FleetInstruction.ABORT, e);
   }
 
   /**
@@ -228,7 +277,7 @@ public final class ReleaseRun {
           executed = deps.rules().apply(c, planned);
         } catch (SQLException e) {
           throw new ReleaseFailedException("repair failed: " + e.getMessage() + "; nothing of it was committed and the"
-              + " schema is still at " + orNone(doc.fromSchema()), false, e);
+              + " schema is still at " + orNone(doc.fromSchema()), FleetInstruction.ABORT, e);
         }
         try (PreparedStatement audit = c.prepareStatement(
             "INSERT INTO lockstep.repairs (release_id, rule, object, statement) VALUES (?, ?, ?, ?)")) {
@@ -262,7 +311,7 @@ public final class ReleaseRun {
             a -> a.switchedAt() != null ? a.id() + " switched at " + a.switchedAt()
                 : a.state() == AgentState.SERVING ? a.id() + " serves " + doc.revision() + " (restarted)" : null,
             reason -> new ReleaseFailedException(reason + "; the schema is at " + doc.schema()
-                + ", agents that switched stay switched and the others catch up when they can", true, null)));
+                + ", agents that switched stay switched and the others catch up when they can", FleetInstruction.NONE, null)));
   }
 
   private Future<Void> complete() {
@@ -359,26 +408,27 @@ public final class ReleaseRun {
       return Future.succeededFuture();
     }
     Phase terminal;
-    boolean tellFleet;
+    FleetInstruction instruction;
     if (e instanceof ReleaseAbortedException) {
       terminal = Phase.ABORTED;
-      tellFleet = fleetTold;
+      instruction = FleetInstruction.ABORT;
     } else if (e instanceof ReleaseFailedException failed) {
       terminal = Phase.FAILED;
-      tellFleet = fleetTold && !failed.schemaChanged();
+      instruction = failed.instruction();
     } else {
       log.error("release {}: unexpected error in {}", doc.id(), doc.phase(), e);
       boolean beforeSchema = doc.phase().ordinal() < Phase.MIGRATING.ordinal();
       terminal = beforeSchema ? Phase.ABORTED : Phase.FAILED;
-      tellFleet = fleetTold && beforeSchema;
+      instruction = beforeSchema ? FleetInstruction.ABORT : FleetInstruction.NONE;
     }
+    boolean tellFleet = fleetTold && instruction != FleetInstruction.NONE;
     String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     doc = doc.toBuilder().phase(terminal).reason(reason).build();
     log.warn("release {} {}: {}", doc.id(), terminal, reason);
     if (epoch < 0) {
       return deps.store().endUnfenced(doc, terminal + ": " + reason);
     }
-    return write(terminal + ": " + reason, tellFleet ? desired(terminal) : null)
+    return write(terminal + ": " + reason, tellFleet ? desired(terminal, instruction == FleetInstruction.HOLD) : null)
         .recover(err -> {
           log.error("release {}: could not record {} ({}); a coordinator resuming it will finish it", doc.id(),
               terminal, err.getMessage());
@@ -399,7 +449,11 @@ public final class ReleaseRun {
   }
 
   private DesiredState desired(Phase phase) {
-    return new DesiredState(doc.service(), 0, epoch, doc.id(), phase, doc.revision(), doc.mode(), digest, doc.schema());
+    return desired(phase, false);
+  }
+
+  private DesiredState desired(Phase phase, boolean hold) {
+    return new DesiredState(doc.service(), 0, epoch, doc.id(), phase, doc.revision(), doc.mode(), digest, doc.schema(), hold);
   }
 
   /** A fenced write of the document (and event, and desired state); wakes agents when the desired state changed. */
@@ -417,8 +471,12 @@ public final class ReleaseRun {
   }
 
   private Future<Void> delay() {
+    return delay(POLL_MS);
+  }
+
+  private Future<Void> delay(long ms) {
     Promise<Void> p = Promise.promise();
-    deps.vertx().setTimer(POLL_MS, t -> p.complete());
+    deps.vertx().setTimer(ms, t -> p.complete());
     return p.future();
   }
 

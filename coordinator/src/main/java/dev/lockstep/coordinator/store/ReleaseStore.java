@@ -201,8 +201,7 @@ public final class ReleaseStore {
           }
           Row row = rows.iterator().next();
           DesiredState d = Json.read(row.getString(1), DesiredState.class);
-          return new DesiredState(d.service(), row.getLong(0), d.epoch(), d.releaseId(), d.phase(), d.targetRevision(),
-              d.mode(), d.digest(), d.schema());
+          return d.withIndex(row.getLong(0));
         });
   }
 

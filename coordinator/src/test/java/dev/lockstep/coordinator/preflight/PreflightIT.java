@@ -156,11 +156,20 @@ class PreflightIT {
   }
 
   @Test
-  void nonTransactionalMigrationsAreRefusedByName() throws Exception {
+  void nonTransactionalMigrationsAreNotRehearsedAndMakeTheReleaseConservative() throws Exception {
     write("V2__concurrent.sql", "CREATE INDEX CONCURRENTLY user_name ON \"user\" (name);");
+    write("V3__add.sql", "ALTER TABLE \"user\" ADD COLUMN email text;");
     PreflightReport report = run(AUTO);
-    assertThat(report.blocked()).isTrue();
-    assertThat(report.blockingReason()).contains("V2 (concurrent)").contains("cannot run in a transaction");
+    assertThat(report.blocked()).isFalse();
+    assertThat(report.findings()).anySatisfy(f -> {
+      assertThat(f.rule()).isEqualTo("non-transactional");
+      assertThat(f.severity()).isEqualTo(Severity.WARN);
+      assertThat(f.message()).contains("V2 (concurrent)").contains("not atomic");
+    });
+    assertThat(report.mode().mode()).isEqualTo(Mode.MAINTENANCE);
+    assertThat(report.mode().reason()).isEqualTo("V2 (concurrent) cannot run in a transaction and was not rehearsed; "
+        + "V3 (add) follows a non-transactional migration and was not rehearsed");
+    assertThat(migrations.plan(null).steps()).extracting(s -> s.transactional()).containsExactly(false, true);
   }
 
   @Test
