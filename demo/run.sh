@@ -74,6 +74,9 @@ CREATE TABLE orders_probe (user_id bigint REFERENCES "user" (id));
 ROLLBACK;
 SQL
 
+step "lockstep check: what the next release would find and do (changes nothing)"
+lockstep check || true
+
 step "Release 2: revision v2, schema 2 (orders with a foreign key to \"user\")"
 lockstep release --revision v2
 
@@ -81,7 +84,8 @@ step "What the hooks did, in order"
 cat "$WORK/hooks.log"
 
 step "The fleet now"
-lockstep status --service "$SERVICE"
+lockstep current
+lockstep history
 
 step "Memory (resident set size)"
 for p in "${pids[@]}"; do
