@@ -5,6 +5,7 @@ import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
+import dev.lockstep.coordinator.fleet.FleetMetrics;
 import dev.lockstep.coordinator.http.Auth;
 import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.migration.Migrations;
@@ -134,7 +135,9 @@ public final class ServeCommand implements Callable<Integer> {
     CountDownLatch started = new CountDownLatch(1);
     Throwable[] failure = new Throwable[1];
     HttpServer[] server = new HttpServer[1];
+    FleetMetrics fleetMetrics = new FleetMetrics(vertx, registry, meters, config.service());
     context.runOnContext(v -> watch.start()
+        .onSuccess(x -> fleetMetrics.start())
         .compose(x -> vertx.createHttpServer()
             .requestHandler(HttpApi.router(vertx, auth, registry, watch, releases, new Checker(deps), store, pool, redisson, meters,
                 config.service()))

@@ -141,6 +141,7 @@ class ApiIT {
     assertThat(health.body()).contains("\"database\":\"ok\"").contains("\"redis\":\"ok\"");
     HttpResponse<String> metrics = call("GET", "/metrics", null, null);
     assertThat(metrics.statusCode()).isEqualTo(200);
-    assertThat(metrics.body()).contains("vertx_http_server_requests_total");
+    assertThat(metrics.body()).contains("vertx_http_server_requests_total")
+        .contains("lockstep_agents{service=\"" + fleet.service + "\",state=\"lost\"} 0.0");
   }
 }
