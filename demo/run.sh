@@ -15,6 +15,8 @@ export LOCKSTEP_TOKEN="demo-operator-token"
 export LOCKSTEP_AGENT_TOKEN="demo-agent-token"
 export LOCKSTEP_COORDINATOR="http://127.0.0.1:$PORT"
 JVM=(-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k)
+# The agent is small; these flags keep it around 70 MB resident (see agent/README.md).
+AGENT_JVM=(-Xmx32m -Xms8m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -XX:ReservedCodeCacheSize=16m -XX:-UsePerfData)
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 pids=()
@@ -50,7 +52,7 @@ step "Three agents: web-1, web-2, web-3, all on revision v0 (logs: demo/work/age
 for id in web-1 web-2 web-3; do
   echo v0 > "$WORK/revision-$id"
   hook() { echo "echo \"[$id] $1 hook: release \$LOCKSTEP_RELEASE_ID, revision \$LOCKSTEP_TARGET_REVISION ($2)\" >> $WORK/hooks.log${3:-}"; }
-  java "${JVM[@]}" -jar agent/target/lockstep-agent.jar --coordinator "$LOCKSTEP_COORDINATOR" --id "$id" \
+  java "${AGENT_JVM[@]}" -jar agent/target/lockstep-agent.jar --coordinator "$LOCKSTEP_COORDINATOR" --id "$id" \
     --service "$SERVICE" --revision-command "cat $WORK/revision-$id" --migrations "$WORK/migrations" \
     --on-prepare "$(hook prepare 'staging the new build')" \
     --on-switch "$(hook switch 'now serving the new code' " && echo \$LOCKSTEP_TARGET_REVISION > $WORK/revision-$id")" \
