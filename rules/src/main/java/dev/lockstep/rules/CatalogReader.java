@@ -11,6 +11,7 @@ import dev.lockstep.rules.CatalogSnapshot.Table;
 import dev.lockstep.rules.CatalogSnapshot.TableName;
 import java.sql.Array;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -18,16 +19,19 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
  * The catalog queries behind {@link CatalogSnapshot#read(Connection)}: one query each for tables,
  * columns, constraints, indexes, index builds in progress, sequences, table locks, and Flyway's history,
- * all filtered the same way, then grouped by table in memory. Nine queries, whatever the schema's size.
+ * all filtered the same way, then grouped by table in memory: nine queries whatever the schema's size,
+ * plus one per 500 sequences for their last values.
  *
  * <p>The table list decides what the snapshot holds: in a {@code READ COMMITTED} transaction of the
  * caller's, a table created between two queries may show up in a later one, and its rows are dropped
@@ -48,7 +52,7 @@ final class CatalogReader {
   private static final String USER_TABLES = "c.relkind in ('r', 'p') and " + USER_SCHEMA;
 
   private static final String TABLES = """
-      select n.nspname, c.relname, c.reltuples::bigint, c.relkind = 'p', c.relispartition,
+      select c.oid, n.nspname, c.relname, c.reltuples::bigint, c.relkind = 'p', c.relispartition,
              exists (select 1 from pg_depend d
                       where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -56,66 +60,54 @@ final class CatalogReader {
        order by n.nspname, c.relname
       """.formatted(USER_TABLES);
 
+  // The parts below name their table by oid and their columns by number, and are ordered by oid:
+  // sorting tens of thousands of rows by schema and table name, or resolving every column name in SQL,
+  // cost more than all the rest of the query.
   private static final String COLUMNS = """
-      select n.nspname, c.relname, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), not a.attnotnull
+      select a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), not a.attnotnull
         from pg_attribute a
         join pg_class c on c.oid = a.attrelid
         join pg_namespace n on n.oid = c.relnamespace
        where %s and a.attnum > 0 and not a.attisdropped
-       order by n.nspname, c.relname, a.attnum
+       order by a.attrelid, a.attnum
       """.formatted(USER_TABLES);
 
   private static final String CONSTRAINTS = """
-      select n.nspname, c.relname, k.conname, k.contype,
-             array(select a.attname::text
-                     from unnest(k.conkey) with ordinality as key(attnum, ord)
-                     join pg_attribute a on a.attrelid = k.conrelid and a.attnum = key.attnum
-                    order by key.ord),
-             pg_get_constraintdef(k.oid, true)
+      select k.conrelid, k.conname, k.contype, array_to_string(k.conkey, ' '), pg_get_constraintdef(k.oid, true)
         from pg_constraint k
         join pg_class c on c.oid = k.conrelid
         join pg_namespace n on n.oid = c.relnamespace
        where %s and k.contype in ('p', 'u', 'f', 'c', 'x')
-       order by n.nspname, c.relname, k.conname
+       order by k.conrelid, k.conname
       """.formatted(USER_TABLES);
 
   // indkey holds the key columns, then the INCLUDE columns; 0 marks an expression, whose text only
-  // pg_get_indexdef can give (so it is called for expression keys only: it is the costly part).
+  // pg_get_indexdef gives, so it is called for indexes on expressions only.
   private static final String INDEXES = """
-      select n.nspname, c.relname, ic.relname, i.indisunique, i.indisprimary, i.indisvalid,
-             i.indpred is not null, i.indexprs is not null,
-             array(select array[coalesce(a.attname::text, key.sql), key.sql]
-                     from (select k.attnum, k.ord,
-                                  case when k.attnum = 0 then pg_get_indexdef(i.indexrelid, k.ord::int, true) end as sql
-                             from unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)
-                            where k.ord <= i.indnkeyatts) key
-                     left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = key.attnum and key.attnum > 0
-                    order by key.ord),
-             case when i.indpred is not null then pg_get_expr(i.indpred, i.indrelid, true) end
+      select i.indrelid, ic.relname, i.indisunique, i.indisprimary, i.indisvalid,
+             i.indpred is not null, i.indexprs is not null, i.indkey::text, i.indnkeyatts,
+             case when i.indexprs is not null
+                  then array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnkeyatts) k) end,
+             case when i.indpred is not null then pg_get_expr(i.indpred, i.indrelid, true) end,
+             i.indexrelid
         from pg_index i
         join pg_class ic on ic.oid = i.indexrelid
         join pg_class c on c.oid = i.indrelid
         join pg_namespace n on n.oid = c.relnamespace
        where %s
-       order by n.nspname, c.relname, ic.relname
+       order by i.indrelid, ic.relname
       """.formatted(USER_TABLES);
 
   /** Indexes a concurrent build or reindex is working on now: invalid because unfinished, not failed. */
   private static final String INDEX_BUILDS = """
-      select n.nspname, c.relname, ic.relname
-        from pg_stat_progress_create_index p
-        join pg_class ic on ic.oid = p.index_relid
-        join pg_class c on c.oid = p.relid
-        join pg_namespace n on n.oid = c.relnamespace
+      select p.index_relid from pg_stat_progress_create_index p
        where p.datid = (select oid from pg_database where datname = current_database())
       """;
 
   // A sequence's owner is the column it depends on: 'a' (serial, OWNED BY) or 'i' (identity).
-  // pg_sequence_last_value reads each sequence, but in this one query, not one query per sequence.
   private static final String SEQUENCES = """
-      select n.nspname, s.relname, format_type(q.seqtypid, null), q.seqstart, q.seqincrement, q.seqmin, q.seqmax,
-             case when has_sequence_privilege(s.oid, 'SELECT,USAGE') then pg_sequence_last_value(s.oid) end,
-             tn.nspname, t.relname, a.attname, format_type(a.atttypid, a.atttypmod), d.deptype = 'i'
+      select s.oid, n.nspname, s.relname, format_type(q.seqtypid, null), q.seqstart, q.seqincrement, q.seqmin,
+             q.seqmax, tn.nspname, t.relname, a.attname, format_type(a.atttypid, a.atttypmod), d.deptype = 'i'
         from pg_sequence q
         join pg_class s on s.oid = q.seqrelid
         join pg_namespace n on n.oid = s.relnamespace
@@ -128,18 +120,26 @@ final class CatalogReader {
        order by n.nspname, s.relname
       """.formatted(USER_SCHEMA);
 
+  // pg_sequence_last_value takes a RowExclusiveLock on each sequence until the transaction ends; over
+  // thousands of sequences that would fill the server's lock table, so it runs in slices, each in a
+  // savepoint whose rollback releases them.
+  private static final String LAST_VALUES = """
+      select q.seqrelid,
+             case when has_sequence_privilege(q.seqrelid, 'SELECT,USAGE') then pg_sequence_last_value(q.seqrelid) end
+        from pg_sequence q
+       where q.seqrelid = any (?)
+      """;
+  private static final int LAST_VALUES_SLICE = 500;
+
   private static final String LOCKS = """
-      select n.nspname, c.relname, l.pid, l.mode, l.granted, a.xact_start, a.state, a.backend_type, left(a.query, %d)
+      select l.relation, l.pid, l.mode, l.granted, a.xact_start, a.state, a.backend_type, left(a.query, %d)
         from pg_locks l
-        join pg_class c on c.oid = l.relation
-        join pg_namespace n on n.oid = c.relnamespace
         left join pg_stat_activity a on a.pid = l.pid
        where l.locktype = 'relation'
          and l.database = (select oid from pg_database where datname = current_database())
          and l.pid is distinct from pg_backend_pid()
-         and %s
-       order by n.nspname, c.relname, l.pid, l.mode
-      """.formatted(QUERY_WIDTH, USER_TABLES);
+       order by l.relation, l.pid, l.mode
+      """.formatted(QUERY_WIDTH);
 
   /** Where unqualified names go, the server's clock, and whether Flyway keeps its history there. */
   private static final String SETTINGS = """
@@ -155,10 +155,10 @@ final class CatalogReader {
   }
 
   CatalogSnapshot read() throws SQLException {
-    Map<TableName, TableParts> tables = new LinkedHashMap<>();
-    List<Sequence> sequences = new ArrayList<>();
+    Map<Long, TableParts> tables = new LinkedHashMap<>();
     List<SessionLock> locks = new ArrayList<>();
     List<HistoryEntry> history = List.of();
+    List<Sequence> sequences;
     String currentSchema;
     Instant readAt;
     try (Statement statement = connection.createStatement()) {
@@ -171,14 +171,13 @@ final class CatalogReader {
       }
       readTables(statement, tables);
       readIndexes(statement, tables);
-      try (ResultSet rows = statement.executeQuery(SEQUENCES)) {
-        while (rows.next()) {
-          sequences.add(sequence(rows));
-        }
-      }
+      sequences = readSequences(statement);
       try (ResultSet rows = statement.executeQuery(LOCKS)) {
         while (rows.next()) {
-          locks.add(lock(rows));
+          TableParts table = tables.get(rows.getLong(1));
+          if (table != null) { // a lock on a table the snapshot lists: not on catalogs, indexes, our own schema
+            locks.add(lock(table.name, rows));
+          }
         }
       }
       if (hasHistory) {
@@ -189,62 +188,102 @@ final class CatalogReader {
         currentSchema, readAt);
   }
 
-  private static void readTables(Statement statement, Map<TableName, TableParts> tables) throws SQLException {
+  private static void readTables(Statement statement, Map<Long, TableParts> tables) throws SQLException {
     try (ResultSet rows = statement.executeQuery(TABLES)) {
       while (rows.next()) {
-        TableName name = new TableName(rows.getString(1), rows.getString(2));
-        tables.put(name, new TableParts(name, rows.getLong(3), rows.getBoolean(4), rows.getBoolean(5), rows.getBoolean(6)));
+        TableName name = new TableName(rows.getString(2), rows.getString(3));
+        tables.put(rows.getLong(1),
+            new TableParts(name, rows.getLong(4), rows.getBoolean(5), rows.getBoolean(6), rows.getBoolean(7)));
       }
     }
     try (ResultSet rows = statement.executeQuery(COLUMNS)) {
       while (rows.next()) {
-        TableParts parts = tables.get(tableOf(rows));
+        TableParts parts = tables.get(rows.getLong(1));
         if (parts != null) {
-          parts.columns.add(new Column(rows.getString(3), rows.getInt(4), rows.getString(5), rows.getBoolean(6)));
+          Column column = new Column(rows.getString(2), rows.getInt(3), rows.getString(4), rows.getBoolean(5));
+          parts.columns.add(column);
+          parts.columnNames.put(column.position(), column.name());
         }
       }
     }
     try (ResultSet rows = statement.executeQuery(CONSTRAINTS)) {
       while (rows.next()) {
-        TableParts parts = tables.get(tableOf(rows));
+        TableParts parts = tables.get(rows.getLong(1));
         if (parts != null) {
-          parts.constraints.add(new Constraint(rows.getString(3),
-              Constraint.Type.fromCode(rows.getString(4).charAt(0)), strings(rows.getArray(5)), rows.getString(6)));
+          parts.constraints.add(new Constraint(rows.getString(2), Constraint.Type.fromCode(rows.getString(3).charAt(0)),
+              parts.names(numbers(rows.getString(4))), rows.getString(5)));
         }
       }
     }
   }
 
-  private static void readIndexes(Statement statement, Map<TableName, TableParts> tables) throws SQLException {
-    Set<List<String>> building = new HashSet<>();
+  private static void readIndexes(Statement statement, Map<Long, TableParts> tables) throws SQLException {
+    Set<Long> building = new HashSet<>();
     try (ResultSet rows = statement.executeQuery(INDEX_BUILDS)) {
       while (rows.next()) {
-        building.add(List.of(rows.getString(1), rows.getString(2), rows.getString(3)));
+        building.add(rows.getLong(1));
       }
     }
     try (ResultSet rows = statement.executeQuery(INDEXES)) {
       while (rows.next()) {
-        TableParts parts = tables.get(tableOf(rows));
+        TableParts parts = tables.get(rows.getLong(1));
         if (parts == null) {
           continue;
         }
+        List<Integer> attnums = numbers(rows.getString(8)).subList(0, rows.getInt(9));
+        List<String> expressions = rows.getArray(10) == null ? null : strings(rows.getArray(10));
         List<String> columns = new ArrayList<>();
         List<String> keys = new ArrayList<>();
-        Array array = rows.getArray(9);
-        try {
-          for (String[] key : (String[][]) array.getArray()) {
-            columns.add(key[0]);
-            keys.add(key[1] != null ? key[1] : Sql.quoteIdent(key[0])); // an expression, else a column
-          }
-        } finally {
-          array.free();
+        for (int k = 0; k < attnums.size(); k++) {
+          String column = parts.columnNames.get(attnums.get(k));
+          boolean expression = attnums.get(k) == 0 || column == null;
+          columns.add(expression ? expressions.get(k) : column);
+          keys.add(expression ? expressions.get(k) : Sql.quoteIdent(column));
         }
-        String name = rows.getString(3);
-        parts.indexes.add(new Index(name, rows.getBoolean(4), rows.getBoolean(5), rows.getBoolean(6),
-            rows.getBoolean(7), rows.getBoolean(8), columns, keys, rows.getString(10),
-            building.contains(List.of(parts.name.schema(), parts.name.name(), name))));
+        parts.indexes.add(new Index(rows.getString(2), rows.getBoolean(3), rows.getBoolean(4), rows.getBoolean(5),
+            rows.getBoolean(6), rows.getBoolean(7), columns, keys, rows.getString(11),
+            building.contains(rows.getLong(12))));
       }
     }
+  }
+
+  private List<Sequence> readSequences(Statement statement) throws SQLException {
+    List<Long> oids = new ArrayList<>();
+    List<Sequence> sequences = new ArrayList<>();
+    try (ResultSet rows = statement.executeQuery(SEQUENCES)) {
+      while (rows.next()) {
+        oids.add(rows.getLong(1));
+        sequences.add(sequence(rows));
+      }
+    }
+    Map<Long, Long> lastValues = new HashMap<>();
+    for (int from = 0; from < oids.size(); from += LAST_VALUES_SLICE) {
+      List<Long> slice = oids.subList(from, Math.min(from + LAST_VALUES_SLICE, oids.size()));
+      lastValues.putAll(Transactions.undone(connection, () -> lastValues(slice)));
+    }
+    List<Sequence> withValues = new ArrayList<>(sequences.size());
+    for (int i = 0; i < sequences.size(); i++) {
+      Sequence s = sequences.get(i);
+      withValues.add(new Sequence(s.name(), s.type(), s.start(), s.increment(), s.min(), s.max(),
+          lastValues.get(oids.get(i)), s.ownedBy()));
+    }
+    return withValues;
+  }
+
+  private Map<Long, Long> lastValues(List<Long> oids) throws SQLException {
+    Map<Long, Long> values = new HashMap<>();
+    try (PreparedStatement statement = connection.prepareStatement(LAST_VALUES)) {
+      statement.setArray(1, connection.createArrayOf("oid", oids.toArray()));
+      try (ResultSet rows = statement.executeQuery()) {
+        while (rows.next()) {
+          long value = rows.getLong(2);
+          if (!rows.wasNull()) {
+            values.put(rows.getLong(1), value);
+          }
+        }
+      }
+    }
+    return values;
   }
 
   private static Sequence sequence(ResultSet rows) throws SQLException {
@@ -253,17 +292,27 @@ final class CatalogReader {
       owner = new OwnedBy(new TableName(rows.getString(9), rows.getString(10)), rows.getString(11), rows.getString(12),
           rows.getBoolean(13));
     }
-    long last = rows.getLong(8);
-    return new Sequence(new TableName(rows.getString(1), rows.getString(2)), rows.getString(3), rows.getLong(4),
-        rows.getLong(5), rows.getLong(6), rows.getLong(7), rows.wasNull() ? null : last, owner);
+    return new Sequence(new TableName(rows.getString(2), rows.getString(3)), rows.getString(4), rows.getLong(5),
+        rows.getLong(6), rows.getLong(7), rows.getLong(8), null, owner);
   }
 
-  private static SessionLock lock(ResultSet rows) throws SQLException {
-    int pid = rows.getInt(3);
+  private static SessionLock lock(TableName table, ResultSet rows) throws SQLException {
+    int pid = rows.getInt(2);
     Integer pidOrNull = rows.wasNull() ? null : pid;
-    Timestamp start = rows.getTimestamp(6);
-    return new SessionLock(pidOrNull, tableOf(rows), rows.getString(4), rows.getBoolean(5),
-        start == null ? null : start.toInstant(), rows.getString(7), rows.getString(8), rows.getString(9));
+    Timestamp start = rows.getTimestamp(5);
+    return new SessionLock(pidOrNull, table, rows.getString(3), rows.getBoolean(4),
+        start == null ? null : start.toInstant(), rows.getString(6), rows.getString(7), rows.getString(8));
+  }
+
+  /** {@code "1 3"} (an {@code int2vector} or an array joined by spaces) as numbers; empty for null. */
+  private static List<Integer> numbers(String text) {
+    List<Integer> numbers = new ArrayList<>();
+    if (text != null && !text.isBlank()) {
+      for (String number : text.trim().split(" +")) {
+        numbers.add(Integer.valueOf(number));
+      }
+    }
+    return numbers;
   }
 
   /**
@@ -299,10 +348,6 @@ final class CatalogReader {
     }
   }
 
-  private static TableName tableOf(ResultSet row) throws SQLException {
-    return new TableName(row.getString(1), row.getString(2));
-  }
-
   private static List<String> strings(Array array) throws SQLException {
     try {
       return List.of((String[]) array.getArray());
@@ -321,6 +366,7 @@ final class CatalogReader {
     final List<Column> columns = new ArrayList<>();
     final List<Constraint> constraints = new ArrayList<>();
     final List<Index> indexes = new ArrayList<>();
+    final Map<Integer, String> columnNames = new HashMap<>();
 
     TableParts(TableName name, long estimatedRows, boolean partitioned, boolean partition, boolean extensionMember) {
       this.name = name;
@@ -328,6 +374,10 @@ final class CatalogReader {
       this.partitioned = partitioned;
       this.partition = partition;
       this.extensionMember = extensionMember;
+    }
+
+    List<String> names(List<Integer> attnums) {
+      return attnums.stream().map(columnNames::get).filter(Objects::nonNull).toList();
     }
 
     Table toTable() {

@@ -28,6 +28,14 @@ public final class Fence {
   private static final Logger log = LoggerFactory.getLogger(Fence.class);
   private static final int TAKEOVER_ATTEMPTS = 10;
 
+  /**
+   * The application name of the connections a run migrates on (Flyway opens its own, and holds its
+   * own lock on one of them). Once a takeover has the epoch, any such session is a stale run's.
+   */
+  public static String migrationApplicationName(String service) {
+    return "lockstep-migrate/" + service;
+  }
+
   private Fence() {}
 
   /** A won fence: the epoch and the direct connection that holds the run's advisory lock. */
@@ -62,6 +70,7 @@ public final class Fence {
     }
     long epoch = bumpEpoch(connection, keys, service, holder);
     List<Integer> stale = terminateHolders(connection, keys.runClass(), keys.object());
+    stale.addAll(terminateMigrators(connection, service));
     if (!stale.isEmpty()) {
       log.warn("service {}: terminated {} session(s) of an earlier run that still held its advisory lock: {}",
           service, stale.size(), stale);
@@ -102,6 +111,20 @@ public final class Fence {
         c.setAutoCommit(true);
       }
     }
+  }
+
+  private static List<Integer> terminateMigrators(Connection c, String service) throws SQLException {
+    List<Integer> pids = new ArrayList<>();
+    try (PreparedStatement find = c.prepareStatement("SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
+        + " WHERE application_name = ? AND datname = current_database() AND pid <> pg_backend_pid()")) {
+      find.setString(1, migrationApplicationName(service));
+      try (ResultSet rs = find.executeQuery()) {
+        while (rs.next()) {
+          pids.add(rs.getInt(1));
+        }
+      }
+    }
+    return pids;
   }
 
   private static List<Integer> terminateHolders(Connection c, int classId, int objectId) throws SQLException {

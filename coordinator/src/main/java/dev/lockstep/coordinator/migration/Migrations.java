@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.migration;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.protocol.AppliedMigration;
 import dev.lockstep.protocol.MigrationHistory;
@@ -58,7 +59,7 @@ public final class Migrations {
    * @throws LockstepException UNPROCESSABLE if the version is unknown or lower than the current one
    */
   public MigrationPlan plan(String requestedSchema) {
-    MigrationInfoService info = configure(null).load().info();
+    MigrationInfoService info = configure(null, false).load().info();
     MigrationInfo current = info.current();
     String currentVersion = current == null || current.getVersion() == null ? null : current.getVersion().getVersion();
     String newest = null;
@@ -87,7 +88,7 @@ public final class Migrations {
               + "; downgrades (U… undo scripts) are not supported by this coordinator yet");
     }
     List<PendingMigration> pending = new ArrayList<>();
-    for (MigrationInfo m : configure(target).load().info().pending()) {
+    for (MigrationInfo m : configure(target, false).load().info().pending()) {
       if (m.getVersion() == null) {
         throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
             "repeatable migration " + m.getScript() + " is not supported; use versioned V… migrations");
@@ -105,7 +106,7 @@ public final class Migrations {
    * @throws FencedOutException if another coordinator took the service over
    */
   public List<AppliedMigration> migrate(String target, long epoch) {
-    return migrate(configure(target), epoch);
+    return migrate(configure(target, true), epoch);
   }
 
   /**
@@ -114,7 +115,7 @@ public final class Migrations {
    * transaction, with Flyway's session lock so the concurrent build does not wait on Flyway itself.
    */
   public List<AppliedMigration> migrate(MigrationPlan.Step step, long epoch) {
-    FluentConfiguration config = configure(step.target());
+    FluentConfiguration config = configure(step.target(), true);
     if (!step.transactional()) {
       // Flyway's default transactional advisory lock would make CREATE INDEX CONCURRENTLY wait on Flyway itself.
       config.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
@@ -144,7 +145,7 @@ public final class Migrations {
 
   /** Flyway's view of the history and the folder: applied (oldest first) and pending migrations. */
   public MigrationHistory history(String service) {
-    MigrationInfoService info = configure(null).load().info();
+    MigrationInfoService info = configure(null, false).load().info();
     List<MigrationHistory.Entry> applied = new ArrayList<>();
     List<MigrationHistory.Entry> pending = new ArrayList<>();
     for (MigrationInfo m : info.all()) {
@@ -159,9 +160,13 @@ public final class Migrations {
         : current.getVersion().getVersion(), applied, pending, List.of());
   }
 
-  private FluentConfiguration configure(String target) {
+  /**
+   * @param migrating true for the connections that apply migrations: they carry the name a takeover
+   *     terminates ({@link Fence#migrationApplicationName}); read-only uses must not
+   */
+  private FluentConfiguration configure(String target, boolean migrating) {
     Properties props = new Properties();
-    props.setProperty("ApplicationName", "lockstep-migrate/" + service);
+    props.setProperty("ApplicationName", migrating ? Fence.migrationApplicationName(service) : "lockstep-info/" + service);
     // A migration waiting on a lock queues every later query behind it; give up instead, visibly.
     props.setProperty("options", "-c lock_timeout=" + lockTimeout.toMillis());
     FluentConfiguration config = Flyway.configure()

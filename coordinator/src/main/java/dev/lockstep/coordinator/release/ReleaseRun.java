@@ -86,6 +86,7 @@ public final class ReleaseRun {
         .compose(held -> {
           fence = held;
           epoch = held.epoch();
+          doc = doc.toBuilder().epoch(epoch).build();
           log.info("release {}: took the lock and fence of service {} (epoch {})", doc.id(), doc.service(), epoch);
           return resume(resumeAt);
         })

@@ -95,24 +95,41 @@ final class Fleet implements AutoCloseable {
   private Path coordinatorMigrations;
 
   private void launchCoordinator() {
-    Path migrations = coordinatorMigrations;
-    List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(port),
+    coordinator = launchCoordinator(port, "coordinator.log");
+  }
+
+  /**
+   * A second coordinator instance for the same service and database, on a port of its own (as a
+   * standby would run); the caller stops it.
+   */
+  Process startStandbyCoordinator(String logName) {
+    Process standby = launchCoordinator(freePort(), logName);
+    extraProcesses.add(standby);
+    return standby;
+  }
+
+  private final List<Process> extraProcesses = new ArrayList<>();
+
+  private Process launchCoordinator(int onPort, String logName) {
+    List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(onPort),
         "--database-url", database.postgresUrl(), "--redis-url", TestRedis.url(), "--service", service,
-        "--migrations", migrations.toString(), "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
+        "--migrations", coordinatorMigrations.toString(), "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
         "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
     cmd.addAll(coordinatorArgs);
-    coordinator = java(System.getProperty("lockstep.coordinatorJar"), cmd, dir.resolve("coordinator.log"));
+    Process process = java(System.getProperty("lockstep.coordinatorJar"), cmd, dir.resolve(logName));
+    ApiClient client = new ApiClient("http://127.0.0.1:" + onPort, OPERATOR_TOKEN);
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
-      if (!coordinator.isAlive()) {
-        throw new IllegalStateException("coordinator exited " + coordinator.exitValue() + "; see " + dir.resolve("coordinator.log"));
+      if (!process.isAlive()) {
+        throw new IllegalStateException("coordinator exited " + process.exitValue() + "; see " + dir.resolve(logName));
       }
       try {
-        api().get("/health", Map.class);
+        client.get("/health", Map.class);
         return true;
       } catch (CliException notYet) {
         return false;
       }
     });
+    return process;
   }
 
   String url() {
@@ -218,6 +235,10 @@ final class Fleet implements AutoCloseable {
 
   @Override
   public void close() {
+    extraProcesses.forEach(p -> {
+      signal(p.pid(), "CONT");
+      p.destroyForcibly();
+    });
     agents.values().forEach(p -> {
       ProcessHandle.of(p.pid()).ifPresent(h -> signal(h.pid(), "CONT"));
       p.destroyForcibly();
