@@ -14,7 +14,7 @@ import java.util.zip.CRC32;
 /**
  * The checksum Flyway stores in its history for an SQL migration, computed the way Flyway 13's
  * {@code ChecksumCalculator} does: a CRC32 over the script's lines read as UTF-8, each without its line
- * terminator ({@code \n}, {@code \r\n} or {@code \r}) and without a leading byte-order mark, as a signed
+ * terminator ({@code \n}, {@code \r\n} or {@code \r}), the file's byte-order mark left out, as a signed
  * int. So line endings do not change it, and any other edit does.
  *
  * <pre>{@code
@@ -46,10 +46,12 @@ public final class FlywayChecksum {
   private static int of(Reader content) throws IOException {
     CRC32 crc = new CRC32();
     BufferedReader lines = new BufferedReader(content, 4096);
-    for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-      // Flyway filters a BOM off every line, not just the first; so must we, to agree with it.
-      String text = !line.isEmpty() && line.charAt(0) == BOM ? line.substring(1) : line;
-      crc.update(text.getBytes(StandardCharsets.UTF_8));
+    String line = lines.readLine();
+    if (line != null && !line.isEmpty() && line.charAt(0) == BOM) {
+      line = line.substring(1); // only the first line's: a U+FEFF further down is content to Flyway
+    }
+    for (; line != null; line = lines.readLine()) {
+      crc.update(line.getBytes(StandardCharsets.UTF_8));
     }
     return (int) crc.getValue();
   }

@@ -85,6 +85,8 @@ public final class RuleEngine {
    * transaction each rule runs in a savepoint that is rolled back. A rule that throws does not hide
    * the others: its error becomes a {@code block} finding naming the rule.
    *
+   * @param context what the caller knows besides the database: the migrations folder, the tables the
+   *     pending migrations alter, declared keys; null is {@link InspectionContext#empty()}
    * @throws SQLException if the catalog itself cannot be read
    */
   public Inspection inspect(Connection connection, InspectionContext context) throws SQLException {
@@ -137,6 +139,8 @@ public final class RuleEngine {
    * holds no open transaction on the database: a concurrent index build waits for every older
    * transaction to end, its caller's included. A statement that fails leaves the ones before it
    * committed; a failed concurrent rebuild leaves an invalid index that the next inspection finds.
+   * Give the connection a {@code lock_timeout}: a concurrent rebuild also waits for any session that
+   * holds a transaction open on the table, and would otherwise wait as long as it does.
    *
    * @return the statements executed
    * @throws IllegalStateException if the connection is not in autocommit

@@ -101,8 +101,9 @@ public final class UserRules {
     try {
       root = JSON.readTree(file.toFile());
     } catch (JacksonException e) {
-      throw new RuleFileException(file, "is not valid JSON: " + e.getOriginalMessage() + " (line "
-          + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")", e);
+      String where = e.getLocation() == null ? ""
+          : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+      throw new RuleFileException(file, "is not valid JSON: " + e.getOriginalMessage() + where, e);
     } catch (IOException e) {
       throw new RuleFileException(file, "cannot be read: " + e, e);
     }

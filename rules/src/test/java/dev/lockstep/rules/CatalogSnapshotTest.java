@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.rules.CatalogSnapshot.Column;
 import dev.lockstep.rules.CatalogSnapshot.Constraint;
+import dev.lockstep.rules.CatalogSnapshot.HistoryEntry;
 import dev.lockstep.rules.CatalogSnapshot.Index;
+import dev.lockstep.rules.CatalogSnapshot.OwnedBy;
+import dev.lockstep.rules.CatalogSnapshot.Sequence;
 import dev.lockstep.rules.CatalogSnapshot.Table;
 import dev.lockstep.rules.CatalogSnapshot.TableName;
 import dev.lockstep.testkit.TestDatabase;
@@ -12,7 +15,9 @@ import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,7 +43,7 @@ class CatalogSnapshotTest {
 
   @BeforeEach
   void emptyDatabase() {
-    db.execute("DROP SCHEMA IF EXISTS lockstep CASCADE; DROP SCHEMA IF EXISTS " + Sql.quoteIdent(ODD_SCHEMA)
+    db.execute("DROP SCHEMA IF EXISTS lockstep CASCADE; DROP SCHEMA IF EXISTS app CASCADE; DROP SCHEMA IF EXISTS " + Sql.quoteIdent(ODD_SCHEMA)
         + " CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
   }
 
@@ -175,6 +180,91 @@ class CatalogSnapshotTest {
       assertThat(connection.getAutoCommit()).isFalse();
       connection.rollback();
       assertThat(CatalogSnapshot.read(connection).table("public", "uncommitted")).isEmpty();
+    }
+  }
+
+  @Test
+  void readsSequencesWithTheirOwnersAndLastValues() throws SQLException {
+    db.execute("""
+        CREATE TABLE "user" (id serial PRIMARY KEY, name text);
+        INSERT INTO "user" (name) VALUES ('a'), ('b');
+        CREATE TABLE item (id bigint GENERATED ALWAYS AS IDENTITY (START 100 INCREMENT 10), name text);
+        CREATE SEQUENCE loose AS smallint INCREMENT -1 MINVALUE -50 MAXVALUE -1 START -1;
+        CREATE SCHEMA lockstep;
+        CREATE SEQUENCE lockstep.own_seq;
+        """);
+    try (Connection connection = db.connect()) {
+      assertThat(CatalogSnapshot.read(connection).sequences()).containsExactly(
+          new Sequence(new TableName("public", "item_id_seq"), "bigint", 100, 10, 1, Long.MAX_VALUE, null,
+              new OwnedBy(new TableName("public", "item"), "id", "bigint", true)),
+          new Sequence(new TableName("public", "loose"), "smallint", -1, -1, -50, -1, null, null),
+          new Sequence(new TableName("public", "user_id_seq"), "integer", 1, 1, 1, Integer.MAX_VALUE, 2L,
+              new OwnedBy(new TableName("public", "user"), "id", "integer", false)));
+    }
+  }
+
+  @Test
+  void readsLocksOfOtherSessionsTheCurrentSchemaAndFlywaysHistory() throws SQLException {
+    db.execute("""
+        CREATE TABLE "user" (id int PRIMARY KEY);
+        CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description text,
+          type text, script text, checksum int, installed_by text, installed_on timestamp, execution_time int,
+          success boolean);
+        INSERT INTO flyway_schema_history VALUES (2, '2', 'b', 'SQL', 'V2__b.sql', NULL, 'me', now(), 1, false),
+          (1, '1', 'a', 'SQL', 'V1__a.sql', -42, 'me', now(), 1, true);
+        """);
+    try (Connection holder = db.connect(); Connection connection = db.connect()) {
+      holder.setAutoCommit(false);
+      try (Statement statement = holder.createStatement()) {
+        statement.execute("LOCK TABLE \"user\" IN SHARE MODE");
+      }
+      CatalogSnapshot snapshot = CatalogSnapshot.read(connection);
+      assertThat(snapshot.currentSchema()).isEqualTo("public");
+      assertThat(snapshot.readAt()).isBetween(Instant.now().minusSeconds(60), Instant.now().plusSeconds(60));
+      assertThat(snapshot.locks()).singleElement().satisfies(lock -> {
+        assertThat(lock.table()).isEqualTo(new TableName("public", "user"));
+        assertThat(lock.mode()).isEqualTo("ShareLock");
+        assertThat(lock.granted()).isTrue();
+        assertThat(lock.state()).isEqualTo("idle in transaction");
+        assertThat(lock.backendType()).isEqualTo("client backend");
+        assertThat(lock.query()).isEqualTo("LOCK TABLE \"user\" IN SHARE MODE");
+        assertThat(lock.transactionAge(snapshot.readAt())).isPositive();
+      });
+      assertThat(snapshot.flywayHistory()).containsExactly(
+          new HistoryEntry(1, "1", "a", "SQL", "V1__a.sql", -42, true),
+          new HistoryEntry(2, "2", "b", "SQL", "V2__b.sql", null, false));
+      holder.rollback();
+    }
+  }
+
+  @Test
+  void aTableNamedLikeFlywaysHistoryButShapedOtherwiseReadsAsNoHistory() throws SQLException {
+    db.execute("CREATE TABLE flyway_schema_history (id int, note text); INSERT INTO flyway_schema_history VALUES (1, 'x')");
+    try (Connection connection = db.connect()) {
+      assertThat(CatalogSnapshot.read(connection).flywayHistory()).isEmpty();
+    }
+  }
+
+  @Test
+  void resolvesConfiguredNamesAndTellsWhichTablesChanged() throws SQLException {
+    db.execute("CREATE SCHEMA app; CREATE TABLE app.\"a.b\" (id int); CREATE TABLE t (id int); CREATE TABLE u (id int)");
+    try (Connection connection = db.connect()) {
+      CatalogSnapshot before = CatalogSnapshot.read(connection);
+      assertThat(before.resolve("app.a.b")).map(Table::name).hasValue(new TableName("app", "a.b"));
+      assertThat(before.resolve("t")).map(Table::name).hasValue(new TableName("public", "t"));
+      assertThat(before.resolve("public.t")).isPresent();
+      assertThat(before.resolve("a.b")).isEmpty();
+      assertThat(before.resolveAll(Set.of("t", "app.a.b", "ghost"))).containsExactlyInAnyOrder(
+          new TableName("public", "t"), new TableName("app", "a.b"));
+
+      connection.setAutoCommit(false);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("ALTER TABLE t ADD name text; DROP TABLE u; CREATE TABLE v (id int); CREATE INDEX ON app.\"a.b\" (id)");
+      }
+      CatalogSnapshot after = CatalogSnapshot.read(connection);
+      connection.rollback();
+      assertThat(before.changedTables(after)).containsExactlyInAnyOrder(new TableName("public", "t"),
+          new TableName("public", "u"), new TableName("public", "v"), new TableName("app", "a.b"));
     }
   }
 }

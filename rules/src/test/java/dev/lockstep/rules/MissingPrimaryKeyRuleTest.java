@@ -10,6 +10,7 @@ import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -244,6 +245,49 @@ class MissingPrimaryKeyRuleTest {
           + " not be checked: ERROR: could not identify an equality operator for type json");
       assertThat(findings.get(1).severity()).isEqualTo(Severity.WARN);
       connection.commit(); // the caller's transaction survived the failed check
+    }
+  }
+
+  @Test
+  void aKeyDeclaredInConfigurationIsUsedWhereNothingElseWouldBe() throws SQLException {
+    db.execute("""
+        CREATE SCHEMA app;
+        CREATE TABLE app.legacy (code text NOT NULL, label text);
+        INSERT INTO app.legacy VALUES ('a', 'A'), ('b', 'B');
+        CREATE TABLE plain (id int, code text);
+        INSERT INTO plain VALUES (1, 'x'), (2, 'x');
+        """);
+    InspectionContext context = InspectionContext.empty()
+        .withDeclaredKeys(Map.of("app.legacy", "code", "plain", "id", "public.ghost", "id"));
+    List<Finding> findings = findings(context);
+    assertThat(findings).extracting(Finding::object).containsExactly("app.legacy", "public.plain");
+    assertThat(findings.get(0)).isEqualTo(new Finding("missing-primary-key", Severity.WARN, "app.legacy",
+        "table app.legacy has no primary key; column code is unique and not null, so the key will be restored",
+        List.of("ALTER TABLE \"app\".\"legacy\" ADD PRIMARY KEY (\"code\")")));
+    assertThat(findings.get(1).repair()).containsExactly("ALTER TABLE \"public\".\"plain\" ADD PRIMARY KEY (\"id\")");
+    assertThat(findings(InspectionContext.empty())).extracting(Finding::severity)
+        .containsExactly(Severity.INFO, Severity.WARN); // without the declaration, app.legacy has no candidate
+
+    try (Connection connection = db.connect()) {
+      connection.setAutoCommit(false);
+      engine.apply(connection, findings);
+      connection.commit();
+    }
+    assertThat(findings(context)).isEmpty();
+  }
+
+  @Test
+  void aDeclaredKeyColumnThatDoesNotExistBlocks() throws SQLException {
+    db.execute("CREATE TABLE legacy (id int, label text); INSERT INTO legacy VALUES (1, 'a')");
+    List<Finding> findings = findings(InspectionContext.empty().withDeclaredKeys(Map.of("legacy", "code")));
+    assertThat(findings).containsExactly(new Finding("missing-primary-key", Severity.BLOCK, "public.legacy",
+        "table public.legacy has no primary key, and the key column declared for it, code, does not exist (columns:"
+            + " id, label); correct the declared key, then run the release again", List.of()));
+  }
+
+  private List<Finding> findings(InspectionContext context) throws SQLException {
+    try (Connection connection = db.connect()) {
+      return engine.inspect(connection, context).findings();
     }
   }
 

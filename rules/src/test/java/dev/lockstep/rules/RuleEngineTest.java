@@ -10,6 +10,11 @@ import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Map;
+import java.util.Set;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -162,6 +167,53 @@ class RuleEngineTest {
           .hasMessageContaining("statement: ALTER TABLE ghost ADD PRIMARY KEY (id)")
           .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("42P01"));
       connection.rollback();
+    }
+    assertThat(db.queryLong("SELECT count(*) FROM pg_constraint WHERE conname = 'user_pkey'")).isZero();
+  }
+
+  @Test
+  void theContextReachesEveryRule() throws SQLException {
+    InspectionContext context = InspectionContext.empty().withMigrations(Path.of("migrations"))
+        .withTablesTouched(Set.of("public.user")).withDeclaredKeys(Map.of("user", "id"))
+        .withLongTransaction(Duration.ofSeconds(5));
+    List<InspectionContext> seen = new ArrayList<>();
+    Rule curious = new Rule() {
+      @Override
+      public String id() {
+        return "curious";
+      }
+
+      @Override
+      public List<Finding> inspect(CatalogSnapshot snapshot, Connection connection) {
+        throw new AssertionError("the engine calls the three-argument form");
+      }
+
+      @Override
+      public List<Finding> inspect(CatalogSnapshot snapshot, Connection connection, InspectionContext given) {
+        seen.add(given);
+        return List.of();
+      }
+    };
+    RuleEngine engine = new RuleEngine(List.of(curious));
+    try (Connection connection = db.connect()) {
+      engine.inspect(connection, context);
+      engine.inspect(connection);
+    }
+    assertThat(seen).containsExactly(context, InspectionContext.empty());
+    assertThat(InspectionContext.empty().tablesTouched()).isNull();
+    assertThat(InspectionContext.empty().longTransaction()).isEqualTo(Duration.ofSeconds(60));
+  }
+
+  @Test
+  void applyOutsideTransactionTakesOnlyWhatCannotRunInOne() throws SQLException {
+    Finding key = new Finding("y", Severity.WARN, "public.user", "fixable",
+        List.of("ALTER TABLE \"public\".\"user\" ADD PRIMARY KEY (\"id\")"));
+    try (Connection connection = db.connect()) {
+      assertThatThrownBy(() -> new RuleEngine().applyOutsideTransaction(connection, List.of(key)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("the repair of public.user (rule y) can run in a transaction, so it belongs in apply, where it"
+              + " commits with the fencing check: ALTER TABLE \"public\".\"user\" ADD PRIMARY KEY (\"id\")");
+      assertThat(new RuleEngine().applyOutsideTransaction(connection, List.of())).isEmpty();
     }
     assertThat(db.queryLong("SELECT count(*) FROM pg_constraint WHERE conname = 'user_pkey'")).isZero();
   }
