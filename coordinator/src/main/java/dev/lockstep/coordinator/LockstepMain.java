@@ -32,7 +32,7 @@ public final class LockstepMain implements Runnable {
         cmd.getErr().println("lockstep: " + c.getMessage());
         return c.exitCode();
       }
-      if (e instanceof IllegalArgumentException) {
+      if (e instanceof IllegalArgumentException || e instanceof dev.lockstep.rules.RuleFileException) {
         cmd.getErr().println("lockstep: " + e.getMessage());
         return 2;
       }

@@ -16,7 +16,10 @@ import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.LockstepSchema;
 import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
+import dev.lockstep.rules.UserRule;
+import dev.lockstep.rules.UserRules;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
@@ -35,7 +38,9 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -91,6 +96,15 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--lock-timeout", defaultValue = "${env:LOCKSTEP_LOCK_TIMEOUT:-10s}", description = "lock_timeout of migration statements (default 10s)")
   String lockTimeout;
 
+  @Option(names = "--rules", defaultValue = "${env:LOCKSTEP_RULES}",
+      description = "folder of user rules (*.json: id, severity, message, detect, repair) (env LOCKSTEP_RULES)")
+  Path rulesDir;
+
+  @Option(names = "--primary-key", paramLabel = "TABLE=COLUMN", split = ",", defaultValue = "${env:LOCKSTEP_PRIMARY_KEYS}",
+      description = "declare the key column of a table that lost its primary key, e.g. public.legacy=code"
+          + " (repeatable or comma-separated; env LOCKSTEP_PRIMARY_KEYS)")
+  List<String> primaryKeys;
+
   @Override
   public Integer call() throws Exception {
     CoordinatorConfig config = config();
@@ -98,6 +112,15 @@ public final class ServeCommand implements Callable<Integer> {
     String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     log.info("coordinator {} for service {}: database {}, redis {}, migrations {}", instanceId, config.service(),
         config.database(), config.redisUrl(), config.migrations());
+
+    // A malformed rule file stops the coordinator here, naming the file, before it touches anything.
+    List<UserRule> userRules = rulesDir == null ? List.of() : UserRules.load(rulesDir);
+    RuleEngine rules = new RuleEngine(userRules);
+    if (!userRules.isEmpty()) {
+      log.info("loaded {} user rule(s) from {}: {}", userRules.size(), rulesDir,
+          userRules.stream().map(UserRule::id).toList());
+    }
+    Map<String, String> declaredKeys = declaredKeys();
 
     Connections connections = new Connections(config.database());
     try (Connection c = connections.open("lockstep-setup")) {
@@ -124,9 +147,9 @@ public final class ServeCommand implements Callable<Integer> {
     AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
     DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
     Migrations migrationRunner = new Migrations(config.database(), config.migrations(), config.service(), config.lockTimeout());
-    RuleEngine rules = new RuleEngine(List.of());
-    ReleaseDeps deps = new ReleaseDeps(vertx, config, store, registry, watch, migrationRunner, rules,
-        new Preflight(rules, config.lockTimeout()), connections, worker, redisson, meters, clock, instanceId);
+    InspectionContext inspection = InspectionContext.empty().withMigrations(config.migrations()).withDeclaredKeys(declaredKeys);
+    ReleaseDeps deps = new ReleaseDeps(vertx, config, store, registry, watch, migrationRunner, rules, inspection,
+        new Preflight(rules, inspection, config.lockTimeout()), connections, worker, redisson, meters, clock, instanceId);
     ReleaseService releases = new ReleaseService(deps);
     Auth auth = new Auth(config.operatorToken(), config.agentToken());
 
@@ -198,6 +221,18 @@ public final class ServeCommand implements Callable<Integer> {
     return new CoordinatorConfig(port, DatabaseUrl.parse(databaseUrl), redisUrl, service, migrations.toAbsolutePath(),
         token, agentToken, Durations.parse(lostAfter), Durations.parse(prepareTimeout), Durations.parse(switchTimeout),
         Durations.parse(lockTimeout));
+  }
+
+  private Map<String, String> declaredKeys() {
+    Map<String, String> keys = new LinkedHashMap<>();
+    for (String pair : primaryKeys == null ? List.<String>of() : primaryKeys) {
+      int eq = pair.indexOf('=');
+      if (eq <= 0 || eq == pair.length() - 1) {
+        throw new IllegalArgumentException("--primary-key takes TABLE=COLUMN, e.g. public.legacy=code (got '" + pair + "')");
+      }
+      keys.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+    }
+    return keys;
   }
 
   private static void require(String value, String what) {

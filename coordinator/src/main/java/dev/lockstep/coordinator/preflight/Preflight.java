@@ -6,7 +6,11 @@ import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.ReleaseOptions;
 import dev.lockstep.protocol.Severity;
+import dev.lockstep.rules.BlockingSessionsRule;
+import dev.lockstep.rules.CatalogSnapshot;
 import dev.lockstep.rules.Inspection;
+import dev.lockstep.rules.InspectionContext;
+import dev.lockstep.rules.Repairs;
 import dev.lockstep.rules.RuleEngine;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -25,10 +29,16 @@ import java.util.List;
  */
 public final class Preflight {
   private final RuleEngine rules;
+  private final InspectionContext context;
   private final Duration lockTimeout;
 
-  public Preflight(RuleEngine rules, Duration lockTimeout) {
+  /**
+   * @param context what the rules need beyond the catalog: the migrations folder (for Flyway
+   *     checksums) and declared key columns; the tables the migrations lock are added per run
+   */
+  public Preflight(RuleEngine rules, InspectionContext context, Duration lockTimeout) {
     this.rules = rules;
+    this.context = context;
     this.lockTimeout = lockTimeout;
   }
 
@@ -36,9 +46,11 @@ public final class Preflight {
   public PreflightReport run(Connection connection, MigrationPlan plan, ReleaseOptions options) throws SQLException {
     connection.setAutoCommit(false);
     try {
-      Inspection inspection = rules.inspect(connection);
+      Inspection inspection = rules.inspect(connection, context);
       List<Finding> findings = new ArrayList<>(inspection.findings());
       List<String> repairs = inspection.repairs();
+      List<String> rehearsable = Repairs.rehearsable(inspection.findings()).stream()
+          .flatMap(f -> f.repair().stream()).toList();
       for (PendingMigration m : plan.pending()) {
         if (NonTransactional.matches(m.sql())) {
           findings.add(new Finding("non-transactional", Severity.WARN, "V" + m.version(), "migration " + m.label()
@@ -52,10 +64,19 @@ public final class Preflight {
             new ModeDecision(options.mode() == Mode.AUTO ? Mode.MAINTENANCE : options.mode(), "not decided: pre-flight blocked"),
             false);
       }
-      Rehearsal.Result rehearsal = new Rehearsal(lockTimeout).run(connection, plan, repairs);
+      Rehearsal.Result rehearsal = new Rehearsal(lockTimeout).run(connection, plan, rehearsable);
+      if (!rehearsal.tablesLocked().isEmpty()) {
+        // Now that the rehearsal showed which tables the release locks, look for sessions in its way.
+        findings.removeIf(f -> f.rule().equals(BlockingSessionsRule.ID));
+        findings.addAll(new BlockingSessionsRule().inspect(CatalogSnapshot.read(connection), connection,
+            context.withTablesTouched(rehearsal.tablesLocked())));
+        connection.rollback();
+      }
       if (rehearsal.failure() != null) {
-        findings.add(new Finding("rehearsal", Severity.BLOCK, "migrations", rehearsal.failure()
-            + "; nothing was changed: fix the migration (or the data it trips on) and release again", List.of()));
+        boolean lock = rehearsal.failure().contains("lock_timeout");
+        findings.add(new Finding("rehearsal", Severity.BLOCK, "migrations", rehearsal.failure() + "; nothing was changed: "
+            + (lock ? "end or wait out the sessions named by blocking-sessions, then release again"
+                : "fix the migration (or the data it trips on) and release again"), List.of()));
       }
       for (Rehearsal.DataLoss loss : rehearsal.dataLoss()) {
         findings.add(new Finding("data-loss", options.allowDataLoss() ? Severity.WARN : Severity.BLOCK,

@@ -31,8 +31,11 @@ public final class Rehearsal {
    * @param effects per migration, what it does that old code cannot live with
    * @param dataLoss each dropped table or column that holds data, and how much
    * @param notRehearsed migrations that cannot run in a transaction and were skipped
+   * @param tablesLocked existing tables ({@code schema.table}) the repairs and migrations lock against
+   *     writers or readers: where another session's lock would make the release wait
    */
-  public record Result(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed) {}
+  public record Result(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
+                       java.util.Set<String> tablesLocked) {}
 
   /** A dropped table ({@code rows}) or column ({@code non-NULL values}) and how many would go. */
   public record DataLoss(String object, long count, boolean column) {
@@ -63,7 +66,8 @@ public final class Rehearsal {
         try {
           s.execute(repair);
         } catch (SQLException e) {
-          return new Result("rehearsal: repair " + repair + " would fail: " + e.getMessage(), List.of(), List.of(), List.of());
+          return new Result("rehearsal: repair " + repair + " would fail: " + e.getMessage(), List.of(), List.of(), List.of(),
+              java.util.Set.of());
         }
       }
       Savepoint baseline = connection.setSavepoint();
@@ -82,8 +86,15 @@ public final class Rehearsal {
         try {
           s.execute(m.sql());
         } catch (SQLException e) {
+          if ("55P03".equals(e.getSQLState())) {
+            // PostgreSQL does not say whose lock it waited for; the tables the migration names are the suspects.
+            return new Result("rehearsal: migration " + m.label() + " could not get its lock within lock_timeout "
+                + lockTimeout.toMillis() + " ms: another session holds a lock on a table it changes (see blocking-sessions)",
+                List.of(), List.of(), skipped, tablesNamedIn(m.sql(), baselineShape));
+          }
           return new Result("rehearsal: migration " + m.label() + " would fail: " + e.getMessage()
-              + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), List.of(), List.of(), skipped);
+              + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), List.of(), List.of(), skipped,
+              java.util.Set.of());
         }
         SchemaShape after = SchemaShape.read(connection);
         CatalogDiff diff = CatalogDiff.between(before, after);
@@ -91,13 +102,42 @@ public final class Rehearsal {
         dropped.addAll(diff.dropped());
         before = after;
       }
+      java.util.Set<String> locked = lockedTables(connection, baselineShape);
       connection.rollback(baseline);
       List<DataLoss> loss = countLoss(connection, baselineShape, dropped);
-      return new Result(null, effects, loss, skipped);
+      return new Result(null, effects, loss, skipped, locked);
     } finally {
       connection.rollback(start);
       connection.rollback();
     }
+  }
+
+  private static java.util.Set<String> tablesNamedIn(String sql, SchemaShape shape) {
+    String text = NonTransactional.withoutComments(sql).toLowerCase(java.util.Locale.ROOT);
+    java.util.Set<String> tables = new java.util.TreeSet<>();
+    for (SchemaShape.Relation r : shape.relations().values()) {
+      if (java.util.regex.Pattern.compile("(^|[^a-z0-9_$])\"?" + java.util.regex.Pattern.quote(r.name().toLowerCase(java.util.Locale.ROOT))
+          + "\"?($|[^a-z0-9_$])").matcher(text).find()) {
+        tables.add(r.qualified());
+      }
+    }
+    return tables;
+  }
+
+  /** The existing tables this transaction holds a lock on that conflicts with other sessions' writes (or reads). */
+  private static java.util.Set<String> lockedTables(Connection c, SchemaShape baseline) throws SQLException {
+    java.util.Set<String> tables = new java.util.TreeSet<>();
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT DISTINCT relation::bigint FROM pg_locks"
+        + " WHERE pid = pg_backend_pid() AND locktype = 'relation' AND mode IN ('ShareUpdateExclusiveLock', 'ShareLock',"
+        + " 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')")) {
+      while (rs.next()) {
+        SchemaShape.Relation r = baseline.relations().get(rs.getLong(1));
+        if (r != null) {
+          tables.add(r.qualified());
+        }
+      }
+    }
+    return tables;
   }
 
   /** How much data each drop would take with it, counted on the schema as it was before the migrations. */

@@ -7,6 +7,7 @@ import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
@@ -26,6 +27,7 @@ public record ReleaseDeps(
     DesiredStateWatch watch,
     Migrations migrations,
     RuleEngine rules,
+    InspectionContext inspectionContext,
     Preflight preflight,
     Connections connections,
     WorkerExecutor worker,

@@ -19,13 +19,14 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.rules.Inspection;
-import dev.lockstep.rules.RuleEngine;
+import dev.lockstep.rules.Repairs;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -258,47 +259,74 @@ public final class ReleaseRun {
   }
 
   /**
-   * Re-inspects inside the repair transaction (the database may have changed since PREFLIGHT, and a
-   * resumed run must not repeat a repair), applies what is planned, audits it, commits.
+   * Re-inspects (the database may have changed since PREFLIGHT, and a resumed run must not repeat a
+   * repair), then applies what is planned: first the repairs that cannot run in a transaction
+   * (rebuilding an invalid index concurrently), then the others in one fenced transaction. Each
+   * statement is audited in {@code lockstep.repairs}.
    */
   private List<String> applyRepairs() throws SQLException {
+    List<String> executed = new ArrayList<>();
     try (Connection c = deps.connections().open("lockstep-repair/" + doc.service())) {
+      try (Statement s = c.createStatement()) {
+        s.execute("SET lock_timeout = '" + deps.config().lockTimeout().toMillis() + "ms'");
+      }
+      List<Finding> outside = Repairs.outsideTransaction(planned(deps.rules().inspect(c, deps.inspectionContext())));
+      if (!outside.isEmpty()) {
+        Fence.checkEpoch(c, doc.service(), epoch);
+        executed.addAll(repair(() -> deps.rules().applyOutsideTransaction(c, outside)));
+        audit(c, outside);
+      }
       c.setAutoCommit(false);
       try {
         Fence.checkEpoch(c, doc.service(), epoch);
-        Inspection inspection = deps.rules().inspect(c);
-        List<Finding> blocking = inspection.findings().stream().filter(Finding::blocks).toList();
-        if (!blocking.isEmpty()) {
-          throw new ReleaseAbortedException("pre-flight blocked at MIGRATING (the database changed since PREFLIGHT): "
-              + blocking.stream().map(f -> f.object() + ": " + f.message()).collect(Collectors.joining("; ")));
-        }
-        List<Finding> planned = inspection.findings().stream().filter(Finding::hasRepair).toList();
-        List<String> executed;
-        try {
-          executed = deps.rules().apply(c, planned);
-        } catch (SQLException e) {
-          throw new ReleaseFailedException("repair failed: " + e.getMessage() + "; nothing of it was committed and the"
-              + " schema is still at " + orNone(doc.fromSchema()), FleetInstruction.ABORT, e);
-        }
-        try (PreparedStatement audit = c.prepareStatement(
-            "INSERT INTO lockstep.repairs (release_id, rule, object, statement) VALUES (?, ?, ?, ?)")) {
-          for (Finding f : planned) {
-            for (String sql : f.repair()) {
-              audit.setString(1, doc.id());
-              audit.setString(2, f.rule());
-              audit.setString(3, f.object());
-              audit.setString(4, sql);
-              audit.addBatch();
-            }
-          }
-          audit.executeBatch();
-        }
+        List<Finding> inside = Repairs.inTransaction(planned(deps.rules().inspect(c, deps.inspectionContext())));
+        executed.addAll(repair(() -> deps.rules().apply(c, inside)));
+        audit(c, inside);
         c.commit();
-        return executed;
       } catch (SQLException | RuntimeException e) {
         c.rollback();
         throw e;
       }
+    }
+    return executed;
+  }
+
+  /** The findings with a repair to make; a blocking one (the database changed since PREFLIGHT) stops the release. */
+  private List<Finding> planned(Inspection inspection) {
+    List<Finding> blocking = inspection.blocking();
+    if (!blocking.isEmpty()) {
+      throw new ReleaseAbortedException("pre-flight blocked at MIGRATING (the database changed since PREFLIGHT): "
+          + blocking.stream().map(f -> f.object() + ": " + f.message()).collect(Collectors.joining("; ")));
+    }
+    return inspection.findings().stream().filter(Finding::hasRepair).toList();
+  }
+
+  private interface SqlWork {
+    List<String> run() throws SQLException;
+  }
+
+  private List<String> repair(SqlWork work) {
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      throw new ReleaseFailedException("repair failed: " + e.getMessage() + "; the repair transaction was rolled back"
+          + " and the schema is still at " + orNone(doc.fromSchema()), FleetInstruction.ABORT, e);
+    }
+  }
+
+  private void audit(Connection c, List<Finding> findings) throws SQLException {
+    try (PreparedStatement audit = c.prepareStatement(
+        "INSERT INTO lockstep.repairs (release_id, rule, object, statement) VALUES (?, ?, ?, ?)")) {
+      for (Finding f : findings) {
+        for (String sql : f.repair()) {
+          audit.setString(1, doc.id());
+          audit.setString(2, f.rule());
+          audit.setString(3, f.object());
+          audit.setString(4, sql);
+          audit.addBatch();
+        }
+      }
+      audit.executeBatch();
     }
   }
 

@@ -9,6 +9,7 @@ import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.ReleaseOptions;
 import dev.lockstep.protocol.Severity;
+import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
 import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestPostgres;
@@ -36,7 +37,7 @@ class PreflightIT {
   private TestDatabase db;
   private Connections connections;
   private Migrations migrations;
-  private final Preflight preflight = new Preflight(new RuleEngine(List.of()), Duration.ofSeconds(5));
+  private Preflight preflight;
 
   @BeforeEach
   void createDatabase() throws Exception {
@@ -44,6 +45,7 @@ class PreflightIT {
     DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
     connections = new Connections(url);
     migrations = new Migrations(url, folder, "preflight", Duration.ofSeconds(5));
+    preflight = new Preflight(new RuleEngine(List.of()), InspectionContext.empty().withMigrations(folder), Duration.ofSeconds(2));
     write("V1__base.sql", """
         CREATE TABLE "user" (id bigint PRIMARY KEY, name text, nickname text, age int);
         INSERT INTO "user" VALUES (1, 'ada', NULL, 36), (2, 'grace', 'amazing', 85);
@@ -170,6 +172,29 @@ class PreflightIT {
     assertThat(report.mode().reason()).isEqualTo("V2 (concurrent) cannot run in a transaction and was not rehearsed; "
         + "V3 (add) follows a non-transactional migration and was not rehearsed");
     assertThat(migrations.plan(null).steps()).extracting(s -> s.transactional()).containsExactly(false, true);
+  }
+
+  @Test
+  void sessionsHoldingTablesTheReleaseLocksAreNamedWithTheirQueries() throws Exception {
+    write("V2__add.sql", "ALTER TABLE audit ADD COLUMN actor text;");
+    try (Connection reader = db.connect(); var s = reader.createStatement()) {
+      reader.setAutoCommit(false);
+      s.execute("SELECT count(*) FROM \"user\""); // not touched by the release: not reported
+      s.execute("SELECT * FROM audit /* nightly report */");
+      // The rehearsal itself waits for this reader's lock, gives up at lock_timeout and says so.
+      PreflightReport blocked = run(AUTO);
+      assertThat(blocked.blockingReason()).contains("V2 (add) could not get its lock within lock_timeout")
+          .contains("end or wait out the sessions");
+      assertThat(blocked.findings()).filteredOn(f -> f.rule().equals("blocking-sessions")).singleElement().satisfies(f -> {
+        assertThat(f.severity()).isEqualTo(Severity.WARN);
+        assertThat(f.object()).isEqualTo("public.audit");
+        assertThat(f.message()).contains("nightly report");
+      });
+      reader.rollback();
+    }
+    PreflightReport clear = run(AUTO);
+    assertThat(clear.blocked()).isFalse();
+    assertThat(clear.findings()).noneMatch(f -> f.rule().equals("blocking-sessions"));
   }
 
   @Test
