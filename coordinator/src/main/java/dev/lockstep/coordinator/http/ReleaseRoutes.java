@@ -98,7 +98,7 @@ final class ReleaseRoutes {
     store.events(id, after).compose(events -> {
       long last = after;
       for (ReleaseEvent e : events) {
-        response.write("id: " + e.seq() + "\nevent: " + e.phase().name() + "\ndata: " + Json.write(e) + "\n\n");
+        send(response, e);
         last = e.seq();
       }
       long seen = last;
@@ -115,9 +115,7 @@ final class ReleaseRoutes {
         // One last read: events written together with the terminal phase must not be lost.
         store.events(id, seen).onComplete(last -> {
           if (last.succeeded()) {
-            for (ReleaseEvent e : last.result()) {
-              response.write("id: " + e.seq() + "\nevent: " + e.phase().name() + "\ndata: " + Json.write(e) + "\n\n");
-            }
+            last.result().forEach(e -> send(response, e));
           }
           response.write("event: end\ndata: " + Json.write(doc) + "\n\n");
           vertx.cancelTimer(heartbeat);
@@ -127,6 +125,10 @@ final class ReleaseRoutes {
         vertx.setTimer(EVENT_POLL_MS, t -> stream(ctx, id, seen, heartbeat));
       }
     });
+  }
+
+  private static void send(HttpServerResponse response, ReleaseEvent e) {
+    response.write("id: " + e.seq() + "\nevent: " + e.phase().name() + "\ndata: " + Json.write(e) + "\n\n");
   }
 
   private Future<ReleaseDocument> find(String id) {
