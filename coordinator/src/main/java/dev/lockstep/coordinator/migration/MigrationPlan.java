@@ -27,6 +27,16 @@ public record MigrationPlan(String current, String target, List<PendingMigration
     public String target() {
       return migrations.get(migrations.size() - 1).version();
     }
+
+    /** An undo step: one U… script and its history bookkeeping, in a transaction of its own. */
+    public boolean undo() {
+      return migrations.get(0).undo();
+    }
+  }
+
+  /** Whether this plan takes the schema down: undo scripts, newest first. */
+  public boolean downgrade() {
+    return !pending.isEmpty() && pending.get(0).undo();
   }
 
   /** The pending migrations cut into steps; one step when the release is atomic. */
@@ -34,7 +44,10 @@ public record MigrationPlan(String current, String target, List<PendingMigration
     List<Step> steps = new java.util.ArrayList<>();
     List<PendingMigration> run = new java.util.ArrayList<>();
     for (PendingMigration m : pending) {
-      if (dev.lockstep.coordinator.preflight.NonTransactional.matches(m.sql())) {
+      if (m.undo()) {
+        // Each undo commits with its own history change, so a failure leaves a version that exists.
+        steps.add(new Step(List.of(m), !dev.lockstep.coordinator.preflight.NonTransactional.matches(m.sql())));
+      } else if (dev.lockstep.coordinator.preflight.NonTransactional.matches(m.sql())) {
         if (!run.isEmpty()) {
           steps.add(new Step(List.copyOf(run), true));
           run.clear();

@@ -14,6 +14,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.stream.Stream;
 import org.flywaydb.core.Flyway;
@@ -83,9 +84,7 @@ public final class Migrations {
           "schema version " + target + " is not in the migrations folder " + folder + "; the newest is " + newest);
     }
     if (currentVersion != null && MigrationVersion.fromVersion(target).compareTo(MigrationVersion.fromVersion(currentVersion)) < 0) {
-      throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-          "schema version " + target + " is lower than the database's " + currentVersion
-              + "; downgrades (U… undo scripts) are not supported by this coordinator yet");
+      return downgradePlan(info, currentVersion, target);
     }
     List<PendingMigration> pending = new ArrayList<>();
     for (MigrationInfo m : configure(target, false).load().info().pending()) {
@@ -96,6 +95,96 @@ public final class Migrations {
       pending.add(new PendingMigration(m.getVersion().getVersion(), m.getDescription(), m.getScript(), read(m.getScript())));
     }
     return new MigrationPlan(currentVersion, target, pending);
+  }
+
+  /**
+   * A downgrade: the undo script of every applied version above {@code target}, newest first. A
+   * version without one cannot be downgraded past, and the error names each.
+   */
+  private MigrationPlan downgradePlan(MigrationInfoService info, String current, String target) {
+    MigrationVersion floor = MigrationVersion.fromVersion(target);
+    Map<MigrationVersion, Path> undoScripts = undoScripts();
+    List<PendingMigration> undo = new ArrayList<>();
+    List<String> missing = new ArrayList<>();
+    List<MigrationInfo> applied = new ArrayList<>(List.of(info.applied()));
+    java.util.Collections.reverse(applied);
+    for (MigrationInfo m : applied) {
+      if (m.getVersion() == null || m.getVersion().compareTo(floor) <= 0) {
+        continue;
+      }
+      Path script = undoScripts.get(m.getVersion());
+      if (script == null) {
+        missing.add("V" + m.getVersion() + " (" + m.getDescription() + ") has no undo script U" + m.getVersion() + "__….sql");
+        continue;
+      }
+      try {
+        undo.add(new PendingMigration(m.getVersion().getVersion(), m.getDescription(), script.getFileName().toString(),
+            Files.readString(script), true));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read undo script " + script, e);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "cannot downgrade from " + current + " to " + target
+          + ": " + String.join("; ", missing) + " in " + folder + "; add the undo script(s), or downgrade no further");
+    }
+    return new MigrationPlan(current, target, undo);
+  }
+
+  private Map<MigrationVersion, Path> undoScripts() {
+    Map<MigrationVersion, Path> scripts = new java.util.HashMap<>();
+    try (Stream<Path> files = Files.walk(folder)) {
+      files.filter(Files::isRegularFile).forEach(p -> {
+        java.util.regex.Matcher m = UNDO_NAME.matcher(p.getFileName().toString());
+        if (m.matches()) {
+          scripts.put(MigrationVersion.fromVersion(m.group(1).replace('_', '.')), p);
+        }
+      });
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read migrations folder " + folder, e);
+    }
+    return scripts;
+  }
+
+  private static final java.util.regex.Pattern UNDO_NAME = java.util.regex.Pattern.compile("U([0-9]+(?:[._][0-9]+)*)__.+\\.sql");
+
+  /**
+   * Undoes one version: its U… script and the removal of its row from Flyway's history, in one
+   * transaction that first checks the fence (Flyway's open-source edition has no undo of its own).
+   */
+  private List<AppliedMigration> undo(MigrationPlan.Step step, long epoch) {
+    PendingMigration m = step.migrations().get(0);
+    Properties props = new Properties();
+    props.setProperty("user", database.user());
+    if (database.password() != null) {
+      props.setProperty("password", database.password());
+    }
+    props.setProperty("ApplicationName", Fence.migrationApplicationName(service));
+    props.setProperty("options", "-c lock_timeout=" + lockTimeout.toMillis());
+    long started = System.nanoTime();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(database.jdbcUrl(), props)) {
+      c.setAutoCommit(!step.transactional());
+      Fence.checkEpoch(c, service, epoch);
+      try (java.sql.Statement s = c.createStatement();
+           java.sql.PreparedStatement forget = c.prepareStatement("DELETE FROM flyway_schema_history WHERE version = ?")) {
+        s.execute(m.sql());
+        forget.setString(1, m.version());
+        forget.executeUpdate();
+        if (step.transactional()) {
+          c.commit();
+        }
+      } catch (SQLException e) {
+        if (step.transactional()) {
+          c.rollback();
+        }
+        throw new MigrationFailedException("undo " + m.label() + " failed: " + e.getMessage() + " (SQL state "
+            + e.getSQLState() + ")", e.getSQLState(), e);
+      }
+    } catch (SQLException e) {
+      throw new MigrationFailedException("undo " + m.label() + " failed: " + e.getMessage(), e.getSQLState(), e);
+    }
+    return List.of(new AppliedMigration(m.version(), "undo " + m.description(), m.script(),
+        (System.nanoTime() - started) / 1_000_000));
   }
 
   /**
@@ -115,6 +204,9 @@ public final class Migrations {
    * transaction, with Flyway's session lock so the concurrent build does not wait on Flyway itself.
    */
   public List<AppliedMigration> migrate(MigrationPlan.Step step, long epoch) {
+    if (step.undo()) {
+      return undo(step, epoch);
+    }
     FluentConfiguration config = configure(step.target(), true);
     if (!step.transactional()) {
       // Flyway's default transactional advisory lock would make CREATE INDEX CONCURRENTLY wait on Flyway itself.

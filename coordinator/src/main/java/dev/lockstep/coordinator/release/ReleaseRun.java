@@ -238,17 +238,18 @@ public final class ReleaseRun {
                 .compose(v -> delay(backoff))
                 .compose(v -> applySteps(steps, index, attempt + 1, committedBefore));
           }
-          return Future.failedFuture(stepFailed(failed, committedBefore));
+          return Future.failedFuture(stepFailed(failed, committedBefore, step));
         });
   }
 
   /** A step failed: say where the database is and what the fleet must do about it. */
-  private ReleaseFailedException stepFailed(MigrationFailedException e, boolean committedBefore) {
+  private ReleaseFailedException stepFailed(MigrationFailedException e, boolean committedBefore, MigrationPlan.Step step) {
     if (!committedBefore) {
       return new ReleaseFailedException(e.getMessage() + "; the release was rolled back whole, the schema is still at "
           + orNone(doc.fromSchema()), FleetInstruction.ABORT, e);
     }
-    String at = doc.applied().get(doc.applied().size() - 1).version();
+    // An undo that failed leaves its version in place; a forward step leaves the last one applied.
+    String at = step.undo() ? step.target() : doc.applied().get(doc.applied().size() - 1).version();
     boolean maintenance = doc.mode() == Mode.MAINTENANCE;
     return new ReleaseFailedException(e.getMessage() + "; this release is not atomic and earlier steps committed: the"
         + " database is now at version " + at + ", not " + orNone(doc.fromSchema()) + ". "
