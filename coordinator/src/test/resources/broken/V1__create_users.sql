@@ -1,5 +1,2 @@
-CREATE TABLE "user" (
-  id   bigint PRIMARY KEY,
-  name text NOT NULL
-);
-INSERT INTO "user" (id, name) VALUES (1, 'ada'), (2, 'grace'), (3, 'linus');
+CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
+INSERT INTO users (id, email) VALUES (1, 'ada@example.com'), (2, 'grace@example.com');

@@ -5,9 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
-import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
+import dev.lockstep.protocol.ReleaseRequest;
 import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestPostgres;
 import java.nio.file.Path;
@@ -18,7 +18,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A release of three migrations whose third fails: the whole release is rolled back, it ends
+ * A release of three migrations whose third fails for real — it passed the rehearsal, but live
+ * traffic wrote a duplicate while the fleet prepared: the whole release is rolled back, it ends
  * FAILED naming the migration and the database error, and the agents abort and stay on the old
  * revision.
  */
@@ -32,7 +33,7 @@ class BrokenMigrationIT {
     fleet = new Fleet("BrokenMigrationIT", db);
     Path migrations = fleet.migrations("broken");
     fleet.startCoordinator(migrations);
-    fleet.startAgent("app-1", "v1", migrations);
+    fleet.startSlowAgent("app-1", "v1", migrations, "sleep 2 && ");
     fleet.startAgent("app-2", "v1", migrations);
     fleet.awaitAgents("app-1", "app-2");
   }
@@ -48,13 +49,16 @@ class BrokenMigrationIT {
     assertThat(fleet.cli("release", "--revision", "v1", "--schema", "1").exit()).isZero();
     int hookLinesBefore = fleet.hookLines().size();
 
-    Fleet.CliRun run = fleet.cli("release", "--revision", "v2", "--json");
-    assertThat(run.exit()).as("exit code of a FAILED release").isEqualTo(1);
-    ReleaseDocument doc = Json.read(run.out(), ReleaseDocument.class);
+    ReleaseDocument started = fleet.api().post("/v1/releases", ReleaseRequest.of("v2", null), ReleaseDocument.class);
+    await().atMost(Duration.ofSeconds(20)).until(() -> fleet.api().get("/v1/releases/" + started.id(), ReleaseDocument.class)
+        .phase() == Phase.PREPARING);
+    db.execute("INSERT INTO users (id, email) VALUES (3, 'ada@example.com')"); // the application keeps writing
+    ReleaseDocument doc = await().atMost(Duration.ofSeconds(30)).until(
+        () -> fleet.api().get("/v1/releases/" + started.id(), ReleaseDocument.class), d -> d.phase().isTerminal());
     assertThat(doc.phase()).isEqualTo(Phase.FAILED);
     assertThat(doc.reason())
-        .contains("V4 (broken index)")
-        .contains("column \"sku\" does not exist")
+        .contains("migration V4 (unique user email) failed")
+        .contains("could not create unique index \"users_email_key\"")
         .contains("rolled back whole");
     assertThat(doc.applied()).isEmpty();
 
