@@ -1,13 +1,11 @@
 package dev.lockstep.coordinator.release;
 
-import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.coordinator.lock.ServiceLock;
 import dev.lockstep.coordinator.migration.MigrationFailedException;
 import dev.lockstep.coordinator.migration.MigrationPlan;
-import dev.lockstep.coordinator.preflight.PreflightReport;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.AppliedMigration;
@@ -45,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * its whole life; every write it makes checks the fence. It may start at any non-terminal phase, so
  * a coordinator that restarts (or takes over) resumes a half-done release: each step is idempotent.
  *
- * <pre>{@code new ReleaseRun(deps, doc, requestedMode).run().onComplete(done -> ...)}</pre>
+ * <pre>{@code new ReleaseRun(deps, doc).run().onComplete(done -> ...)}</pre>
  */
 public final class ReleaseRun {
   private static final Logger log = LoggerFactory.getLogger(ReleaseRun.class);
