@@ -39,7 +39,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class CoordinatorClient {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorClient.class);
-  private static final long REPORT_TIMEOUT_MS = 10_000;
+  /**
+   * A report is tiny; a coordinator that cannot take it in this time is paused or overloaded, and
+   * the agent must move to the next one well before the coordinator's liveness timeout calls it lost.
+   */
+  private static final long REPORT_TIMEOUT_MS = 4_000;
   /** The coordinator holds a blocking query for {@code wait}; allow it that long and a margin for the answer. */
   private static final long POLL_MARGIN_MS = 10_000;
 

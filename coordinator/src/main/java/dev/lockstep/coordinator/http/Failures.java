@@ -36,6 +36,10 @@ public final class Failures implements Handler<RoutingContext> {
       status = 409;
       error = "fenced";
       detail = e.getMessage();
+    } else if (storeUnavailable(failure) != null) {
+      status = 503;
+      error = "unavailable";
+      detail = storeUnavailable(failure) + " is unavailable (" + failure.getMessage() + "); retry shortly";
     } else if (failure instanceof HttpException e) {
       status = e.getStatusCode();
       error = statusError(status);
@@ -60,6 +64,21 @@ public final class Failures implements Handler<RoutingContext> {
     }
     ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
         .end(Json.write(new ErrorBody(error, detail)));
+  }
+
+  /** Redis or PostgreSQL out of reach is the service's state, not a bug: 503, so agents and scripts retry. */
+  private static String storeUnavailable(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof org.redisson.client.RedisException) {
+        return "Redis";
+      }
+      if (t instanceof io.vertx.sqlclient.ClosedConnectionException || t instanceof java.net.ConnectException
+          || (t instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null
+              && (pg.getSqlState().startsWith("08") || pg.getSqlState().startsWith("57P")))) {
+        return "PostgreSQL";
+      }
+    }
+    return null;
   }
 
   private static String statusError(int status) {

@@ -15,10 +15,10 @@ import java.util.Map;
 public final class FleetCheck {
 
   /**
-   * Where a wait stands: the participants as now known, whether all are through, and the reason to
-   * stop if one of them cannot go on.
+   * Where a wait stands: the participants as now known, whether all are through, the reason to stop
+   * if one of them cannot go on, and the participants the registry does not know at the moment.
    */
-  public record Progress(List<ReleaseAgent> agents, boolean done, String failure) {}
+  public record Progress(List<ReleaseAgent> agents, boolean done, String failure, List<String> unregistered) {}
 
   private FleetCheck() {}
 
@@ -26,13 +26,17 @@ public final class FleetCheck {
   public static Progress prepare(String releaseId, String digest, List<ReleaseAgent> participants,
                                  Map<String, AgentStatus> reports) {
     List<ReleaseAgent> agents = new ArrayList<>();
+    List<String> unregistered = new ArrayList<>();
     boolean done = true;
     String failure = null;
     for (ReleaseAgent p : participants) {
       AgentStatus r = reports.get(p.id());
       ReleaseAgent now = p;
       if (r == null) {
-        failure = first(failure, "agent " + p.id() + " was removed from the registry during PREPARING");
+        // Not registered now: removed by an operator, or the registry was lost with a Redis restart
+        // and the agent has not reported since. The run decides how long that may last.
+        unregistered.add(p.id());
+        done = false;
       } else if (r.state() == AgentState.LOST) {
         failure = first(failure, "agent " + p.id() + " was lost during PREPARING (silent since " + r.lastSeen() + ")");
         now = new ReleaseAgent(p.id(), AgentState.LOST, p.digest(), null, null);
@@ -57,7 +61,7 @@ public final class FleetCheck {
       }
       agents.add(now);
     }
-    return new Progress(agents, done && failure == null, failure);
+    return new Progress(agents, done && failure == null, failure, unregistered);
   }
 
   /**
@@ -67,13 +71,17 @@ public final class FleetCheck {
   public static Progress switched(String releaseId, String targetRevision, List<ReleaseAgent> participants,
                                   Map<String, AgentStatus> reports) {
     List<ReleaseAgent> agents = new ArrayList<>();
+    List<String> unregistered = new ArrayList<>();
     boolean done = true;
     String failure = null;
     for (ReleaseAgent p : participants) {
       AgentStatus r = reports.get(p.id());
       ReleaseAgent now = p;
       if (r == null) {
-        failure = first(failure, "agent " + p.id() + " was removed from the registry during SWITCHING");
+        // Not registered now: removed by an operator, or the registry was lost with a Redis restart
+        // and the agent has not reported since. The run decides how long that may last.
+        unregistered.add(p.id());
+        done = false;
       } else if (r.state() == AgentState.LOST) {
         failure = first(failure, "agent " + p.id() + " was lost during SWITCHING (silent since " + r.lastSeen() + ")");
         now = new ReleaseAgent(p.id(), AgentState.LOST, p.digest(), p.switchedAt(), p.detail());
@@ -92,7 +100,7 @@ public final class FleetCheck {
       }
       agents.add(now);
     }
-    return new Progress(agents, done && failure == null, failure);
+    return new Progress(agents, done && failure == null, failure, unregistered);
   }
 
   /** Latest minus earliest switch time, in milliseconds; null until every agent switched. */

@@ -60,6 +60,7 @@ public final class ReleaseRun {
   private Fence.Held fence;
   private long epoch = -1;
   private boolean fleetTold;
+  private final Map<String, Long> unregisteredSince = new java.util.HashMap<>();
   private String digest;
 
   public ReleaseRun(ReleaseDeps deps, ReleaseDocument doc) {
@@ -99,7 +100,13 @@ public final class ReleaseRun {
   }
 
   private Future<Void> resume(Phase at) {
-    digest = MigrationsDigest.of(deps.migrations().folder());
+    return blocking(() -> MigrationsDigest.of(deps.migrations().folder())).compose(d -> {
+      digest = d;
+      return from(at);
+    });
+  }
+
+  private Future<Void> from(Phase at) {
     return switch (at) {
       case PLANNED, PREFLIGHT, PREPARING -> planned()
           .compose(this::preflight)
@@ -362,6 +369,7 @@ public final class ReleaseRun {
                                   Function<ReleaseAgent, String> describe,
                                   Function<String, RuntimeException> stop) {
     long deadline = deps.clock().millis() + timeout.toMillis();
+    unregisteredSince.clear();
     return pollFleet(phase, deadline, timeout, judge, describe, stop);
   }
 
@@ -405,6 +413,10 @@ public final class ReleaseRun {
           if (progress.failure() != null) {
             return Future.failedFuture(stop.apply(progress.failure()));
           }
+          String gone = unregisteredTooLong(progress.unregistered(), phase);
+          if (gone != null) {
+            return Future.failedFuture(stop.apply(gone));
+          }
           if (progress.done()) {
             return Future.succeededFuture();
           }
@@ -416,6 +428,23 @@ public final class ReleaseRun {
           }
           return delay().compose(v -> pollFleet(phase, deadline, timeout, judge, describe, stop));
         });
+  }
+
+  /**
+   * An agent missing from the registry may be back in a moment (Redis restarted and lost the registry;
+   * agents report every two seconds): only one missing for longer than the liveness timeout stops the release.
+   */
+  private String unregisteredTooLong(List<String> unregistered, Phase phase) {
+    long now = deps.clock().millis();
+    unregisteredSince.keySet().retainAll(unregistered);
+    for (String id : unregistered) {
+      long since = unregisteredSince.computeIfAbsent(id, k -> now);
+      if (now - since > deps.config().lostAfter().toMillis()) {
+        return "agent " + id + " has not been in the registry for " + Durations.format(Duration.ofMillis(now - since))
+            + " during " + phase + " (removed by an operator, or Redis lost the registry and the agent has not reported since)";
+      }
+    }
+    return null;
   }
 
   private Future<FleetCheck.Progress> transientFailure(Phase phase, Throwable e) {

@@ -61,12 +61,14 @@ class FleetCheckTest {
   }
 
   @Test
-  void lostOrRemovedAgentsStopTheWait() {
+  void lostAgentsStopTheWaitButUnregisteredOnesAreWaitedFor() {
     var lost = FleetCheck.prepare(RELEASE, DIGEST, List.of(participant("web-1")), Map.of(
         "web-1", report("web-1", AgentState.LOST, null, null, null, null)));
     assertThat(lost.failure()).startsWith("agent web-1 was lost during PREPARING");
-    var removed = FleetCheck.prepare(RELEASE, DIGEST, List.of(participant("web-1")), Map.of());
-    assertThat(removed.failure()).contains("web-1").contains("removed");
+    var unregistered = FleetCheck.prepare(RELEASE, DIGEST, List.of(participant("web-1")), Map.of());
+    assertThat(unregistered.failure()).as("the run decides how long an unregistered agent may stay away").isNull();
+    assertThat(unregistered.done()).isFalse();
+    assertThat(unregistered.unregistered()).containsExactly("web-1");
   }
 
   @Test
