@@ -166,6 +166,7 @@ public final class ServeCommand implements Callable<Integer> {
             .listen(config.port()))
         .compose(s -> {
           server[0] = s;
+          releases.watchForOrphans();
           return releases.resumeUnfinished();
         })
         .onComplete(r -> {

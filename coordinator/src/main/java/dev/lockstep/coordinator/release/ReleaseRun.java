@@ -47,8 +47,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReleaseRun {
   private static final Logger log = LoggerFactory.getLogger(ReleaseRun.class);
-  /** Longer than the lock watchdog (10 s), so a run resumed after a crash outwaits the dead holder's lock. */
-  private static final Duration LOCK_WAIT = Duration.ofSeconds(30);
   private static final long POLL_MS = 150;
   /** A migration that cannot get its lock is rolled back and tried again, this many times in all. */
   private static final int LOCK_ATTEMPTS = 3;
@@ -74,15 +72,31 @@ public final class ReleaseRun {
     return doc.id();
   }
 
-  /** Runs to a terminal phase and returns the final document; never fails. */
-  public Future<ReleaseDocument> run() {
+  /**
+   * Takes the service's lock (waiting up to {@code lockWait}) and runs the release to a terminal
+   * phase. If another coordinator holds the lock, it is left to that one: returns false and
+   * changes nothing. Never fails.
+   */
+  public Future<Boolean> run(Duration lockWait) {
+    return lock.acquire(lockWait).compose(won -> {
+      if (!won) {
+        log.info("release {}: another coordinator holds the lock of service {}; leaving the release to it",
+            doc.id(), doc.service());
+        return Future.succeededFuture(false);
+      }
+      return runLocked().map(true);
+    }, e -> {
+      log.warn("release {}: could not reach Redis for the lock of service {} ({}); will try again",
+          doc.id(), doc.service(), e.getMessage());
+      return Future.succeededFuture(false);
+    });
+  }
+
+  private Future<ReleaseDocument> runLocked() {
     Phase resumeAt = doc.phase();
     Timer.Sample sample = Timer.start(deps.meters());
-    return lock.acquire(LOCK_WAIT)
-        .compose(won -> won ? Future.succeededFuture() : Future.failedFuture(new ReleaseAbortedException(
-            "another coordinator holds the lock of service " + doc.service() + "; retry when its release has ended")))
-        .compose(v -> blocking(() -> Fence.acquire(deps.connections().open("lockstep-run/" + doc.service()),
-            doc.service(), deps.instanceId())))
+    return blocking(() -> Fence.acquire(deps.connections().open("lockstep-run/" + doc.service()),
+            doc.service(), deps.instanceId()))
         .compose(held -> {
           fence = held;
           epoch = held.epoch();
@@ -480,11 +494,14 @@ public final class ReleaseRun {
     }
     boolean tellFleet = fleetTold && instruction != FleetInstruction.NONE;
     String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    if (epoch < 0) {
+      // Without the fence nothing may be written; the release stays as it is for the next attempt.
+      log.error("release {}: could not take the fence of service {} ({}); leaving the release at {} for a later attempt",
+          doc.id(), doc.service(), reason, doc.phase());
+      return Future.succeededFuture();
+    }
     doc = doc.toBuilder().phase(terminal).reason(reason).build();
     log.warn("release {} {}: {}", doc.id(), terminal, reason);
-    if (epoch < 0) {
-      return deps.store().endUnfenced(doc, terminal + ": " + reason);
-    }
     return write(terminal + ": " + reason, tellFleet ? desired(terminal, instruction == FleetInstruction.HOLD) : null)
         .recover(err -> {
           log.error("release {}: could not record {} ({}); a coordinator resuming it will finish it", doc.id(),

@@ -8,6 +8,7 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseRequest;
 import io.vertx.core.Future;
+import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
@@ -30,7 +31,13 @@ public final class ReleaseService {
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
 
   private final ReleaseDeps deps;
+  /** Longer than the lock watchdog (10 s), so a run resumed after a crash outwaits the dead holder's lock. */
+  private static final Duration RESUME_LOCK_WAIT = Duration.ofSeconds(30);
+  private static final Duration NEW_LOCK_WAIT = Duration.ofSeconds(30);
+  private static final Duration ORPHAN_CHECK = Duration.ofSeconds(3);
+
   private final Map<String, ReleaseRun> running = new HashMap<>();
+  private long orphanTimer = -1;
 
   public ReleaseService(ReleaseDeps deps) {
     this.deps = deps;
@@ -79,7 +86,7 @@ public final class ReleaseService {
               .build();
           return deps.store().create(doc);
         })
-        .onSuccess(this::launch);
+        .onSuccess(doc -> launch(doc, NEW_LOCK_WAIT));
   }
 
   public Future<ReleaseDocument> abort(String id) {
@@ -91,20 +98,47 @@ public final class ReleaseService {
     return deps.store().active(deps.config().service()).map(active -> {
       active.ifPresent(doc -> {
         log.warn("resuming release {} of service {} at {}", doc.id(), doc.service(), doc.phase());
-        launch(doc);
+        launch(doc, RESUME_LOCK_WAIT);
       });
       return null;
     });
+  }
+
+  /**
+   * Every few seconds, looks for an unfinished release of the service that no coordinator runs (the
+   * service's lock is free): the one that ran it died or paused past its lease. This instance then
+   * takes it over — lock, new epoch, resume — so a standby needs no restart to fail over.
+   */
+  public void watchForOrphans() {
+    orphanTimer = deps.vertx().setPeriodic(ORPHAN_CHECK.toMillis(), t -> {
+      if (!running.isEmpty()) {
+        return;
+      }
+      deps.store().active(deps.config().service()).onSuccess(active -> active
+          .filter(doc -> !running.containsKey(doc.id()))
+          .ifPresent(doc -> launch(doc, Duration.ZERO)));
+    });
+  }
+
+  public void stop() {
+    if (orphanTimer >= 0) {
+      deps.vertx().cancelTimer(orphanTimer);
+    }
   }
 
   public boolean isRunning(String id) {
     return running.containsKey(id);
   }
 
-  private void launch(ReleaseDocument doc) {
+  private void launch(ReleaseDocument doc, Duration lockWait) {
     ReleaseRun run = new ReleaseRun(deps, doc);
     running.put(doc.id(), run);
-    run.run().onComplete(r -> running.remove(doc.id()));
+    run.run(lockWait).onComplete(r -> {
+      running.remove(doc.id());
+      if (r.succeeded() && r.result() && lockWait.isZero()) {
+        log.warn("took over release {} of service {} from a coordinator that stopped running it", doc.id(), doc.service());
+      }
+    });
   }
 
   private String newId() {

@@ -89,18 +89,6 @@ public final class ReleaseStore {
             : appendEvent(conn, doc.id(), Phase.MIGRATING, event).map(true)));
   }
 
-  /**
-   * Ends a release that never won the fence (it could not take the lock): it is still PLANNED, no
-   * one else may run it, and nothing was done, so no epoch is needed to say so.
-   */
-  public Future<Void> endUnfenced(ReleaseDocument doc, String event) {
-    return pool.withTransaction(conn -> conn
-        .preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
-            + " WHERE id = $1 AND phase = 'PLANNED'")
-        .execute(Tuple.of(doc.id(), doc.phase().name(), Json.write(doc), now()))
-        .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture() : appendEvent(conn, doc.id(), doc.phase(), event)));
-  }
-
   /** Appends an event without changing the document (progress lines). Fenced like every write. */
   public Future<Void> event(String releaseId, String service, Phase phase, long epoch, String message) {
     return pool.withTransaction(conn -> checkEpoch(conn, service, epoch)

@@ -47,7 +47,7 @@ class FencedTakeoverIT {
     Process paused = fleet.coordinator();
     Fleet.signal(paused.pid(), "STOP");
 
-    Process standby = fleet.startStandbyCoordinator("standby.log");
+    Process standby = fleet.startStandbyCoordinator("standby.log").process();
     ReleaseDocument end = await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).until(
         () -> db.queryLong("SELECT count(*) FROM lockstep.releases WHERE id = '" + started.id() + "' AND phase = 'COMPLETED'") == 1
             ? started : null, d -> d != null);

@@ -102,11 +102,26 @@ final class Fleet implements AutoCloseable {
    * A second coordinator instance for the same service and database, on a port of its own (as a
    * standby would run); the caller stops it.
    */
-  Process startStandbyCoordinator(String logName) {
-    Process standby = launchCoordinator(freePort(), logName);
+  Standby startStandbyCoordinator(String logName) {
+    int standbyPort = freePort();
+    Process standby = launchCoordinator(standbyPort, logName);
     extraProcesses.add(standby);
-    return standby;
+    return new Standby(standby, "http://127.0.0.1:" + standbyPort);
   }
+
+  /** A second coordinator process and its URL. */
+  record Standby(Process process, String url) {
+    ApiClient api() {
+      return new ApiClient(url, OPERATOR_TOKEN);
+    }
+  }
+
+  /** Agents started from now on get these coordinator URLs (failover order) instead of the main one. */
+  void agentsUse(String... urls) {
+    agentCoordinators = String.join(",", urls);
+  }
+
+  private String agentCoordinators;
 
   private final List<Process> extraProcesses = new ArrayList<>();
 
@@ -157,7 +172,8 @@ final class Fleet implements AutoCloseable {
       }
       String log = "echo \"$(date +%s%3N) " + id + " $LOCKSTEP_PHASE $LOCKSTEP_RELEASE_ID $LOCKSTEP_TARGET_REVISION $LOCKSTEP_MODE\" >> "
           + hookLog;
-      List<String> cmd = new ArrayList<>(List.of("--coordinator", url(), "--id", id, "--service", service,
+      List<String> cmd = new ArrayList<>(List.of("--coordinator", agentCoordinators == null ? url() : agentCoordinators,
+          "--id", id, "--service", service,
           "--revision-command", "cat " + revisionFile, "--token", AGENT_TOKEN, "--migrations", migrations.toString(),
           "--on-prepare", beforePrepare + log.replace("$LOCKSTEP_PHASE", "prepare"),
           "--on-switch", log.replace("$LOCKSTEP_PHASE", "switch") + " && echo $LOCKSTEP_TARGET_REVISION > " + revisionFile,
