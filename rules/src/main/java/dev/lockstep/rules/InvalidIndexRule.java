@@ -5,7 +5,6 @@ import dev.lockstep.protocol.Severity;
 import dev.lockstep.rules.CatalogSnapshot.Index;
 import dev.lockstep.rules.CatalogSnapshot.Table;
 import dev.lockstep.rules.CatalogSnapshot.TableName;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -40,8 +39,6 @@ import java.util.stream.IntStream;
 public final class InvalidIndexRule implements Rule {
   public static final String ID = "invalid-index";
   private static final Pattern LEFTOVER = Pattern.compile("(.+)_cc(new|old)[0-9]*");
-  private static final int SAMPLES = 5;
-  private static final int SAMPLE_WIDTH = 40;
 
   @Override
   public String id() {
@@ -152,7 +149,8 @@ public final class InvalidIndexRule implements Rule {
           + (conditions.isEmpty() ? "" : " where " + String.join(" and ", conditions))
           + " group by " + groupBy + " having count(*) > 1";
       String sql = "with duplicated as (" + duplicated + ") select (select count(*) from duplicated),"
-          + " array(select " + sample + " from duplicated d order by " + String.join(", ", aliases) + " limit " + SAMPLES + ")";
+          + " array(select " + sample + " from duplicated d order by " + String.join(", ", aliases)
+          + " limit " + DuplicateSamples.LIMIT + ")";
       try (Statement statement = connection.createStatement(); ResultSet rows = statement.executeQuery(sql)) {
         rows.next();
         long count = rows.getLong(1);
@@ -160,7 +158,7 @@ public final class InvalidIndexRule implements Rule {
           return null;
         }
         return "unique index over " + count + (count == 1 ? " duplicated key" : " duplicated keys") + " (e.g. "
-            + String.join(", ", samples(rows.getArray(2))) + ")";
+            + String.join(", ", DuplicateSamples.read(rows.getArray(2))) + ")";
       }
     }
 
@@ -170,18 +168,6 @@ public final class InvalidIndexRule implements Rule {
       try (Statement statement = connection.createStatement(); ResultSet rows = statement.executeQuery(sql)) {
         rows.next();
         return rows.getBoolean(1);
-      }
-    }
-
-    private static List<String> samples(Array array) throws SQLException {
-      try {
-        List<String> values = new ArrayList<>();
-        for (String value : (String[]) array.getArray()) {
-          values.add(value.length() > SAMPLE_WIDTH ? value.substring(0, SAMPLE_WIDTH - 1) + "…" : value);
-        }
-        return values;
-      } finally {
-        array.free();
       }
     }
   }

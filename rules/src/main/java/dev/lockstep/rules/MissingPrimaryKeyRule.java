@@ -5,7 +5,6 @@ import dev.lockstep.protocol.Severity;
 import dev.lockstep.rules.CatalogSnapshot.Column;
 import dev.lockstep.rules.CatalogSnapshot.Index;
 import dev.lockstep.rules.CatalogSnapshot.Table;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -41,8 +40,6 @@ import java.util.stream.Collectors;
 public final class MissingPrimaryKeyRule implements Rule {
   public static final String ID = "missing-primary-key";
   private static final String KEY_NAME = "id";
-  private static final int SAMPLES = 5;
-  private static final int SAMPLE_WIDTH = 40;
 
   @Override
   public String id() {
@@ -180,10 +177,11 @@ public final class MissingPrimaryKeyRule implements Rule {
           try (ResultSet rows = statement.executeQuery("with duplicated as (" + duplicates + ")"
               + " select (select count(*) from duplicated),"
               // d.value, not value: a bare name in ORDER BY would pick the text output column and sort 12 before 7.
-              + " array(select d.value::text from duplicated d order by d.value limit " + SAMPLES + ")")) {
+              + " array(select d.value::text from duplicated d order by d.value"
+              + " limit " + DuplicateSamples.LIMIT + ")")) {
             rows.next();
             duplicated = rows.getLong(1);
-            samples = strings(rows.getArray(2));
+            samples = DuplicateSamples.read(rows.getArray(2));
           }
         }
       }
@@ -212,18 +210,6 @@ public final class MissingPrimaryKeyRule implements Rule {
 
     private static String count(long n, String one, String many) {
       return n + " " + (n == 1 ? one : many);
-    }
-
-    private static List<String> strings(Array array) throws SQLException {
-      try {
-        List<String> values = new ArrayList<>();
-        for (String value : (String[]) array.getArray()) {
-          values.add(value.length() > SAMPLE_WIDTH ? value.substring(0, SAMPLE_WIDTH - 1) + "…" : value);
-        }
-        return values;
-      } finally {
-        array.free();
-      }
     }
   }
 }

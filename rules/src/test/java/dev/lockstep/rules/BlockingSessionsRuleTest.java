@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -15,33 +13,20 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** With real second sessions holding and awaiting locks. */
 class BlockingSessionsRuleTest {
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass().emptiedBeforeEach();
 
   private final RuleEngine engine = new RuleEngine();
 
-  @BeforeAll
-  static void createDatabase() {
-    db = TestPostgres.instance().createDatabase(BlockingSessionsRuleTest.class.getSimpleName());
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
-  }
-
   @BeforeEach
   void twoTables() {
-    db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
-        + " CREATE TABLE \"user\" (id int PRIMARY KEY); CREATE TABLE post (id int PRIMARY KEY)");
+    db.execute("CREATE TABLE \"user\" (id int PRIMARY KEY); CREATE TABLE post (id int PRIMARY KEY)");
   }
 
   @Test
@@ -123,10 +108,7 @@ class BlockingSessionsRuleTest {
   }
 
   private List<Finding> findings(InspectionContext context) throws SQLException {
-    try (Connection connection = db.connect()) {
-      return engine.inspect(connection, context).findings().stream()
-          .filter(finding -> finding.rule().equals(BlockingSessionsRule.ID)).toList();
-    }
+    return db.findings(engine, context, BlockingSessionsRule.ID);
   }
 
   /** The session's pid, asked first so that the lock statement stays its last query. */

@@ -3,8 +3,6 @@ package dev.lockstep.rules;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.protocol.Finding;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -15,10 +13,10 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The snapshot and the rules on a generated schema of 5,000 tables (target: snapshot plus all rules
@@ -39,11 +37,11 @@ class CatalogBenchmarkTest {
   private static final int TABLES = 5_000;
   private static final int BATCH = 250;
   private static final int RUNS = 7;
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass();
 
   @BeforeAll
   static void generateSchema() throws SQLException {
-    db = TestPostgres.instance().createDatabase(CatalogBenchmarkTest.class.getSimpleName());
     long start = System.nanoTime();
     // In batches: one transaction creating all 5,000 tables would run out of lock slots.
     for (int from = 1; from <= TABLES; from += BATCH) {
@@ -85,13 +83,6 @@ class CatalogBenchmarkTest {
       statement.execute("ANALYZE");
     }
     System.out.printf("BENCHMARK generated %d tables in %.1f s%n", TABLES, (System.nanoTime() - start) / 1e9);
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
   }
 
   @Test

@@ -10,42 +10,21 @@ import dev.lockstep.rules.CatalogSnapshot.OwnedBy;
 import dev.lockstep.rules.CatalogSnapshot.Sequence;
 import dev.lockstep.rules.CatalogSnapshot.Table;
 import dev.lockstep.rules.CatalogSnapshot.TableName;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class CatalogSnapshotTest {
   private static final String ODD_SCHEMA = "sales \"eu\"";
   private static final String ODD_TABLE = "order line";
 
-  private static TestDatabase db;
-
-  @BeforeAll
-  static void createDatabase() {
-    db = TestPostgres.instance().createDatabase(CatalogSnapshotTest.class.getSimpleName());
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
-  }
-
-  @BeforeEach
-  void emptyDatabase() {
-    db.execute("DROP SCHEMA IF EXISTS lockstep CASCADE; DROP SCHEMA IF EXISTS app CASCADE; DROP SCHEMA IF EXISTS " + Sql.quoteIdent(ODD_SCHEMA)
-        + " CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
-  }
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass().emptiedBeforeEach("lockstep", "app", ODD_SCHEMA);
 
   @Test
   void readsTablesColumnsConstraintsAndIndexes() throws SQLException {

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,37 +20,19 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Against migrations applied by the real Flyway 13, whose checksums ours must equal. */
 class FailedMigrationRuleTest {
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass().emptiedBeforeEach();
 
   @TempDir
   Path migrations;
 
   private final RuleEngine engine = new RuleEngine();
-
-  @BeforeAll
-  static void createDatabase() {
-    db = TestPostgres.instance().createDatabase(FailedMigrationRuleTest.class.getSimpleName());
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
-  }
-
-  @BeforeEach
-  void emptyDatabase() {
-    db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
-  }
 
   @Test
   void ourChecksumIsFlywaysWhateverTheEncodingDetails() throws IOException, SQLException {
@@ -142,10 +122,8 @@ class FailedMigrationRuleTest {
         + " failed entry (flyway repair) and run the release again; Lockstep never rewrites the history itself",
         List.of());
     assertThat(findings()).containsExactly(failed);
-    try (Connection connection = db.connect()) {
-      assertThat(engine.inspect(connection).findings()).filteredOn(f -> f.rule().equals("failed-migration"))
-          .containsExactly(failed);
-    }
+    assertThat(db.inspect(engine).findings()).filteredOn(f -> f.rule().equals("failed-migration"))
+        .containsExactly(failed);
 
     // The operator cleans up: duplicates removed, the half-built index dropped, the failed entry repaired.
     db.execute("DELETE FROM account WHERE id = 2; DROP INDEX account_email");
@@ -156,10 +134,7 @@ class FailedMigrationRuleTest {
   }
 
   private List<Finding> findings() throws SQLException {
-    try (Connection connection = db.connect()) {
-      return engine.inspect(connection, InspectionContext.empty().withMigrations(migrations)).findings().stream()
-          .filter(finding -> finding.rule().equals(FailedMigrationRule.ID)).toList();
-    }
+    return db.findings(engine, InspectionContext.empty().withMigrations(migrations), FailedMigrationRule.ID);
   }
 
   private void write(String name, String content) throws IOException {

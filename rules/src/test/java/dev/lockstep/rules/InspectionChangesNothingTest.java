@@ -3,8 +3,6 @@ package dev.lockstep.rules;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.protocol.Finding;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,9 +13,9 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,14 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
  * on an autocommit connection or inside a caller's transaction that then commits.
  */
 class InspectionChangesNothingTest {
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass();
 
   @TempDir
   static Path folder;
 
   @BeforeAll
   static void createADriftedDatabase() throws IOException {
-    db = TestPostgres.instance().createDatabase(InspectionChangesNothingTest.class.getSimpleName());
     db.execute("""
         CREATE TABLE "user" (id serial, name text);
         INSERT INTO "user" (id, name) SELECT g, 'user ' || g FROM generate_series(1, 100) g;
@@ -59,13 +57,6 @@ class InspectionChangesNothingTest {
          "detect": "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public' AND obj_description(c.oid, 'pg_class') IS NULL",
          "repair": "COMMENT ON TABLE {table} IS 'checked'"}
         """);
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
   }
 
   @Test

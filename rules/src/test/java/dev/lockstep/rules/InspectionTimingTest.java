@@ -3,23 +3,21 @@ package dev.lockstep.rules;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.protocol.Severity;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Prints how long a snapshot and the rules take on a schema of a realistic size; not a benchmark. */
 class InspectionTimingTest {
   private static final int TABLES = 500;
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass();
 
   @BeforeAll
   static void createFiveHundredTables() {
-    db = TestPostgres.instance().createDatabase(InspectionTimingTest.class.getSimpleName());
     // Every 10th table lost its primary key (restorable), every 50th has duplicates on top (blocks),
     // every 25th has no key column at all (info); the rest are keyed and carry an index and a foreign key.
     db.execute("""
@@ -43,13 +41,6 @@ class InspectionTimingTest {
         END $$;
         ANALYZE;
         """.formatted(TABLES));
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
   }
 
   @Test

@@ -5,37 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class InvalidIndexRuleTest {
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass().emptiedBeforeEach("app's");
 
   private final RuleEngine engine = new RuleEngine();
-
-  @BeforeAll
-  static void createDatabase() {
-    db = TestPostgres.instance().createDatabase(InvalidIndexRuleTest.class.getSimpleName());
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
-  }
-
-  @BeforeEach
-  void emptyDatabase() {
-    db.execute("DROP SCHEMA IF EXISTS \"app's\" CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
-  }
 
   /** An expression that failed on one row during the concurrent build; the row was corrected since. */
   @Test
@@ -106,9 +86,7 @@ class InvalidIndexRuleTest {
     Finding fixable = single();
     assertThat(fixable.severity()).isEqualTo(Severity.WARN);
     assertThat(fixable.message()).contains("never used, and enforces nothing");
-    try (Connection connection = db.connect()) {
-      engine.applyOutsideTransaction(connection, List.of(fixable));
-    }
+    db.applyOutsideTransaction(engine, List.of(fixable));
     assertThat(findings()).isEmpty();
     assertThatThrownBy(() -> db.execute("INSERT INTO account VALUES (60, 'u1@example.com')"))
         .hasMessageContaining("duplicate key value violates unique constraint \"account_email\"");
@@ -133,9 +111,7 @@ class InvalidIndexRuleTest {
     db.execute("DELETE FROM " + table + " WHERE \"left\" IN (1, 3)");
     Finding fixable = single();
     assertThat(fixable.repair()).containsExactly("REINDEX INDEX CONCURRENTLY \"app's\".\"pair key\"");
-    try (Connection connection = db.connect()) {
-      engine.applyOutsideTransaction(connection, List.of(fixable));
-    }
+    db.applyOutsideTransaction(engine, List.of(fixable));
     assertThat(findings()).isEmpty();
   }
 
@@ -164,9 +140,7 @@ class InvalidIndexRuleTest {
     db.execute("DELETE FROM t WHERE ctid = (SELECT min(ctid) FROM t)");
     List<Finding> fixable = findings();
     assertThat(fixable).allSatisfy(finding -> assertThat(finding.severity()).isEqualTo(Severity.WARN));
-    try (Connection connection = db.connect()) {
-      engine.applyOutsideTransaction(connection, fixable);
-    }
+    db.applyOutsideTransaction(engine, fixable);
     assertThat(findings()).isEmpty();
     assertThat(db.queryLong("SELECT count(*) FROM pg_class WHERE relname LIKE 't_code%'")).isEqualTo(1);
   }
@@ -189,10 +163,7 @@ class InvalidIndexRuleTest {
   }
 
   private List<Finding> findings() throws SQLException {
-    try (Connection connection = db.connect()) {
-      return engine.inspect(connection).findings().stream()
-          .filter(finding -> finding.rule().equals(InvalidIndexRule.ID)).toList();
-    }
+    return db.findings(engine, InvalidIndexRule.ID);
   }
 
   private Finding single() throws SQLException {

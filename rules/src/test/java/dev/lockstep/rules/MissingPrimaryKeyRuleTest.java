@@ -5,44 +5,23 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class MissingPrimaryKeyRuleTest {
   private static final String ADD_USER_KEY = "ALTER TABLE \"public\".\"user\" ADD PRIMARY KEY (\"id\")";
   private static final String POST_REFERENCING_USER =
       "CREATE TABLE post (id int PRIMARY KEY, user_id int NOT NULL REFERENCES \"user\"(id))";
 
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass().emptiedBeforeEach("lockstep", "app");
 
   private final Rule rule = new MissingPrimaryKeyRule();
   private final RuleEngine engine = new RuleEngine();
-
-  @BeforeAll
-  static void createDatabase() {
-    db = TestPostgres.instance().createDatabase(MissingPrimaryKeyRuleTest.class.getSimpleName());
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
-  }
-
-  @BeforeEach
-  void emptyDatabase() {
-    db.execute("DROP SCHEMA IF EXISTS lockstep CASCADE; DROP SCHEMA IF EXISTS app CASCADE;"
-        + " DROP SCHEMA public CASCADE; CREATE SCHEMA public");
-  }
 
   /** The drift Lockstep exists for: "user" lost its key, and a migration adding a foreign key to it fails. */
   @Test
@@ -55,25 +34,16 @@ class MissingPrimaryKeyRuleTest {
     assertThatThrownBy(() -> db.execute(POST_REFERENCING_USER))
         .hasMessageContaining("there is no unique constraint matching given keys for referenced table \"user\"");
 
-    Inspection inspection;
-    try (Connection connection = db.connect()) {
-      inspection = engine.inspect(connection);
-    }
+    Inspection inspection = db.inspect(engine);
     assertThat(inspection.findings()).containsExactly(new Finding("missing-primary-key", Severity.WARN, "public.user",
         "table public.user has no primary key; column id is unique and not null, so the key will be restored",
         List.of(ADD_USER_KEY)));
     assertThat(inspection.blocked()).isFalse();
     assertThat(inspection.repairs()).containsExactly(ADD_USER_KEY);
 
-    try (Connection connection = db.connect()) {
-      connection.setAutoCommit(false);
-      assertThat(engine.apply(connection, inspection.findings())).containsExactly(ADD_USER_KEY);
-      connection.commit();
-    }
+    assertThat(db.applyAndCommit(engine, inspection.findings())).containsExactly(ADD_USER_KEY);
 
-    try (Connection connection = db.connect()) {
-      assertThat(engine.inspect(connection).findings()).isEmpty();
-    }
+    assertThat(db.inspect(engine).findings()).isEmpty();
     db.execute(POST_REFERENCING_USER);
     db.execute("INSERT INTO post VALUES (1, 42)");
     assertThatThrownBy(() -> db.execute("INSERT INTO post VALUES (2, 4242)"))
@@ -221,8 +191,8 @@ class MissingPrimaryKeyRuleTest {
         CREATE TABLE extension_data (id int);
         ALTER EXTENSION citext ADD TABLE extension_data;
         """);
-    try (Connection connection = db.connect()) {
-      assertThat(rule.inspect(CatalogSnapshot.read(connection), connection)).isEmpty();
+    try {
+      assertThat(db.inspectAlone(rule)).isEmpty();
     } finally {
       db.execute("ALTER EXTENSION citext DROP TABLE extension_data; DROP EXTENSION citext");
     }
@@ -268,11 +238,7 @@ class MissingPrimaryKeyRuleTest {
     assertThat(findings(InspectionContext.empty())).extracting(Finding::severity)
         .containsExactly(Severity.INFO, Severity.WARN); // without the declaration, app.legacy has no candidate
 
-    try (Connection connection = db.connect()) {
-      connection.setAutoCommit(false);
-      engine.apply(connection, findings);
-      connection.commit();
-    }
+    db.applyAndCommit(engine, findings);
     assertThat(findings(context)).isEmpty();
   }
 
@@ -286,16 +252,12 @@ class MissingPrimaryKeyRuleTest {
   }
 
   private List<Finding> findings(InspectionContext context) throws SQLException {
-    try (Connection connection = db.connect()) {
-      return engine.inspect(connection, context).findings();
-    }
+    return db.inspect(engine, context).findings();
   }
 
   private Finding single() throws SQLException {
-    try (Connection connection = db.connect()) {
-      List<Finding> findings = rule.inspect(CatalogSnapshot.read(connection), connection);
-      assertThat(findings).hasSize(1);
-      return findings.get(0);
-    }
+    List<Finding> findings = db.inspectAlone(rule);
+    assertThat(findings).hasSize(1);
+    return findings.get(0);
   }
 }

@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -16,33 +14,20 @@ import java.util.ArrayList;
 import java.util.Map;
 import java.util.Set;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class RuleEngineTest {
   static final String[] BUILT_IN =
       {"failed-migration", "missing-primary-key", "sequence-behind", "invalid-index", "blocking-sessions"};
 
-  private static TestDatabase db;
-
-  @BeforeAll
-  static void createDatabase() {
-    db = TestPostgres.instance().createDatabase(RuleEngineTest.class.getSimpleName());
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
-  }
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass().emptiedBeforeEach();
 
   @BeforeEach
   void oneTableThatLostItsKey() {
-    db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
-        + " CREATE TABLE \"user\" (id int, name text); INSERT INTO \"user\" VALUES (1, 'a'), (2, 'b')");
+    db.execute("CREATE TABLE \"user\" (id int, name text); INSERT INTO \"user\" VALUES (1, 'a'), (2, 'b')");
   }
 
   @Test

@@ -5,39 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class SequenceBehindRuleTest {
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass().emptiedBeforeEach("app's");
 
   private final Rule rule = new SequenceBehindRule();
   private final RuleEngine engine = new RuleEngine();
-
-  @BeforeAll
-  static void createDatabase() {
-    db = TestPostgres.instance().createDatabase(SequenceBehindRuleTest.class.getSimpleName());
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
-  }
-
-  @BeforeEach
-  void emptyDatabase() {
-    db.execute("DROP SCHEMA IF EXISTS \"app's\" CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
-  }
 
   /** Rows copied in with their ids, the sequence left at 2: the next insert collides. */
   @Test
@@ -59,11 +39,7 @@ class SequenceBehindRuleTest {
             + " (which a rollback does not undo)", List.of(repair)));
     assertThat(Repairs.isTransactional(finding)).isTrue();
 
-    try (Connection connection = db.connect()) {
-      connection.setAutoCommit(false);
-      assertThat(engine.apply(connection, List.of(finding))).containsExactly(repair);
-      connection.commit();
-    }
+    assertThat(db.applyAndCommit(engine, List.of(finding))).containsExactly(repair);
     assertThat(inspect()).isEmpty();
     db.execute("INSERT INTO \"user\" (name) VALUES ('new')");
     assertThat(db.queryLong("SELECT max(id) FROM \"user\"")).isEqualTo(101);
@@ -80,11 +56,7 @@ class SequenceBehindRuleTest {
     // Between PREFLIGHT and MIGRATING the application keeps inserting; failed inserts still take values.
     db.execute("SELECT setval('item_id_seq', 80); INSERT INTO item (name) VALUES ('after 80')");
 
-    try (Connection connection = db.connect()) {
-      connection.setAutoCommit(false);
-      engine.apply(connection, List.of(finding));
-      connection.commit();
-    }
+    db.applyAndCommit(engine, List.of(finding));
     db.execute("INSERT INTO item (name) VALUES ('next')");
     assertThat(db.queryLong("SELECT max(id) FROM item")).isEqualTo(82);
     assertThat(inspect()).isEmpty();
@@ -124,11 +96,7 @@ class SequenceBehindRuleTest {
     assertThat(finding.repair()).containsExactly("SELECT setval('\"app''s\".\"it''s seq\"', least((SELECT min(\"line id\")"
         + " FROM \"app's\".\"order \"\"line\"\"\"), (SELECT last_value FROM \"app's\".\"it's seq\")))");
 
-    try (Connection connection = db.connect()) {
-      connection.setAutoCommit(false);
-      engine.apply(connection, List.of(finding));
-      connection.commit();
-    }
+    db.applyAndCommit(engine, List.of(finding));
     assertThat(inspect()).isEmpty();
     db.execute("INSERT INTO " + table + " (note) VALUES ('next')");
     assertThat(db.queryLong("SELECT min(\"line id\") FROM " + table)).isEqualTo(-4);
@@ -208,17 +176,12 @@ class SequenceBehindRuleTest {
   }
 
   private List<Finding> inspect() throws SQLException {
-    try (Connection connection = db.connect()) {
-      return engine.inspect(connection).findings().stream()
-          .filter(finding -> finding.rule().equals(SequenceBehindRule.ID)).toList();
-    }
+    return db.findings(engine, SequenceBehindRule.ID);
   }
 
   private Finding single() throws SQLException {
-    try (Connection connection = db.connect()) {
-      List<Finding> findings = rule.inspect(CatalogSnapshot.read(connection), connection);
-      assertThat(findings).hasSize(1);
-      return findings.get(0);
-    }
+    List<Finding> findings = db.inspectAlone(rule);
+    assertThat(findings).hasSize(1);
+    return findings.get(0);
   }
 }

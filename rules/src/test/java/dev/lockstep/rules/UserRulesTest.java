@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
-import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,10 +12,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -35,27 +32,16 @@ class UserRulesTest {
       }
       """;
 
-  private static TestDatabase db;
+  @RegisterExtension
+  static final RuleTestDatabase db = RuleTestDatabase.perClass().emptiedBeforeEach("tenant");
 
   @TempDir
   Path folder;
 
-  @BeforeAll
-  static void createDatabase() {
-    db = TestPostgres.instance().createDatabase(UserRulesTest.class.getSimpleName());
-  }
-
-  @AfterAll
-  static void dropDatabase() {
-    if (db != null) {
-      db.close();
-    }
-  }
-
   @BeforeEach
   void tenantTables() {
-    db.execute("DROP SCHEMA IF EXISTS tenant CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
-        + " CREATE SCHEMA tenant; CREATE TABLE y (id int PRIMARY KEY); CREATE TABLE tenant.invoice (id int PRIMARY KEY);"
+    db.execute("CREATE SCHEMA tenant; CREATE TABLE y (id int PRIMARY KEY);"
+        + " CREATE TABLE tenant.invoice (id int PRIMARY KEY);"
         + " CREATE TABLE tenant." + Sql.quoteIdent(HOSTILE) + " (id int PRIMARY KEY)");
   }
 
@@ -83,11 +69,7 @@ class UserRulesTest {
             List.of("ALTER TABLE \"tenant\".\"x\"\"; DROP TABLE y; --\" ENABLE ROW LEVEL SECURITY",
                 "COMMENT ON TABLE \"tenant\".\"x\"\"; DROP TABLE y; --\" IS 'rls on'")));
 
-    try (Connection connection = db.connect()) {
-      connection.setAutoCommit(false);
-      engine.apply(connection, findings);
-      connection.commit();
-    }
+    db.applyAndCommit(engine, findings);
     assertThat(findings(engine)).isEmpty();
     assertThat(db.queryLong("SELECT count(*) FROM pg_class WHERE relname = 'y'")).isEqualTo(1); // not dropped
     assertThat(db.queryLong("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -184,10 +166,7 @@ class UserRulesTest {
   }
 
   private List<Finding> findings(RuleEngine engine) throws SQLException {
-    try (Connection connection = db.connect()) {
-      return engine.inspect(connection).findings().stream()
-          .filter(finding -> finding.rule().equals("no-row-level-security")).toList();
-    }
+    return db.findings(engine, "no-row-level-security");
   }
 
   private Path write(String name, String content) throws IOException {
