@@ -4,10 +4,17 @@ import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.ErrorBody;
 import dev.lockstep.protocol.Json;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
@@ -31,6 +38,13 @@ import org.slf4j.LoggerFactory;
  * outage once when it starts and once when it ends, and each distinct refusal (4xx) once, never once per try.
  * Use it from one Vert.x context only.
  *
+ * <p>It runs at most one blocking query at a time and keeps a handle on it. When another request to the
+ * query's coordinator fails (which is what moves the client to the next URL), a query still waiting for its
+ * response headers is abandoned at once: its HTTP request is reset, which closes its connection, and it is
+ * re-issued to the new current coordinator. So a coordinator that is paused (SIGSTOP: connections stay open,
+ * nothing answers) holds the agent's view of the desired state only until a report to it times out, not for
+ * the blocking query's own {@code wait} + 10 s.
+ *
  * <pre>{@code
  * CoordinatorClient client = new CoordinatorClient(vertx, urls, token, Clock.systemUTC());
  * client.report(report);                                        // PUT /v1/agents/{id}
@@ -46,7 +60,9 @@ public final class CoordinatorClient {
   private static final long REPORT_TIMEOUT_MS = 4_000;
   /** The coordinator holds a blocking query for {@code wait}; allow it that long and a margin for the answer. */
   private static final long POLL_MARGIN_MS = 10_000;
+  private static final String USER_AGENT = "lockstep-agent";
 
+  private final HttpClientAgent http;
   private final WebClient web;
   private final List<String> bases;
   private final String token;
@@ -55,14 +71,15 @@ public final class CoordinatorClient {
   private Instant outageSince;
   private boolean everReached;
   private boolean closed;
+  /** The blocking query in flight, if any; there is never more than one. */
+  private BlockingQuery inFlight;
   /** The last refusal logged per endpoint, so the same 401 every two seconds is logged once. */
   private final Map<String, String> refusals = new HashMap<>();
 
   public CoordinatorClient(Vertx vertx, List<URI> coordinators, String token, Clock clock) {
-    this.web = WebClient.create(vertx, new WebClientOptions()
-        .setUserAgent("lockstep-agent")
-        .setConnectTimeout(3_000)
-        .setKeepAlive(true));
+    // One connection pool for both: blocking queries go through the core client, which can reset a request.
+    this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(3_000).setKeepAlive(true));
+    this.web = WebClient.wrap(http, new WebClientOptions().setUserAgent(USER_AGENT));
     this.bases = coordinators.stream().map(CoordinatorClient::base).toList();
     this.token = Objects.requireNonNull(token, "token");
     this.clock = clock;
@@ -77,23 +94,29 @@ public final class CoordinatorClient {
 
   /**
    * {@code GET /v1/services/{service}/desired?index=N&wait=…}: answered at once when the coordinator's index
-   * differs from {@code index}, otherwise after up to {@code wait} with the unchanged state.
+   * differs from {@code index}, otherwise after up to {@code wait} with the unchanged state. One at a time: the
+   * future fails with {@link IllegalStateException} while another is in flight. If the client moves to another
+   * coordinator meanwhile, the query is re-issued there and the future completes with that coordinator's answer.
    */
   public Future<DesiredState> desired(String service, long index, Duration wait) {
+    if (inFlight != null) {
+      return Future.failedFuture(new IllegalStateException("a blocking query to " + bases.get(inFlight.used)
+          + " is still in flight; the agent runs one at a time"));
+    }
     String path = "/v1/services/" + segment(service) + "/desired?index=" + index + "&wait=" + Durations.format(wait);
-    return send("desired", HttpMethod.GET, path, wait.toMillis() + POLL_MARGIN_MS, null)
-        .compose(response -> {
-          try {
-            DesiredState desired = Json.read(response.bodyAsString(), DesiredState.class);
-            if (desired == null) {
-              throw new IllegalArgumentException("empty body");
-            }
-            return Future.succeededFuture(desired);
-          } catch (IllegalArgumentException e) {
-            return Future.failedFuture(refused("desired", bases.get(current),
-                "answered with something that is not a desired state: " + e.getMessage()));
-          }
-        });
+    long timeoutMs = wait.toMillis() + POLL_MARGIN_MS;
+    return hold(path, timeoutMs).compose(answer -> {
+      try {
+        DesiredState desired = Json.read(answer.body(), DesiredState.class);
+        if (desired == null) {
+          throw new IllegalArgumentException("empty body");
+        }
+        return Future.succeededFuture(desired);
+      } catch (IllegalArgumentException e) {
+        return Future.failedFuture(refused("desired", answer.base(),
+            "answered with something that is not a desired state: " + e.getMessage()));
+      }
+    });
   }
 
   /** The coordinator URL requests go to now. */
@@ -104,55 +127,114 @@ public final class CoordinatorClient {
   /** Closes connections; requests still in flight fail quietly. */
   public void close() {
     closed = true;
+    if (inFlight != null) {
+      inFlight.abandon("the client is closing");
+    }
     web.close();
   }
 
-  private Future<HttpResponse<Buffer>> send(String endpoint, HttpMethod method, String path, long timeoutMs,
-      Buffer body) {
+  private Future<Answer> send(String endpoint, HttpMethod method, String path, long timeoutMs, Buffer body) {
     int used = current;
-    String base = bases.get(used);
-    HttpRequest<Buffer> request = web.requestAbs(method, base + path)
+    HttpRequest<Buffer> request = web.requestAbs(method, bases.get(used) + path)
         .bearerTokenAuthentication(token)
         .putHeader("Accept", "application/json")
         .timeout(timeoutMs);
     Future<HttpResponse<Buffer>> sent = body == null
         ? request.send()
         : request.putHeader("Content-Type", "application/json").sendBuffer(body);
-    return sent.transform(ar -> {
-      if (ar.failed()) {
-        if (closed) {
-          return Future.failedFuture(
-              new CoordinatorException(CoordinatorException.Kind.UNREACHABLE, "client closed"));
-        }
-        return Future.failedFuture(unreachable(used, describe(ar.cause())));
+    return sent.map(response -> new Answer(bases.get(used), response.statusCode(), response.bodyAsString()))
+        .transform(ar -> outcome(endpoint, used, ar));
+  }
+
+  /**
+   * Sends a blocking query to the current coordinator and follows it across moves: when it is abandoned because
+   * the client moved to another URL, it is sent there at once. That is no spin: each abandonment answers a
+   * failure of another request, and those are paced by the report interval and timeout. Abandoned on the only URL
+   * there is, it fails, and the caller backs off as for any other failure.
+   */
+  private Future<Answer> hold(String path, long timeoutMs) {
+    BlockingQuery query = new BlockingQuery(current);
+    inFlight = query;
+    query.send(path, timeoutMs);
+    return query.outcome.future().transform(ar -> {
+      if (inFlight == query) {
+        inFlight = null;
       }
-      HttpResponse<Buffer> response = ar.result();
-      int status = response.statusCode();
-      if (status >= 500) {
-        return Future.failedFuture(unreachable(used, "answered " + status + errorText(response)));
+      if (query.abandonedBecause == null) {
+        return outcome("desired", query.used, ar);
       }
-      reached(base);
-      if (status >= 200 && status < 300) {
-        if (refusals.remove(endpoint) != null) {
-          LOG.info("coordinator {} accepts the agent's {} requests again", base, endpoint);
-        }
-        return Future.succeededFuture(response);
+      if (closed) {
+        return Future.failedFuture(new CoordinatorException(CoordinatorException.Kind.UNREACHABLE, "client closed"));
       }
-      return Future.failedFuture(refused(endpoint, base, "answered " + status + errorText(response)));
+      if (current != query.used) {
+        return hold(path, timeoutMs);
+      }
+      // The failure that abandoned it was already counted (and logged) against this URL by unreachable().
+      return Future.failedFuture(new CoordinatorException(CoordinatorException.Kind.UNREACHABLE,
+          bases.get(query.used) + ": blocking query abandoned: " + query.abandonedBecause));
     });
   }
 
-  /** Records a failed attempt on {@code bases[used]} and moves on; logs only the first failure of an outage. */
-  private CoordinatorException unreachable(int used, String reason) {
+  /** What a request came to: success, a refusal (4xx) or "unreachable" (no answer, 5xx), which moves on. */
+  private Future<Answer> outcome(String endpoint, int used, AsyncResult<Answer> ar) {
+    String base = bases.get(used);
+    if (ar.failed()) {
+      if (closed) {
+        return Future.failedFuture(new CoordinatorException(CoordinatorException.Kind.UNREACHABLE, "client closed"));
+      }
+      return Future.failedFuture(unreachable(endpoint, used, describe(ar.cause()), true));
+    }
+    Answer answer = ar.result();
+    int status = answer.status();
+    if (status >= 500) {
+      return Future.failedFuture(unreachable(endpoint, used, "answered " + status + errorText(answer.body()), false));
+    }
+    reached(base);
+    if (status >= 200 && status < 300) {
+      if (refusals.remove(endpoint) != null) {
+        LOG.info("coordinator {} accepts the agent's {} requests again", base, endpoint);
+      }
+      return Future.succeededFuture(answer);
+    }
+    return Future.failedFuture(refused(endpoint, base, "answered " + status + errorText(answer.body())));
+  }
+
+  /**
+   * Records a failed attempt on {@code bases[used]} and moves on; logs only the first failure of an outage.
+   *
+   * <p>It also abandons the blocking query in flight to that same URL if it has had no response headers yet,
+   * and either the client moved away from the URL or the failure got no HTTP answer at all ({@code silent}).
+   * Silence alone says nothing about a blocking query: a healthy coordinator holds it without sending a byte
+   * for up to {@code wait}, so no deadline shorter than that tells a paused coordinator from a quiet one.
+   * Silence while another request to the same URL fails does: a report is tiny and a live coordinator answers
+   * it at once, so when one times out or cannot connect, the query's silence is the same outage, however
+   * recently the query was sent. With several URLs the client has just moved away, and a query left on the old
+   * URL would see the new coordinator's desired state only after its own {@code wait} + 10 s; it goes to the new
+   * URL at once. With one URL it is re-sent after the caller's backoff, on a fresh connection, unless the
+   * failure was a 5xx: a coordinator that answers is running and will answer the query it holds too. A query
+   * whose headers have arrived is being answered and is left to finish.
+   */
+  private CoordinatorException unreachable(String endpoint, int used, String reason, boolean silent) {
     String failed = bases.get(used);
     if (current == used) {
       // Two requests failing on the same URL must move on once, not skip the next one.
       current = (used + 1) % bases.size();
     }
-    if (outageSince == null) {
+    boolean outageStarts = outageSince == null;
+    if (outageStarts) {
       outageSince = clock.instant();
       String next = bases.size() > 1 ? "; trying " + bases.get(current) + " next" : "";
       LOG.warn("cannot reach coordinator {} ({}){}; retrying until a coordinator answers", failed, reason, next);
+    }
+    BlockingQuery query = inFlight;
+    if (query != null && query.used == used && (current != used || silent)
+        && query.abandon("its " + endpoint + " request failed (" + reason + ")")) {
+      String where = current == used ? "re-sending it after the retry delay" : "asking " + bases.get(current);
+      if (outageStarts) {
+        LOG.info("gave up the blocking query held by {}: the {} request to it failed; {}", failed, endpoint, where);
+      } else {
+        LOG.debug("gave up the blocking query held by {}: the {} request to it failed; {}", failed, endpoint, where);
+      }
     }
     return new CoordinatorException(CoordinatorException.Kind.UNREACHABLE, failed + ": " + reason);
   }
@@ -178,8 +260,7 @@ public final class CoordinatorClient {
   }
 
   /** The coordinator's {@code {"error","detail"}} when it sent one, else the start of the body. */
-  private static String errorText(HttpResponse<Buffer> response) {
-    String body = response.bodyAsString();
+  private static String errorText(String body) {
     if (body == null || body.isBlank()) {
       return "";
     }
@@ -207,5 +288,67 @@ public final class CoordinatorClient {
 
   private static String segment(String value) {
     return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  /** A response as far as the agent cares: who answered, the status, and the body as text (may be null). */
+  private record Answer(String base, int status, String body) {}
+
+  /**
+   * One blocking query: the URL it went to, its HTTP request once a connection was obtained, and whether the
+   * response has begun. {@link #abandon} fails its outcome and resets the request, closing its connection.
+   */
+  private final class BlockingQuery {
+    final int used;
+    final Promise<Answer> outcome = Promise.promise();
+    private HttpClientRequest request;
+    private boolean answering;
+    String abandonedBecause;
+
+    BlockingQuery(int used) {
+      this.used = used;
+    }
+
+    void send(String path, long timeoutMs) {
+      String base = bases.get(used);
+      RequestOptions options = new RequestOptions()
+          .setMethod(HttpMethod.GET)
+          .setAbsoluteURI(base + path)
+          .setTimeout(timeoutMs)
+          .putHeader(HttpHeaders.AUTHORIZATION, "Bearer " + token)
+          .putHeader(HttpHeaders.ACCEPT, "application/json")
+          .putHeader(HttpHeaders.USER_AGENT, USER_AGENT);
+      http.request(options).compose(sending -> {
+        if (abandonedBecause != null) {
+          // Abandoned while connecting: this request is no longer wanted.
+          sending.reset();
+          return Future.failedFuture("abandoned");
+        }
+        request = sending;
+        return sending.send();
+      }).compose(response -> {
+        answering = true;
+        return response.body().map(body -> new Answer(base, response.statusCode(), body.toString()));
+      }).onComplete(ar -> {
+        if (ar.succeeded()) {
+          outcome.tryComplete(ar.result());
+        } else {
+          outcome.tryFail(ar.cause());
+        }
+      });
+    }
+
+    /** Gives the query up unless it already completed or its response has begun; true if it did. */
+    boolean abandon(String reason) {
+      if (answering || outcome.future().isComplete()) {
+        return false;
+      }
+      // Before failing the outcome: its listeners may run at once and must see why.
+      abandonedBecause = reason;
+      if (request != null) {
+        request.reset();
+      }
+      outcome.tryFail(new CoordinatorException(CoordinatorException.Kind.UNREACHABLE, reason));
+      return true;
+    }
   }
 }

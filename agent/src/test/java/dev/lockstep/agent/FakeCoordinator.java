@@ -16,11 +16,14 @@ import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The two endpoints an agent uses, as the coordinator will serve them, with the desired state kept across a
  * stop/start on the same port (as the real one keeps it in PostgreSQL). Stands in for our own coordinator only.
+ * {@link #pause()} makes it behave like a coordinator process under SIGSTOP: connections stay open and are
+ * accepted, requests are read, but nothing is answered, held queries included, until {@link #resume()}.
  */
 final class FakeCoordinator {
   private final Vertx vertx;
@@ -29,11 +32,19 @@ final class FakeCoordinator {
   private final List<Waiter> waiting = new ArrayList<>();
   private final List<AgentReport> reports = new CopyOnWriteArrayList<>();
   private final AtomicInteger refused = new AtomicInteger();
+  private final AtomicInteger desiredQueries = new AtomicInteger();
+  private final AtomicInteger openDesiredQueries = new AtomicInteger();
+  private final AtomicInteger mostOpenDesiredQueries = new AtomicInteger();
+  /** Work a paused coordinator would have done, each on the context it belongs to; run by resume(). */
+  private final List<Frozen> frozen = new ArrayList<>();
+  private boolean paused;
   private DesiredState desired;
   private HttpServer server;
   private int port;
 
   private record Waiter(HttpServerRequest request, Context context, long timer) {}
+
+  private record Frozen(Context context, Runnable work) {}
 
   FakeCoordinator(Vertx vertx, String token, String service) {
     this.vertx = vertx;
@@ -60,6 +71,8 @@ final class FakeCoordinator {
     synchronized (lock) {
       waiting.forEach(w -> vertx.cancelTimer(w.timer()));
       waiting.clear();
+      frozen.clear();
+      paused = false;
     }
     return server.close();
   }
@@ -78,6 +91,50 @@ final class FakeCoordinator {
 
   int refusedRequests() {
     return refused.get();
+  }
+
+  /** Blocking queries received so far, answered or not. */
+  int desiredQueries() {
+    return desiredQueries.get();
+  }
+
+  /** Blocking queries received and neither answered nor closed by the agent. */
+  int openDesiredQueries() {
+    return openDesiredQueries.get();
+  }
+
+  /** The most blocking queries that were open at the same time. */
+  int mostOpenDesiredQueries() {
+    return mostOpenDesiredQueries.get();
+  }
+
+  /** From now on nothing is answered; requests are still read and kept, as a SIGSTOPped process's kernel does. */
+  void pause() {
+    synchronized (lock) {
+      paused = true;
+    }
+  }
+
+  /** Answers what arrived while paused (as SIGCONT would), unless the agent has closed the connection since. */
+  void resume() {
+    List<Frozen> thawed;
+    synchronized (lock) {
+      paused = false;
+      thawed = List.copyOf(frozen);
+      frozen.clear();
+    }
+    thawed.forEach(f -> f.context().runOnContext(v -> f.work().run()));
+  }
+
+  /** Runs {@code work} now, or keeps it for resume() if paused. */
+  private void unlessPaused(Runnable work) {
+    synchronized (lock) {
+      if (paused) {
+        frozen.add(new Frozen(vertx.getOrCreateContext(), work));
+        return;
+      }
+    }
+    work.run();
   }
 
   /** Sets a new desired state (next index) and answers every held query at once, as the coordinator does. */
@@ -99,6 +156,31 @@ final class FakeCoordinator {
   }
 
   private void handle(HttpServerRequest request) {
+    if (request.method() == HttpMethod.GET && request.path().matches("/v1/services/[^/]+/desired")) {
+      track(request);
+    }
+    // Read the body now (the kernel of a paused process would buffer it too), act on it only when not paused.
+    request.body().onSuccess(body -> unlessPaused(() -> {
+      if (!request.response().closed()) {
+        process(request, body.toString());
+      }
+    }));
+  }
+
+  private void track(HttpServerRequest request) {
+    desiredQueries.incrementAndGet();
+    mostOpenDesiredQueries.accumulateAndGet(openDesiredQueries.incrementAndGet(), Math::max);
+    AtomicBoolean done = new AtomicBoolean();
+    Runnable finished = () -> {
+      if (done.compareAndSet(false, true)) {
+        openDesiredQueries.decrementAndGet();
+      }
+    };
+    request.response().endHandler(v -> finished.run());
+    request.response().closeHandler(v -> finished.run());
+  }
+
+  private void process(HttpServerRequest request, String body) {
     if (!("Bearer " + token).equals(request.getHeader("Authorization"))) {
       refused.incrementAndGet();
       request.response().setStatusCode(401).putHeader("Content-Type", "application/json")
@@ -107,10 +189,8 @@ final class FakeCoordinator {
     }
     String path = request.path();
     if (request.method() == HttpMethod.PUT && path.startsWith("/v1/agents/")) {
-      request.body().onSuccess(body -> {
-        reports.add(Json.read(body.toString(), AgentReport.class));
-        request.response().setStatusCode(204).end();
-      });
+      reports.add(Json.read(body, AgentReport.class));
+      request.response().setStatusCode(204).end();
     } else if (request.method() == HttpMethod.GET && path.matches("/v1/services/[^/]+/desired")) {
       long index = Long.parseLong(request.getParam("index", "0"));
       long waitMs = Durations.parse(request.getParam("wait", "30s")).toMillis();
@@ -140,9 +220,11 @@ final class FakeCoordinator {
     }
   }
 
-  private static void answer(HttpServerRequest request, DesiredState state) {
-    if (!request.response().ended() && !request.response().closed()) {
-      request.response().putHeader("Content-Type", "application/json").end(Json.write(state));
-    }
+  private void answer(HttpServerRequest request, DesiredState state) {
+    unlessPaused(() -> {
+      if (!request.response().ended() && !request.response().closed()) {
+        request.response().putHeader("Content-Type", "application/json").end(Json.write(state));
+      }
+    });
   }
 }
