@@ -142,7 +142,7 @@ public final class ServeCommand implements Callable<Integer> {
     Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(8)).connectingTo(connect).using(vertx).build();
     WorkerExecutor worker = vertx.createSharedWorkerExecutor("lockstep-migration", 4, 2, TimeUnit.HOURS);
 
-    ReleaseStore store = new ReleaseStore(pool, clock);
+    ReleaseStore store = new ReleaseStore(vertx, pool, clock);
     AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
     DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
     Migrations migrationRunner = new Migrations(config.database(), config.migrations(), config.service(), config.lockTimeout());

@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.lock.FencedOutException;
+import dev.lockstep.coordinator.store.Outages;
 import dev.lockstep.protocol.ErrorBody;
 import dev.lockstep.protocol.Json;
 import io.vertx.core.Handler;
@@ -36,10 +37,11 @@ public final class Failures implements Handler<RoutingContext> {
       status = 409;
       error = "fenced";
       detail = e.getMessage();
-    } else if (storeUnavailable(failure) != null) {
+    } else if (Outages.storeOf(failure) != null) {
+      // Redis or PostgreSQL out of reach is the service's state, not a bug: 503, so agents and scripts retry.
       status = 503;
       error = "unavailable";
-      detail = storeUnavailable(failure) + " is unavailable (" + failure.getMessage() + "); retry shortly";
+      detail = Outages.storeOf(failure) + " is unavailable (" + failure.getMessage() + "); retry shortly";
     } else if (failure instanceof HttpException e) {
       status = e.getStatusCode();
       error = statusError(status);
@@ -64,21 +66,6 @@ public final class Failures implements Handler<RoutingContext> {
     }
     ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
         .end(Json.write(new ErrorBody(error, detail)));
-  }
-
-  /** Redis or PostgreSQL out of reach is the service's state, not a bug: 503, so agents and scripts retry. */
-  private static String storeUnavailable(Throwable failure) {
-    for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof org.redisson.client.RedisException) {
-        return "Redis";
-      }
-      if (t instanceof io.vertx.sqlclient.ClosedConnectionException || t instanceof java.net.ConnectException
-          || (t instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null
-              && (pg.getSqlState().startsWith("08") || pg.getSqlState().startsWith("57P")))) {
-        return "PostgreSQL";
-      }
-    }
-    return null;
   }
 
   private static String statusError(int status) {

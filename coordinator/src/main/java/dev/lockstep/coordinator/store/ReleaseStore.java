@@ -10,6 +10,7 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseEvent;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
@@ -21,6 +22,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Durable releases, their event log and each service's desired state, in {@code lockstep.*}. Every
@@ -30,12 +32,32 @@ import java.util.Optional;
  * <pre>{@code store.advance(doc, epoch, "PREPARING: waiting for 3 agents", true)}</pre>
  */
 public final class ReleaseStore {
+  private static final int ATTEMPTS = 3;
+  private static final long RETRY_MS = 300;
+
+  private final Vertx vertx;
   private final Pool pool;
   private final Clock clock;
 
-  public ReleaseStore(Pool pool, Clock clock) {
+  public ReleaseStore(Vertx vertx, Pool pool, Clock clock) {
+    this.vertx = vertx;
     this.pool = pool;
     this.clock = clock;
+  }
+
+  /**
+   * Runs {@code operation} again when PostgreSQL dropped the connection under it: the pool fails the
+   * first query on a connection that died, and a transaction that lost its connection did not
+   * commit, so trying again on a fresh one is safe.
+   */
+  private <T> Future<T> retrying(Supplier<Future<T>> operation) {
+    return retrying(operation, 1);
+  }
+
+  private <T> Future<T> retrying(Supplier<Future<T>> operation, int attempt) {
+    return operation.get().recover(e -> attempt < ATTEMPTS && Outages.isPostgresConnectionLoss(e)
+        ? vertx.timer(RETRY_MS).compose(v -> retrying(operation, attempt + 1))
+        : Future.failedFuture(e));
   }
 
   /** Records a new PLANNED release; refuses if the service already has an unfinished one. */
@@ -65,12 +87,12 @@ public final class ReleaseStore {
    * @return the new desired-state index when published, else -1
    */
   public Future<Long> advance(ReleaseDocument doc, long epoch, String event, DesiredState desired) {
-    return pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
+    return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
         .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
                 + " WHERE id = $1")
             .execute(Tuple.of(doc.id(), doc.phase().name(), Json.write(doc), now())))
         .compose(v -> event == null ? Future.succeededFuture() : appendEvent(conn, doc.id(), doc.phase(), event))
-        .compose(v -> desired == null ? Future.succeededFuture(-1L) : writeDesired(conn, desired)));
+        .compose(v -> desired == null ? Future.succeededFuture(-1L) : writeDesired(conn, desired))));
   }
 
   /**
@@ -80,13 +102,13 @@ public final class ReleaseStore {
    * @return false if an abort was requested first
    */
   public Future<Boolean> enterMigrating(ReleaseDocument doc, long epoch, String event) {
-    return pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
+    return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
         .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
                 + " WHERE id = $1 AND NOT abort_requested")
             .execute(Tuple.of(doc.id(), Phase.MIGRATING.name(), Json.write(doc), now())))
         .compose(rows -> rows.rowCount() == 0
             ? Future.succeededFuture(false)
-            : appendEvent(conn, doc.id(), Phase.MIGRATING, event).map(true)));
+            : appendEvent(conn, doc.id(), Phase.MIGRATING, event).map(true))));
   }
 
   /** Appends an event without changing the document (progress lines). Fenced like every write. */
@@ -116,9 +138,9 @@ public final class ReleaseStore {
   }
 
   public Future<Boolean> abortRequested(String id) {
-    return pool.preparedQuery("SELECT abort_requested FROM lockstep.releases WHERE id = $1")
+    return retrying(() -> pool.preparedQuery("SELECT abort_requested FROM lockstep.releases WHERE id = $1")
         .execute(Tuple.of(id))
-        .map(rows -> rows.size() > 0 && rows.iterator().next().getBoolean(0));
+        .map(rows -> rows.size() > 0 && rows.iterator().next().getBoolean(0)));
   }
 
   public Future<Optional<ReleaseDocument>> get(String id) {
@@ -130,12 +152,12 @@ public final class ReleaseStore {
   }
 
   public Future<Optional<ReleaseDocument>> active(String service) {
-    return pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE service = $1"
+    return retrying(() -> pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE service = $1"
             + " AND phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
         .execute(Tuple.of(service))
         .map(rows -> rows.size() == 0
             ? Optional.empty()
-            : Optional.of(Json.read(rows.iterator().next().getString(0), ReleaseDocument.class)));
+            : Optional.of(Json.read(rows.iterator().next().getString(0), ReleaseDocument.class))));
   }
 
   public Future<List<ReleaseDocument>> recent(String service, int limit) {
@@ -181,7 +203,7 @@ public final class ReleaseStore {
   }
 
   public Future<DesiredState> desired(String service) {
-    return pool.preparedQuery("SELECT idx, document::text FROM lockstep.desired_state WHERE service = $1")
+    return retrying(() -> pool.preparedQuery("SELECT idx, document::text FROM lockstep.desired_state WHERE service = $1")
         .execute(Tuple.of(service))
         .map(rows -> {
           if (rows.size() == 0) {
@@ -190,7 +212,7 @@ public final class ReleaseStore {
           Row row = rows.iterator().next();
           DesiredState d = Json.read(row.getString(1), DesiredState.class);
           return d.withIndex(row.getLong(0));
-        });
+        }));
   }
 
   private Future<Long> writeDesired(SqlConnection conn, DesiredState desired) {
