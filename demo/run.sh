@@ -45,8 +45,14 @@ java "${JVM[@]}" -jar coordinator/target/lockstep-coordinator.jar serve --port "
   --database-url "postgresql://postgres@127.0.0.1:5432/$DB" --redis-url redis://127.0.0.1:6379 \
   --service "$SERVICE" --migrations "$WORK/migrations" --lost-after 6s >"$WORK/coordinator.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.5; done
-curl -fs "http://127.0.0.1:$PORT/health"; echo
+# GET /health over bash's own /dev/tcp, so the demo needs no curl.
+health() {
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+  printf 'GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  local body; body=$(cat <&3); exec 3<&-
+  [[ "$body" == *'"status":"ok"'* ]] && printf '%s\n' "${body##*$'\r\n\r\n'}"
+}
+for _ in $(seq 1 60); do health 2>/dev/null && break; sleep 0.5; done
 
 step "Three agents: web-1, web-2, web-3, all on revision v0 (logs: demo/work/agent-*.log)"
 for id in web-1 web-2 web-3; do
