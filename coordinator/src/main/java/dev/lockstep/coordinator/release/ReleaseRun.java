@@ -10,21 +10,15 @@ import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.AppliedMigration;
 import dev.lockstep.protocol.DesiredState;
-import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
-import dev.lockstep.rules.Inspection;
-import dev.lockstep.rules.Repairs;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -206,7 +200,7 @@ public final class ReleaseRun {
             return Future.failedFuture(new ReleaseAbortedException("aborted by the operator before MIGRATING"));
           }
           doc = migrating;
-          return blocking(this::applyRepairs);
+          return blocking(() -> new RepairStep(deps, doc.service(), doc.id(), epoch, orNone(doc.fromSchema())).apply());
         })
         .compose(applied -> {
           if (applied.isEmpty()) {
@@ -276,78 +270,6 @@ public final class ReleaseRun {
             ? "Agents hold, not serving, because old code may not read it: fix the migration and release again (fix forward)."
             : "The release only adds, so agents abort and keep serving the old revision; fix the migration and release again."),
         maintenance ? FleetInstruction.HOLD : FleetInstruction.ABORT, e);
-  }
-
-  /**
-   * Re-inspects (the database may have changed since PREFLIGHT, and a resumed run must not repeat a
-   * repair), then applies what is planned: first the repairs that cannot run in a transaction
-   * (rebuilding an invalid index concurrently), then the others in one fenced transaction. Each
-   * statement is audited in {@code lockstep.repairs}.
-   */
-  private List<String> applyRepairs() throws SQLException {
-    List<String> executed = new ArrayList<>();
-    try (Connection c = deps.connections().open("lockstep-repair/" + doc.service())) {
-      try (Statement s = c.createStatement()) {
-        s.execute("SET lock_timeout = '" + deps.config().lockTimeout().toMillis() + "ms'");
-      }
-      List<Finding> outside = Repairs.outsideTransaction(planned(deps.rules().inspect(c, deps.inspectionContext())));
-      if (!outside.isEmpty()) {
-        Fence.checkEpoch(c, doc.service(), epoch);
-        executed.addAll(repair(() -> deps.rules().applyOutsideTransaction(c, outside)));
-        audit(c, outside);
-      }
-      c.setAutoCommit(false);
-      try {
-        Fence.checkEpoch(c, doc.service(), epoch);
-        List<Finding> inside = Repairs.inTransaction(planned(deps.rules().inspect(c, deps.inspectionContext())));
-        executed.addAll(repair(() -> deps.rules().apply(c, inside)));
-        audit(c, inside);
-        c.commit();
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      }
-    }
-    return executed;
-  }
-
-  /** The findings with a repair to make; a blocking one (the database changed since PREFLIGHT) stops the release. */
-  private List<Finding> planned(Inspection inspection) {
-    List<Finding> blocking = inspection.blocking();
-    if (!blocking.isEmpty()) {
-      throw new ReleaseAbortedException("pre-flight blocked at MIGRATING (the database changed since PREFLIGHT): "
-          + blocking.stream().map(f -> f.object() + ": " + f.message()).collect(Collectors.joining("; ")));
-    }
-    return inspection.findings().stream().filter(Finding::hasRepair).toList();
-  }
-
-  private interface SqlWork {
-    List<String> run() throws SQLException;
-  }
-
-  private List<String> repair(SqlWork work) {
-    try {
-      return work.run();
-    } catch (SQLException e) {
-      throw new ReleaseFailedException("repair failed: " + e.getMessage() + "; the repair transaction was rolled back"
-          + " and the schema is still at " + orNone(doc.fromSchema()), FleetInstruction.ABORT, e);
-    }
-  }
-
-  private void audit(Connection c, List<Finding> findings) throws SQLException {
-    try (PreparedStatement audit = c.prepareStatement(
-        "INSERT INTO lockstep.repairs (release_id, rule, object, statement) VALUES (?, ?, ?, ?)")) {
-      for (Finding f : findings) {
-        for (String sql : f.repair()) {
-          audit.setString(1, doc.id());
-          audit.setString(2, f.rule());
-          audit.setString(3, f.object());
-          audit.setString(4, sql);
-          audit.addBatch();
-        }
-      }
-      audit.executeBatch();
-    }
   }
 
   // SWITCHING: all agents switch at once; record each switch time and the skew.
