@@ -184,6 +184,10 @@ public final class ServeCommand implements Callable<Integer> {
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       log.info("coordinator stopping");
+      // Timers and subscriptions first, so nothing starts while the server and pools close.
+      releases.stop();
+      fleetMetrics.stop();
+      watch.stop();
       shutdown(vertx, redisson, server[0], worker, pool);
       stop.countDown();
     }, "lockstep-shutdown"));

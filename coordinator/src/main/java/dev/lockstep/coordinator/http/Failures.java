@@ -22,6 +22,7 @@ public final class Failures implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     Throwable failure = ctx.failure();
+    String unavailable = Outages.storeOf(failure);
     int status;
     String error;
     String detail;
@@ -37,11 +38,11 @@ public final class Failures implements Handler<RoutingContext> {
       status = 409;
       error = "fenced";
       detail = e.getMessage();
-    } else if (Outages.storeOf(failure) != null) {
+    } else if (unavailable != null) {
       // Redis or PostgreSQL out of reach is the service's state, not a bug: 503, so agents and scripts retry.
       status = 503;
       error = "unavailable";
-      detail = Outages.storeOf(failure) + " is unavailable (" + failure.getMessage() + "); retry shortly";
+      detail = unavailable + " is unavailable (" + failure.getMessage() + "); retry shortly";
     } else if (failure instanceof HttpException e) {
       status = e.getStatusCode();
       error = statusError(status);

@@ -62,9 +62,4 @@ public record MigrationPlan(String current, String target, List<PendingMigration
     }
     return steps;
   }
-
-  /** Whether the whole release commits or rolls back as one. */
-  public boolean atomic() {
-    return steps().stream().allMatch(Step::transactional);
-  }
 }

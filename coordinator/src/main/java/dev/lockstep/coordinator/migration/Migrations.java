@@ -4,6 +4,7 @@ import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.lock.FencedOutException;
+import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.AppliedMigration;
 import dev.lockstep.protocol.MigrationHistory;
 import java.io.IOException;
@@ -154,15 +155,11 @@ public final class Migrations {
    */
   private List<AppliedMigration> undo(MigrationPlan.Step step, long epoch) {
     PendingMigration m = step.migrations().get(0);
-    Properties props = new Properties();
-    props.setProperty("user", database.user());
-    if (database.password() != null) {
-      props.setProperty("password", database.password());
-    }
-    props.setProperty("ApplicationName", Fence.migrationApplicationName(service));
-    props.setProperty("options", "-c lock_timeout=" + lockTimeout.toMillis());
     long started = System.nanoTime();
-    try (java.sql.Connection c = java.sql.DriverManager.getConnection(database.jdbcUrl(), props)) {
+    try (java.sql.Connection c = new Connections(database).open(Fence.migrationApplicationName(service))) {
+      try (java.sql.Statement s = c.createStatement()) {
+        s.execute("SET lock_timeout = '" + lockTimeout.toMillis() + "ms'");
+      }
       c.setAutoCommit(!step.transactional());
       Fence.checkEpoch(c, service, epoch);
       try (java.sql.Statement s = c.createStatement();

@@ -21,10 +21,6 @@ public record CatalogDiff(List<String> breaking, List<Dropped> dropped) {
     }
   }
 
-  public boolean isAdditive() {
-    return breaking.isEmpty();
-  }
-
   public static CatalogDiff between(SchemaShape before, SchemaShape after) {
     List<String> breaking = new ArrayList<>();
     List<Dropped> dropped = new ArrayList<>();

@@ -62,10 +62,6 @@ public final class ReleaseRun {
     this.started = deps.clock().instant();
   }
 
-  public String id() {
-    return doc.id();
-  }
-
   /**
    * Takes the service's lock (waiting up to {@code lockWait}) and runs the release to a terminal
    * phase. If another coordinator holds the lock, it is left to that one: returns false and

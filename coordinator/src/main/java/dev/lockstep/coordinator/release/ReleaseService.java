@@ -126,10 +126,6 @@ public final class ReleaseService {
     }
   }
 
-  public boolean isRunning(String id) {
-    return running.containsKey(id);
-  }
-
   private void launch(ReleaseDocument doc, Duration lockWait) {
     ReleaseRun run = new ReleaseRun(deps, doc);
     running.put(doc.id(), run);

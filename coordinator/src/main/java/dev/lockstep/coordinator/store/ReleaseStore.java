@@ -111,12 +111,6 @@ public final class ReleaseStore {
             : appendEvent(conn, doc.id(), Phase.MIGRATING, event).map(true))));
   }
 
-  /** Appends an event without changing the document (progress lines). Fenced like every write. */
-  public Future<Void> event(String releaseId, String service, Phase phase, long epoch, String message) {
-    return pool.withTransaction(conn -> checkEpoch(conn, service, epoch)
-        .compose(v -> appendEvent(conn, releaseId, phase, message)));
-  }
-
   /**
    * Asks a release to abort. Succeeds only while the release has not begun to migrate; the run
    * notices at its next step.
