@@ -43,7 +43,7 @@ public final class Fence {
     @Override
     public void close() {
       try (Statement s = connection.createStatement()) {
-        s.execute("SELECT pg_advisory_unlock(" + keys.runClass() + ", " + keys.object() + ")");
+        s.execute("SELECT pg_advisory_unlock(" + keys.run() + ")");
       } catch (SQLException e) {
         log.debug("advisory unlock of {} failed ({}); closing the connection releases it", service, e.getMessage());
       }
@@ -69,7 +69,7 @@ public final class Fence {
       insert.executeUpdate();
     }
     long epoch = bumpEpoch(connection, keys, service, holder);
-    List<Integer> stale = terminateHolders(connection, keys.runClass(), keys.object());
+    List<Integer> stale = terminateHolders(connection, keys.run());
     stale.addAll(terminateMigrators(connection, service));
     if (!stale.isEmpty()) {
       log.warn("service {}: terminated {} session(s) of an earlier run that still held its advisory lock: {}",
@@ -77,7 +77,7 @@ public final class Fence {
     }
     try (Statement s = connection.createStatement()) {
       s.execute("SET lock_timeout = 0");
-      s.execute("SELECT pg_advisory_lock(" + keys.runClass() + ", " + keys.object() + ")");
+      s.execute("SELECT pg_advisory_lock(" + keys.run() + ")");
     }
     return new Held(service, epoch, connection, keys);
   }
@@ -87,7 +87,7 @@ public final class Fence {
       c.setAutoCommit(false);
       try (Statement s = c.createStatement()) {
         s.execute("SET LOCAL lock_timeout = '2s'");
-        s.execute("SELECT pg_advisory_xact_lock(" + keys.writeClass() + ", " + keys.object() + ")");
+        s.execute("SELECT pg_advisory_xact_lock(" + keys.write() + ")");
         try (PreparedStatement update = c.prepareStatement(
             "UPDATE lockstep.fence SET epoch = epoch + 1, holder = ?, acquired_at = now() WHERE service = ? RETURNING epoch")) {
           update.setString(1, holder);
@@ -105,7 +105,7 @@ public final class Fence {
           throw e;
         }
         c.setAutoCommit(true);
-        List<Integer> killed = terminateHolders(c, keys.writeClass(), keys.object());
+        List<Integer> killed = terminateHolders(c, keys.write());
         log.warn("service {}: a write of the old epoch held the fence; terminated sessions {}", service, killed);
       } finally {
         c.setAutoCommit(true);
@@ -127,13 +127,13 @@ public final class Fence {
     return pids;
   }
 
-  private static List<Integer> terminateHolders(Connection c, int classId, int objectId) throws SQLException {
+  private static List<Integer> terminateHolders(Connection c, long key) throws SQLException {
     List<Integer> pids = new ArrayList<>();
     try (PreparedStatement find = c.prepareStatement(
         "SELECT pid, pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            + " AND classid = ?::oid AND objid = ?::oid AND objsubid = 2 AND pid <> pg_backend_pid()")) {
-      find.setLong(1, Integer.toUnsignedLong(classId));
-      find.setLong(2, Integer.toUnsignedLong(objectId));
+            + " AND classid = ?::oid AND objid = ?::oid AND objsubid = 1 AND pid <> pg_backend_pid()")) {
+      find.setLong(1, FenceKeys.classId(key));
+      find.setLong(2, FenceKeys.objectId(key));
       try (ResultSet rs = find.executeQuery()) {
         while (rs.next()) {
           pids.add(rs.getInt(1));

@@ -44,6 +44,26 @@ class FenceIT {
     db.close();
   }
 
+  /**
+   * "Aa" and "BB" have the same {@code String.hashCode}: with keys derived from it, taking the fence
+   * of one terminated the run of the other. Each service's run must survive the other's takeover.
+   */
+  @Test
+  void servicesWhoseNamesShareAHashCodeDoNotTerminateEachOther() throws Exception {
+    assertThat("Aa".hashCode()).isEqualTo("BB".hashCode());
+    Fence.Held aa = Fence.acquire(connections.open("run-Aa"), "Aa", "coordinator-1");
+    Fence.Held bb = CompletableFuture.supplyAsync(() -> acquire("BB", "coordinator-2")).get(20, TimeUnit.SECONDS);
+    try (Statement s = aa.connection().createStatement()) {
+      s.execute("SELECT 1"); // still alive: BB's takeover did not terminate it
+    }
+    assertThat(db.queryLong("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        + " AND classid = " + FenceKeys.classId(FenceKeys.of("Aa").run())
+        + " AND objid = " + FenceKeys.objectId(FenceKeys.of("Aa").run()) + " AND objsubid = 1")).isEqualTo(1);
+    assertThat(FenceKeys.of("Aa")).isNotEqualTo(FenceKeys.of("BB"));
+    aa.close();
+    bb.close();
+  }
+
   @Test
   void takingOverBumpsTheEpochAndTerminatesTheOldRunsSession() throws Exception {
     Fence.Held first = Fence.acquire(connections.open("run-1"), "takeover", "coordinator-1");
