@@ -9,10 +9,9 @@ import java.util.List;
  * refuses inside a transaction block, and those go through {@link RuleEngine#applyOutsideTransaction}.
  * A finding is transactional only if every statement of its repair is.
  *
- * <p>Not transactional: anything {@code CONCURRENTLY} ({@code CREATE/DROP INDEX}, {@code REINDEX},
- * {@code DETACH PARTITION}) except {@code REFRESH MATERIALIZED VIEW CONCURRENTLY}, {@code VACUUM},
- * {@code CREATE/DROP DATABASE}, {@code CREATE/DROP TABLESPACE}, {@code ALTER SYSTEM},
- * {@code REINDEX DATABASE/SYSTEM}. Keywords in literals, quoted names and comments do not count.
+ * <p>Not transactional: what {@link SqlScript} classifies as {@link SqlScript.Kind#NON_TRANSACTIONAL}
+ * (anything {@code CONCURRENTLY} but {@code REFRESH MATERIALIZED VIEW CONCURRENTLY}, {@code VACUUM}, …).
+ * Keywords in literals, quoted names and comments do not count.
  *
  * <p>A third question matters to a rehearsal, which runs repairs in a transaction that is rolled back:
  * {@link #undoneByRollback(String)} says whether the rollback really undoes a statement ({@code setval}
@@ -31,12 +30,7 @@ public final class Repairs {
 
   /** Whether every statement of {@code sql} (one or several, separated by {@code ;}) may run in a transaction block. */
   public static boolean isTransactional(String sql) {
-    for (String statement : SqlLexer.statements(sql)) {
-      if (!statementIsTransactional(SqlLexer.words(statement))) {
-        return false;
-      }
-    }
-    return true;
+    return SqlScript.parse(sql).statements().stream().noneMatch(s -> s.kind() == SqlScript.Kind.NON_TRANSACTIONAL);
   }
 
   /** Whether every statement of the finding's repair may run in a transaction block; true if it has none. */
@@ -67,23 +61,5 @@ public final class Repairs {
   /** The findings with a repair that must run outside any transaction, for {@link RuleEngine#applyOutsideTransaction}. */
   public static List<Finding> outsideTransaction(List<Finding> findings) {
     return findings.stream().filter(finding -> !isTransactional(finding)).toList();
-  }
-
-  private static boolean statementIsTransactional(List<String> words) {
-    if (words.isEmpty()) {
-      return true;
-    }
-    String first = words.get(0);
-    String second = words.size() > 1 ? words.get(1) : "";
-    if (words.contains("CONCURRENTLY")) {
-      return first.equals("REFRESH"); // REFRESH MATERIALIZED VIEW CONCURRENTLY runs in a transaction
-    }
-    return switch (first) {
-      case "VACUUM" -> false;
-      case "CREATE", "DROP" -> !second.equals("DATABASE") && !second.equals("TABLESPACE");
-      case "ALTER" -> !second.equals("SYSTEM");
-      case "REINDEX" -> !second.equals("DATABASE") && !second.equals("SYSTEM");
-      default -> true;
-    };
   }
 }

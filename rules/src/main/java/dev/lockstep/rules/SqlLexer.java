@@ -69,23 +69,79 @@ final class SqlLexer {
     return spans;
   }
 
+  /**
+   * Where a statement of the text starts and ends ({@code end} exclusive, before its {@code ;}), with
+   * surrounding whitespace left out.
+   */
+  record Range(int start, int end) {
+    String text(String sql) {
+      return sql.substring(start, end);
+    }
+  }
+
   /** The statements of {@code sql}, split at the semicolons that are code, trimmed, empty ones left out. */
   static List<String> statements(String sql) {
-    List<String> statements = new ArrayList<>();
+    return ranges(sql).stream().map(r -> r.text(sql)).toList();
+  }
+
+  /**
+   * The statements of {@code sql} as ranges of the text, split at the semicolons that are code. A
+   * SQL-standard routine body ({@code CREATE FUNCTION … BEGIN ATOMIC …; …; END}) is one statement: its
+   * inner semicolons are not code-level ends, so {@code BEGIN ATOMIC} opens a block that its
+   * {@code END} closes ({@code CASE … END} inside it counted).
+   */
+  static List<Range> ranges(String sql) {
+    List<Range> ranges = new ArrayList<>();
     int start = 0;
+    int atomicDepth = 0;
+    int caseDepth = 0;
+    String previousWord = "";
     for (Span span : spans(sql)) {
       if (span.kind() != Kind.CODE) {
         continue;
       }
-      for (int i = span.start(); i < span.end(); i++) {
-        if (sql.charAt(i) == ';') {
-          addTrimmed(statements, sql.substring(start, i));
+      int i = span.start();
+      while (i < span.end()) {
+        char c = sql.charAt(i);
+        if (Character.isLetter(c) || c == '_') {
+          int wordStart = i;
+          while (i < span.end() && identifierChar(sql.charAt(i))) {
+            i++;
+          }
+          String word = sql.substring(wordStart, i).toUpperCase(Locale.ROOT);
+          if (word.equals("ATOMIC") && previousWord.equals("BEGIN")) {
+            atomicDepth++;
+          } else if (atomicDepth > 0 && word.equals("CASE")) {
+            caseDepth++;
+          } else if (atomicDepth > 0 && word.equals("END")) {
+            if (caseDepth > 0) {
+              caseDepth--;
+            } else {
+              atomicDepth--;
+            }
+          }
+          previousWord = word;
+          continue;
+        }
+        if (identifierChar(c)) {
+          while (i < span.end() && identifierChar(sql.charAt(i))) {
+            i++;
+          }
+          previousWord = "";
+          continue;
+        }
+        if (c == ';' && atomicDepth == 0) {
+          addTrimmed(ranges, sql, start, i);
           start = i + 1;
         }
+        if (!Character.isWhitespace(c)) {
+          previousWord = "";
+        }
+        i++;
       }
     }
-    addTrimmed(statements, sql.substring(start));
-    return statements;
+    addTrimmed(ranges, sql, start, sql.length());
+    return ranges;
   }
 
   /** The bare words of the code, upper case, in order: keywords and unquoted identifiers. */
@@ -120,9 +176,15 @@ final class SqlLexer {
     return Character.isLetterOrDigit(c) || c == '_' || c == '$' || c >= 0x80;
   }
 
-  private static void addTrimmed(List<String> statements, String statement) {
-    if (!statement.isBlank()) {
-      statements.add(statement.trim());
+  private static void addTrimmed(List<Range> ranges, String sql, int start, int end) {
+    while (start < end && Character.isWhitespace(sql.charAt(start))) {
+      start++;
+    }
+    while (end > start && Character.isWhitespace(sql.charAt(end - 1))) {
+      end--;
+    }
+    if (start < end) {
+      ranges.add(new Range(start, end));
     }
   }
 
