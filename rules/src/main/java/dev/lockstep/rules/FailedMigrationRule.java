@@ -5,12 +5,12 @@ import dev.lockstep.protocol.Severity;
 import dev.lockstep.rules.CatalogSnapshot.HistoryEntry;
 import dev.lockstep.rules.MigrationFolder.Migration;
 import java.io.IOException;
-import java.math.BigInteger;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import org.flywaydb.core.api.MigrationVersion;
 import java.util.Map;
 
 /**
@@ -85,17 +85,17 @@ public final class FailedMigrationRule implements Rule {
   }
 
   /** Per version, the newest successful SQL entry: the one Flyway validates. */
-  private static Map<String, HistoryEntry> latestSuccessfulByVersion(List<HistoryEntry> history) {
-    Map<String, HistoryEntry> latest = new LinkedHashMap<>();
+  private static Map<MigrationVersion, HistoryEntry> latestSuccessfulByVersion(List<HistoryEntry> history) {
+    Map<MigrationVersion, HistoryEntry> latest = new LinkedHashMap<>();
     for (HistoryEntry entry : history) {
       if (entry.success() && "SQL".equals(entry.type()) && MigrationFolder.numeric(entry.version())) {
-        latest.put(MigrationFolder.key(entry.version()).toString(), entry);
+        latest.put(MigrationFolder.key(entry.version()), entry);
       }
     }
     return latest;
   }
 
-  private static List<Finding> compareWithFolder(Map<String, HistoryEntry> applied, InspectionContext context) {
+  private static List<Finding> compareWithFolder(Map<MigrationVersion, HistoryEntry> applied, InspectionContext context) {
     List<Migration> files;
     try {
       files = MigrationFolder.scan(context.migrations());
@@ -104,21 +104,21 @@ public final class FailedMigrationRule implements Rule {
           + context.migrations() + " cannot be read (" + e + "), so Flyway's history cannot be checked against it;"
           + " fix the folder, then run the release again", List.of()));
     }
-    Map<String, Migration> byVersion = new HashMap<>();
+    Map<MigrationVersion, Migration> byVersion = new HashMap<>();
     List<Finding> findings = new ArrayList<>();
     for (Migration file : files) {
-      Migration clash = byVersion.putIfAbsent(MigrationFolder.key(file.version()).toString(), file);
+      Migration clash = byVersion.putIfAbsent(MigrationFolder.key(file.version()), file);
       if (clash != null) {
         findings.add(new Finding(ID, Severity.BLOCK, "V" + file.version(), "the migrations folder has two files for"
             + " version " + file.version() + ": " + clash.file() + " and " + file.file() + "; Flyway refuses that,"
             + " so keep one", List.of()));
       }
     }
-    List<BigInteger> newestFile = files.isEmpty() ? null : MigrationFolder.key(files.get(files.size() - 1).version());
+    MigrationVersion newestFile = files.isEmpty() ? null : MigrationFolder.key(files.get(files.size() - 1).version());
     for (HistoryEntry entry : applied.values()) {
-      Migration file = byVersion.get(MigrationFolder.key(entry.version()).toString());
+      Migration file = byVersion.get(MigrationFolder.key(entry.version()));
       if (file == null) {
-        if (newestFile != null && MigrationFolder.compare(MigrationFolder.key(entry.version()), newestFile) < 0) {
+        if (newestFile != null && MigrationFolder.key(entry.version()).compareTo(newestFile) < 0) {
           findings.add(new Finding(ID, Severity.BLOCK, label(entry), "migration " + describe(entry) + " was applied"
               + " (installed rank " + entry.installedRank() + "), but the migrations folder " + context.migrations()
               + " has no file for it, though it has newer ones, so Flyway would refuse to migrate; restore "
@@ -158,7 +158,7 @@ public final class FailedMigrationRule implements Rule {
       return false;
     }
     if (MigrationFolder.numeric(a) && MigrationFolder.numeric(b)) {
-      return MigrationFolder.compare(MigrationFolder.key(a), MigrationFolder.key(b)) == 0;
+      return MigrationFolder.key(a).equals(MigrationFolder.key(b));
     }
     return a.equals(b);
   }

@@ -1,7 +1,6 @@
 package dev.lockstep.rules;
 
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,6 +9,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.flywaydb.core.api.MigrationVersion;
 
 /**
  * The versioned SQL migrations of a folder as Flyway names them ({@code V<version>__<description>.sql},
@@ -42,39 +42,17 @@ final class MigrationFolder {
         }
       }
     }
-    migrations.sort(Comparator.comparing(migration -> key(migration.version()), MigrationFolder::compare));
+    migrations.sort(Comparator.comparing(migration -> key(migration.version())));
     return migrations;
   }
 
-  /**
-   * A version as Flyway compares it: numbers separated by dots, leading zeros and trailing zero parts
-   * not counting ({@code 1.0} is {@code 1}, {@code 1.01} is {@code 1.1}).
-   */
-  static List<BigInteger> key(String version) {
-    List<BigInteger> parts = new ArrayList<>();
-    for (String part : version.split("\\.")) {
-      parts.add(part.isEmpty() ? BigInteger.ZERO : new BigInteger(part));
-    }
-    while (parts.size() > 1 && parts.get(parts.size() - 1).signum() == 0) {
-      parts.remove(parts.size() - 1);
-    }
-    return parts;
+  /** A version as Flyway reads and compares it ({@code 1.0} is {@code 1}, {@code 1.01} is {@code 1.1}). */
+  static MigrationVersion key(String version) {
+    return MigrationVersion.fromVersion(version);
   }
 
   /** Whether {@code version} reads as a Flyway version, so that {@link #key} can compare it. */
   static boolean numeric(String version) {
-    return version != null && version.matches("[0-9][0-9.]*");
-  }
-
-  static int compare(List<BigInteger> a, List<BigInteger> b) {
-    for (int i = 0; i < Math.max(a.size(), b.size()); i++) {
-      BigInteger x = i < a.size() ? a.get(i) : BigInteger.ZERO;
-      BigInteger y = i < b.size() ? b.get(i) : BigInteger.ZERO;
-      int order = x.compareTo(y);
-      if (order != 0) {
-        return order;
-      }
-    }
-    return 0;
+    return version != null && version.matches("[0-9][0-9._]*") && !version.contains("..");
   }
 }

@@ -124,6 +124,21 @@ public final class SqlScript {
     return found;
   }
 
+  /**
+   * The names {@code sql} mentions as code, lower case: bare words (keywords among them) and quoted
+   * identifiers as written inside their quotes. Comments and string literals name nothing.
+   */
+  public static java.util.Set<String> names(String sql) {
+    java.util.Set<String> names = new java.util.HashSet<>();
+    SqlLexer.words(sql).forEach(w -> names.add(w.toLowerCase(java.util.Locale.ROOT)));
+    for (SqlLexer.Span span : SqlLexer.spans(sql)) {
+      if (span.kind() == SqlLexer.Kind.QUOTED_IDENTIFIER && span.closed()) {
+        names.add(sql.substring(span.start() + 1, span.end() - 1).replace("\"\"", "\""));
+      }
+    }
+    return names;
+  }
+
   private static SqlScript withWrapperFound(List<Statement> statements) {
     if (statements.isEmpty()) {
       return new SqlScript(statements, statements, false);

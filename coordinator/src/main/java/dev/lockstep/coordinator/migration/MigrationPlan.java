@@ -46,8 +46,8 @@ public record MigrationPlan(String current, String target, List<PendingMigration
     for (PendingMigration m : pending) {
       if (m.undo()) {
         // Each undo commits with its own history change, so a failure leaves a version that exists.
-        steps.add(new Step(List.of(m), !dev.lockstep.coordinator.preflight.NonTransactional.matches(m.sql())));
-      } else if (dev.lockstep.coordinator.preflight.NonTransactional.matches(m.sql())) {
+        steps.add(new Step(List.of(m), m.transactional()));
+      } else if (!m.transactional()) {
         if (!run.isEmpty()) {
           steps.add(new Step(List.copyOf(run), true));
           run.clear();

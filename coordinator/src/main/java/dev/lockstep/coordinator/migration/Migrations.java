@@ -27,6 +27,7 @@ import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.output.MigrateOutput;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.flywaydb.core.internal.exception.FlywayMigrateException;
+import org.flywaydb.core.internal.resource.NoopResourceProvider;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 
 /**
@@ -55,99 +56,76 @@ public final class Migrations {
     return folder;
   }
 
+  /** The migration set a release would run: the folder's files as they are now. */
+  public MigrationSet set() {
+    return MigrationSet.read(folder);
+  }
+
   /**
    * What a release to {@code requestedSchema} (null: the newest) would apply.
    *
-   * @throws LockstepException UNPROCESSABLE if the version is unknown or lower than the current one
+   * @throws LockstepException UNPROCESSABLE if the version is unknown, or a downgrade past a version
+   *     that has no undo script
    */
   public MigrationPlan plan(String requestedSchema) {
-    MigrationInfoService info = configure(null, false).load().info();
+    MigrationSet set = set();
+    if (!set.repeatable().isEmpty()) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "repeatable migrations " + set.repeatable()
+          + " in " + set.origin() + " are not supported; use versioned V… migrations");
+    }
+    MigrationInfoService info = configure(set, null, false).load().info();
     MigrationInfo current = info.current();
-    String currentVersion = current == null || current.getVersion() == null ? null : current.getVersion().getVersion();
-    String newest = null;
-    for (MigrationInfo m : info.all()) {
-      if (m.getVersion() != null && (newest == null
-          || m.getVersion().compareTo(MigrationVersion.fromVersion(newest)) > 0)) {
-        newest = m.getVersion().getVersion();
-      }
-    }
-    String target = requestedSchema == null ? newest : requestedSchema;
-    if (target == null) {
+    MigrationVersion currentVersion = current == null ? null : current.getVersion();
+    MigrationVersion newest = set.newest();
+    if (newest == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-          "the migrations folder " + folder + " holds no V… migrations; nothing to release a schema to");
+          "the migrations folder " + set.origin() + " holds no V… migrations; nothing to release a schema to");
     }
-    boolean known = false;
-    for (MigrationInfo m : info.all()) {
-      known |= m.getVersion() != null && m.getVersion().getVersion().equals(target);
-    }
-    if (!known) {
+    MigrationVersion target = requestedSchema == null ? newest : SchemaVersions.parse(requestedSchema);
+    if (set.migration(target) == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-          "schema version " + target + " is not in the migrations folder " + folder + "; the newest is " + newest);
+          "schema version " + requestedSchema + " is not in the migrations folder " + set.origin() + "; the newest is " + newest);
     }
-    if (currentVersion != null && MigrationVersion.fromVersion(target).compareTo(MigrationVersion.fromVersion(currentVersion)) < 0) {
-      return downgradePlan(info, currentVersion, target);
+    if (currentVersion != null && target.compareTo(currentVersion) < 0) {
+      return downgradePlan(set, info, currentVersion, target);
     }
     List<PendingMigration> pending = new ArrayList<>();
-    for (MigrationInfo m : configure(target, false).load().info().pending()) {
-      if (m.getVersion() == null) {
-        throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-            "repeatable migration " + m.getScript() + " is not supported; use versioned V… migrations");
-      }
-      pending.add(new PendingMigration(m.getVersion().getVersion(), m.getDescription(), m.getScript(), read(m.getScript())));
+    for (MigrationInfo m : configure(set, target.getVersion(), false).load().info().pending()) {
+      pending.add(set.migration(m.getVersion()));
     }
-    return new MigrationPlan(currentVersion, target, pending);
+    return new MigrationPlan(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), pending);
   }
 
   /**
    * A downgrade: the undo script of every applied version above {@code target}, newest first. A
    * version without one cannot be downgraded past, and the error names each.
    */
-  private MigrationPlan downgradePlan(MigrationInfoService info, String current, String target) {
-    MigrationVersion floor = MigrationVersion.fromVersion(target);
-    Map<MigrationVersion, Path> undoScripts = undoScripts();
+  private MigrationPlan downgradePlan(MigrationSet set, MigrationInfoService info, MigrationVersion current,
+                                      MigrationVersion target) {
+    Map<MigrationVersion, PendingMigration> undoScripts = set.undo();
     List<PendingMigration> undo = new ArrayList<>();
     List<String> missing = new ArrayList<>();
     List<MigrationInfo> applied = new ArrayList<>(List.of(info.applied()));
     java.util.Collections.reverse(applied);
     for (MigrationInfo m : applied) {
-      if (m.getVersion() == null || m.getVersion().compareTo(floor) <= 0) {
+      if (m.getVersion() == null || m.getVersion().compareTo(target) <= 0) {
         continue;
       }
-      Path script = undoScripts.get(m.getVersion());
+      PendingMigration script = undoScripts.get(m.getVersion());
       if (script == null) {
         missing.add("V" + m.getVersion() + " (" + m.getDescription() + ") has no undo script U" + m.getVersion() + "__….sql");
         continue;
       }
-      try {
-        undo.add(new PendingMigration(m.getVersion().getVersion(), m.getDescription(), script.getFileName().toString(),
-            Files.readString(script), true));
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read undo script " + script, e);
-      }
+      // The history's version text (V001 and U1 are one version, but the row says 001) is what undo deletes.
+      undo.add(new PendingMigration(m.getVersion().getVersion(), script.description(), script.script(), script.sql(), true,
+          script.executeInTransaction()));
     }
     if (!missing.isEmpty()) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "cannot downgrade from " + current + " to " + target
-          + ": " + String.join("; ", missing) + " in " + folder + "; add the undo script(s), or downgrade no further");
+          + ": " + String.join("; ", missing) + " in " + set.origin() + "; add the undo script(s), or downgrade no further");
     }
-    return new MigrationPlan(current, target, undo);
+    return new MigrationPlan(current.getVersion(), target.getVersion(), undo);
   }
-
-  private Map<MigrationVersion, Path> undoScripts() {
-    Map<MigrationVersion, Path> scripts = new java.util.HashMap<>();
-    try (Stream<Path> files = Files.walk(folder)) {
-      files.filter(Files::isRegularFile).forEach(p -> {
-        java.util.regex.Matcher m = UNDO_NAME.matcher(p.getFileName().toString());
-        if (m.matches()) {
-          scripts.put(MigrationVersion.fromVersion(m.group(1).replace('_', '.')), p);
-        }
-      });
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read migrations folder " + folder, e);
-    }
-    return scripts;
-  }
-
-  private static final java.util.regex.Pattern UNDO_NAME = java.util.regex.Pattern.compile("U([0-9]+(?:[._][0-9]+)*)__.+\\.sql");
 
   /**
    * Undoes one version: its U… script and the removal of its row from Flyway's history, in one
@@ -155,6 +133,7 @@ public final class Migrations {
    */
   private List<AppliedMigration> undo(MigrationPlan.Step step, long epoch) {
     PendingMigration m = step.migrations().get(0);
+    refuseUnmarkedTransactionControl(m);
     long started = System.nanoTime();
     try (java.sql.Connection c = new Connections(database).open(Fence.migrationApplicationName(service))) {
       try (java.sql.Statement s = c.createStatement()) {
@@ -162,9 +141,8 @@ public final class Migrations {
       }
       c.setAutoCommit(!step.transactional());
       Fence.checkEpoch(c, service, epoch);
-      try (java.sql.Statement s = c.createStatement();
-           java.sql.PreparedStatement forget = c.prepareStatement("DELETE FROM flyway_schema_history WHERE version = ?")) {
-        s.execute(m.sql());
+      try (java.sql.PreparedStatement forget = c.prepareStatement("DELETE FROM flyway_schema_history WHERE version = ?")) {
+        ScriptRunner.run(c, m);
         forget.setString(1, m.version());
         forget.executeUpdate();
         if (step.transactional()) {
@@ -184,6 +162,15 @@ public final class Migrations {
         (System.nanoTime() - started) / 1_000_000));
   }
 
+  /** A last guard behind PREFLIGHT: a script whose transaction control would end the release's transaction never runs. */
+  private static void refuseUnmarkedTransactionControl(PendingMigration m) {
+    dev.lockstep.rules.SqlScript.Statement control = m.unmarkedTransactionControl();
+    if (control != null) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "migration " + m.script() + " has "
+          + control.describe() + ", which would end the release's transaction; " + m.howToMark());
+    }
+  }
+
   /**
    * Applies every pending migration up to {@code target} in one transaction that first checks
    * {@code epoch}. On failure nothing of the release is committed.
@@ -192,7 +179,9 @@ public final class Migrations {
    * @throws FencedOutException if another coordinator took the service over
    */
   public List<AppliedMigration> migrate(String target, long epoch) {
-    return migrate(configure(target, true), epoch);
+    MigrationSet set = set();
+    set.versioned().forEach(Migrations::refuseUnmarkedTransactionControl);
+    return migrate(configure(set, target, true), epoch);
   }
 
   /**
@@ -204,7 +193,8 @@ public final class Migrations {
     if (step.undo()) {
       return undo(step, epoch);
     }
-    FluentConfiguration config = configure(step.target(), true);
+    step.migrations().forEach(Migrations::refuseUnmarkedTransactionControl);
+    FluentConfiguration config = configure(set(), step.target(), true);
     if (!step.transactional()) {
       // Flyway's default transactional advisory lock would make CREATE INDEX CONCURRENTLY wait on Flyway itself.
       config.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
@@ -234,7 +224,7 @@ public final class Migrations {
 
   /** Flyway's view of the history and the folder: applied (oldest first) and pending migrations. */
   public MigrationHistory history(String service) {
-    MigrationInfoService info = configure(null, false).load().info();
+    MigrationInfoService info = configure(set(), null, false).load().info();
     List<MigrationHistory.Entry> applied = new ArrayList<>();
     List<MigrationHistory.Entry> pending = new ArrayList<>();
     for (MigrationInfo m : info.all()) {
@@ -253,7 +243,7 @@ public final class Migrations {
    * @param migrating true for the connections that apply migrations: they carry the name a takeover
    *     terminates ({@link Fence#migrationApplicationName}); read-only uses must not
    */
-  private FluentConfiguration configure(String target, boolean migrating) {
+  private FluentConfiguration configure(MigrationSet set, String target, boolean migrating) {
     Properties props = new Properties();
     props.setProperty("ApplicationName", migrating ? Fence.migrationApplicationName(service) : "lockstep-info/" + service);
     // A migration waiting on a lock queues every later query behind it; give up instead, visibly.
@@ -261,7 +251,10 @@ public final class Migrations {
     FluentConfiguration config = Flyway.configure()
         .dataSource(database.jdbcUrl(), database.user(), database.password())
         .jdbcProperties(toMap(props))
-        .locations("filesystem:" + folder.toAbsolutePath())
+        // Flyway reads nothing from disk: the set's migrations come through the resolver, run by ScriptRunner.
+        .resourceProvider(NoopResourceProvider.INSTANCE)
+        .skipDefaultResolvers(true)
+        .resolvers(new SetResolver(set))
         .group(true)
         .cleanDisabled(true)
         .connectRetries(3);
@@ -275,16 +268,6 @@ public final class Migrations {
     java.util.Map<String, String> map = new java.util.HashMap<>();
     props.forEach((k, v) -> map.put((String) k, (String) v));
     return map;
-  }
-
-  private String read(String script) {
-    try (Stream<Path> files = Files.walk(folder)) {
-      Path file = files.filter(p -> p.getFileName().toString().equals(Path.of(script).getFileName().toString()))
-          .findFirst().orElse(folder.resolve(script));
-      return Files.readString(file);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read migration " + script + " in " + folder, e);
-    }
   }
 
   /** "migration V3 (add broken column) failed: ERROR: … (SQL state 42703)" */

@@ -1,18 +1,60 @@
 package dev.lockstep.coordinator.migration;
 
+import dev.lockstep.rules.SqlScript;
+
 /**
  * A migration that a release would run: its version, description, script name and SQL text. An
  * {@code undo} migration is a {@code U<version>__…} script that takes the schema from that version
  * back to the one before it.
+ *
+ * @param executeInTransaction false when the operator marked the script non-transactional with
+ *     Flyway's per-script config file ({@code V40__x.sql.conf} holding {@code executeInTransaction=false}):
+ *     it then runs in a step of its own, outside any transaction, exactly as written
  */
-public record PendingMigration(String version, String description, String script, String sql, boolean undo) {
+public record PendingMigration(String version, String description, String script, String sql, boolean undo,
+                               boolean executeInTransaction) {
 
   public PendingMigration(String version, String description, String script, String sql) {
-    this(version, description, script, sql, false);
+    this(version, description, script, sql, false, true);
   }
 
   /** {@code V3 (add order fk)}, or {@code U3 (add order fk)} for its undo — how messages name a migration. */
   public String label() {
     return (undo ? "U" : "V") + version + " (" + description + ")";
+  }
+
+  /** The script's statements, classified. Parsed on each call: callers keep the result if they need it twice. */
+  public SqlScript statements() {
+    return SqlScript.parse(sql);
+  }
+
+  /**
+   * Whether it runs inside the release's transaction: not marked non-transactional, and nothing in it
+   * that PostgreSQL refuses in a transaction block ({@code CREATE INDEX CONCURRENTLY}, …). Transaction
+   * control in an unmarked script is refused before anything runs ({@link #unmarkedTransactionControl}).
+   */
+  public boolean transactional() {
+    return executeInTransaction && statements().nonTransactional().isEmpty();
+  }
+
+  /**
+   * Transaction control ({@code COMMIT}, {@code SAVEPOINT}, …) in a script that was not marked
+   * non-transactional, other than an outer wrapper: run in the release's transaction it would end or
+   * split it, so such a script is refused. Null when there is none.
+   */
+  public SqlScript.Statement unmarkedTransactionControl() {
+    return executeInTransaction ? statements().transactionControl().stream().findFirst().orElse(null) : null;
+  }
+
+  /** The name of the per-script config file that marks this script non-transactional: {@code V40__x.sql.conf}. */
+  public String confFile() {
+    return script + ".conf";
+  }
+
+  /** How a message tells the operator to mark this script non-transactional. */
+  public String howToMark() {
+    return "if it must manage its own transactions, mark it non-transactional with a file " + confFile()
+        + " beside it containing executeInTransaction=false (it then runs in a step of its own, outside the release's"
+        + " transaction)";
   }
 }

@@ -51,14 +51,7 @@ public final class Preflight {
       List<String> repairs = inspection.repairs();
       List<String> rehearsable = Repairs.rehearsable(inspection.findings()).stream()
           .flatMap(f -> f.repair().stream()).toList();
-      for (PendingMigration m : plan.pending()) {
-        if (NonTransactional.matches(m.sql())) {
-          findings.add(new Finding("non-transactional", Severity.WARN, "V" + m.version(), "migration " + m.label()
-              + " cannot run in a transaction (CONCURRENTLY, VACUUM …): it runs in a step of its own and is not"
-              + " rehearsed, so this release is not atomic; if a later step fails, the database stays at the last"
-              + " step that committed", List.of()));
-        }
-      }
+      plan.pending().forEach(m -> TransactionFindings.of(m).ifPresent(findings::add));
       if (inspection.blocked() || findings.stream().anyMatch(Finding::blocks)) {
         return new PreflightReport(findings, repairs,
             new ModeDecision(options.mode() == Mode.AUTO ? Mode.MAINTENANCE : options.mode(), "not decided: pre-flight blocked"),
@@ -72,7 +65,11 @@ public final class Preflight {
             context.withTablesTouched(rehearsal.tablesLocked())));
         connection.rollback();
       }
-      if (rehearsal.failure() != null) {
+      if (rehearsal.commitRefused()) {
+        PendingMigration m = rehearsal.failedMigration();
+        findings.add(new Finding(TransactionFindings.CONTROL, Severity.BLOCK, m.undo() ? "U" + m.version() : "V" + m.version(),
+            rehearsal.failure() + "; nothing was changed. " + capitalized(m.howToMark()), List.of()));
+      } else if (rehearsal.failure() != null) {
         boolean lock = rehearsal.failure().contains("lock_timeout");
         findings.add(new Finding("rehearsal", Severity.BLOCK, "migrations", rehearsal.failure() + "; nothing was changed: "
             + (lock ? "end or wait out the sessions named by blocking-sessions, then release again"
@@ -87,7 +84,7 @@ public final class Preflight {
       List<String> effects = new ArrayList<>(rehearsal.effects());
       // What was not rehearsed is assumed to be the worst: conservative, and said.
       for (PendingMigration m : rehearsal.notRehearsed()) {
-        effects.add(m.label() + (NonTransactional.matches(m.sql()) ? " cannot run in a transaction and was not rehearsed"
+        effects.add(m.label() + (!m.transactional() ? " cannot run in a transaction and was not rehearsed"
             : " follows a non-transactional migration and was not rehearsed"));
       }
       ModeDecision mode = decide(options, effects);
@@ -101,6 +98,10 @@ public final class Preflight {
       connection.rollback();
       connection.setAutoCommit(true);
     }
+  }
+
+  private static String capitalized(String text) {
+    return text.isEmpty() ? text : Character.toUpperCase(text.charAt(0)) + text.substring(1);
   }
 
   static ModeDecision decide(ReleaseOptions options, List<String> effects) {

@@ -2,6 +2,9 @@ package dev.lockstep.coordinator.preflight;
 
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.PendingMigration;
+import dev.lockstep.coordinator.migration.ScriptRunner;
+import dev.lockstep.rules.Repairs;
+import dev.lockstep.rules.SqlScript;
 import dev.lockstep.rules.Sql;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -35,7 +38,20 @@ public final class Rehearsal {
    *     writers or readers: where another session's lock would make the release wait
    */
   public record Result(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
-                       java.util.Set<String> tablesLocked) {}
+                       java.util.Set<String> tablesLocked, PendingMigration failedMigration, String sqlState) {
+    Result(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
+           java.util.Set<String> tablesLocked) {
+      this(failure, effects, dataLoss, notRehearsed, tablesLocked, null, null);
+    }
+
+    /** Whether the rehearsal failed because a migration (a procedure it calls, a DO block) tried to commit. */
+    public boolean commitRefused() {
+      return INVALID_TRANSACTION_TERMINATION.equals(sqlState);
+    }
+  }
+
+  /** PostgreSQL's "invalid transaction termination": a COMMIT inside a procedure CALLed in a transaction block. */
+  static final String INVALID_TRANSACTION_TERMINATION = "2D000";
 
   /** A dropped table ({@code rows}) or column ({@code non-NULL values}) and how many would go. */
   public record DataLoss(String object, long count, boolean column) {
@@ -55,12 +71,13 @@ public final class Rehearsal {
     if (connection.getAutoCommit()) {
       throw new IllegalArgumentException("the rehearsal needs a connection in a transaction it can roll back");
     }
+    long transaction = currentTransaction(connection);
     Savepoint start = connection.setSavepoint();
     try (Statement s = connection.createStatement()) {
       s.execute("SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'");
       s.execute("SET LOCAL statement_timeout = '5min'");
       for (String repair : repairs) {
-        if (NonTransactional.matches(repair)) {
+        if (!Repairs.isTransactional(repair)) {
           continue;
         }
         try {
@@ -79,22 +96,34 @@ public final class Rehearsal {
       for (PendingMigration m : plan.pending()) {
         // Past a migration that cannot run in a transaction, later ones may depend on what it built:
         // rehearsing them without it would fail for nothing, so they are not rehearsed either.
-        if (!skipped.isEmpty() || NonTransactional.matches(m.sql())) {
+        if (!skipped.isEmpty() || !m.transactional()) {
           skipped.add(m);
           continue;
         }
+        if (m.unmarkedTransactionControl() != null) {
+          // Pre-flight refuses such a script before the rehearsal; never execute what could commit.
+          return new Result("rehearsal: migration " + m.label() + " has " + m.unmarkedTransactionControl().describe()
+              + " and was not run", List.of(), List.of(), skipped, java.util.Set.of(), m, null);
+        }
         try {
-          s.execute(m.sql());
+          ScriptRunner.run(connection, m);
         } catch (SQLException e) {
+          if (INVALID_TRANSACTION_TERMINATION.equals(e.getSQLState())) {
+            return new Result("rehearsal: migration " + m.label() + " tried to end the release's transaction (" + e.getMessage()
+                + "): a procedure it calls, or a DO block, commits, so it cannot run inside the release's transaction",
+                List.of(), List.of(), skipped, java.util.Set.of(), m, e.getSQLState());
+          }
           if ("55P03".equals(e.getSQLState())) {
             // PostgreSQL does not say whose lock it waited for; the tables the migration names are the suspects.
             return new Result("rehearsal: migration " + m.label() + " could not get its lock within lock_timeout "
                 + lockTimeout.toMillis() + " ms: another session holds a lock on a table it changes (see blocking-sessions)",
-                List.of(), List.of(), skipped, tablesNamedIn(m.sql(), baselineShape));
+                List.of(), List.of(), skipped, tablesNamedIn(m.sql(), baselineShape), m, e.getSQLState());
           }
           return new Result("rehearsal: migration " + m.label() + " would fail: " + e.getMessage()
               + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), List.of(), List.of(), skipped,
-              java.util.Set.of());
+              java.util.Set.of(), m, e.getSQLState());
+        } finally {
+          requireSameTransaction(connection, transaction, m);
         }
         SchemaShape after = SchemaShape.read(connection);
         CatalogDiff diff = CatalogDiff.between(before, after);
@@ -113,15 +142,42 @@ public final class Rehearsal {
   }
 
   private static java.util.Set<String> tablesNamedIn(String sql, SchemaShape shape) {
-    String text = NonTransactional.withoutComments(sql).toLowerCase(java.util.Locale.ROOT);
+    java.util.Set<String> names = SqlScript.names(sql);
     java.util.Set<String> tables = new java.util.TreeSet<>();
     for (SchemaShape.Relation r : shape.relations().values()) {
-      if (java.util.regex.Pattern.compile("(^|[^a-z0-9_$])\"?" + java.util.regex.Pattern.quote(r.name().toLowerCase(java.util.Locale.ROOT))
-          + "\"?($|[^a-z0-9_$])").matcher(text).find()) {
+      if (names.contains(r.name()) || names.contains(r.name().toLowerCase(java.util.Locale.ROOT))) {
         tables.add(r.qualified());
       }
     }
     return tables;
+  }
+
+  private static long currentTransaction(Connection c) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT txid_current()")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /**
+   * The rehearsal must never commit. Statements that could are refused before they run; this checks
+   * the outcome too, so a way to commit that the classifier missed fails loudly instead of silently.
+   */
+  private static void requireSameTransaction(Connection c, long transaction, PendingMigration m) throws SQLException {
+    long now;
+    try {
+      now = currentTransaction(c);
+    } catch (SQLException e) {
+      if ("25P02".equals(e.getSQLState())) {
+        return; // the transaction is aborted by the failed statement: still ours, and it will be rolled back
+      }
+      throw e;
+    }
+    if (now != transaction) {
+      throw new IllegalStateException("the rehearsal's transaction " + transaction + " ended while rehearsing migration "
+          + m.label() + " (now " + now + "): something in it committed although nothing that can commit should run here;"
+          + " this is a bug in Lockstep's statement classifier, please report it with the migration");
+    }
   }
 
   /** The existing tables this transaction holds a lock on that conflicts with other sessions' writes (or reads). */

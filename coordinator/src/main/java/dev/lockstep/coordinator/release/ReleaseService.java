@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.migration.SchemaVersions;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.Mode;
@@ -27,7 +28,6 @@ import org.slf4j.LoggerFactory;
 public final class ReleaseService {
   private static final Logger log = LoggerFactory.getLogger(ReleaseService.class);
   private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9._:/@+-]{1,200}");
-  private static final Pattern VERSION = Pattern.compile("[0-9]+([._][0-9]+)*");
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
 
   private final ReleaseDeps deps;
@@ -53,9 +53,12 @@ public final class ReleaseService {
       return Future.failedFuture(LockstepException.badRequest("revision is required: 1–200 characters of letters, digits"
           + " and . _ : / @ + - (got " + (request.revision() == null ? "nothing" : "'" + request.revision() + "'") + ")"));
     }
-    if (request.schema() != null && !VERSION.matcher(request.schema()).matches()) {
-      return Future.failedFuture(LockstepException.badRequest("schema must be a migration version like 3 or 1.2 (got '"
-          + request.schema() + "')"));
+    if (request.schema() != null) {
+      try {
+        SchemaVersions.parse(request.schema());
+      } catch (LockstepException e) {
+        return Future.failedFuture(e);
+      }
     }
     return deps.registry().list(service)
         .compose(agents -> {
