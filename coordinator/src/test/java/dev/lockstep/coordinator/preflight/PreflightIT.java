@@ -212,6 +212,130 @@ class PreflightIT {
     assertThat(fingerprint()).isEqualTo(before);
   }
 
+  /** Issue 6, breakage 1: a file's own COMMIT used to commit the rehearsal — and everything rehearsed before it. */
+  @Test
+  void aWrappedMigrationRunsInsideTheReleaseTransactionAndCheckChangesNothing() throws Exception {
+    String wrapped = "BEGIN;\nCREATE TABLE wrapped (id bigint PRIMARY KEY);\nCOMMIT;\n";
+    write("V2__wrapped.sql", wrapped);
+    write("V3__broken.sql", "CREATE INDEX wrapped_sku ON wrapped (sku);");
+    String before = fingerprint();
+    PreflightReport report = run(AUTO);
+    assertThat(report.blockingReason()).contains("migration V3 (broken) would fail").contains("\"sku\" does not exist");
+    assertThat(report.findings()).filteredOn(f -> f.rule().equals("transaction-wrapper")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Severity.INFO);
+      assertThat(f.object()).isEqualTo("V2");
+      assertThat(f.message()).contains("runs without it, inside the release's transaction");
+    });
+    assertThat(fingerprint()).as("check and the rehearsal change nothing").isEqualTo(before);
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'wrapped'")).isZero();
+
+    // Past the rehearsal too: V3 failing in MIGRATING takes V2 with it, wrapper or not.
+    assertThat(migrations.plan(null).steps()).hasSize(1);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.migrate("3", 0))
+        .hasMessageContaining("V3 (broken) failed");
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'wrapped'")).isZero();
+    assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history WHERE version IN ('2', '3')")).isZero();
+
+    Files.delete(folder.resolve("V3__broken.sql"));
+    migrations.migrate("2", 0);
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'wrapped'")).isOne();
+    assertThat(db.queryLong("SELECT checksum FROM flyway_schema_history WHERE version = '2'"))
+        .as("the history keeps Flyway's checksum of the file as written").isEqualTo(dev.lockstep.rules.FlywayChecksum.of(wrapped));
+  }
+
+  @Test
+  void transactionControlInsideAMigrationIsRefusedNamingFileLineAndHowToMarkIt() throws Exception {
+    write("V2__split.sql", "CREATE TABLE first_half (x int);\nCOMMIT;\nCREATE TABLE second_half (x int);\n");
+    String before = fingerprint();
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).isTrue();
+    assertThat(report.findings()).filteredOn(f -> f.rule().equals("transaction-control")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Severity.BLOCK);
+      assertThat(f.object()).isEqualTo("V2");
+      assertThat(f.message()).contains("V2__split.sql").contains("COMMIT on line 2")
+          .contains("V2__split.sql.conf").contains("executeInTransaction=false");
+    });
+    assertThat(report.rehearsed()).isFalse();
+    assertThat(fingerprint()).isEqualTo(before);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.migrate("2", 0))
+        .hasMessageContaining("COMMIT on line 2");
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'first_half'")).isZero();
+
+    // Marked non-transactional, it runs as written in a step of its own.
+    write("V2__split.sql.conf", "executeInTransaction=false\n");
+    PreflightReport marked = run(AUTO);
+    assertThat(marked.blocked()).as(marked.blockingReason()).isFalse();
+    assertThat(marked.findings()).filteredOn(f -> f.rule().equals("non-transactional")).singleElement()
+        .satisfies(f -> assertThat(f.message()).contains("marked non-transactional by V2__split.sql.conf"));
+    List<dev.lockstep.coordinator.migration.MigrationPlan.Step> steps = migrations.plan(null).steps();
+    assertThat(steps).extracting(step -> step.transactional()).containsExactly(false);
+    migrations.migrate(steps.get(0), 0);
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename IN ('first_half', 'second_half')")).isEqualTo(2);
+  }
+
+  /** ReportPortal's V40 shape: CALL of a procedure that COMMITs, which PostgreSQL refuses in a transaction (2D000). */
+  @Test
+  void aCallOfACommittingProcedureBecomesAFindingThatSaysToMarkIt() throws Exception {
+    write("V2__procedure.sql", """
+        ALTER TABLE audit ADD COLUMN filled boolean;
+        CREATE PROCEDURE fill_audit() LANGUAGE plpgsql AS $$
+        BEGIN
+          UPDATE audit SET filled = true;
+          COMMIT;
+        END;
+        $$;
+        """);
+    write("V3__fill.sql", "CALL fill_audit();");
+    db.execute("INSERT INTO audit VALUES (1, 'x')");
+    String before = fingerprint();
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).isTrue();
+    assertThat(report.findings()).filteredOn(f -> f.rule().equals("transaction-control")).singleElement().satisfies(f -> {
+      assertThat(f.object()).isEqualTo("V3");
+      assertThat(f.message()).contains("V3 (fill) tried to end the release's transaction")
+          .contains("V3__fill.sql.conf").contains("executeInTransaction=false").contains("nothing was changed");
+    });
+    assertThat(fingerprint()).isEqualTo(before);
+
+    write("V3__fill.sql.conf", "executeInTransaction=false");
+    assertThat(run(AUTO).blocked()).isFalse();
+    List<dev.lockstep.coordinator.migration.MigrationPlan.Step> steps = migrations.plan(null).steps();
+    assertThat(steps).extracting(step -> step.transactional()).containsExactly(true, false);
+    steps.forEach(step -> migrations.migrate(step, 0));
+    assertThat(db.queryLong("SELECT count(*) FROM audit WHERE filled")).isOne();
+    assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history WHERE version IN ('2', '3') AND success")).isEqualTo(2);
+  }
+
+  /** The regex detector took the word in the comment's text for a statement and split the release. */
+  @Test
+  void keywordsInLiteralsAndCommentsKeepTheReleaseAtomicAndOnline() throws Exception {
+    write("V2__comment.sql", """
+        -- Later: VACUUM; and CREATE INDEX CONCURRENTLY
+        ALTER TABLE audit ADD COLUMN note2 text;
+        COMMENT ON TABLE audit IS 'rebuilt concurrently at night; then COMMIT';
+        COMMENT ON COLUMN audit.note2 IS E'it\\'s ROLLBACK-safe';
+        """);
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).as(report.blockingReason()).isFalse();
+    assertThat(report.findings()).noneMatch(f -> f.rule().startsWith("transaction") || f.rule().equals("non-transactional"));
+    assertThat(report.mode().mode()).isEqualTo(Mode.ONLINE);
+    assertThat(migrations.plan(null).steps()).singleElement().satisfies(step -> assertThat(step.transactional()).isTrue());
+  }
+
+  /** Issue 6, breakage 4: {@code --schema 1_1} is Flyway's version 1.1, and 1.10 comes after 1.9. */
+  @Test
+  void schemaVersionsAreFlywayVersions() throws Exception {
+    write("V1_1__one_one.sql", "CREATE TABLE one_one (x int);");
+    write("V1_9__one_nine.sql", "CREATE TABLE one_nine (x int);");
+    write("V1_10__one_ten.sql", "CREATE TABLE one_ten (x int);");
+    assertThat(migrations.plan("1_1").target()).isEqualTo("1.1");
+    assertThat(migrations.plan("1.1").pendingLabels()).containsExactly("V1.1 (one one)");
+    assertThat(migrations.plan(null).target()).isEqualTo("1.10");
+    assertThat(migrations.plan(null).pendingLabels()).containsExactly("V1.1 (one one)", "V1.9 (one nine)", "V1.10 (one ten)");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.plan("1.2"))
+        .hasMessageContaining("schema version 1.2 is not in the migrations folder");
+  }
+
   /** A digest of the catalog (relations, columns, constraints, indexes, sequences) and of every user table's rows. */
   private String fingerprint() {
     StringBuilder all = new StringBuilder();
