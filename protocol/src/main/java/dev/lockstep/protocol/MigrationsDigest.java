@@ -12,7 +12,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * SHA-256 over a migrations folder: the name and bytes of every {@code .sql} file, in name order.
+ * SHA-256 over a migrations folder: the name and bytes of every {@code .sql} file and every Flyway
+ * per-script config file ({@code .sql.conf}, which changes how a script runs), found in subfolders
+ * too as Flyway finds them, in file-name order.
  * An agent acknowledges PREPARING with the digest of the folder it staged; the coordinator refuses
  * to migrate unless every agent staged exactly what it is about to apply.
  *
@@ -25,11 +27,11 @@ public final class MigrationsDigest {
     if (!Files.isDirectory(folder)) {
       throw new IllegalArgumentException("migrations folder " + folder + " does not exist or is not a folder");
     }
-    try (Stream<Path> files = Files.list(folder)) {
+    try (Stream<Path> files = Files.walk(folder)) {
       List<Path> sql = files
           .filter(Files::isRegularFile)
-          .filter(p -> p.getFileName().toString().endsWith(".sql"))
-          .sorted()
+          .filter(p -> p.getFileName().toString().endsWith(".sql") || p.getFileName().toString().endsWith(".sql.conf"))
+          .sorted(java.util.Comparator.comparing(p -> p.getFileName().toString()))
           .toList();
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       for (Path file : sql) {

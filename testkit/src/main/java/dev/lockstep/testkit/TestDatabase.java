@@ -83,6 +83,52 @@ public final class TestDatabase implements AutoCloseable {
     }
   }
 
+  /**
+   * A digest of schema {@code public}: its catalog (relations, columns, constraints, indexes, sequences)
+   * and every table's rows. Equal before and after means nothing there changed, Flyway's history included.
+   */
+  public String fingerprint() {
+    return fingerprint(true);
+  }
+
+  /**
+   * As {@link #fingerprint()}; without sequence positions when {@code withSequencePositions} is false,
+   * for work rolled back that drew from sequences (PostgreSQL never rolls a sequence back).
+   */
+  public String fingerprint(boolean withSequencePositions) {
+    StringBuilder all = new StringBuilder();
+    try (Connection c = connect(); Statement s = c.createStatement()) {
+      try (ResultSet rs = s.executeQuery("""
+          SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
+            SELECT c.relname || ':' || c.relkind::text || ':' || c.oid::text AS x FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+            UNION ALL SELECT a.attrelid::text || ':' || a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull || ':' || a.attisdropped
+              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND a.attnum > 0
+            UNION ALL SELECT conname || ':' || contype::text || ':' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+            UNION ALL SELECT indexrelid::text || ':' || indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace
+            UNION ALL SELECT sequencename || ':' || CASE WHEN %s THEN coalesce(last_value, 0) ELSE 0 END FROM pg_sequences WHERE schemaname = 'public'
+            UNION ALL SELECT p.proname || ':' || p.oid::text FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+          ) t""".formatted(withSequencePositions))) {
+        rs.next();
+        all.append(rs.getString(1));
+      }
+      java.util.List<String> tables = new java.util.ArrayList<>();
+      try (ResultSet rs = s.executeQuery("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")) {
+        while (rs.next()) {
+          tables.add(rs.getString(1));
+        }
+      }
+      for (String t : tables) {
+        try (ResultSet rs = s.executeQuery("SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM public." + t + " r")) {
+          rs.next();
+          all.append(' ').append(t).append('=').append(rs.getString(1));
+        }
+      }
+    } catch (SQLException e) {
+      throw failure("fingerprint", e);
+    }
+    return all.toString();
+  }
+
   /** Drops the database, ending any session still connected to it. Calling it again does nothing. */
   @Override
   public void close() {

@@ -336,37 +336,7 @@ class PreflightIT {
         .hasMessageContaining("schema version 1.2 is not in the migrations folder");
   }
 
-  /** A digest of the catalog (relations, columns, constraints, indexes, sequences) and of every user table's rows. */
   private String fingerprint() {
-    StringBuilder all = new StringBuilder();
-    try (Connection c = db.connect(); var s = c.createStatement()) {
-      try (var rs = s.executeQuery("""
-          SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
-            SELECT c.relname || ':' || c.relkind::text || ':' || c.oid::text AS x FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
-            UNION ALL SELECT a.attrelid::text || ':' || a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':' || a.attnotnull || ':' || a.attisdropped
-              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND a.attnum > 0
-            UNION ALL SELECT conname || ':' || contype::text || ':' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-            UNION ALL SELECT indexrelid::text || ':' || indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace
-            UNION ALL SELECT sequencename || ':' || coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = 'public'
-          ) t""")) {
-        rs.next();
-        all.append(rs.getString(1));
-      }
-      List<String> tables = new java.util.ArrayList<>();
-      try (var rs = s.executeQuery("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")) {
-        while (rs.next()) {
-          tables.add(rs.getString(1));
-        }
-      }
-      for (String t : tables) {
-        try (var rs = s.executeQuery("SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM " + t + " r")) {
-          rs.next();
-          all.append(' ').append(t).append('=').append(rs.getString(1));
-        }
-      }
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
-    return all.toString();
+    return db.fingerprint();
   }
 }
