@@ -261,7 +261,7 @@ final class Fleet implements AutoCloseable {
     });
     try {
       for (String id : agents.keySet()) {
-        api().delete("/v1/agents/" + id, Map.class);
+        api().delete("/v1/agents/" + id + "?service=" + service, Map.class);
       }
     } catch (RuntimeException ignored) {
       // the coordinator may be down already; the registry entries are keyed by a test-only service

@@ -68,4 +68,45 @@ class AgentRegistryIT {
         .containsExactly(org.assertj.core.groups.Tuple.tuple("web-1", blog, "blog-v7"));
     assertThat(await(registry.list(null))).extracting(AgentStatus::service).contains(shop, blog);
   }
+
+  // Other test runs may share this Redis and have a web-1 of their own.
+  private List<AgentStatus> mine(List<AgentStatus> agents) {
+    return agents.stream().filter(a -> a.service().equals(shop) || a.service().equals(blog)).toList();
+  }
+
+  @Test
+  void anAgentIsFoundRemovedAndLookedUpByServiceAndId() throws Exception {
+    await(registry.report(report(shop, "web-1", "shop-v1")));
+    await(registry.report(report(blog, "web-1", "blog-v7")));
+    await(registry.report(report(shop, "web-2", "shop-v1")));
+
+    assertThat(await(registry.get(shop, "web-1")).map(AgentStatus::revision)).hasValue("shop-v1");
+    assertThat(await(registry.get(blog, "web-1")).map(AgentStatus::revision)).hasValue("blog-v7");
+    assertThat(await(registry.get(blog, "web-2"))).isEmpty();
+    assertThat(mine(await(registry.find("web-1")))).extracting(AgentStatus::service).containsExactlyInAnyOrder(shop, blog);
+    assertThat(mine(await(registry.find("web-2")))).extracting(AgentStatus::service).containsExactly(shop);
+
+    assertThat(await(registry.remove(blog, "web-1"))).isTrue();
+    assertThat(await(registry.remove(blog, "web-1"))).as("already gone").isFalse();
+    assertThat(await(registry.get(shop, "web-1"))).as("the other service's web-1 stays").isPresent();
+    assertThat(mine(await(registry.find("web-1")))).extracting(AgentStatus::service).containsExactly(shop);
+    assertThat(await(registry.list(blog))).isEmpty();
+    assertThat(await(registry.list(shop))).extracting(AgentStatus::id).containsExactly("web-1", "web-2");
+  }
+
+  @Test
+  void eachServiceHasItsOwnRedisHash() throws Exception {
+    await(registry.report(report(shop, "web-1", "shop-v1")));
+    assertThat(redisson.getMap(AgentRegistry.AGENTS_KEY_PREFIX + shop, org.redisson.client.codec.StringCodec.INSTANCE)
+        .keySet()).containsExactly("web-1");
+    assertThat(redisson.getSet(AgentRegistry.SERVICES_KEY, org.redisson.client.codec.StringCodec.INSTANCE)
+        .contains(shop)).isTrue();
+  }
+
+  @org.junit.jupiter.api.AfterEach
+  void forget() {
+    redisson.getMap(AgentRegistry.AGENTS_KEY_PREFIX + shop).delete();
+    redisson.getMap(AgentRegistry.AGENTS_KEY_PREFIX + blog).delete();
+    redisson.getSet(AgentRegistry.SERVICES_KEY, org.redisson.client.codec.StringCodec.INSTANCE).removeAll(List.of(shop, blog));
+  }
 }
