@@ -46,6 +46,13 @@ final class Fleet implements AutoCloseable {
       this.hookLog = dir.resolve("hooks.log");
       Files.deleteIfExists(hookLog);
       Files.createFile(hookLog);
+      // Revision files outlive a run (agents restarted within a test keep theirs); a new run starts afresh,
+      // or an agent would start on the revision a previous run switched it to.
+      try (var files = Files.list(dir)) {
+        for (Path p : files.filter(f -> f.getFileName().toString().startsWith("revision-")).toList()) {
+          Files.delete(p);
+        }
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
