@@ -38,7 +38,7 @@ step "A fresh database: $DB"
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
 rm -rf "$WORK" && mkdir -p "$WORK"
 cp -r demo/migrations "$WORK/migrations"
-redis-cli -h 127.0.0.1 del lockstep:agents >/dev/null 2>&1 || true
+redis-cli -h 127.0.0.1 del "lockstep:agents:$SERVICE" >/dev/null 2>&1 || true
 
 step "Coordinator on port $PORT (log: demo/work/coordinator.log)"
 java "${JVM[@]}" -jar coordinator/target/lockstep-coordinator.jar serve --port "$PORT" \

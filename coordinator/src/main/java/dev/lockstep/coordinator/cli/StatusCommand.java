@@ -2,6 +2,8 @@ package dev.lockstep.coordinator.cli;
 
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.ReleaseDocument;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +28,8 @@ public final class StatusCommand implements Callable<Integer> {
   public Integer call() {
     ApiClient api = options.client();
     AgentsCommand.AgentList agents = AgentsCommand.fetch(api, service);
-    ReleaseList releases = api.get("/v1/releases?limit=1" + (service == null ? "" : "&service=" + service), ReleaseList.class);
+    String only = service == null ? "" : "&service=" + URLEncoder.encode(service, StandardCharsets.UTF_8);
+    ReleaseList releases = api.get("/v1/releases?limit=1" + only, ReleaseList.class);
     ReleaseDocument latest = releases.releases().isEmpty() ? null : releases.releases().get(0);
     if (options.json) {
       Map<String, Object> body = new LinkedHashMap<>();

@@ -4,25 +4,47 @@ import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses the short durations people type: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}. */
+/**
+ * Parses the short durations people type: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}. Never
+ * negative, and at most {@link #MAX} (a week): anything longer is a typo, and bounding it here keeps
+ * {@code 9999999999999999h} from overflowing into an {@code ArithmeticException} deep in a caller.
+ *
+ * <pre>{@code Duration wait = Durations.parse("30s");}</pre>
+ */
 public final class Durations {
+  /** The longest duration accepted anywhere. */
+  public static final Duration MAX = Duration.ofDays(7);
   private static final Pattern FORM = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
 
   private Durations() {}
 
+  /** The duration {@code text} names; {@link IllegalArgumentException} naming the text if it is not one. */
   public static Duration parse(String text) {
+    String shown = text == null ? "nothing" : "'" + printable(text) + "'";
     Matcher m = FORM.matcher(text == null ? "" : text.trim());
     if (!m.matches()) {
-      throw new IllegalArgumentException("cannot read duration '" + text + "'; use e.g. 500ms, 30s, 5m");
+      throw new IllegalArgumentException("cannot read duration " + shown
+          + "; use a whole number and a unit, e.g. 500ms, 30s, 5m (not negative, at most " + format(MAX) + ")");
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "s" : m.group(2);
-    return switch (unit) {
-      case "ms" -> Duration.ofMillis(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofSeconds(n);
+    long unitMillis = switch (unit) {
+      case "ms" -> 1;
+      case "m" -> 60_000;
+      case "h" -> 3_600_000;
+      default -> 1000;
     };
+    // Compared in the caller's unit before any multiplication, so no amount can overflow.
+    String digits = m.group(1).replaceFirst("^0+(?=\\d)", "");
+    if (digits.length() > 18 || Long.parseLong(digits) > MAX.toMillis() / unitMillis) {
+      throw new IllegalArgumentException("duration " + shown + " is longer than the most accepted, " + format(MAX));
+    }
+    return Duration.ofMillis(Long.parseLong(digits) * unitMillis);
+  }
+
+  private static String printable(String text) {
+    StringBuilder out = new StringBuilder();
+    text.codePoints().limit(40).forEach(c -> out.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : Character.toString(c)));
+    return text.length() > 40 ? out + "…" : out.toString();
   }
 
   /** Compact human form: 850ms, 12.3s, 4m05s. */
@@ -34,6 +56,9 @@ public final class Durations {
     if (ms < 60_000) {
       return String.format("%.1fs", ms / 1000.0);
     }
-    return String.format("%dm%02ds", ms / 60_000, (ms / 1000) % 60);
+    if (ms < 3_600_000) {
+      return String.format("%dm%02ds", ms / 60_000, (ms / 1000) % 60);
+    }
+    return String.format("%dh%02dm", ms / 3_600_000, (ms / 60_000) % 60);
   }
 }

@@ -9,63 +9,100 @@ import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.redisson.api.RBatch;
 import org.redisson.api.RMap;
+import org.redisson.api.RSet;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
 
 /**
  * The live registry of agents, in Redis so that any coordinator instance can answer for the whole
- * fleet. One hash, agent id → its last report and when it arrived. Liveness is computed when read:
- * an agent silent for longer than {@code lostAfter} is {@code lost}, and stays listed as such
- * (a lost server may come back on old code) until an operator removes it.
+ * fleet. An agent is identified by (service, id) — two services may each have a server called
+ * {@code web-1} — so each service has its own hash, {@code lockstep:agents:<service>}, agent id →
+ * its last report and when it arrived; listing one service reads one hash. The set
+ * {@code lockstep:agent-services} names every service that ever reported, so the whole fleet can be
+ * listed too. Liveness is computed when read: an agent silent for longer than {@code lostAfter} is
+ * {@code lost}, and stays listed as such (a lost server may come back on old code) until an
+ * operator removes it.
  *
  * <pre>{@code registry.report(report).compose(v -> registry.list("app"))}</pre>
  */
 public final class AgentRegistry {
+  /** Prefix of the per-service hashes; the service name follows it. */
+  public static final String AGENTS_KEY_PREFIX = "lockstep:agents:";
+  /** The set of service names that have reported. Not under the prefix, so no service name can collide with it. */
+  public static final String SERVICES_KEY = "lockstep:agent-services";
+
   private final Vertx vertx;
-  private final RMap<String, String> agents;
+  private final RedissonClient redisson;
+  private final RSet<String> services;
   private final Clock clock;
   private final Duration lostAfter;
 
   public AgentRegistry(Vertx vertx, RedissonClient redisson, Clock clock, Duration lostAfter) {
     this.vertx = vertx;
-    this.agents = redisson.getMap("lockstep:agents", StringCodec.INSTANCE);
+    this.redisson = redisson;
+    this.services = redisson.getSet(SERVICES_KEY, StringCodec.INSTANCE);
     this.clock = clock;
     this.lostAfter = lostAfter;
   }
 
   public Future<AgentStatus> report(AgentReport report) {
+    Objects.requireNonNull(report.service(), "an agent report names its service");
     AgentStatus status = AgentStatus.of(report, clock.instant().toString());
-    return on(agents.fastPutAsync(report.id(), Json.write(status))).map(status);
+    // One round trip, set first: whoever lists all services never misses a hash that has entries.
+    // The set is not pruned when agents are removed; an empty hash costs one read when listing all.
+    RBatch batch = redisson.createBatch();
+    batch.getSet(SERVICES_KEY, StringCodec.INSTANCE).addAsync(report.service());
+    batch.getMap(AGENTS_KEY_PREFIX + report.service(), StringCodec.INSTANCE).fastPutAsync(report.id(), Json.write(status));
+    return on(batch.executeAsync()).map(status);
   }
 
-  /** Every agent of {@code service} (all services if null), sorted by id, with lost ones marked. */
+  /** Every agent of {@code service} (all services if null), sorted by service and id, with lost ones marked. */
   public Future<List<AgentStatus>> list(String service) {
     Instant now = clock.instant();
-    return on(agents.readAllValuesAsync()).map(values -> values.stream()
-        .map(json -> Json.read(json, AgentStatus.class))
-        .filter(a -> service == null || service.equals(a.service()))
-        .map(a -> withLiveness(a, now))
-        .sorted(Comparator.comparing(AgentStatus::id))
+    Future<List<String>> raw = service != null ? on(agents(service).readAllValuesAsync()).map(List::copyOf)
+        : on(services.readAllAsync()).compose(names -> Future.all(names.stream()
+                .map(name -> on(agents(name).readAllValuesAsync()))
+                .toList())
+            .map(all -> all.<Collection<String>>list().stream().flatMap(Collection::stream).toList()));
+    return raw.map(values -> values.stream()
+        .map(json -> withLiveness(Json.read(json, AgentStatus.class), now))
+        .sorted(Comparator.comparing(AgentStatus::service).thenComparing(AgentStatus::id))
         .toList());
   }
 
-  public Future<Optional<AgentStatus>> get(String id) {
+  public Future<Optional<AgentStatus>> get(String service, String id) {
     Instant now = clock.instant();
-    return on(agents.getAsync(id)).map(json -> Optional.ofNullable(json)
+    return on(agents(service).getAsync(id)).map(json -> Optional.ofNullable(json)
         .map(j -> withLiveness(Json.read(j, AgentStatus.class), now)));
   }
 
-  /** Forgets an agent; returns false if it was not registered. */
-  public Future<Boolean> remove(String id) {
-    return on(agents.fastRemoveAsync(id)).map(n -> n > 0);
+  /** The agents called {@code id} in any service, sorted by service: how a caller that named no service finds it. */
+  public Future<List<AgentStatus>> find(String id) {
+    return on(services.readAllAsync()).compose(names -> Future.all(names.stream().map(name -> get(name, id)).toList()))
+        .map(all -> all.<Optional<AgentStatus>>list().stream().flatMap(Optional::stream)
+            .sorted(Comparator.comparing(AgentStatus::service))
+            .toList());
+  }
+
+  /** Forgets agent {@code id} of {@code service}; returns false if it was not registered. */
+  public Future<Boolean> remove(String service, String id) {
+    return on(agents(service).fastRemoveAsync(id)).map(n -> n > 0);
   }
 
   public Duration lostAfter() {
     return lostAfter;
+  }
+
+  private RMap<String, String> agents(String service) {
+    return redisson.getMap(AGENTS_KEY_PREFIX + service, StringCodec.INSTANCE);
   }
 
   private AgentStatus withLiveness(AgentStatus agent, Instant now) {
@@ -73,7 +110,7 @@ public final class AgentRegistry {
     return Duration.between(seen, now).compareTo(lostAfter) > 0 ? agent.withState(AgentState.LOST) : agent;
   }
 
-  private <T> Future<T> on(java.util.concurrent.CompletionStage<T> stage) {
+  private <T> Future<T> on(CompletionStage<T> stage) {
     return Future.fromCompletionStage(stage, vertx.getOrCreateContext());
   }
 }

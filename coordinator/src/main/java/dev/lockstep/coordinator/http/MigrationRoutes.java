@@ -3,7 +3,6 @@ package dev.lockstep.coordinator.http;
 import static dev.lockstep.coordinator.http.Responses.reply;
 
 import dev.lockstep.coordinator.preflight.Checker;
-import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.ReleaseRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -24,10 +23,6 @@ final class MigrationRoutes {
   }
 
   private void check(RoutingContext ctx) {
-    String body = ctx.body() == null ? null : ctx.body().asString();
-    ReleaseRequest request = body == null || body.isBlank()
-        ? ReleaseRequest.of(null, null)
-        : Json.read(body, ReleaseRequest.class);
-    reply(ctx, 200, checker.check(request));
+    reply(ctx, 200, checker.check(Responses.optionalBody(ctx, ReleaseRequest.class, ReleaseRequest.of(null, null))));
   }
 }

@@ -3,6 +3,7 @@ package dev.lockstep.coordinator.http;
 import static dev.lockstep.coordinator.http.Responses.body;
 import static dev.lockstep.coordinator.http.Responses.longParam;
 import static dev.lockstep.coordinator.http.Responses.reply;
+import static dev.lockstep.coordinator.http.Responses.serviceParam;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.release.ReleaseService;
@@ -26,6 +27,7 @@ import java.util.Map;
 final class ReleaseRoutes {
   private static final long EVENT_POLL_MS = 200;
   private static final long HEARTBEAT_MS = 15_000;
+  private static final long MAX_LIMIT = 200;
 
   private final Vertx vertx;
   private final ReleaseService releases;
@@ -49,20 +51,27 @@ final class ReleaseRoutes {
 
   private void create(RoutingContext ctx) {
     ReleaseRequest request = body(ctx, ReleaseRequest.class);
+    if (request.service() != null && !request.service().isEmpty()) {
+      Names.service("field 'service' of ReleaseRequest", request.service());
+    }
     reply(ctx, 202, releases.start(request));
   }
 
   private void list(RoutingContext ctx) {
-    int limit = (int) Math.min(200, Math.max(1, longParam(ctx, "limit", 20)));
-    reply(ctx, 200, store.recent(ctx.request().getParam("service"), limit).map(list -> Map.of("releases", list)));
+    int limit = (int) longParam(ctx, "limit", 20, 1, MAX_LIMIT);
+    reply(ctx, 200, store.recent(serviceParam(ctx), limit).map(list -> Map.of("releases", list)));
   }
 
   private void get(RoutingContext ctx) {
-    reply(ctx, 200, find(ctx.pathParam("id")));
+    reply(ctx, 200, find(releaseId(ctx)));
   }
 
   private void abort(RoutingContext ctx) {
-    reply(ctx, 202, releases.abort(ctx.pathParam("id")));
+    reply(ctx, 202, releases.abort(releaseId(ctx)));
+  }
+
+  private static String releaseId(RoutingContext ctx) {
+    return Names.releaseId("release id", ctx.pathParam("id"));
   }
 
   /**
@@ -71,7 +80,7 @@ final class ReleaseRoutes {
    * whichever coordinator instance runs the release.
    */
   private void events(RoutingContext ctx) {
-    String id = ctx.pathParam("id");
+    String id = releaseId(ctx);
     long after = ctx.request().getHeader("Last-Event-ID") == null ? 0
         : parseLastEventId(ctx.request().getHeader("Last-Event-ID"));
     find(id).onFailure(ctx::fail).onSuccess(doc -> {
@@ -140,7 +149,7 @@ final class ReleaseRoutes {
     try {
       return Long.parseLong(text.trim());
     } catch (NumberFormatException e) {
-      throw LockstepException.badRequest("Last-Event-ID must be a number (got '" + text + "')");
+      throw LockstepException.badRequest("Last-Event-ID must be a whole number (got '" + Names.printable(text) + "')");
     }
   }
 }

@@ -17,23 +17,56 @@ final class Responses {
     result.onSuccess(body -> json(ctx, status, body)).onFailure(ctx::fail);
   }
 
+  /** The body as a {@code type}, read strictly ({@link JsonBody}); an empty body is a 400. */
   static <T> T body(RoutingContext ctx, Class<T> type) {
-    String text = ctx.body() == null ? null : ctx.body().asString();
-    if (text == null || text.isBlank()) {
-      throw LockstepException.badRequest("request body is empty; send a JSON " + type.getSimpleName());
+    byte[] bytes = bytes(ctx);
+    if (isBlank(bytes)) {
+      throw LockstepException.badRequest("request body is empty; send a JSON object (" + type.getSimpleName() + ")");
     }
-    return Json.read(text, type);
+    return JsonBody.read(bytes, type);
   }
 
-  static long longParam(RoutingContext ctx, String name, long fallback) {
+  /** As {@link #body}, but an empty body means {@code fallback}. */
+  static <T> T optionalBody(RoutingContext ctx, Class<T> type, T fallback) {
+    byte[] bytes = bytes(ctx);
+    return isBlank(bytes) ? fallback : JsonBody.read(bytes, type);
+  }
+
+  /** A whole-number query parameter in {@code [min, max]}, or {@code fallback} when absent. */
+  static long longParam(RoutingContext ctx, String name, long fallback, long min, long max) {
     String value = ctx.request().getParam(name);
     if (value == null || value.isBlank()) {
       return fallback;
     }
+    long n;
     try {
-      return Long.parseLong(value.trim());
+      n = Long.parseLong(value.trim());
     } catch (NumberFormatException e) {
-      throw LockstepException.badRequest("query parameter " + name + " must be a whole number (got '" + value + "')");
+      throw LockstepException.badRequest("query parameter " + name + " must be a whole number from " + min + " to " + max
+          + " (got '" + Names.printable(value) + "')");
     }
+    if (n < min || n > max) {
+      throw LockstepException.badRequest("query parameter " + name + " must be from " + min + " to " + max + " (got " + n + ")");
+    }
+    return n;
+  }
+
+  /** An optional service name from the query string; blank counts as absent. */
+  static String serviceParam(RoutingContext ctx) {
+    String value = ctx.request().getParam("service");
+    return value == null || value.isEmpty() ? null : Names.service("query parameter service", value);
+  }
+
+  private static byte[] bytes(RoutingContext ctx) {
+    return ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+  }
+
+  private static boolean isBlank(byte[] bytes) {
+    for (byte b : bytes) {
+      if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -68,7 +68,7 @@ public final class ReleaseService {
                 .map(a -> "agent " + a.id() + " is lost (silent since " + a.lastSeen() + ", on revision " + a.revision() + ")")
                 .collect(Collectors.joining("; "))
                 + "; a release cannot start while a server may come back on old code: remove it (DELETE /v1/agents/"
-                + lost.get(0).id() + ", or fix it so it reports again) or pass --allow-lost"));
+                + lost.get(0).id() + "?service=" + service + ", or fix it so it reports again) or pass --allow-lost"));
           }
           return deps.worker().executeBlocking(() -> deps.migrations().plan(request.schema()), false);
         })

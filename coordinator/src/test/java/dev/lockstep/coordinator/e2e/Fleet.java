@@ -46,6 +46,13 @@ final class Fleet implements AutoCloseable {
       this.hookLog = dir.resolve("hooks.log");
       Files.deleteIfExists(hookLog);
       Files.createFile(hookLog);
+      // Revision files outlive a run (agents restarted within a test keep theirs); a new run starts afresh,
+      // or an agent would start on the revision a previous run switched it to.
+      try (var files = Files.list(dir)) {
+        for (Path p : files.filter(f -> f.getFileName().toString().startsWith("revision-")).toList()) {
+          Files.delete(p);
+        }
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -261,7 +268,7 @@ final class Fleet implements AutoCloseable {
     });
     try {
       for (String id : agents.keySet()) {
-        api().delete("/v1/agents/" + id, Map.class);
+        api().delete("/v1/agents/" + id + "?service=" + service, Map.class);
       }
     } catch (RuntimeException ignored) {
       // the coordinator may be down already; the registry entries are keyed by a test-only service
