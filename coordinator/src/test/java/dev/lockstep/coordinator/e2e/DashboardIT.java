@@ -1,0 +1,277 @@
+package dev.lockstep.coordinator.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lockstep.protocol.AgentReport;
+import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseDocument;
+import dev.lockstep.protocol.ReleaseRequest;
+import dev.lockstep.testkit.TestDatabase;
+import dev.lockstep.testkit.TestPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The dashboard in a real browser (Debian's headless Chromium through Selenium) against a real
+ * coordinator and three real agents: sign in, see the fleet, follow releases live over the
+ * server-sent events to {@code COMPLETED} and {@code ABORTED} without a reload, refuse wrong tokens,
+ * and keep a fleet of 1,000 agents collapsed. Screenshots land in {@code target/e2e/DashboardIT/}.
+ */
+class DashboardIT {
+  private static final Duration RELEASE_TIMEOUT = Duration.ofSeconds(90);
+  private static TestDatabase db;
+  private static Fleet fleet;
+  private static Path slowFlag;
+  private static ChromeDriver browser;
+
+  @BeforeAll
+  static void start() throws IOException {
+    db = TestPostgres.instance().createDatabase("DashboardIT");
+    fleet = new Fleet("DashboardIT", db);
+    Path migrations = fleet.migrations("story");
+    fleet.startCoordinator(migrations);
+    // While the flag file exists, prepare hooks take 1, 2 and 4 s, so a release stays in PREPARING long
+    // enough to watch the acknowledgements arrive one by one.
+    slowFlag = fleet.dir.resolve("slow-prepare");
+    Files.deleteIfExists(slowFlag);
+    int seconds = 1;
+    for (String id : List.of("web-1", "web-2", "web-3")) {
+      fleet.startSlowAgent(id, "v0", migrations, "if [ -f " + slowFlag + " ]; then sleep " + seconds + "; fi; ");
+      seconds *= 2;
+    }
+    fleet.awaitAgents("web-1", "web-2", "web-3");
+    browser = Chromium.start(fleet.dir);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (browser != null) {
+      browser.quit();
+    }
+    fleet.close();
+    db.close();
+  }
+
+  @BeforeEach
+  void freshTab() {
+    browser.get(fleet.url() + "/");
+    js("sessionStorage.clear()");
+  }
+
+  @Test
+  void aWrongTokenIsRefusedVisiblyAndNothingIsShown() {
+    browser.get(fleet.url() + "/");
+    signIn("not-the-token");
+    String error = waitFor(Duration.ofSeconds(10), () -> visibleText("signin-error"));
+    assertThat(error).contains("Token refused").contains("401").contains("unknown token");
+    assertThat(browser.findElement(By.id("board")).isDisplayed()).isFalse();
+    assertThat(js("return sessionStorage.length")).isEqualTo(0L);
+
+    // The agents' token is a real token, but not one that may read the operator's view.
+    signIn(Fleet.AGENT_TOKEN);
+    String forbidden = waitFor(Duration.ofSeconds(10), () -> {
+      String text = visibleText("signin-error");
+      return text != null && text.contains("403") ? text : null;
+    });
+    assertThat(forbidden).contains("Token refused (403 forbidden)").contains("agent token may not GET /v1/releases");
+    assertThat(browser.findElement(By.id("board")).isDisplayed()).isFalse();
+    assertThat(browser.getCurrentUrl()).doesNotContain(Fleet.AGENT_TOKEN);
+  }
+
+  @Test
+  void showsTheFleetAndFollowsReleasesLiveWithoutAReload() throws IOException {
+    browser.get(fleet.url() + "/");
+    signIn(Fleet.OPERATOR_TOKEN);
+    waitFor(Duration.ofSeconds(15), () -> rows("[data-revision='v0'] tr[data-agent]").size() == 3 ? true : null);
+    assertThat(rows("tr[data-agent]")).extracting(e -> e.getAttribute("data-agent")).containsExactly("web-1", "web-2", "web-3");
+    assertThat(browser.findElement(By.id("fleet-summary")).getText()).isEqualTo("3 agents · 1 revision");
+    assertThat(browser.getCurrentUrl()).doesNotContain(Fleet.OPERATOR_TOKEN);
+    assertThat(js("return sessionStorage.getItem('lockstep.operatorToken')")).isEqualTo(Fleet.OPERATOR_TOKEN);
+    js("window.lockstepNotReloaded = 'still the same page'");
+
+    // 1. A release started through the API, followed to COMPLETED.
+    ReleaseDocument first = fleet.api().post("/v1/releases", ReleaseRequest.of("v1", "1"), ReleaseDocument.class);
+    waitForReleaseOnPage(first.id(), "COMPLETED");
+    assertThat(phaseNodes()).containsOnly("phase done");
+
+    // 2. A slow release, seen in PREPARING while the API still says it runs, then aborted by the operator.
+    Files.writeString(slowFlag, "1");
+    ReleaseDocument second = fleet.api().post("/v1/releases", ReleaseRequest.of("v2", null), ReleaseDocument.class);
+    waitForReleaseOnPage(second.id(), "PREPARING");
+    assertThat(fleet.api().get("/v1/releases/" + second.id(), ReleaseDocument.class).phase().isTerminal()).isFalse();
+    fleet.api().post("/v1/releases/" + second.id() + "/abort", null, Map.class);
+    waitForReleaseOnPage(second.id(), "ABORTED");
+    assertThat(visibleText("release-body")).contains("aborted by the operator");
+    assertThat(browser.findElement(By.cssSelector("#release li.phase.stopped")).getText()).isEqualTo("ABORTED in PREPARING");
+
+    // 3. The drift of the story (a lost primary key), then the release that repairs it: screenshot mid-release.
+    waitFor(Duration.ofSeconds(30), () -> fleet.agentList().stream()
+        .allMatch(a -> a.state() == AgentState.ABORTED || a.state() == AgentState.SERVING) ? true : null);
+    db.execute("ALTER TABLE \"user\" DROP CONSTRAINT user_pkey");
+    ReleaseDocument third = fleet.api().post("/v1/releases", ReleaseRequest.of("v2", null), ReleaseDocument.class);
+    waitForReleaseOnPage(third.id(), "PREPARING");
+    waitFor(Duration.ofSeconds(30), () -> {
+      String count = browser.findElement(By.cssSelector("#release h3 .count")).getText();
+      return count.startsWith("1/3 acknowledged") || count.startsWith("2/3 acknowledged") ? count : null;
+    });
+    screenshot("dashboard-during-release.png");
+    Files.deleteIfExists(slowFlag);
+    waitForReleaseOnPage(third.id(), "COMPLETED");
+
+    ReleaseDocument done = fleet.api().get("/v1/releases/" + third.id(), ReleaseDocument.class);
+    assertThat(done.phase()).isEqualTo(Phase.COMPLETED);
+    String release = visibleText("release-body");
+    assertThat(release).contains("3/3 acknowledged · 3/3 switched").contains("1/1 applied").contains("V2 (create orders)")
+        .contains("missing-primary-key").contains("ALTER TABLE \"public\".\"user\" ADD PRIMARY KEY (\"id\")");
+    assertThat(rows("#release [data-release-agent]")).hasSize(3);
+
+    // The history has all three, newest first, the aborted one with its reason.
+    waitFor(Duration.ofSeconds(10), () -> rows("#history tr[data-history]").size() == 3 ? true : null);
+    assertThat(rows("#history tr[data-history]")).extracting(e -> e.getAttribute("data-phase"))
+        .containsExactly("COMPLETED", "ABORTED", "COMPLETED");
+    assertThat(rows("#history tr[data-history]")).extracting(e -> e.getAttribute("data-history"))
+        .containsExactly(third.id(), second.id(), first.id());
+    assertThat(browser.findElement(By.cssSelector("#history td.reason-cell")).getText()).contains("aborted by the operator");
+    WebElement latest = browser.findElement(By.cssSelector("#history tr[data-history='" + third.id() + "']"));
+    assertThat(latest.getText()).contains("v2").contains("online").contains("1 warn");
+
+    // The fleet regrouped under the new revision, and it was one page all along.
+    waitFor(Duration.ofSeconds(15), () -> rows("[data-revision='v2'] tr[data-agent]").size() == 3 ? true : null);
+    screenshot("dashboard-after-release.png");
+    assertThat(js("return window.lockstepNotReloaded")).isEqualTo("still the same page");
+    assertThat(browser.getCurrentUrl()).isEqualTo(fleet.url() + "/");
+    // Everything the page loaded came from the coordinator itself.
+    @SuppressWarnings("unchecked")
+    List<String> loaded = (List<String>) js("return performance.getEntriesByType('resource').map(e => e.name)");
+    assertThat(loaded).isNotEmpty().allSatisfy(url -> assertThat(url).startsWith(fleet.url() + "/"));
+  }
+
+  @Test
+  void aThousandAgentsStayCollapsedByRevisionAndLostOnesAreFlagged() {
+    String service = "bulk-" + UUID.randomUUID().toString().substring(0, 8);
+    List<String> ids = new ArrayList<>();
+    HttpClient http = HttpClient.newHttpClient();
+    try {
+      for (int i = 0; i < 1000; i++) {
+        String id = service + "-" + i;
+        String revision = i < 700 ? "r41" : i < 950 ? "r40" : "r39";
+        put(http, "/v1/agents/" + id, new AgentReport(id, service, revision, AgentState.SERVING, null, 0, null, null, null));
+        ids.add(id);
+      }
+      browser.get(fleet.url() + "/?service=" + service);
+      signIn(Fleet.OPERATOR_TOKEN);
+      waitFor(Duration.ofSeconds(15), () -> browser.findElement(By.id("fleet-summary")).getText().startsWith("1000 agents") ? true : null);
+      assertThat(rows("#fleet .group")).extracting(e -> e.getAttribute("data-revision")).containsExactly("r41", "r40", "r39");
+      assertThat(rows("#fleet .group")).allSatisfy(g -> assertThat(g.getAttribute("data-open")).isEqualTo("false"));
+      assertThat(rows("tr[data-agent]")).isEmpty();
+
+      browser.findElement(By.cssSelector("[data-revision='r41'] .group-head")).click();
+      waitFor(Duration.ofSeconds(5), () -> rows("[data-revision='r41'] tr[data-agent]").size() == 100 ? true : null);
+      assertThat(browser.findElement(By.cssSelector("[data-revision='r41'] .more")).getText()).isEqualTo("Show all 700 agents on r41");
+
+      // Nobody reports for them any more: past the liveness timeout (3 s here) they are lost, and said so.
+      String banner = waitFor(Duration.ofSeconds(20), () -> visibleText("fleet-lost"));
+      assertThat(banner).contains("1000 agents lost");
+      waitFor(Duration.ofSeconds(10), () -> rows("[data-revision='r41'] tr.lost[data-state='lost']").size() == 100 ? true : null);
+      assertThat(browser.findElement(By.cssSelector("[data-revision='r39'] .chips")).getText()).isEqualTo("50 lost");
+      screenshot("dashboard-1000-agents.png");
+    } finally {
+      for (String id : ids) {
+        delete(http, "/v1/agents/" + id + "?service=" + service);
+      }
+    }
+  }
+
+  // ---- helpers ----
+
+  private void signIn(String token) {
+    WebElement input = waitFor(Duration.ofSeconds(10), () -> {
+      WebElement e = browser.findElement(By.id("token"));
+      return e.isDisplayed() ? e : null;
+    });
+    input.clear();
+    input.sendKeys(token);
+    browser.findElement(By.id("signin-button")).click();
+  }
+
+  private void waitForReleaseOnPage(String id, String phase) {
+    waitFor(RELEASE_TIMEOUT, () -> {
+      WebElement card = browser.findElement(By.id("release"));
+      return id.equals(card.getAttribute("data-release")) && phase.equals(card.getAttribute("data-phase")) ? true : null;
+    });
+  }
+
+  private List<String> phaseNodes() {
+    return rows("#release li.phase").stream().map(e -> e.getAttribute("class")).toList();
+  }
+
+  private List<WebElement> rows(String css) {
+    return browser.findElements(By.cssSelector(css));
+  }
+
+  private String visibleText(String id) {
+    WebElement e = browser.findElement(By.id(id));
+    return e.isDisplayed() && !e.getText().isBlank() ? e.getText() : null;
+  }
+
+  private Object js(String script) {
+    return ((JavascriptExecutor) browser).executeScript(script);
+  }
+
+  private <T> T waitFor(Duration timeout, java.util.function.Supplier<T> condition) {
+    return new WebDriverWait(browser, timeout, Duration.ofMillis(100)).until(d -> condition.get());
+  }
+
+  private void screenshot(String name) {
+    try {
+      Files.write(fleet.dir.resolve(name), browser.getScreenshotAs(OutputType.BYTES));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void put(HttpClient http, String path, Object body) {
+    send(http, HttpRequest.newBuilder(URI.create(fleet.url() + path)).header("Content-Type", "application/json")
+        .PUT(HttpRequest.BodyPublishers.ofString(Json.write(body))));
+  }
+
+  private static void delete(HttpClient http, String path) {
+    send(http, HttpRequest.newBuilder(URI.create(fleet.url() + path)).DELETE());
+  }
+
+  private static void send(HttpClient http, HttpRequest.Builder request) {
+    try {
+      HttpResponse<String> response = http.send(request.header("Authorization", "Bearer " + Fleet.OPERATOR_TOKEN).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).as(request.build().uri() + " " + response.body()).isLessThan(300);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
