@@ -23,6 +23,7 @@
     agents: [],
     releases: [],
     historyKey: "",
+    releaseKey: "",
     follow: null,            // {id, doc, events, lastSeq, lastActivePhase, ended, ctrl, refreshTimer}
     expanded: new Map(),     // revision -> open?
     showAll: new Set(),      // revisions whose every row is drawn
@@ -88,7 +89,6 @@
       : d.toLocaleString([], {month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false});
   }
   const clock = (iso) => iso ? new Date(iso).toLocaleTimeString([], {hour12: false}) : "";
-  const short = (id) => id ? String(id).slice(0, 8) : "";
   function releaseMs(doc) {
     if (!doc.createdAt) return null;
     const end = TERMINAL.has(doc.phase) ? Date.parse(doc.updatedAt) : Date.now();
@@ -251,7 +251,7 @@
           return;
         }
         if (!res.ok) throw new Error("HTTP " + res.status);
-        if (!TERMINAL.has(f.doc.phase)) setLive("live", "live · release " + short(f.id));
+        if (!TERMINAL.has(f.doc.phase)) setLive("live", "live · following " + f.id);
         const reader = res.body.getReader();
         const decoder = new TextDecoder();
         let buffer = "";
@@ -292,7 +292,7 @@
       f.ended = true;
       f.doc = payload;
       renderRelease();
-      setLive("polling", "release " + short(f.id) + " ended " + payload.phase);
+      setLive("polling", f.id + " ended " + payload.phase);
       setTimeout(tick, 50);   // the history gains a row
       return;
     }
@@ -324,6 +324,7 @@
     const body = $("release-body");
     const f = state.follow;
     if (!f) {
+      state.releaseKey = "";
       card.removeAttribute("data-release");
       card.removeAttribute("data-phase");
       $("release-title").textContent = "Release";
@@ -334,6 +335,15 @@
     }
     const doc = f.doc;
     const running = !TERMINAL.has(doc.phase);
+    // Redraw only when something changed (a redraw would drop the reader's selection and scroll);
+    // the elapsed time ticks in place.
+    const key = JSON.stringify(doc) + "|" + f.events.length + "|" + f.lastActivePhase + "|" + state.showAllReleaseAgents;
+    if (key === state.releaseKey) {
+      const elapsed = $("release-elapsed");
+      if (elapsed) elapsed.textContent = duration(releaseMs(doc));
+      return;
+    }
+    state.releaseKey = key;
     card.dataset.release = doc.id;
     card.dataset.phase = doc.phase;
     $("release-title").textContent = running ? "Release in progress" : "Latest release";
@@ -344,10 +354,10 @@
     parts.push(h("div", {class: "facts"},
       fact("Revision", doc.revision, "mono"),
       fact("Schema", schemaText(doc)),
-      fact(running ? "Elapsed" : "Duration", duration(releaseMs(doc))),
+      fact(running ? "Elapsed" : "Duration", duration(releaseMs(doc)), null, null, "release-elapsed"),
       fact("Switch skew", doc.switchSkewMs === null || doc.switchSkewMs === undefined ? "–" : duration(doc.switchSkewMs)),
       fact("Started", when(doc.createdAt)),
-      fact("Release", short(doc.id), "mono", doc.id)));
+      fact("Release", doc.id, "mono id", doc.id)));
     if (doc.reason) parts.push(reasonBox(doc));
     if (doc.modeReason) parts.push(h("p", {class: "muted small"}, "Mode " + doc.mode + ": " + doc.modeReason));
     parts.push(h("div", {class: "split"}, releaseAgents(doc), migrations(doc)));
@@ -358,8 +368,8 @@
     if (log) log.scrollTop = log.scrollHeight;
   }
 
-  function fact(k, v, cls, title) {
-    return h("div", {class: "fact", title}, h("div", {class: "k"}, k), h("div", {class: "v " + (cls || "")}, v));
+  function fact(k, v, cls, title, id) {
+    return h("div", {class: "fact", title}, h("div", {class: "k"}, k), h("div", {class: "v " + (cls || ""), id}, v));
   }
 
   function reasonBox(doc) {
@@ -389,7 +399,7 @@
     const acked = agents.filter((a) => a.digest || ["prepared", "switching", "switched"].includes(a.state)).length;
     const switched = agents.filter((a) => a.switchedAt).length;
     const sorted = agents.slice().sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state)
-      || a.id.localeCompare(b.id));
+      || a.id.localeCompare(b.id, undefined, {numeric: true}));
     const shown = state.showAllReleaseAgents ? sorted : sorted.slice(0, RELEASE_AGENT_ROWS);
     const head = h("h3", null, "Agents", agents.length
       ? h("span", {class: "count"}, acked + "/" + agents.length + " acknowledged · " + switched + "/" + agents.length + " switched")
@@ -448,7 +458,9 @@
     return h("div", {class: "section"},
       h("h3", null, "Events", h("span", {class: "count"}, f.events.length ? String(f.events.length) : "")),
       h("div", {class: "events", "aria-live": "polite"}, events.length
-        ? events.map((e) => h("div", null, h("span", {class: "t"}, clock(e.at)), h("span", {class: "ph"}, e.phase), e.message))
+        ? events.map((e) => h("div", null, h("span", {class: "t"}, clock(e.at)), h("span", {class: "ph"}, e.phase),
+          // Messages start with their phase ("PREPARING: …"), which the coloured column already shows.
+          e.message.startsWith(e.phase + ": ") ? e.message.slice(e.phase.length + 2) : e.message))
         : h("div", {class: "t"}, "waiting for events…")));
   }
 
@@ -558,14 +570,14 @@
     const el = h("div", {class: "group", "data-revision": revision, "data-open": String(open)}, head, bar);
     if (!open) return el;
     const sorted = members.slice().sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state)
-      || a.id.localeCompare(b.id));
+      || a.id.localeCompare(b.id, undefined, {numeric: true}));
     const shown = state.showAll.has(revision) ? sorted : sorted.slice(0, ROWS_PER_GROUP);
     el.appendChild(h("table", null,
       h("thead", null, h("tr", null, h("th", null, "Agent"), h("th", null, "State"), h("th", {class: "num"}, "Last seen"))),
       h("tbody", null, shown.map((a) => h("tr", {class: a.state === "lost" ? "lost" : null, "data-agent": a.id, "data-state": a.state},
         h("td", {class: "mono"}, a.id, a.state === "lost" ? h("span", {class: "flag", title: "lost"}, "⚑") : null),
-        h("td", {title: a.detail || null}, stateBadge(a.state), a.releaseId && a.state !== "serving"
-          ? h("span", {class: "muted small"}, " " + short(a.releaseId)) : null),
+        h("td", {title: [a.detail, a.releaseId && "release " + a.releaseId].filter(Boolean).join("\n") || null},
+          stateBadge(a.state), a.detail ? h("span", {class: "muted small"}, " " + a.detail) : null),
         h("td", {class: "num muted", title: a.lastSeen || ""}, ago(a.lastSeen)))))));
     if (shown.length < sorted.length) {
       el.appendChild(h("div", {class: "more"}, h("button", {class: "link", onclick: () => { state.showAll.add(revision); renderFleet(); }},

@@ -28,8 +28,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.WebDriverWait;
@@ -59,6 +61,7 @@ class DashboardIT {
     Files.deleteIfExists(slowFlag);
     int seconds = 1;
     for (String id : List.of("web-1", "web-2", "web-3")) {
+      Files.deleteIfExists(fleet.dir.resolve("revision-" + id));   // left by an earlier run: start on v0 again
       fleet.startSlowAgent(id, "v0", migrations, "if [ -f " + slowFlag + " ]; then sleep " + seconds + "; fi; ");
       seconds *= 2;
     }
@@ -75,9 +78,10 @@ class DashboardIT {
     db.close();
   }
 
+  /** Forgets the token of the test before, on a page of the same origin that does not sign in by itself. */
   @BeforeEach
   void freshTab() {
-    browser.get(fleet.url() + "/");
+    browser.get(fleet.url() + "/health");
     js("sessionStorage.clear()");
   }
 
@@ -87,7 +91,7 @@ class DashboardIT {
     signIn("not-the-token");
     String error = waitFor(Duration.ofSeconds(10), () -> visibleText("signin-error"));
     assertThat(error).contains("Token refused").contains("401").contains("unknown token");
-    assertThat(browser.findElement(By.id("board")).isDisplayed()).isFalse();
+    assertThat(visibleText("board")).isNull();
     assertThat(js("return sessionStorage.length")).isEqualTo(0L);
 
     // The agents' token is a real token, but not one that may read the operator's view.
@@ -97,7 +101,7 @@ class DashboardIT {
       return text != null && text.contains("403") ? text : null;
     });
     assertThat(forbidden).contains("Token refused (403 forbidden)").contains("agent token may not GET /v1/releases");
-    assertThat(browser.findElement(By.id("board")).isDisplayed()).isFalse();
+    assertThat(visibleText("board")).isNull();
     assertThat(browser.getCurrentUrl()).doesNotContain(Fleet.AGENT_TOKEN);
   }
 
@@ -105,9 +109,9 @@ class DashboardIT {
   void showsTheFleetAndFollowsReleasesLiveWithoutAReload() throws IOException {
     browser.get(fleet.url() + "/");
     signIn(Fleet.OPERATOR_TOKEN);
-    waitFor(Duration.ofSeconds(15), () -> rows("[data-revision='v0'] tr[data-agent]").size() == 3 ? true : null);
-    assertThat(rows("tr[data-agent]")).extracting(e -> e.getAttribute("data-agent")).containsExactly("web-1", "web-2", "web-3");
-    assertThat(browser.findElement(By.id("fleet-summary")).getText()).isEqualTo("3 agents · 1 revision");
+    waitFor(Duration.ofSeconds(15), () -> count("[data-revision='v0'] tr[data-agent]") == 3 ? true : null);
+    assertThat(attributes("tr[data-agent]", "data-agent")).containsExactly("web-1", "web-2", "web-3");
+    assertThat(text("#fleet-summary")).isEqualTo("3 agents · 1 revision");
     assertThat(browser.getCurrentUrl()).doesNotContain(Fleet.OPERATOR_TOKEN);
     assertThat(js("return sessionStorage.getItem('lockstep.operatorToken')")).isEqualTo(Fleet.OPERATOR_TOKEN);
     js("window.lockstepNotReloaded = 'still the same page'");
@@ -125,7 +129,7 @@ class DashboardIT {
     fleet.api().post("/v1/releases/" + second.id() + "/abort", null, Map.class);
     waitForReleaseOnPage(second.id(), "ABORTED");
     assertThat(visibleText("release-body")).contains("aborted by the operator");
-    assertThat(browser.findElement(By.cssSelector("#release li.phase.stopped")).getText()).isEqualTo("ABORTED in PREPARING");
+    assertThat(text("#release li.phase.stopped")).endsWith("ABORTED in PREPARING");
 
     // 3. The drift of the story (a lost primary key), then the release that repairs it: screenshot mid-release.
     waitFor(Duration.ofSeconds(30), () -> fleet.agentList().stream()
@@ -134,10 +138,13 @@ class DashboardIT {
     ReleaseDocument third = fleet.api().post("/v1/releases", ReleaseRequest.of("v2", null), ReleaseDocument.class);
     waitForReleaseOnPage(third.id(), "PREPARING");
     waitFor(Duration.ofSeconds(30), () -> {
-      String count = browser.findElement(By.cssSelector("#release h3 .count")).getText();
-      return count.startsWith("1/3 acknowledged") || count.startsWith("2/3 acknowledged") ? count : null;
+      String count = text("#release h3 .count");
+      return count != null && count.startsWith("1/3 acknowledged") || count.startsWith("2/3 acknowledged") ? count : null;
     });
+    // Tall enough to show the history under the release too (the page itself is laid out for 1440 × 900).
+    browser.manage().window().setSize(new Dimension(1440, 1440));
     screenshot("dashboard-during-release.png");
+    browser.manage().window().setSize(new Dimension(1440, 1000));
     Files.deleteIfExists(slowFlag);
     waitForReleaseOnPage(third.id(), "COMPLETED");
 
@@ -146,20 +153,17 @@ class DashboardIT {
     String release = visibleText("release-body");
     assertThat(release).contains("3/3 acknowledged · 3/3 switched").contains("1/1 applied").contains("V2 (create orders)")
         .contains("missing-primary-key").contains("ALTER TABLE \"public\".\"user\" ADD PRIMARY KEY (\"id\")");
-    assertThat(rows("#release [data-release-agent]")).hasSize(3);
+    assertThat(count("#release [data-release-agent]")).isEqualTo(3);
 
     // The history has all three, newest first, the aborted one with its reason.
-    waitFor(Duration.ofSeconds(10), () -> rows("#history tr[data-history]").size() == 3 ? true : null);
-    assertThat(rows("#history tr[data-history]")).extracting(e -> e.getAttribute("data-phase"))
-        .containsExactly("COMPLETED", "ABORTED", "COMPLETED");
-    assertThat(rows("#history tr[data-history]")).extracting(e -> e.getAttribute("data-history"))
-        .containsExactly(third.id(), second.id(), first.id());
-    assertThat(browser.findElement(By.cssSelector("#history td.reason-cell")).getText()).contains("aborted by the operator");
-    WebElement latest = browser.findElement(By.cssSelector("#history tr[data-history='" + third.id() + "']"));
-    assertThat(latest.getText()).contains("v2").contains("online").contains("1 warn");
+    waitFor(Duration.ofSeconds(10), () -> count("#history tr[data-history]") == 3 ? true : null);
+    assertThat(attributes("#history tr[data-history]", "data-phase")).containsExactly("COMPLETED", "ABORTED", "COMPLETED");
+    assertThat(attributes("#history tr[data-history]", "data-history")).containsExactly(third.id(), second.id(), first.id());
+    assertThat(text("#history td.reason-cell")).contains("aborted by the operator");
+    assertThat(text("#history tr[data-history='" + third.id() + "']")).contains("v2").contains("online").contains("1 warn");
 
     // The fleet regrouped under the new revision, and it was one page all along.
-    waitFor(Duration.ofSeconds(15), () -> rows("[data-revision='v2'] tr[data-agent]").size() == 3 ? true : null);
+    waitFor(Duration.ofSeconds(15), () -> count("[data-revision='v2'] tr[data-agent]") == 3 ? true : null);
     screenshot("dashboard-after-release.png");
     assertThat(js("return window.lockstepNotReloaded")).isEqualTo("still the same page");
     assertThat(browser.getCurrentUrl()).isEqualTo(fleet.url() + "/");
@@ -183,20 +187,26 @@ class DashboardIT {
       }
       browser.get(fleet.url() + "/?service=" + service);
       signIn(Fleet.OPERATOR_TOKEN);
-      waitFor(Duration.ofSeconds(15), () -> browser.findElement(By.id("fleet-summary")).getText().startsWith("1000 agents") ? true : null);
-      assertThat(rows("#fleet .group")).extracting(e -> e.getAttribute("data-revision")).containsExactly("r41", "r40", "r39");
-      assertThat(rows("#fleet .group")).allSatisfy(g -> assertThat(g.getAttribute("data-open")).isEqualTo("false"));
-      assertThat(rows("tr[data-agent]")).isEmpty();
+      waitFor(Duration.ofSeconds(15), () -> String.valueOf(text("#fleet-summary")).startsWith("1000 agents") ? true : null);
+      assertThat(attributes("#fleet .group", "data-revision")).containsExactly("r41", "r40", "r39");
+      assertThat(attributes("#fleet .group", "data-open")).containsExactly("false", "false", "false");
+      assertThat(count("tr[data-agent]")).isZero();
 
-      browser.findElement(By.cssSelector("[data-revision='r41'] .group-head")).click();
-      waitFor(Duration.ofSeconds(5), () -> rows("[data-revision='r41'] tr[data-agent]").size() == 100 ? true : null);
-      assertThat(browser.findElement(By.cssSelector("[data-revision='r41'] .more")).getText()).isEqualTo("Show all 700 agents on r41");
+      waitFor(Duration.ofSeconds(5), () -> {
+        browser.findElement(By.cssSelector("[data-revision='r41'] .group-head")).click();
+        return true;
+      });
+      waitFor(Duration.ofSeconds(5), () -> count("[data-revision='r41'] tr[data-agent]") == 100 ? true : null);
+      assertThat(text("[data-revision='r41'] .more")).isEqualTo("Show all 700 agents on r41");
 
       // Nobody reports for them any more: past the liveness timeout (3 s here) they are lost, and said so.
-      String banner = waitFor(Duration.ofSeconds(20), () -> visibleText("fleet-lost"));
-      assertThat(banner).contains("1000 agents lost");
-      waitFor(Duration.ofSeconds(10), () -> rows("[data-revision='r41'] tr.lost[data-state='lost']").size() == 100 ? true : null);
-      assertThat(browser.findElement(By.cssSelector("[data-revision='r39'] .chips")).getText()).isEqualTo("50 lost");
+      String banner = waitFor(Duration.ofSeconds(20), () -> {
+        String text = visibleText("fleet-lost");
+        return text != null && text.contains("1000 agents lost") ? text : null;
+      });
+      assertThat(banner).contains(service + "-0, ").contains(" and 992 more. A release refuses to start");
+      waitFor(Duration.ofSeconds(10), () -> count("[data-revision='r41'] tr.lost[data-state='lost']") == 100 ? true : null);
+      assertThat(text("[data-revision='r39'] .chips")).isEqualTo("50 lost");
       screenshot("dashboard-1000-agents.png");
     } finally {
       for (String id : ids) {
@@ -219,30 +229,48 @@ class DashboardIT {
 
   private void waitForReleaseOnPage(String id, String phase) {
     waitFor(RELEASE_TIMEOUT, () -> {
-      WebElement card = browser.findElement(By.id("release"));
-      return id.equals(card.getAttribute("data-release")) && phase.equals(card.getAttribute("data-phase")) ? true : null;
+      return id.equals(attribute("release", "data-release")) && phase.equals(attribute("release", "data-phase")) ? true : null;
     });
   }
 
+  // The page redraws as data arrives, so elements are read in one script call each, never held on to.
+
   private List<String> phaseNodes() {
-    return rows("#release li.phase").stream().map(e -> e.getAttribute("class")).toList();
+    return attributes("#release li.phase", "class");
   }
 
-  private List<WebElement> rows(String css) {
-    return browser.findElements(By.cssSelector(css));
+  @SuppressWarnings("unchecked")
+  private List<String> attributes(String css, String attribute) {
+    return (List<String>) js("return [...document.querySelectorAll(arguments[0])].map(e => e.getAttribute(arguments[1]))",
+        css, attribute);
   }
 
+  private int count(String css) {
+    return ((Long) js("return document.querySelectorAll(arguments[0]).length", css)).intValue();
+  }
+
+  /** The element's rendered text, or null while it is hidden or empty. */
   private String visibleText(String id) {
-    WebElement e = browser.findElement(By.id(id));
-    return e.isDisplayed() && !e.getText().isBlank() ? e.getText() : null;
+    return (String) js("const e = document.getElementById(arguments[0]);"
+        + " return e && e.offsetParent !== null && e.innerText.trim() ? e.innerText : null", id);
   }
 
-  private Object js(String script) {
-    return ((JavascriptExecutor) browser).executeScript(script);
+  private String text(String css) {
+    return (String) js("const e = document.querySelector(arguments[0]); return e ? e.innerText : null", css);
+  }
+
+  private String attribute(String id, String attribute) {
+    return (String) js("const e = document.getElementById(arguments[0]); return e ? e.getAttribute(arguments[1]) : null",
+        id, attribute);
+  }
+
+  private Object js(String script, Object... args) {
+    return ((JavascriptExecutor) browser).executeScript(script, args);
   }
 
   private <T> T waitFor(Duration timeout, java.util.function.Supplier<T> condition) {
-    return new WebDriverWait(browser, timeout, Duration.ofMillis(100)).until(d -> condition.get());
+    return new WebDriverWait(browser, timeout, Duration.ofMillis(100)).ignoring(StaleElementReferenceException.class)
+        .until(d -> condition.get());
   }
 
   private void screenshot(String name) {
