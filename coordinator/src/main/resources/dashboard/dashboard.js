@@ -328,6 +328,7 @@
       card.removeAttribute("data-release");
       card.removeAttribute("data-phase");
       $("release-title").textContent = "Release";
+      $("release-id").textContent = "";
       replace($("release-badges"));
       replace(body, h("p", {class: "empty"}, "No release yet for this service. Start one with ",
         h("code", null, "lockstep release --revision R"), "."));
@@ -347,6 +348,7 @@
     card.dataset.release = doc.id;
     card.dataset.phase = doc.phase;
     $("release-title").textContent = running ? "Release in progress" : "Latest release";
+    $("release-id").textContent = doc.id;
     replace($("release-badges"), modeBadge(doc.mode), phaseBadge(doc.phase));
 
     const parts = [];
@@ -356,8 +358,7 @@
       fact("Schema", schemaText(doc)),
       fact(running ? "Elapsed" : "Duration", duration(releaseMs(doc)), null, null, "release-elapsed"),
       fact("Switch skew", doc.switchSkewMs === null || doc.switchSkewMs === undefined ? "–" : duration(doc.switchSkewMs)),
-      fact("Started", when(doc.createdAt)),
-      fact("Release", doc.id, "mono id", doc.id)));
+      fact("Started", when(doc.createdAt))));
     if (doc.reason) parts.push(reasonBox(doc));
     if (doc.modeReason) parts.push(h("p", {class: "muted small"}, "Mode " + doc.mode + ": " + doc.modeReason));
     parts.push(h("div", {class: "split"}, releaseAgents(doc), migrations(doc)));

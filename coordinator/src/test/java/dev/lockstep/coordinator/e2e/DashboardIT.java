@@ -101,6 +101,7 @@ class DashboardIT {
       return text != null && text.contains("403") ? text : null;
     });
     assertThat(forbidden).contains("Token refused (403 forbidden)").contains("agent token may not GET /v1/releases");
+    screenshot("dashboard-token-refused.png");
     assertThat(visibleText("board")).isNull();
     assertThat(browser.getCurrentUrl()).doesNotContain(Fleet.AGENT_TOKEN);
   }
@@ -142,7 +143,7 @@ class DashboardIT {
       return count != null && count.startsWith("1/3 acknowledged") || count.startsWith("2/3 acknowledged") ? count : null;
     });
     // Tall enough to show the history under the release too (the page itself is laid out for 1440 × 900).
-    browser.manage().window().setSize(new Dimension(1440, 1440));
+    browser.manage().window().setSize(new Dimension(1440, 1300));
     screenshot("dashboard-during-release.png");
     browser.manage().window().setSize(new Dimension(1440, 1000));
     Files.deleteIfExists(slowFlag);
