@@ -459,7 +459,7 @@
     return h("div", {class: "section"},
       h("h3", null, "Events", h("span", {class: "count"}, f.events.length ? String(f.events.length) : "")),
       h("div", {class: "events", "aria-live": "polite"}, events.length
-        ? events.map((e) => h("div", null, h("span", {class: "t"}, clock(e.at)), h("span", {class: "ph"}, e.phase),
+        ? events.map((e) => h("div", null, h("span", {class: "t"}, clock(e.at)), " ", h("span", {class: "ph"}, e.phase), " ",
           // Messages start with their phase ("PREPARING: …"), which the coloured column already shows.
           e.message.startsWith(e.phase + ": ") ? e.message.slice(e.phase.length + 2) : e.message))
         : h("div", {class: "t"}, "waiting for events…")));

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -45,6 +46,8 @@ final class Chromium {
           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
           "--no-default-browser-check", "--disable-extensions", "--user-data-dir=" + profile,
           "--window-size=1440,1000", "--lang=en-GB");
+      // The page's console (script errors, Content-Security-Policy refusals) is readable by the test.
+      options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
       ChromeDriver driver = new ChromeDriver(service, options);
       driver.manage().window().setSize(new Dimension(1440, 1000));
       return driver;

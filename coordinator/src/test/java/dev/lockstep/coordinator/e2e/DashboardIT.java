@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.logging.Level;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,6 +35,8 @@ import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -108,6 +111,7 @@ class DashboardIT {
 
   @Test
   void showsTheFleetAndFollowsReleasesLiveWithoutAReload() throws IOException {
+    browser.manage().logs().get(LogType.BROWSER);   // drops what earlier tests left in the console
     browser.get(fleet.url() + "/");
     signIn(Fleet.OPERATOR_TOKEN);
     waitFor(Duration.ofSeconds(15), () -> count("[data-revision='v0'] tr[data-agent]") == 3 ? true : null);
@@ -121,6 +125,9 @@ class DashboardIT {
     ReleaseDocument first = fleet.api().post("/v1/releases", ReleaseRequest.of("v1", "1"), ReleaseDocument.class);
     waitForReleaseOnPage(first.id(), "COMPLETED");
     assertThat(phaseNodes()).containsOnly("phase done");
+    // The event log is read from the server-sent events only (the polled release list has no events).
+    waitFor(Duration.ofSeconds(10), () -> String.valueOf(text("#release .events")).contains("COMPLETED in") ? true : null);
+    assertThat(text("#release .events")).contains("PREPARING asking 3 agent(s) to prepare").contains("MIGRATING applied V1");
 
     // 2. A slow release, seen in PREPARING while the API still says it runs, then aborted by the operator.
     Files.writeString(slowFlag, "1");
@@ -172,6 +179,11 @@ class DashboardIT {
     @SuppressWarnings("unchecked")
     List<String> loaded = (List<String>) js("return performance.getEntriesByType('resource').map(e => e.name)");
     assertThat(loaded).isNotEmpty().allSatisfy(url -> assertThat(url).startsWith(fleet.url() + "/"));
+    assertThat(loaded).anySatisfy(url -> assertThat(url).isEqualTo(fleet.url() + "/v1/releases/" + third.id() + "/events"));
+    // No script error and nothing the page's Content-Security-Policy refused.
+    assertThat(browser.manage().logs().get(LogType.BROWSER).getAll())
+        .filteredOn(entry -> entry.getLevel().intValue() >= Level.SEVERE.intValue())
+        .extracting(LogEntry::getMessage).isEmpty();
   }
 
   @Test
