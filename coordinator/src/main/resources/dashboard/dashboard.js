@@ -410,11 +410,11 @@
         ? "Agents take part from PREPARING on." : "No agents took part."));
     }
     const table = h("table", {class: "small"},
-      h("thead", null, h("tr", null, h("th", null, "Agent"), h("th", null, "State"), h("th", null, "Staged digest"), h("th", {class: "num"}, "Switched"))),
+      h("thead", null, h("tr", null, h("th", null, "Agent"), h("th", null, "State"), h("th", null, "Staged"), h("th", {class: "num"}, "Switched"))),
       h("tbody", null, shown.map((a) => h("tr", {"data-release-agent": a.id},
         h("td", {class: "mono"}, a.id),
         h("td", null, stateBadge(a.state), a.detail ? h("div", {class: "muted small"}, a.detail) : null),
-        h("td", {class: "mono", title: a.digest || ""}, a.digest ? "✓ " + a.digest.slice(0, 10) : "–"),
+        h("td", {class: "mono nowrap", title: a.digest ? "staged migrations digest " + a.digest : null}, a.digest ? "✓ " + a.digest.slice(0, 8) : "–"),
         h("td", {class: "num"}, a.switchedAt ? clock(a.switchedAt) : "–")))));
     const more = agents.length > shown.length
       ? h("button", {class: "link small", onclick: () => { state.showAllReleaseAgents = true; renderRelease(); }},

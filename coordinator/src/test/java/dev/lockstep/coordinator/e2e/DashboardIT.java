@@ -172,6 +172,7 @@ class DashboardIT {
 
     // The fleet regrouped under the new revision, and it was one page all along.
     waitFor(Duration.ofSeconds(15), () -> count("[data-revision='v2'] tr[data-agent]") == 3 ? true : null);
+    browser.manage().window().setSize(new Dimension(1280, 900));   // a smaller laptop screen
     screenshot("dashboard-after-release.png");
     assertThat(js("return window.lockstepNotReloaded")).isEqualTo("still the same page");
     assertThat(browser.getCurrentUrl()).isEqualTo(fleet.url() + "/");
@@ -184,6 +185,30 @@ class DashboardIT {
     assertThat(browser.manage().logs().get(LogType.BROWSER).getAll())
         .filteredOn(entry -> entry.getLevel().intValue() >= Level.SEVERE.intValue())
         .extracting(LogEntry::getMessage).isEmpty();
+  }
+
+  @Test
+  void thePageIsServedFromTheJarWithoutATokenAndAllowsItsOwnOriginOnly() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(fleet.url() + "/")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/html"));
+    assertThat(page.headers().firstValue("Content-Security-Policy")).hasValueSatisfying(csp ->
+        assertThat(csp).contains("default-src 'none'").contains("script-src 'self'").contains("connect-src 'self'"));
+    assertThat(page.body()).contains("/dashboard/dashboard.js").doesNotContain("http://").doesNotContain("https://");
+    HttpResponse<String> script = http.send(HttpRequest.newBuilder(URI.create(fleet.url() + "/dashboard/dashboard.js")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(script.statusCode()).isEqualTo(200);
+    assertThat(script.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).contains("javascript"));
+    // Only the dashboard's folder is served, and the API's own 404 still answers elsewhere.
+    HttpResponse<String> outside = http.send(HttpRequest.newBuilder(URI.create(fleet.url() + "/dashboard/logback.xml")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(outside.statusCode()).isEqualTo(404);
+    HttpResponse<String> unknown = http.send(HttpRequest.newBuilder(URI.create(fleet.url() + "/v1/nothing-here")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(unknown.statusCode()).isEqualTo(404);
+    assertThat(unknown.body()).contains("\"error\":\"not_found\"");
   }
 
   @Test
