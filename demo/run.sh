@@ -24,7 +24,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 step "PostgreSQL and Redis"
-bash scripts/services.sh
+LOCKSTEP_SKIP_BROWSER=1 bash scripts/services.sh
 echo "PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379"
 
 step "Build"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) are running:
 # uses what is running, else starts the local packages, else installs them with apt-get.
+# Also installs Debian's chromium and chromium-driver if missing, for the dashboard's browser test
+# (DashboardIT); LOCKSTEP_SKIP_BROWSER=1 skips that (the demo needs no browser).
 # Idempotent; sourced by .ci/run and demo/run.sh.
 set -euo pipefail
 
@@ -48,5 +50,14 @@ ensure_redis() {
   echo "Redis did not open port 6379" >&2; exit 1
 }
 
+ensure_browser() {
+  if [ "${LOCKSTEP_SKIP_BROWSER:-0}" = 1 ]; then return; fi
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
+  say "installing chromium and chromium-driver with apt-get (for the dashboard's browser test)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
 ensure_postgres
 ensure_redis
+ensure_browser

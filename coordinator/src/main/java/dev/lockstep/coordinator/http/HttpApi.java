@@ -41,6 +41,7 @@ public final class HttpApi {
     new AgentRoutes(registry, watch, auth).mount(router);
     new ReleaseRoutes(vertx, releases, store, auth).mount(router);
     new MigrationRoutes(checker, auth).mount(router);
+    new DashboardRoutes().mount(router);
     Failures failures = new Failures();
     router.route().failureHandler(failures);
     router.errorHandler(404, failures);
