@@ -22,8 +22,11 @@ public final class SetUpload {
    * @param maxFiles how many files
    */
   public record Limits(long maxBytes, int maxFiles) {
-    /** 32 MiB and 10,000 files: far beyond the largest real chains seen (a 270-file set is about 1.3 MB). */
-    public static final Limits DEFAULT = new Limits(32L << 20, 10_000);
+    /**
+     * 8 MiB and 10,000 files: six times a real 270-file chain (about 1.3 MB). Not 32 MiB: the request is
+     * buffered and parsed whole, and a coordinator run with -Xmx128m ran out of heap on a 33 MiB set.
+     */
+    public static final Limits DEFAULT = new Limits(8L << 20, 10_000);
 
     /** The request body that carries a full set: Base64 adds a third, names and JSON a little more. */
     public long bodyBytes() {

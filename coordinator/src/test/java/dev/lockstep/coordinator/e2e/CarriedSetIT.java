@@ -147,7 +147,7 @@ class CarriedSetIT {
       many.put("V" + i + "__m.sql", b64("SELECT 1;"));
     }
     assertRefused(many, 413, "10000 files");
-    assertRefused(Map.of("V1__big.sql", Base64.getEncoder().encodeToString(new byte[33 << 20])), 413, "32 MiB");
+    assertRefused(Map.of("V1__big.sql", Base64.getEncoder().encodeToString(new byte[9 << 20])), 413, "8 MiB");
     assertRefused(Map.of("V1__account.sql", b64(V1), "notes.sql", b64("-- notes")), 422, "notes.sql");
     assertRefused(Map.of("V1__account.sql", b64(V1), "R__views.sql", b64("SELECT 1;")), 422, "R__views.sql");
     assertRefused(Map.of("V1__account.sql", b64(V1), "V1__again.sql", b64("SELECT 1;")), 422, "V1__again.sql");
