@@ -15,6 +15,7 @@ public class LockstepException extends RuntimeException {
     FORBIDDEN(403, "forbidden"),
     NOT_FOUND(404, "not_found"),
     CONFLICT(409, "conflict"),
+    TOO_LARGE(413, "too_large"),
     UNPROCESSABLE(422, "unprocessable"),
     FENCED(409, "fenced"),
     UNAVAILABLE(503, "unavailable"),

@@ -15,6 +15,7 @@ import dev.lockstep.coordinator.release.ReleaseDeps;
 import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.LockstepSchema;
+import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
@@ -74,7 +75,9 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--service", defaultValue = "${env:LOCKSTEP_SERVICE:-app}", description = "the service it manages (env LOCKSTEP_SERVICE, default app)")
   String service;
 
-  @Option(names = "--migrations", defaultValue = "${env:LOCKSTEP_MIGRATIONS}", description = "folder of V…/U… SQL migrations (env LOCKSTEP_MIGRATIONS)")
+  @Option(names = "--migrations", defaultValue = "${env:LOCKSTEP_MIGRATIONS}",
+      description = "folder of V…/U… SQL migrations: the set a release that uploads none carries, read when the release"
+          + " is created; optional (env LOCKSTEP_MIGRATIONS)")
   Path migrations;
 
   @Option(names = "--token", defaultValue = "${env:LOCKSTEP_TOKEN}", description = "operator token, required (env LOCKSTEP_TOKEN)")
@@ -110,7 +113,7 @@ public final class ServeCommand implements Callable<Integer> {
     Clock clock = Clock.systemUTC();
     String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     log.info("coordinator {} for service {}: database {}, redis {}, migrations {}", instanceId, config.service(),
-        config.database(), config.redisUrl(), config.migrations());
+        config.database(), config.redisUrl(), config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
 
     // A malformed rule file stops the coordinator here, naming the file, before it touches anything.
     List<UserRule> userRules = rulesDir == null ? List.of() : UserRules.load(rulesDir);
@@ -143,11 +146,13 @@ public final class ServeCommand implements Callable<Integer> {
     WorkerExecutor worker = vertx.createSharedWorkerExecutor("lockstep-migration", 4, 2, TimeUnit.HOURS);
 
     ReleaseStore store = new ReleaseStore(vertx, pool, clock);
+    MigrationSetStore sets = new MigrationSetStore(pool);
     AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
     DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
     Migrations migrationRunner = new Migrations(config.database(), config.migrations(), config.service(), config.lockTimeout());
-    InspectionContext inspection = InspectionContext.empty().withMigrations(config.migrations()).withDeclaredKeys(declaredKeys);
-    ReleaseDeps deps = new ReleaseDeps(vertx, config, store, registry, watch, migrationRunner, rules, inspection,
+    // The rules see each release's own set (Preflight adds it per run), never this coordinator's folder.
+    InspectionContext inspection = InspectionContext.empty().withDeclaredKeys(declaredKeys);
+    ReleaseDeps deps = new ReleaseDeps(vertx, config, store, sets, registry, watch, migrationRunner, rules, inspection,
         new Preflight(rules, inspection, config.lockTimeout()), connections, worker, redisson, meters, clock, instanceId);
     ReleaseService releases = new ReleaseService(deps);
     Auth auth = new Auth(config.operatorToken(), config.agentToken());
@@ -161,7 +166,7 @@ public final class ServeCommand implements Callable<Integer> {
     context.runOnContext(v -> watch.start()
         .onSuccess(x -> fleetMetrics.start())
         .compose(x -> vertx.createHttpServer()
-            .requestHandler(HttpApi.router(vertx, auth, registry, watch, releases, new Checker(deps), store, pool, redisson, meters,
+            .requestHandler(HttpApi.router(vertx, auth, registry, watch, releases, new Checker(deps), store, sets, pool, redisson, meters,
                 config.service()))
             .listen(config.port()))
         .compose(s -> {
@@ -213,16 +218,15 @@ public final class ServeCommand implements Callable<Integer> {
   private CoordinatorConfig config() {
     require(token, "--token (or LOCKSTEP_TOKEN): the operator token");
     require(agentToken, "--agent-token (or LOCKSTEP_AGENT_TOKEN): the agents' token");
-    if (migrations == null) {
-      throw new IllegalArgumentException("missing --migrations (or LOCKSTEP_MIGRATIONS): the folder of V…/U… SQL migrations");
-    }
-    if (!Files.isDirectory(migrations)) {
+    // Without a folder the coordinator still runs: every release (and check) then uploads its set.
+    if (migrations != null && !Files.isDirectory(migrations)) {
       throw new IllegalArgumentException("migrations folder " + migrations.toAbsolutePath() + " does not exist");
     }
     if (!redisUrl.startsWith("redis://") && !redisUrl.startsWith("rediss://")) {
       throw new IllegalArgumentException("--redis-url must look like redis://host:6379 (got " + redisUrl + ")");
     }
-    return new CoordinatorConfig(port, DatabaseUrl.parse(databaseUrl), redisUrl, service, migrations.toAbsolutePath(),
+    return new CoordinatorConfig(port, DatabaseUrl.parse(databaseUrl), redisUrl, service,
+        migrations == null ? null : migrations.toAbsolutePath(),
         token, agentToken, Durations.parse(lostAfter), Durations.parse(prepareTimeout), Durations.parse(switchTimeout),
         Durations.parse(lockTimeout));
   }

@@ -3,11 +3,15 @@ package dev.lockstep.protocol;
 import java.util.List;
 
 /**
- * {@code GET /v1/migrations}: what Flyway's history says was applied (by whom, when), what is
- * pending in the migrations folder, and the repairs Lockstep made.
+ * {@code GET /v1/migrations}: what Flyway's history says was applied (by whom, when, by which release
+ * and from which migration set), what is pending in the set it was compared with, and the repairs
+ * Lockstep made.
+ *
+ * @param pendingFrom where the pending migrations come from: the coordinator's folder, or the set of the
+ *     latest release when the coordinator has no folder; null if neither exists
  */
 public record MigrationHistory(String service, String current, List<Entry> applied, List<Entry> pending,
-                               List<Repair> repairs) {
+                               List<Repair> repairs, String pendingFrom) {
 
   /**
    * One migration.
@@ -19,9 +23,17 @@ public record MigrationHistory(String service, String current, List<Entry> appli
    * @param installedBy database user that applied it, or null
    * @param installedOn when (ISO-8601), or null
    * @param executionMs how long it took, or null
+   * @param releaseId the release that applied it, or null (applied outside Lockstep, or pending)
+   * @param migrationsDigest the digest of the migration set that release carried, or null
    */
   public record Entry(String version, String description, String script, String state, String installedBy,
-                      String installedOn, Integer executionMs) {}
+                      String installedOn, Integer executionMs, String releaseId, String migrationsDigest) {
+
+    /** The same entry, attributed to the release that applied it and its set. */
+    public Entry appliedBy(String release, String digest) {
+      return new Entry(version, description, script, state, installedBy, installedOn, executionMs, release, digest);
+    }
+  }
 
   /** A repair Lockstep applied during a release. */
   public record Repair(String releaseId, String rule, String object, String statement, String appliedAt) {}

@@ -7,42 +7,92 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * SHA-256 over a migrations folder: the name and bytes of every {@code .sql} file and every Flyway
- * per-script config file ({@code .sql.conf}, which changes how a script runs), found in subfolders
- * too as Flyway finds them, in file-name order.
- * An agent acknowledges PREPARING with the digest of the folder it staged; the coordinator refuses
- * to migrate unless every agent staged exactly what it is about to apply.
+ * The canonical digest of a migration set: SHA-256 over the name and bytes of every {@code .sql} file
+ * and every Flyway per-script config file ({@code .sql.conf}, which changes how a script runs), in
+ * file-name order. A folder's files are found in subfolders too, as Flyway finds them.
+ * An agent acknowledges PREPARING with the digest of the folder it staged; the coordinator computes
+ * the same function over the (name, bytes) pairs of the set a release carries, and refuses to migrate
+ * unless every agent staged exactly that set.
  *
- * <pre>{@code String digest = MigrationsDigest.of(Path.of("db/migrations")); // "9f2c…"}</pre>
+ * <pre>{@code String staged = MigrationsDigest.of(Path.of("db/migrations"));           // "9f2c…"
+ * String carried = MigrationsDigest.of(MigrationsDigest.files(Path.of("db/migrations"))); // the same}</pre>
  */
 public final class MigrationsDigest {
   private MigrationsDigest() {}
 
+  /** The digest of a folder, as an agent computes it over what it staged. */
   public static String of(Path folder) {
+    return digest(pairs(folder));
+  }
+
+  /** The digest of a set given as file name → bytes: the same function as {@link #of(Path)}. */
+  public static String of(SortedMap<String, byte[]> files) {
+    return digest(new ArrayList<>(files.entrySet()));
+  }
+
+  /**
+   * The files {@link #of(Path)} digests, by name: what {@code release --migrations DIR} uploads.
+   *
+   * @throws IllegalArgumentException if two files in different subfolders have one name (Flyway would
+   *     see both; a set by name cannot hold them)
+   */
+  public static SortedMap<String, byte[]> files(Path folder) {
+    SortedMap<String, byte[]> files = new TreeMap<>();
+    for (Map.Entry<String, byte[]> file : pairs(folder)) {
+      if (files.put(file.getKey(), file.getValue()) != null) {
+        throw new IllegalArgumentException("migration file " + file.getKey() + " is in " + folder
+            + " twice (in two subfolders); keep one");
+      }
+    }
+    return files;
+  }
+
+  /** Whether Flyway reads a file of this name: {@code .sql} scripts and their {@code .sql.conf}. */
+  public static boolean isMigrationFile(String name) {
+    return name.endsWith(".sql") || name.endsWith(".sql.conf");
+  }
+
+  private static List<Map.Entry<String, byte[]>> pairs(Path folder) {
     if (!Files.isDirectory(folder)) {
       throw new IllegalArgumentException("migrations folder " + folder + " does not exist or is not a folder");
     }
     try (Stream<Path> files = Files.walk(folder)) {
       List<Path> sql = files
           .filter(Files::isRegularFile)
-          .filter(p -> p.getFileName().toString().endsWith(".sql") || p.getFileName().toString().endsWith(".sql.conf"))
-          .sorted(java.util.Comparator.comparing(p -> p.getFileName().toString()))
+          .filter(p -> isMigrationFile(p.getFileName().toString()))
+          .sorted(Comparator.comparing(p -> p.getFileName().toString()))
           .toList();
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      List<Map.Entry<String, byte[]>> pairs = new ArrayList<>();
       for (Path file : sql) {
-        sha.update(file.getFileName().toString().getBytes(StandardCharsets.UTF_8));
+        pairs.add(Map.entry(file.getFileName().toString(), Files.readAllBytes(file)));
+      }
+      return pairs;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read migrations folder " + folder, e);
+    }
+  }
+
+  /** {@code pairs} sorted by name. */
+  private static String digest(List<Map.Entry<String, byte[]>> pairs) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      for (Map.Entry<String, byte[]> file : pairs) {
+        sha.update(file.getKey().getBytes(StandardCharsets.UTF_8));
         sha.update((byte) 0);
-        sha.update(Files.readAllBytes(file));
+        sha.update(file.getValue());
         sha.update((byte) 0);
       }
       return HexFormat.of().formatHex(sha.digest());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read migrations folder " + folder, e);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 missing from this JVM", e);
     }

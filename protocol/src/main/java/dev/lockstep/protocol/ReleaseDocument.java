@@ -25,6 +25,8 @@ import java.util.List;
  * @param createdAt when it was requested (ISO-8601)
  * @param updatedAt last change (ISO-8601)
  * @param options what the operator asked beyond revision and schema (requested mode, overrides)
+ * @param migrationsDigest the digest ({@link MigrationsDigest}) of the migration set the release carries,
+ *     stored when it was created; every step and every coordinator that resumes it uses that set
  */
 public record ReleaseDocument(
     String id,
@@ -45,7 +47,8 @@ public record ReleaseDocument(
     long epoch,
     String createdAt,
     String updatedAt,
-    ReleaseOptions options) {
+    ReleaseOptions options,
+    String migrationsDigest) {
 
   public ReleaseDocument {
     findings = findings == null ? List.of() : List.copyOf(findings);
@@ -72,6 +75,7 @@ public record ReleaseDocument(
     private Long switchSkewMs;
     private long epoch;
     private ReleaseOptions options;
+    private String migrationsDigest;
 
     public Builder() {}
 
@@ -80,6 +84,7 @@ public record ReleaseDocument(
       mode = d.mode; modeReason = d.modeReason; phase = d.phase; reason = d.reason; findings = d.findings;
       repairs = d.repairs; pending = d.pending; applied = d.applied; agents = d.agents; switchSkewMs = d.switchSkewMs;
       epoch = d.epoch; createdAt = d.createdAt; updatedAt = d.updatedAt; options = d.options;
+      migrationsDigest = d.migrationsDigest;
     }
 
     public Builder id(String v) { id = v; return this; }
@@ -101,10 +106,11 @@ public record ReleaseDocument(
     public Builder createdAt(String v) { createdAt = v; return this; }
     public Builder updatedAt(String v) { updatedAt = v; return this; }
     public Builder options(ReleaseOptions v) { options = v; return this; }
+    public Builder migrationsDigest(String v) { migrationsDigest = v; return this; }
 
     public ReleaseDocument build() {
       return new ReleaseDocument(id, service, revision, schema, fromSchema, mode, modeReason, phase, reason, findings,
-          repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt, options);
+          repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt, options, migrationsDigest);
     }
   }
 }

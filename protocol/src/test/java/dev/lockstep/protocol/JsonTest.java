@@ -25,10 +25,10 @@ class JsonTest {
         .mode(Mode.ONLINE).phase(Phase.COMPLETED)
         .findings(List.of(new Finding("missing-primary-key", Severity.WARN, "public.user", "restored", List.of("ALTER TABLE …"))))
         .agents(List.of(new ReleaseAgent("web-1", AgentState.SERVING, "ab", "2026-11-26T00:00:00Z", null)))
-        .switchSkewMs(12L).build();
+        .switchSkewMs(12L).migrationsDigest("9f2c").build();
     String json = Json.write(doc);
     for (String field : List.of("id", "service", "revision", "schema", "mode", "phase", "reason", "findings", "applied",
-        "agents", "switchedAt", "switchSkewMs")) {
+        "agents", "switchedAt", "switchSkewMs", "migrationsDigest")) {
       assertThat(json).contains("\"" + field + "\"");
     }
     assertThat(Json.read(json, ReleaseDocument.class)).isEqualTo(doc);

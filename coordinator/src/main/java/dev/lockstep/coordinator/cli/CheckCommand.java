@@ -5,6 +5,7 @@ import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.ReleaseRequest;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,10 +33,15 @@ public final class CheckCommand implements Callable<Integer> {
   @Option(names = "--allow-data-loss", description = "as for release")
   boolean allowDataLoss;
 
+  @Option(names = "--migrations", paramLabel = "DIR",
+      description = "check against this folder's migration set, uploaded (nothing is stored); default: the coordinator's folder")
+  Path migrations;
+
   @Override
   public Integer call() {
     ReleaseRequest request = new ReleaseRequest(null, null, schema, mode == null ? null : Mode.parse(mode), false,
-        allowDestructive, allowDataLoss);
+        allowDestructive, allowDataLoss, migrations == null ? null : FolderUpload.read(migrations,
+            options.json ? System.err : System.out));
     CheckReport report = options.client().post("/v1/check", request, CheckReport.class);
     if (options.json) {
       System.out.println(Json.write(report));

@@ -2,11 +2,15 @@ package dev.lockstep.coordinator.cli;
 
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.MigrationHistory;
+import dev.lockstep.protocol.MigrationsDigest;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-/** {@code lockstep history}: applied and pending migrations, who applied them and when, and Lockstep's repairs. */
+/**
+ * {@code lockstep history}: applied and pending migrations, who applied them and when, which release and
+ * which migration set (digest) applied each, and Lockstep's repairs.
+ */
 @Command(name = "history", mixinStandardHelpOptions = true,
     description = "Applied and pending migrations with who applied them and when, and the repairs releases made (like `alembic history`).")
 public final class HistoryCommand implements Callable<Integer> {
@@ -20,10 +24,14 @@ public final class HistoryCommand implements Callable<Integer> {
       System.out.println(Json.write(history));
       return 0;
     }
-    Table t = new Table("VERSION", "DESCRIPTION", "STATE", "INSTALLED BY", "INSTALLED ON", "MS");
-    history.applied().forEach(m -> t.row(m.version(), m.description(), m.state(), m.installedBy(), m.installedOn(), m.executionMs()));
-    history.pending().forEach(m -> t.row(m.version(), m.description(), m.state(), null, null, null));
+    Table t = new Table("VERSION", "DESCRIPTION", "STATE", "INSTALLED BY", "INSTALLED ON", "MS", "RELEASE", "SET");
+    history.applied().forEach(m -> t.row(m.version(), m.description(), m.state(), m.installedBy(), m.installedOn(),
+        m.executionMs(), m.releaseId(), m.migrationsDigest() == null ? null : MigrationsDigest.shortForm(m.migrationsDigest())));
+    history.pending().forEach(m -> t.row(m.version(), m.description(), m.state(), null, null, null, null, null));
     t.print(System.out);
+    if (history.pendingFrom() != null && !history.pending().isEmpty()) {
+      System.out.println("pending: as in " + history.pendingFrom());
+    }
     if (!history.repairs().isEmpty()) {
       System.out.println("\nrepairs:");
       Table r = new Table("RELEASE", "RULE", "OBJECT", "APPLIED AT", "STATEMENT");

@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.cli;
 
 import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseAgent;
@@ -8,6 +9,7 @@ import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseEvent;
 import dev.lockstep.protocol.ReleaseRequest;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -17,7 +19,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code lockstep release --revision R [--schema V]}: starts a coordinated release and follows it
+ * {@code lockstep release --revision R [--schema V] [--migrations DIR]}: starts a coordinated release carrying
+ * the migration set of {@code DIR} (else the coordinator's folder as it is now) and follows it
  * live. Exits 0 only when the release ends COMPLETED.
  */
 @Command(name = "release", mixinStandardHelpOptions = true,
@@ -52,21 +55,27 @@ public final class ReleaseCommand implements Callable<Integer> {
   @Option(names = "--detach", description = "print the release id and return at once")
   boolean detach;
 
+  @Option(names = "--migrations", paramLabel = "DIR",
+      description = "upload this folder's migration set (V…/U… .sql and .sql.conf, subfolders too) with the release,"
+          + " e.g. the build's db/migrations; default: the coordinator's --migrations folder as it is now")
+  Path migrations;
+
   @Override
   public Integer call() {
     PrintStream out = System.out;
     PrintStream progress = options.json ? System.err : System.out;
     ApiClient api = options.client();
     Mode parsedMode = mode == null ? null : Mode.parse(mode);
-    ReleaseDocument doc = api.post("/v1/releases", new ReleaseRequest(service, revision, schema, parsedMode, allowLost,
-        allowDestructive, allowDataLoss),
-        ReleaseDocument.class);
+    ReleaseRequest request = new ReleaseRequest(service, revision, schema, parsedMode, allowLost, allowDestructive,
+        allowDataLoss, migrations == null ? null : FolderUpload.read(migrations, progress));
+    ReleaseDocument doc = api.post("/v1/releases", request, ReleaseDocument.class);
     if (detach) {
       out.println(options.json ? Json.write(doc) : doc.id());
       return 0;
     }
-    progress.printf("release %s: service %s → revision %s, schema %s → %s%n", doc.id(), doc.service(), doc.revision(),
-        doc.fromSchema() == null ? "(empty)" : doc.fromSchema(), doc.schema());
+    progress.printf("release %s: service %s → revision %s, schema %s → %s, migration set %s%n", doc.id(), doc.service(),
+        doc.revision(), doc.fromSchema() == null ? "(empty)" : doc.fromSchema(), doc.schema(),
+        MigrationsDigest.shortForm(doc.migrationsDigest()));
     ReleaseDocument[] last = {null};
     try {
       api.events("/v1/releases/" + doc.id() + "/events", (event, data) -> {

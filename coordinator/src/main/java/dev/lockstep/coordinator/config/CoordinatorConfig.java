@@ -10,7 +10,7 @@ import java.time.Duration;
  * @param database the application's database
  * @param redisUrl {@code redis://host:port}
  * @param service the service this coordinator manages
- * @param migrations folder of {@code V…}/{@code U…} SQL migrations
+ * @param migrations folder of {@code V…}/{@code U…} SQL migrations, the default set of a release; null if none
  * @param operatorToken token for operators (releases, aborts, checks)
  * @param agentToken token for agents (reports and desired state only)
  * @param lostAfter silence after which an agent is {@code lost}

@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.lock.FencedOutException;
+import dev.lockstep.coordinator.migration.SetUpload;
 import dev.lockstep.coordinator.store.Outages;
 import dev.lockstep.protocol.ErrorBody;
 import dev.lockstep.protocol.Json;
@@ -82,7 +83,11 @@ public final class Failures implements Handler<RoutingContext> {
     return switch (status) {
       case 404 -> "no such path: " + ctx.request().path();
       case 405 -> ctx.request().method() + " is not allowed on " + ctx.request().path();
-      case 413 -> "request body too large (limit 1 MiB)";
+      case 413 -> HttpApi.UPLOAD_ROUTES.contains(ctx.request().path()) && ctx.request().method().name().equals("POST")
+          ? "request body too large (limit " + (SetUpload.Limits.DEFAULT.bodyBytes() >> 20) + " MiB for a request that carries"
+              + " a migration set; the set itself may hold " + (SetUpload.Limits.DEFAULT.maxBytes() >> 20) + " MiB and "
+              + SetUpload.Limits.DEFAULT.maxFiles() + " files)"
+          : "request body too large (limit 1 MiB)";
       default -> "request refused";
     };
   }

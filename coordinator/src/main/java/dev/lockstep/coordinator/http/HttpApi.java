@@ -1,6 +1,8 @@
 package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.fleet.AgentRegistry;
+import dev.lockstep.coordinator.migration.SetUpload;
+import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.release.ReleaseService;
@@ -22,15 +24,21 @@ import org.redisson.api.RedissonClient;
  * token.
  */
 public final class HttpApi {
-  private static final long BODY_LIMIT = 1 << 20;
+  static final long BODY_LIMIT = 1 << 20;
+  static final java.util.List<String> UPLOAD_ROUTES = java.util.List.of("/v1/releases", "/v1/check");
 
   private HttpApi() {}
 
   public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch,
-                              ReleaseService releases, Checker checker, ReleaseStore store, Pool pool,
+                              ReleaseService releases, Checker checker, ReleaseStore store, MigrationSetStore sets, Pool pool,
                               RedissonClient redisson,
                               PrometheusMeterRegistry meters, String service) {
     Router router = Router.router(vertx);
+    // The two requests that may carry a migration set get room for one; everything else stays at 1 MiB
+    // (a route's body handler runs once, so the general one below passes these through).
+    for (String upload : UPLOAD_ROUTES) {
+      router.post(upload).handler(BodyHandler.create(false).setBodyLimit(SetUpload.Limits.DEFAULT.bodyBytes()));
+    }
     router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
     router.get("/health").handler(ctx -> health(vertx, pool, redisson, service).onComplete(r -> {
       Map<String, Object> body = r.result();
@@ -40,6 +48,7 @@ public final class HttpApi {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(meters));
     new AgentRoutes(registry, watch, auth).mount(router);
     new ReleaseRoutes(vertx, releases, store, auth).mount(router);
+    new ReleaseMigrationRoutes(store, sets, auth).mount(router);
     new MigrationRoutes(checker, auth).mount(router);
     new DashboardRoutes().mount(router);
     Failures failures = new Failures();

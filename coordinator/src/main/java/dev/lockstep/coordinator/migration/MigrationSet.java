@@ -1,9 +1,12 @@
 package dev.lockstep.coordinator.migration;
 
 import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.protocol.MigrationsDigest;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -15,7 +18,6 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationVersion;
 
@@ -25,54 +27,168 @@ import org.flywaydb.core.api.MigrationVersion;
  * file name. Versions are Flyway's {@link MigrationVersion}s, so {@code V1_1} and {@code V1.1} are one
  * version and {@code 1.10} is above {@code 1.9}.
  *
+ * <p>A set is what a release carries: built from a folder or an upload by {@link #of}, which refuses
+ * anything that is not a well-formed set (naming the file), and identified by its {@link #digest()},
+ * the same function agents compute over the folder they staged.
+ *
  * <pre>{@code MigrationSet set = MigrationSet.read(Path.of("db/migrations"));
+ * String digest = set.digest();                      // as MigrationsDigest.of(folder)
  * List<PendingMigration> all = set.versioned();      // oldest first
  * PendingMigration undo = set.undo().get(MigrationVersion.fromVersion("7"));}</pre>
  */
 public final class MigrationSet {
   private static final Pattern NAME = Pattern.compile("([VUR])([0-9][0-9._]*)?__(.+)\\.sql");
+  private static final int MAX_NAME_BYTES = 255;
 
   private final String origin;
   private final SortedMap<String, String> files;
+  private final String digest;
+
+  private MigrationSet(String origin, SortedMap<String, String> files, String digest) {
+    this.origin = origin;
+    this.files = files;
+    this.digest = digest;
+  }
+
+  /** The files of {@code folder} and its subfolders that Flyway would read ({@code .sql} and {@code .sql.conf}), checked by {@link #of}. */
+  public static MigrationSet read(Path folder) {
+    SortedMap<String, byte[]> files;
+    try {
+      files = MigrationsDigest.files(folder);
+    } catch (IllegalArgumentException e) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, e.getMessage());
+    }
+    return of("the migrations folder " + folder, files);
+  }
 
   /**
-   * @param origin where the files come from, for messages (a folder, an uploaded set's digest)
-   * @param files file name → content
+   * A set from file name → bytes, checked whole: every name a {@code V…}/{@code U…} migration (or its
+   * {@code .sql.conf}), every file UTF-8, no version twice, no undo script without its migration, no config
+   * file without its script, every config readable.
+   *
+   * @param origin where the files come from, for messages ("the migrations folder /srv/m", "the uploaded set")
+   * @throws LockstepException UNPROCESSABLE naming the file, for anything a release could not run
    */
-  public MigrationSet(String origin, Map<String, String> files) {
-    this.origin = origin;
-    this.files = new TreeMap<>(files);
-  }
-
-  /** The files of {@code folder} and its subfolders that Flyway would read: {@code .sql} and {@code .sql.conf}. */
-  public static MigrationSet read(Path folder) {
-    Map<String, String> files = new HashMap<>();
-    Map<String, Path> seen = new HashMap<>();
-    try (Stream<Path> walk = Files.walk(folder)) {
-      for (Path file : walk.filter(Files::isRegularFile).sorted().toList()) {
-        String name = file.getFileName().toString();
-        if (!name.endsWith(".sql") && !name.endsWith(".sql.conf")) {
-          continue;
-        }
-        Path earlier = seen.putIfAbsent(name, file);
-        if (earlier != null) {
-          throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "migration file " + name + " is in "
-              + folder + " twice (" + folder.relativize(earlier) + " and " + folder.relativize(file) + "); keep one");
-        }
-        files.put(name, Files.readString(file));
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read migrations folder " + folder + ": " + e.getMessage(), e);
+  public static MigrationSet of(String origin, SortedMap<String, byte[]> bytes) {
+    SortedMap<String, String> files = new TreeMap<>();
+    for (Map.Entry<String, byte[]> file : bytes.entrySet()) {
+      checkName(origin, file.getKey());
+      files.put(file.getKey(), utf8(origin, file.getKey(), file.getValue()));
     }
-    return new MigrationSet(folder.toString(), files);
+    MigrationSet set = new MigrationSet(origin, files, MigrationsDigest.of(bytes));
+    set.check();
+    return set;
   }
 
+  // versioned() and undo() read every script's name, version and config file, and refuse a version twice.
+  private void check() {
+    versioned();
+    Map<MigrationVersion, PendingMigration> undo = undo();
+    for (Map.Entry<MigrationVersion, PendingMigration> u : undo.entrySet()) {
+      if (migration(u.getKey()) == null) {
+        throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "undo script " + u.getValue().script() + " in "
+            + origin + " has no migration V" + u.getKey() + "__….sql to undo; add it or remove the undo script");
+      }
+    }
+    for (String name : files.keySet()) {
+      if (name.endsWith(".sql.conf") && !files.containsKey(name.substring(0, name.length() - ".conf".length()))) {
+        throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "config file " + name + " in " + origin
+            + " has no script " + name.substring(0, name.length() - ".conf".length()) + " beside it; add it or remove the config file");
+      }
+    }
+  }
+
+  private static void checkName(String origin, String name) {
+    String script = name.endsWith(".sql.conf") ? name.substring(0, name.length() - ".conf".length()) : name;
+    Matcher m = NAME.matcher(script);
+    boolean plain = !name.isEmpty() && name.getBytes(StandardCharsets.UTF_8).length <= MAX_NAME_BYTES
+        && name.chars().noneMatch(c -> c < 0x20 || c == 0x7f || c == '/' || c == '\\');
+    if (!plain || !m.matches() || m.group(1).equals("R") || m.group(2) == null) {
+      String why = plain && m.matches() && m.group(1).equals("R")
+          ? "repeatable (R__…) migrations are not supported; use versioned V… migrations"
+          : "a migration file is named V<version>__<description>.sql or U<version>__<description>.sql (or that name"
+              + " followed by .conf), a plain file name of at most " + MAX_NAME_BYTES + " bytes";
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "file '" + printable(name) + "' in " + origin
+          + " is not a migration file: " + why);
+    }
+    version(name, m.group(2));
+  }
+
+  private static String utf8(String origin, String name, byte[] content) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(content)).toString();
+    } catch (CharacterCodingException e) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "migration file " + name + " in " + origin
+          + " is not UTF-8; Lockstep reads migrations as UTF-8 only: convert it (iconv -t UTF-8)");
+    }
+  }
+
+  private static String printable(String text) {
+    StringBuilder b = new StringBuilder();
+    text.codePoints().limit(120).forEach(c -> {
+      if (c < 0x20 || c == 0x7f) {
+        b.append(String.format("\\u%04x", c));
+      } else {
+        b.appendCodePoint(c);
+      }
+    });
+    return b.toString();
+  }
+
+  /** Where the files come from, for messages. */
   public String origin() {
     return origin;
   }
 
+  /** The set's digest: {@link MigrationsDigest} over its file names and bytes. */
+  public String digest() {
+    return digest;
+  }
+
+  /** File name → content. */
   public SortedMap<String, String> files() {
-    return files;
+    return java.util.Collections.unmodifiableSortedMap(files);
+  }
+
+  /** File name → bytes, exactly as read or uploaded (UTF-8 survives the round trip through text unchanged). */
+  public SortedMap<String, byte[]> bytes() {
+    SortedMap<String, byte[]> bytes = new TreeMap<>();
+    files.forEach((name, content) -> bytes.put(name, content.getBytes(StandardCharsets.UTF_8)));
+    return bytes;
+  }
+
+  /** A set with no files, for views that have no set to compare with. */
+  public static MigrationSet empty(String origin) {
+    return of(origin, new TreeMap<>());
+  }
+
+  /**
+   * Writes the files into a new temporary folder, for a reader that only knows folders (the
+   * failed-migration rule compares Flyway's checksums with one); the caller deletes it. Flyway itself
+   * never reads it: it gets the set through {@link SetResolver}.
+   */
+  public Path materialise() throws IOException {
+    Path dir = java.nio.file.Files.createTempDirectory("lockstep-set-" + MigrationsDigest.shortForm(digest) + "-");
+    for (Map.Entry<String, String> file : files.entrySet()) {
+      java.nio.file.Files.writeString(dir.resolve(file.getKey()), file.getValue());
+    }
+    return dir;
+  }
+
+  /** Deletes a folder {@link #materialise} made. */
+  public static void remove(Path materialised) throws IOException {
+    try (var files = java.nio.file.Files.list(materialised)) {
+      for (Path f : files.toList()) {
+        java.nio.file.Files.delete(f);
+      }
+    }
+    java.nio.file.Files.delete(materialised);
+  }
+
+  /** The same files, described as coming from {@code origin}. */
+  public MigrationSet from(String origin) {
+    return new MigrationSet(origin, files, digest);
   }
 
   /** Every {@code V…} migration, oldest first. */

@@ -31,13 +31,14 @@ import org.flywaydb.core.internal.resource.NoopResourceProvider;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 
 /**
- * Flyway, configured the way Lockstep needs it: migrations from a folder, history in the standard
+ * Flyway, configured the way Lockstep needs it: the migrations of a {@link MigrationSet} (the one a release
+ * carries; never read from disk behind Flyway's back), history in the standard
  * {@code flyway_schema_history}, all pending migrations of a release in one transaction
  * ({@code group}), a {@code lock_timeout} on every statement, and the fencing check inside that
  * transaction. Every method blocks: call it on the migration worker executor.
  *
- * <pre>{@code MigrationPlan plan = migrations.plan(null);     // to the newest
- * List<AppliedMigration> applied = migrations.migrate(plan.target(), epoch);}</pre>
+ * <pre>{@code MigrationPlan plan = migrations.plan(set, null);     // to the newest
+ * List<AppliedMigration> applied = migrations.migrate(set, plan.target(), epoch);}</pre>
  */
 public final class Migrations {
   private final DatabaseUrl database;
@@ -45,6 +46,7 @@ public final class Migrations {
   private final String service;
   private final Duration lockTimeout;
 
+  /** @param folder the coordinator's {@code --migrations} folder, or null when it was started without one */
   public Migrations(DatabaseUrl database, Path folder, String service, Duration lockTimeout) {
     this.database = database;
     this.folder = folder;
@@ -52,13 +54,33 @@ public final class Migrations {
     this.lockTimeout = lockTimeout;
   }
 
-  public Path folder() {
-    return folder;
+  /** Whether the coordinator has a {@code --migrations} folder, the default set of a release that uploads none. */
+  public boolean hasFolder() {
+    return folder != null;
   }
 
-  /** The migration set a release would run: the folder's files as they are now. */
-  public MigrationSet set() {
+  /**
+   * The default migration set: the coordinator's folder as it is now. A release stores it when it is
+   * created and never reads the folder again.
+   *
+   * @throws LockstepException UNPROCESSABLE when the coordinator has no folder
+   */
+  public MigrationSet folderSet() {
+    if (folder == null) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "this coordinator was started without"
+          + " --migrations, so the request must bring its migration set: lockstep release --migrations DIR"
+          + " (or lockstep check --migrations DIR)");
+    }
     return MigrationSet.read(folder);
+  }
+
+  /**
+   * The set a new release (or a check) carries: {@code upload} (file name → Base64) when the request
+   * brought one, else the coordinator's folder as it is now; checked whole either way, before anything
+   * is stored.
+   */
+  public MigrationSet carried(Map<String, String> upload) {
+    return upload != null ? SetUpload.decode(upload, SetUpload.Limits.DEFAULT) : folderSet();
   }
 
   /**
@@ -67,8 +89,7 @@ public final class Migrations {
    * @throws LockstepException UNPROCESSABLE if the version is unknown, or a downgrade past a version
    *     that has no undo script
    */
-  public MigrationPlan plan(String requestedSchema) {
-    MigrationSet set = set();
+  public MigrationPlan plan(MigrationSet set, String requestedSchema) {
     if (!set.repeatable().isEmpty()) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "repeatable migrations " + set.repeatable()
           + " in " + set.origin() + " are not supported; use versioned V… migrations");
@@ -79,12 +100,12 @@ public final class Migrations {
     MigrationVersion newest = set.newest();
     if (newest == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-          "the migrations folder " + set.origin() + " holds no V… migrations; nothing to release a schema to");
+          set.origin() + " holds no V… migrations; nothing to release a schema to");
     }
     MigrationVersion target = requestedSchema == null ? newest : SchemaVersions.parse(requestedSchema);
     if (set.migration(target) == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-          "schema version " + requestedSchema + " is not in the migrations folder " + set.origin() + "; the newest is " + newest);
+          "schema version " + requestedSchema + " is not in " + set.origin() + "; the newest is " + newest);
     }
     if (currentVersion != null && target.compareTo(currentVersion) < 0) {
       return downgradePlan(set, info, currentVersion, target);
@@ -178,8 +199,7 @@ public final class Migrations {
    * @throws MigrationFailedException naming the migration and the database error
    * @throws FencedOutException if another coordinator took the service over
    */
-  public List<AppliedMigration> migrate(String target, long epoch) {
-    MigrationSet set = set();
+  public List<AppliedMigration> migrate(MigrationSet set, String target, long epoch) {
     set.versioned().forEach(Migrations::refuseUnmarkedTransactionControl);
     return migrate(configure(set, target, true), epoch);
   }
@@ -189,12 +209,12 @@ public final class Migrations {
    * non-transactional step (one migration, e.g. {@code CREATE INDEX CONCURRENTLY}) outside any
    * transaction, with Flyway's session lock so the concurrent build does not wait on Flyway itself.
    */
-  public List<AppliedMigration> migrate(MigrationPlan.Step step, long epoch) {
+  public List<AppliedMigration> migrate(MigrationSet set, MigrationPlan.Step step, long epoch) {
     if (step.undo()) {
       return undo(step, epoch);
     }
     step.migrations().forEach(Migrations::refuseUnmarkedTransactionControl);
-    FluentConfiguration config = configure(set(), step.target(), true);
+    FluentConfiguration config = configure(set, step.target(), true);
     if (!step.transactional()) {
       // Flyway's default transactional advisory lock would make CREATE INDEX CONCURRENTLY wait on Flyway itself.
       config.getConfigurationExtension(PostgreSQLConfigurationExtension.class).setTransactionalLock(false);
@@ -222,21 +242,21 @@ public final class Migrations {
     return applied;
   }
 
-  /** Flyway's view of the history and the folder: applied (oldest first) and pending migrations. */
-  public MigrationHistory history(String service) {
-    MigrationInfoService info = configure(set(), null, false).load().info();
+  /** Flyway's view of the history and {@code set}: applied (oldest first) and pending migrations. */
+  public MigrationHistory history(MigrationSet set, String service) {
+    MigrationInfoService info = configure(set, null, false).load().info();
     List<MigrationHistory.Entry> applied = new ArrayList<>();
     List<MigrationHistory.Entry> pending = new ArrayList<>();
     for (MigrationInfo m : info.all()) {
       MigrationHistory.Entry entry = new MigrationHistory.Entry(
           m.getVersion() == null ? null : m.getVersion().getVersion(), m.getDescription(), m.getScript(),
           m.getState().getDisplayName(), m.getInstalledBy(),
-          m.getInstalledOn() == null ? null : m.getInstalledOn().toInstant().toString(), m.getExecutionTime());
+          m.getInstalledOn() == null ? null : m.getInstalledOn().toInstant().toString(), m.getExecutionTime(), null, null);
       (m.getInstalledOn() == null ? pending : applied).add(entry);
     }
     MigrationInfo current = info.current();
     return new MigrationHistory(service, current == null || current.getVersion() == null ? null
-        : current.getVersion().getVersion(), applied, pending, List.of());
+        : current.getVersion().getVersion(), applied, pending, List.of(), set.origin());
   }
 
   /**

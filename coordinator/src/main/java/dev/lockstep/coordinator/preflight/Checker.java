@@ -1,7 +1,14 @@
 package dev.lockstep.coordinator.preflight;
 
 import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.coordinator.release.ReleaseDeps;
+import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.protocol.MigrationsDigest;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.flywaydb.core.api.MigrationVersion;
 import dev.lockstep.protocol.CheckReport;
 import dev.lockstep.protocol.MigrationHistory;
 import dev.lockstep.protocol.ReleaseRequest;
@@ -27,9 +34,11 @@ public final class Checker {
     }
     long started = System.nanoTime();
     return deps.worker().executeBlocking(() -> {
-      var plan = deps.migrations().plan(request.schema());
+      // The same set a release of this request would carry: uploaded, else the folder. Nothing is stored.
+      MigrationSet set = deps.migrations().carried(request.migrations());
+      var plan = deps.migrations().plan(set, request.schema());
       try (Connection c = deps.connections().open("lockstep-check/" + service)) {
-        PreflightReport report = deps.preflight().run(c, plan, request.options());
+        PreflightReport report = deps.preflight().run(c, set, plan, request.options());
         return new CheckReport(service, plan.current(), plan.target(), plan.pendingLabels(), report.findings(),
             report.repairs(), report.mode().mode(), report.mode().reason(), report.blocked(),
             report.blocked() ? report.blockingReason() : null, (System.nanoTime() - started) / 1_000_000);
@@ -37,10 +46,39 @@ public final class Checker {
     }, false);
   }
 
+  /**
+   * Flyway's history, each applied migration attributed to the release that applied it and the digest of
+   * that release's set. Pending migrations are those of the coordinator's folder, or, without a folder,
+   * of the set the latest release carried.
+   */
   public Future<MigrationHistory> history() {
     String service = deps.config().service();
-    return deps.worker().executeBlocking(() -> deps.migrations().history(service), false)
-        .compose(history -> deps.store().repairs(service).map(repairs ->
-            new MigrationHistory(history.service(), history.current(), history.applied(), history.pending(), repairs)));
+    Future<MigrationSet> compared = deps.migrations().hasFolder()
+        ? deps.worker().executeBlocking(() -> deps.migrations().folderSet(), false)
+        : deps.store().latestMigrationsDigest(service).compose(digest -> digest
+            .map(d -> deps.sets().load(d, "latest").map(set -> set.from("the set " + MigrationsDigest.shortForm(d)
+                + " of the latest release")))
+            .orElseGet(() -> Future.succeededFuture(MigrationSet.empty("no set (no --migrations folder, no release yet)"))));
+    return compared
+        .compose(set -> deps.worker().executeBlocking(() -> deps.migrations().history(set, service), false))
+        .compose(history -> Future.all(deps.store().repairs(service), deps.store().appliedBy(service)).map(both -> {
+          Map<String, ReleaseStore.AppliedBy> by = new HashMap<>();
+          Map<String, ReleaseStore.AppliedBy> fromReleases = both.resultAt(1);
+          fromReleases.forEach((v, a) -> by.put(normalised(v), a));
+          List<MigrationHistory.Entry> applied = history.applied().stream().map(e -> {
+            ReleaseStore.AppliedBy a = e.version() == null ? null : by.get(normalised(e.version()));
+            return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest());
+          }).toList();
+          return new MigrationHistory(history.service(), history.current(), applied, history.pending(),
+              both.resultAt(0), history.pendingFrom());
+        }));
+  }
+
+  private static String normalised(String version) {
+    try {
+      return MigrationVersion.fromVersion(version).getVersion();
+    } catch (RuntimeException e) {
+      return version;
+    }
   }
 }

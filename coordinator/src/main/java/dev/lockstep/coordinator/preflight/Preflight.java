@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.preflight;
 
 import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Mode;
@@ -12,6 +13,8 @@ import dev.lockstep.rules.Inspection;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.Repairs;
 import dev.lockstep.rules.RuleEngine;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -25,7 +28,7 @@ import java.util.List;
  * rehearsal fails, a drop would lose data without {@code allowDataLoss}, or {@code online} is forced
  * over a destructive change without {@code allowDestructive}.
  *
- * <pre>{@code PreflightReport report = preflight.run(connection, plan, doc.options());}</pre>
+ * <pre>{@code PreflightReport report = preflight.run(connection, set, plan, doc.options());}</pre>
  */
 public final class Preflight {
   private final RuleEngine rules;
@@ -33,8 +36,8 @@ public final class Preflight {
   private final Duration lockTimeout;
 
   /**
-   * @param context what the rules need beyond the catalog: the migrations folder (for Flyway
-   *     checksums) and declared key columns; the tables the migrations lock are added per run
+   * @param context what the rules need beyond the catalog (declared key columns); the release's
+   *     migration set (for Flyway checksums) and the tables the migrations lock are added per run
    */
   public Preflight(RuleEngine rules, InspectionContext context, Duration lockTimeout) {
     this.rules = rules;
@@ -42,8 +45,24 @@ public final class Preflight {
     this.lockTimeout = lockTimeout;
   }
 
-  /** Blocks; call on a worker. Leaves {@code connection} rolled back, in autocommit. */
-  public PreflightReport run(Connection connection, MigrationPlan plan, ReleaseOptions options) throws SQLException {
+  /**
+   * Blocks; call on a worker. Leaves {@code connection} rolled back, in autocommit.
+   *
+   * @param set the migration set the release carries, which {@code plan} was made from
+   */
+  public PreflightReport run(Connection connection, MigrationSet set, MigrationPlan plan, ReleaseOptions options)
+      throws SQLException, IOException {
+    // The failed-migration rule reads a folder: give it the release's set, in a folder that lives for this run only.
+    Path folder = set.materialise();
+    try {
+      return run(connection, context.withMigrations(folder), plan, options);
+    } finally {
+      MigrationSet.remove(folder);
+    }
+  }
+
+  private PreflightReport run(Connection connection, InspectionContext context, MigrationPlan plan, ReleaseOptions options)
+      throws SQLException {
     connection.setAutoCommit(false);
     try {
       Inspection inspection = rules.inspect(connection, context);

@@ -50,7 +50,8 @@ public final class FleetCheck {
                 + " pointing at the migrations folder it deploys");
           } else if (!r.digest().equals(digest)) {
             failure = first(failure, "agent " + p.id() + " staged migrations digest " + MigrationsDigest.shortForm(r.digest())
-                + " but the coordinator has " + MigrationsDigest.shortForm(digest) + "; deploy the same build to "
+                + " but release " + releaseId + " carries migration set " + MigrationsDigest.shortForm(digest)
+                + "; deploy the build of that set to "
                 + p.id() + " or remove it from the service");
           }
         } else {

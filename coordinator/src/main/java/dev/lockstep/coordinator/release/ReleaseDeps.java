@@ -6,6 +6,7 @@ import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
@@ -23,6 +24,7 @@ public record ReleaseDeps(
     Vertx vertx,
     CoordinatorConfig config,
     ReleaseStore store,
+    MigrationSetStore sets,
     AgentRegistry registry,
     DesiredStateWatch watch,
     Migrations migrations,

@@ -6,6 +6,7 @@ import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.coordinator.lock.ServiceLock;
 import dev.lockstep.coordinator.migration.MigrationFailedException;
 import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.AppliedMigration;
@@ -53,6 +54,8 @@ public final class ReleaseRun {
   private long epoch = -1;
   private boolean fleetTold;
   private final Map<String, Long> unregisteredSince = new java.util.HashMap<>();
+  /** The set the release carries, read from the store when the run starts: never a local folder. */
+  private MigrationSet set;
   private String digest;
 
   public ReleaseRun(ReleaseDeps deps, ReleaseDocument doc) {
@@ -104,8 +107,18 @@ public final class ReleaseRun {
   }
 
   private Future<Void> resume(Phase at) {
-    return blocking(() -> MigrationsDigest.of(deps.migrations().folder())).compose(d -> {
-      digest = d;
+    Future<MigrationSet> carried;
+    if (doc.migrationsDigest() == null) {
+      // Created by a Lockstep that stored no set: the folder is all there is, as that version would have used it.
+      log.warn("release {} carries no stored migration set (created by an older Lockstep); using the migrations folder",
+          doc.id());
+      carried = blocking(() -> deps.migrations().folderSet());
+    } else {
+      carried = deps.sets().load(doc.migrationsDigest(), doc.id());
+    }
+    return carried.compose(loaded -> {
+      set = loaded;
+      digest = loaded.digest();
       return from(at);
     });
   }
@@ -132,7 +145,7 @@ public final class ReleaseRun {
 
   // PLANNED: compute the pending migrations under the lock.
   private Future<MigrationPlan> planned() {
-    return blocking(() -> deps.migrations().plan(doc.schema())).compose(plan -> {
+    return blocking(() -> deps.migrations().plan(set, doc.schema())).compose(plan -> {
       doc = doc.toBuilder().phase(Phase.PLANNED).epoch(epoch).schema(plan.target()).fromSchema(plan.current())
           .pending(plan.pendingLabels()).build();
       String what = plan.pending().isEmpty() ? "no pending migrations"
@@ -151,7 +164,7 @@ public final class ReleaseRun {
         .compose(v -> abortIfRequested())
         .compose(v -> blocking(() -> {
           try (Connection c = deps.connections().open("lockstep-preflight/" + doc.service())) {
-            return deps.preflight().run(c, plan, doc.options());
+            return deps.preflight().run(c, set, plan, doc.options());
           }
         }))
         .compose(report -> {
@@ -206,7 +219,7 @@ public final class ReleaseRun {
           return write("MIGRATING: repaired: " + String.join("; ", applied), null);
         })
         // Planned again here: a resumed run applies only what is still pending.
-        .compose(v -> blocking(() -> deps.migrations().plan(doc.schema())))
+        .compose(v -> blocking(() -> deps.migrations().plan(set, doc.schema())))
         .compose(plan -> {
           List<MigrationPlan.Step> steps = plan.steps();
           if (steps.isEmpty()) {
@@ -226,7 +239,7 @@ public final class ReleaseRun {
         : write("MIGRATING: step " + (index + 1) + "/" + steps.size() + (step.transactional() ? " in one transaction: "
             : " outside a transaction: ") + labels, null);
     return announced
-        .compose(v -> blocking(() -> deps.migrations().migrate(step, epoch)))
+        .compose(v -> blocking(() -> deps.migrations().migrate(set, step, epoch)))
         .compose(applied -> {
           List<AppliedMigration> all = new ArrayList<>(doc.applied());
           all.addAll(applied);

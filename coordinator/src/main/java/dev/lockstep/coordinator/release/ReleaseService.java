@@ -1,6 +1,8 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.coordinator.migration.SchemaVersions;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
@@ -70,9 +72,13 @@ public final class ReleaseService {
                 + "; a release cannot start while a server may come back on old code: remove it (DELETE /v1/agents/"
                 + lost.get(0).id() + "?service=" + service + ", or fix it so it reports again) or pass --allow-lost"));
           }
-          return deps.worker().executeBlocking(() -> deps.migrations().plan(request.schema()), false);
+          return deps.worker().executeBlocking(() -> {
+            MigrationSet set = deps.migrations().carried(request.migrations());
+            return new Planned(set, deps.migrations().plan(set, request.schema()));
+          }, false);
         })
-        .compose(plan -> {
+        .compose(planned -> {
+          MigrationPlan plan = planned.plan();
           String now = deps.clock().instant().toString();
           ReleaseDocument doc = new ReleaseDocument.Builder()
               .id(newId())
@@ -86,11 +92,14 @@ public final class ReleaseService {
               .pending(plan.pendingLabels())
               .createdAt(now)
               .updatedAt(now)
+              .migrationsDigest(planned.set().digest())
               .build();
-          return deps.store().create(doc);
+          return deps.store().create(doc, planned.set());
         })
         .onSuccess(doc -> launch(doc, NEW_LOCK_WAIT));
   }
+
+  private record Planned(MigrationSet set, MigrationPlan plan) {}
 
   public Future<ReleaseDocument> abort(String id) {
     return deps.store().requestAbort(id);

@@ -53,6 +53,23 @@ public final class LockstepSchema {
       object     text NOT NULL,
       statement  text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())""",
+    // Migration sets, content-addressed: a set once per digest, a file's bytes once per SHA-256.
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.migration_files (
+      sha256  text PRIMARY KEY,
+      content bytea NOT NULL)""",
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.migration_sets (
+      digest     text PRIMARY KEY,
+      files      integer NOT NULL,
+      bytes      bigint NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now())""",
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.migration_set_files (
+      digest text NOT NULL REFERENCES lockstep.migration_sets (digest) ON DELETE CASCADE,
+      name   text NOT NULL,
+      sha256 text NOT NULL REFERENCES lockstep.migration_files (sha256),
+      PRIMARY KEY (digest, name))""",
   };
 
   private LockstepSchema() {}

@@ -3,6 +3,7 @@ package dev.lockstep.coordinator.store;
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.lock.FenceKeys;
 import dev.lockstep.coordinator.lock.FencedOutException;
+import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.MigrationHistory;
@@ -20,7 +21,9 @@ import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -60,14 +63,19 @@ public final class ReleaseStore {
         : Future.failedFuture(e));
   }
 
-  /** Records a new PLANNED release; refuses if the service already has an unfinished one. */
-  public Future<ReleaseDocument> create(ReleaseDocument doc) {
-    return pool.withTransaction(conn -> conn
-            .preparedQuery("INSERT INTO lockstep.releases (id, service, phase, document, created_at, updated_at)"
+  /**
+   * Records a new PLANNED release and the migration set it carries, in one transaction: a refused
+   * release stores no set. Refuses if the service already has an unfinished release.
+   */
+  public Future<ReleaseDocument> create(ReleaseDocument doc, MigrationSet set) {
+    return pool.withTransaction(conn -> MigrationSetStore.insert(conn, set)
+            .compose(v -> conn.preparedQuery("INSERT INTO lockstep.releases (id, service, phase, document, created_at, updated_at)"
                 + " VALUES ($1, $2, $3, $4::text::jsonb, $5, $5)")
-            .execute(Tuple.of(doc.id(), doc.service(), doc.phase().name(), Json.write(doc), now()))
+            .execute(Tuple.of(doc.id(), doc.service(), doc.phase().name(), Json.write(doc), now())))
             .compose(r -> appendEvent(conn, doc.id(), doc.phase(), "release requested: revision " + doc.revision()
-                + ", schema " + (doc.schema() == null ? "newest" : doc.schema()))))
+                + ", schema " + (doc.schema() == null ? "newest" : doc.schema()) + ", migration set "
+                + dev.lockstep.protocol.MigrationsDigest.shortForm(set.digest()) + " (" + set.files().size() + " files from "
+                + set.origin() + ")")))
         .map(doc)
         .recover(e -> {
           if (e instanceof PgException pg && "23505".equals(pg.getSqlState())) {
@@ -179,6 +187,41 @@ public final class ReleaseStore {
           }
           return events;
         });
+  }
+
+  /** Which release, carrying which set, applied a migration: {@link #appliedBy}. */
+  public record AppliedBy(String releaseId, String migrationsDigest) {}
+
+  /**
+   * For each version a release of {@code service} applied and no later release undid, the last release
+   * that applied it and the digest of its set. Keys are versions as the release documents write them.
+   */
+  public Future<Map<String, AppliedBy>> appliedBy(String service) {
+    return pool.preparedQuery("SELECT r.id, r.document->>'migrationsDigest', a->>'version', a->>'description'"
+            + " FROM lockstep.releases r, jsonb_array_elements(r.document->'applied') a WHERE r.service = $1"
+            + " ORDER BY r.created_at, r.id")
+        .execute(Tuple.of(service))
+        .map(rows -> {
+          Map<String, AppliedBy> by = new LinkedHashMap<>();
+          for (Row row : rows) {
+            String version = row.getString(2);
+            String description = row.getString(3);
+            if (description != null && description.startsWith("undo ")) {
+              by.remove(version);
+            } else if (version != null) {
+              by.put(version, new AppliedBy(row.getString(0), row.getString(1)));
+            }
+          }
+          return by;
+        });
+  }
+
+  /** The digest of the set the newest release of {@code service} carried, if any release carried one. */
+  public Future<Optional<String>> latestMigrationsDigest(String service) {
+    return pool.preparedQuery("SELECT document->>'migrationsDigest' FROM lockstep.releases WHERE service = $1"
+            + " AND document->>'migrationsDigest' IS NOT NULL ORDER BY created_at DESC LIMIT 1")
+        .execute(Tuple.of(service))
+        .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(rows.iterator().next().getString(0)));
   }
 
   /** Repairs made by releases of {@code service}, newest first. */

@@ -103,7 +103,7 @@ class ApiIT {
     assertThat(error(call("PUT", "/v1/agents/a-1", Fleet.AGENT_TOKEN,
         "{\"id\":\"a-1\",\"service\":\"app\",\"revision\":\"v1\",\"state\":\"dancing\"}"), 400).detail())
         .contains("dancing");
-    assertThat(error(call("POST", "/v1/releases", op, "x".repeat(2 << 20)), 413).error()).isEqualTo("too_large");
+    assertThat(error(call("PUT", "/v1/agents/a-1", Fleet.AGENT_TOKEN, "x".repeat(2 << 20)), 413).detail()).contains("limit 1 MiB");
   }
 
   @Test

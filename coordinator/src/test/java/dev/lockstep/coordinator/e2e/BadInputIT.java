@@ -77,6 +77,8 @@ class BadInputIT {
       new Route("GET", "/v1/releases", false, OP),
       new Route("GET", "/v1/releases/{release}", false, OP),
       new Route("GET", "/v1/releases/{release}/events", false, OP),
+      new Route("GET", "/v1/releases/{release}/migrations", false, OP),
+      new Route("GET", "/v1/releases/{release}/migrations/V1__x.sql", false, OP),
       new Route("POST", "/v1/releases/{release}/abort", false, OP),
       new Route("GET", "/v1/migrations", false, OP),
       new Route("POST", "/v1/check", true, OP));

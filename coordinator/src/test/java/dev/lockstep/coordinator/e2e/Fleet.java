@@ -82,6 +82,43 @@ final class Fleet implements AutoCloseable {
     }
   }
 
+  /** Writes {@code files} (name → SQL) into a fresh folder {@code name} of this test's folder: a build's checkout. */
+  Path folder(String name, Map<String, String> files) {
+    try {
+      Path target = dir.resolve(name);
+      if (Files.exists(target)) {
+        try (var old = Files.walk(target)) {
+          for (Path p : old.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            Files.delete(p);
+          }
+        }
+      }
+      Files.createDirectories(target);
+      for (Map.Entry<String, String> f : files.entrySet()) {
+        Files.writeString(target.resolve(f.getKey()), f.getValue());
+      }
+      return target;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The {@code migrations} field of a release request for {@code folder}: file name → Base64 of its bytes. */
+  static Map<String, String> upload(Path folder) {
+    Map<String, String> files = new java.util.TreeMap<>();
+    try (var walk = Files.walk(folder)) {
+      for (Path p : walk.filter(Files::isRegularFile).toList()) {
+        String name = p.getFileName().toString();
+        if (name.endsWith(".sql") || name.endsWith(".sql.conf")) {
+          files.put(name, java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(p)));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return files;
+  }
+
   void startCoordinator(Path migrations, String... extra) {
     port = freePort();
     coordinatorArgs = new ArrayList<>(List.of(extra));
@@ -110,8 +147,13 @@ final class Fleet implements AutoCloseable {
    * standby would run); the caller stops it.
    */
   Standby startStandbyCoordinator(String logName) {
+    return startStandbyCoordinator(logName, coordinatorMigrations);
+  }
+
+  /** As above, with a {@code --migrations} folder of its own (a standby deployed from another build). */
+  Standby startStandbyCoordinator(String logName, Path migrations) {
     int standbyPort = freePort();
-    Process standby = launchCoordinator(standbyPort, logName);
+    Process standby = launchCoordinator(standbyPort, logName, migrations);
     extraProcesses.add(standby);
     return new Standby(standby, "http://127.0.0.1:" + standbyPort);
   }
@@ -133,10 +175,18 @@ final class Fleet implements AutoCloseable {
   private final List<Process> extraProcesses = new ArrayList<>();
 
   private Process launchCoordinator(int onPort, String logName) {
+    return launchCoordinator(onPort, logName, coordinatorMigrations);
+  }
+
+  /** {@code migrations} null starts a coordinator without {@code --migrations}: every release must upload its set. */
+  private Process launchCoordinator(int onPort, String logName, Path migrations) {
     List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(onPort),
         "--database-url", database.postgresUrl(), "--redis-url", TestRedis.url(), "--service", service,
-        "--migrations", coordinatorMigrations.toString(), "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
+        "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
         "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
+    if (migrations != null) {
+      cmd.addAll(List.of("--migrations", migrations.toString()));
+    }
     cmd.addAll(coordinatorArgs);
     Process process = java(System.getProperty("lockstep.coordinatorJar"), cmd, dir.resolve(logName));
     ApiClient client = new ApiClient("http://127.0.0.1:" + onPort, OPERATOR_TOKEN);

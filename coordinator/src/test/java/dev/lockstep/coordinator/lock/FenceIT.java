@@ -117,10 +117,10 @@ class FenceIT {
     Fence.Held second = Fence.acquire(connections.open("run-2"), "stale-migrate", "coordinator-2");
 
     Migrations migrations = new Migrations(DatabaseUrl.parse(db.postgresUrl()), folder, "stale-migrate", Duration.ofSeconds(5));
-    assertThatThrownBy(() -> migrations.migrate("1", stale)).isInstanceOf(FencedOutException.class);
+    assertThatThrownBy(() -> migrations.migrate(migrations.folderSet(), "1", stale)).isInstanceOf(FencedOutException.class);
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'fenced_migration'")).isZero();
 
-    assertThat(migrations.migrate("1", second.epoch())).extracting(a -> a.version()).containsExactly("1");
+    assertThat(migrations.migrate(migrations.folderSet(), "1", second.epoch())).extracting(a -> a.version()).containsExactly("1");
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'fenced_migration'")).isEqualTo(1);
     second.close();
   }

@@ -55,7 +55,7 @@ class PreflightIT {
       dev.lockstep.coordinator.store.LockstepSchema.ensure(c);
     }
     db.execute("INSERT INTO lockstep.fence (service, epoch) VALUES ('preflight', 0)");
-    migrations.migrate("1", 0);
+    migrations.migrate(migrations.folderSet(), "1", 0);
   }
 
   @AfterEach
@@ -69,7 +69,7 @@ class PreflightIT {
 
   private PreflightReport run(ReleaseOptions options) throws Exception {
     try (Connection c = connections.open("preflight-test")) {
-      return preflight.run(c, migrations.plan(null), options);
+      return preflight.run(c, migrations.folderSet(), migrations.plan(migrations.folderSet(), null), options);
     }
   }
 
@@ -171,7 +171,7 @@ class PreflightIT {
     assertThat(report.mode().mode()).isEqualTo(Mode.MAINTENANCE);
     assertThat(report.mode().reason()).isEqualTo("V2 (concurrent) cannot run in a transaction and was not rehearsed; "
         + "V3 (add) follows a non-transactional migration and was not rehearsed");
-    assertThat(migrations.plan(null).steps()).extracting(s -> s.transactional()).containsExactly(false, true);
+    assertThat(migrations.plan(migrations.folderSet(), null).steps()).extracting(s -> s.transactional()).containsExactly(false, true);
   }
 
   @Test
@@ -230,14 +230,14 @@ class PreflightIT {
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'wrapped'")).isZero();
 
     // Past the rehearsal too: V3 failing in MIGRATING takes V2 with it, wrapper or not.
-    assertThat(migrations.plan(null).steps()).hasSize(1);
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.migrate("3", 0))
+    assertThat(migrations.plan(migrations.folderSet(), null).steps()).hasSize(1);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.migrate(migrations.folderSet(), "3", 0))
         .hasMessageContaining("V3 (broken) failed");
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'wrapped'")).isZero();
     assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history WHERE version IN ('2', '3')")).isZero();
 
     Files.delete(folder.resolve("V3__broken.sql"));
-    migrations.migrate("2", 0);
+    migrations.migrate(migrations.folderSet(), "2", 0);
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'wrapped'")).isOne();
     assertThat(db.queryLong("SELECT checksum FROM flyway_schema_history WHERE version = '2'"))
         .as("the history keeps Flyway's checksum of the file as written").isEqualTo(dev.lockstep.rules.FlywayChecksum.of(wrapped));
@@ -257,7 +257,7 @@ class PreflightIT {
     });
     assertThat(report.rehearsed()).isFalse();
     assertThat(fingerprint()).isEqualTo(before);
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.migrate("2", 0))
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.migrate(migrations.folderSet(), "2", 0))
         .hasMessageContaining("COMMIT on line 2");
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'first_half'")).isZero();
 
@@ -267,9 +267,9 @@ class PreflightIT {
     assertThat(marked.blocked()).as(marked.blockingReason()).isFalse();
     assertThat(marked.findings()).filteredOn(f -> f.rule().equals("non-transactional")).singleElement()
         .satisfies(f -> assertThat(f.message()).contains("marked non-transactional by V2__split.sql.conf"));
-    List<dev.lockstep.coordinator.migration.MigrationPlan.Step> steps = migrations.plan(null).steps();
+    List<dev.lockstep.coordinator.migration.MigrationPlan.Step> steps = migrations.plan(migrations.folderSet(), null).steps();
     assertThat(steps).extracting(step -> step.transactional()).containsExactly(false);
-    migrations.migrate(steps.get(0), 0);
+    migrations.migrate(migrations.folderSet(), steps.get(0), 0);
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename IN ('first_half', 'second_half')")).isEqualTo(2);
   }
 
@@ -299,9 +299,9 @@ class PreflightIT {
 
     write("V3__fill.sql.conf", "executeInTransaction=false");
     assertThat(run(AUTO).blocked()).isFalse();
-    List<dev.lockstep.coordinator.migration.MigrationPlan.Step> steps = migrations.plan(null).steps();
+    List<dev.lockstep.coordinator.migration.MigrationPlan.Step> steps = migrations.plan(migrations.folderSet(), null).steps();
     assertThat(steps).extracting(step -> step.transactional()).containsExactly(true, false);
-    steps.forEach(step -> migrations.migrate(step, 0));
+    steps.forEach(step -> migrations.migrate(migrations.folderSet(), step, 0));
     assertThat(db.queryLong("SELECT count(*) FROM audit WHERE filled")).isOne();
     assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history WHERE version IN ('2', '3') AND success")).isEqualTo(2);
   }
@@ -319,7 +319,7 @@ class PreflightIT {
     assertThat(report.blocked()).as(report.blockingReason()).isFalse();
     assertThat(report.findings()).noneMatch(f -> f.rule().startsWith("transaction") || f.rule().equals("non-transactional"));
     assertThat(report.mode().mode()).isEqualTo(Mode.ONLINE);
-    assertThat(migrations.plan(null).steps()).singleElement().satisfies(step -> assertThat(step.transactional()).isTrue());
+    assertThat(migrations.plan(migrations.folderSet(), null).steps()).singleElement().satisfies(step -> assertThat(step.transactional()).isTrue());
   }
 
   /** Issue 6, breakage 4: {@code --schema 1_1} is Flyway's version 1.1, and 1.10 comes after 1.9. */
@@ -328,11 +328,11 @@ class PreflightIT {
     write("V1_1__one_one.sql", "CREATE TABLE one_one (x int);");
     write("V1_9__one_nine.sql", "CREATE TABLE one_nine (x int);");
     write("V1_10__one_ten.sql", "CREATE TABLE one_ten (x int);");
-    assertThat(migrations.plan("1_1").target()).isEqualTo("1.1");
-    assertThat(migrations.plan("1.1").pendingLabels()).containsExactly("V1.1 (one one)");
-    assertThat(migrations.plan(null).target()).isEqualTo("1.10");
-    assertThat(migrations.plan(null).pendingLabels()).containsExactly("V1.1 (one one)", "V1.9 (one nine)", "V1.10 (one ten)");
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.plan("1.2"))
+    assertThat(migrations.plan(migrations.folderSet(), "1_1").target()).isEqualTo("1.1");
+    assertThat(migrations.plan(migrations.folderSet(), "1.1").pendingLabels()).containsExactly("V1.1 (one one)");
+    assertThat(migrations.plan(migrations.folderSet(), null).target()).isEqualTo("1.10");
+    assertThat(migrations.plan(migrations.folderSet(), null).pendingLabels()).containsExactly("V1.1 (one one)", "V1.9 (one nine)", "V1.10 (one ten)");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> migrations.plan(migrations.folderSet(), "1.2"))
         .hasMessageContaining("schema version 1.2 is not in the migrations folder");
   }
 
