@@ -70,7 +70,10 @@ public final class Preflight {
       List<String> repairs = inspection.repairs();
       List<String> rehearsable = Repairs.rehearsable(inspection.findings()).stream()
           .flatMap(f -> f.repair().stream()).toList();
-      plan.pending().forEach(m -> TransactionFindings.of(m).ifPresent(findings::add));
+      plan.pending().forEach(m -> {
+        TransactionFindings.of(m).ifPresent(findings::add);
+        PlaceholderFindings.of(m).ifPresent(findings::add);
+      });
       if (inspection.blocked() || findings.stream().anyMatch(Finding::blocks)) {
         return new PreflightReport(findings, repairs,
             new ModeDecision(options.mode() == Mode.AUTO ? Mode.MAINTENANCE : options.mode(), "not decided: pre-flight blocked"),

@@ -322,6 +322,19 @@ class PreflightIT {
     assertThat(migrations.plan(migrations.folderSet(), null).steps()).singleElement().satisfies(step -> assertThat(step.transactional()).isTrue());
   }
 
+  /** Flyway would replace {@code ${…}} even inside a literal; Lockstep does not, so it refuses the script up front. */
+  @Test
+  void aFlywayPlaceholderIsRefusedEvenInsideALiteral() throws Exception {
+    write("V2__placeholder.sql", "CREATE TABLE settings (k text, v text);\nINSERT INTO settings VALUES ('owner', '${owner}');\n");
+    String before = fingerprint();
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).isTrue();
+    assertThat(report.findings()).filteredOn(f -> f.rule().equals("placeholder")).singleElement()
+        .satisfies(f -> assertThat(f.message()).contains("V2__placeholder.sql").contains("${owner} on line 2"));
+    assertThat(report.rehearsed()).isFalse();
+    assertThat(fingerprint()).isEqualTo(before);
+  }
+
   /** Issue 6, breakage 4: {@code --schema 1_1} is Flyway's version 1.1, and 1.10 comes after 1.9. */
   @Test
   void schemaVersionsAreFlywayVersions() throws Exception {
