@@ -146,7 +146,7 @@ public final class ServeCommand implements Callable<Integer> {
     WorkerExecutor worker = vertx.createSharedWorkerExecutor("lockstep-migration", 4, 2, TimeUnit.HOURS);
 
     ReleaseStore store = new ReleaseStore(vertx, pool, clock);
-    MigrationSetStore sets = new MigrationSetStore(pool);
+    MigrationSetStore sets = new MigrationSetStore(pool, worker);
     AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
     DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
     Migrations migrationRunner = new Migrations(config.database(), config.migrations(), config.service(), config.lockTimeout());

@@ -82,20 +82,29 @@ public final class MigrationsDigest {
     }
   }
 
+  /** SHA-256 of one file's bytes, in hex: how a stored set addresses a file's content. */
+  public static String sha256(byte[] bytes) {
+    return HexFormat.of().formatHex(sha256().digest(bytes));
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 missing from this JVM", e);
+    }
+  }
+
   /** {@code pairs} sorted by name. */
   private static String digest(List<Map.Entry<String, byte[]>> pairs) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (Map.Entry<String, byte[]> file : pairs) {
+    MessageDigest sha = sha256();
+    for (Map.Entry<String, byte[]> file : pairs) {
         sha.update(file.getKey().getBytes(StandardCharsets.UTF_8));
         sha.update((byte) 0);
         sha.update(file.getValue());
         sha.update((byte) 0);
-      }
-      return HexFormat.of().formatHex(sha.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from this JVM", e);
     }
+    return HexFormat.of().formatHex(sha.digest());
   }
 
   /** The first 12 hex digits, enough to tell builds apart in messages. */

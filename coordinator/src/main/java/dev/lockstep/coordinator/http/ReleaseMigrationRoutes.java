@@ -12,10 +12,7 @@ import dev.lockstep.rules.FlywayChecksum;
 import io.vertx.core.Future;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -44,7 +41,7 @@ final class ReleaseMigrationRoutes {
     reply(ctx, 200, carried(ctx).map(set -> {
       List<MigrationSetListing.File> files = new ArrayList<>();
       for (Map.Entry<String, byte[]> file : set.bytes().entrySet()) {
-        files.add(new MigrationSetListing.File(file.getKey(), file.getValue().length, sha256(file.getValue()),
+        files.add(new MigrationSetListing.File(file.getKey(), file.getValue().length, set.sha256(file.getKey()),
             file.getKey().endsWith(".sql") ? FlywayChecksum.of(set.files().get(file.getKey())) : null));
       }
       return new MigrationSetListing(ctx.pathParam("id"), set.digest(), files);
@@ -79,11 +76,4 @@ final class ReleaseMigrationRoutes {
     });
   }
 
-  private static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from this JVM", e);
-    }
-  }
 }

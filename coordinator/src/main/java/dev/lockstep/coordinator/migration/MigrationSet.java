@@ -43,11 +43,20 @@ public final class MigrationSet {
   private final String origin;
   private final SortedMap<String, String> files;
   private final String digest;
+  private final Map<String, String> sha256;
+  // Derived once: a set never changes, and planning asks for migrations by version many times.
+  private final List<PendingMigration> versioned;
+  private final Map<MigrationVersion, PendingMigration> byVersion = new HashMap<>();
+  private final Map<MigrationVersion, PendingMigration> undo = new HashMap<>();
 
-  private MigrationSet(String origin, SortedMap<String, String> files, String digest) {
+  private MigrationSet(String origin, SortedMap<String, String> files, String digest, Map<String, String> sha256) {
     this.origin = origin;
     this.files = files;
     this.digest = digest;
+    this.sha256 = sha256;
+    this.versioned = scripts('V');
+    versioned.forEach(m -> byVersion.put(MigrationVersion.fromVersion(m.version()), m));
+    scripts('U').forEach(m -> undo.put(MigrationVersion.fromVersion(m.version()), m));
   }
 
   /** The files of {@code folder} and its subfolders that Flyway would read ({@code .sql} and {@code .sql.conf}), checked by {@link #of}. */
@@ -71,19 +80,19 @@ public final class MigrationSet {
    */
   public static MigrationSet of(String origin, SortedMap<String, byte[]> bytes) {
     SortedMap<String, String> files = new TreeMap<>();
+    Map<String, String> sha256 = new HashMap<>();
     for (Map.Entry<String, byte[]> file : bytes.entrySet()) {
       checkName(origin, file.getKey());
       files.put(file.getKey(), utf8(origin, file.getKey(), file.getValue()));
+      sha256.put(file.getKey(), MigrationsDigest.sha256(file.getValue()));
     }
-    MigrationSet set = new MigrationSet(origin, files, MigrationsDigest.of(bytes));
+    MigrationSet set = new MigrationSet(origin, files, MigrationsDigest.of(bytes), sha256);
     set.check();
     return set;
   }
 
-  // versioned() and undo() read every script's name, version and config file, and refuse a version twice.
+  // The constructor read every script's name, version and config file, and refused a version twice.
   private void check() {
-    versioned();
-    Map<MigrationVersion, PendingMigration> undo = undo();
     for (Map.Entry<MigrationVersion, PendingMigration> u : undo.entrySet()) {
       if (migration(u.getKey()) == null) {
         throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "undo script " + u.getValue().script() + " in "
@@ -146,6 +155,11 @@ public final class MigrationSet {
     return digest;
   }
 
+  /** The SHA-256 of file {@code name}'s bytes (hex), which addresses its content in the store; null if there is no such file. */
+  public String sha256(String name) {
+    return sha256.get(name);
+  }
+
   /** File name → content. */
   public SortedMap<String, String> files() {
     return java.util.Collections.unmodifiableSortedMap(files);
@@ -188,35 +202,27 @@ public final class MigrationSet {
 
   /** The same files, described as coming from {@code origin}. */
   public MigrationSet from(String origin) {
-    return new MigrationSet(origin, files, digest);
+    return new MigrationSet(origin, files, digest, sha256);
   }
 
   /** Every {@code V…} migration, oldest first. */
   public List<PendingMigration> versioned() {
-    return scripts('V');
+    return versioned;
   }
 
   /** The newest {@code V…} version, or null if there is none. */
   public MigrationVersion newest() {
-    List<PendingMigration> all = versioned();
-    return all.isEmpty() ? null : MigrationVersion.fromVersion(all.get(all.size() - 1).version());
+    return versioned.isEmpty() ? null : MigrationVersion.fromVersion(versioned.get(versioned.size() - 1).version());
   }
 
   /** The {@code V…} migration of {@code version}, or null. */
   public PendingMigration migration(MigrationVersion version) {
-    return versioned().stream().filter(m -> MigrationVersion.fromVersion(m.version()).equals(version)).findFirst().orElse(null);
+    return byVersion.get(version);
   }
 
   /** Each undo script by the version it takes away. */
   public Map<MigrationVersion, PendingMigration> undo() {
-    Map<MigrationVersion, PendingMigration> undo = new HashMap<>();
-    scripts('U').forEach(m -> undo.put(MigrationVersion.fromVersion(m.version()), m));
-    return undo;
-  }
-
-  /** Repeatable ({@code R__…}) scripts, which Lockstep does not run: a release that has them is refused. */
-  public List<String> repeatable() {
-    return files.keySet().stream().filter(n -> n.startsWith("R__") && n.endsWith(".sql")).toList();
+    return java.util.Collections.unmodifiableMap(undo);
   }
 
   private List<PendingMigration> scripts(char prefix) {
@@ -237,7 +243,7 @@ public final class MigrationSet {
             + scripts.get(i).script() + " in " + origin + " have the same version " + scripts.get(i).version() + "; renumber one");
       }
     }
-    return scripts;
+    return List.copyOf(scripts);
   }
 
   private static MigrationVersion version(String file, String text) {

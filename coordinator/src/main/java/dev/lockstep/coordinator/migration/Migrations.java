@@ -90,10 +90,6 @@ public final class Migrations {
    *     that has no undo script
    */
   public MigrationPlan plan(MigrationSet set, String requestedSchema) {
-    if (!set.repeatable().isEmpty()) {
-      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "repeatable migrations " + set.repeatable()
-          + " in " + set.origin() + " are not supported; use versioned V… migrations");
-    }
     MigrationInfoService info = configure(set, null, false).load().info();
     MigrationInfo current = info.current();
     MigrationVersion currentVersion = current == null ? null : current.getVersion();
@@ -138,8 +134,7 @@ public final class Migrations {
         continue;
       }
       // The history's version text (V001 and U1 are one version, but the row says 001) is what undo deletes.
-      undo.add(new PendingMigration(m.getVersion().getVersion(), script.description(), script.script(), script.sql(), true,
-          script.executeInTransaction()));
+      undo.add(script.withVersion(m.getVersion().getVersion()));
     }
     if (!missing.isEmpty()) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "cannot downgrade from " + current + " to " + target

@@ -10,22 +10,24 @@ import dev.lockstep.rules.SqlScript;
  * @param executeInTransaction false when the operator marked the script non-transactional with
  *     Flyway's per-script config file ({@code V40__x.sql.conf} holding {@code executeInTransaction=false}):
  *     it then runs in a step of its own, outside any transaction, exactly as written
+ * @param statements {@code sql}'s statements, classified: parsed once, since every question below asks them
  */
 public record PendingMigration(String version, String description, String script, String sql, boolean undo,
-                               boolean executeInTransaction) {
+                               boolean executeInTransaction, SqlScript statements) {
 
-  public PendingMigration(String version, String description, String script, String sql) {
-    this(version, description, script, sql, false, true);
+  public PendingMigration(String version, String description, String script, String sql, boolean undo,
+                          boolean executeInTransaction) {
+    this(version, description, script, sql, undo, executeInTransaction, SqlScript.parse(sql));
+  }
+
+  /** The same script, named by {@code version} as the history writes it ({@code 001} where the file says {@code U1}). */
+  public PendingMigration withVersion(String version) {
+    return new PendingMigration(version, description, script, sql, undo, executeInTransaction, statements);
   }
 
   /** {@code V3 (add order fk)}, or {@code U3 (add order fk)} for its undo — how messages name a migration. */
   public String label() {
     return (undo ? "U" : "V") + version + " (" + description + ")";
-  }
-
-  /** The script's statements, classified. Parsed on each call: callers keep the result if they need it twice. */
-  public SqlScript statements() {
-    return SqlScript.parse(sql);
   }
 
   /**

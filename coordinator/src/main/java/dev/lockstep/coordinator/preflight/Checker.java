@@ -62,11 +62,12 @@ public final class Checker {
     return compared
         .compose(set -> deps.worker().executeBlocking(() -> deps.migrations().history(set, service), false))
         .compose(history -> Future.all(deps.store().repairs(service), deps.store().appliedBy(service)).map(both -> {
-          Map<String, ReleaseStore.AppliedBy> by = new HashMap<>();
+          // Keyed by Flyway's version, so the history's "1.0" finds a release's "1".
+          Map<MigrationVersion, ReleaseStore.AppliedBy> by = new HashMap<>();
           Map<String, ReleaseStore.AppliedBy> fromReleases = both.resultAt(1);
-          fromReleases.forEach((v, a) -> by.put(normalised(v), a));
+          fromReleases.forEach((v, a) -> version(v).ifPresent(key -> by.put(key, a)));
           List<MigrationHistory.Entry> applied = history.applied().stream().map(e -> {
-            ReleaseStore.AppliedBy a = e.version() == null ? null : by.get(normalised(e.version()));
+            ReleaseStore.AppliedBy a = version(e.version()).map(by::get).orElse(null);
             return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest());
           }).toList();
           return new MigrationHistory(history.service(), history.current(), applied, history.pending(),
@@ -74,11 +75,11 @@ public final class Checker {
         }));
   }
 
-  private static String normalised(String version) {
+  private static java.util.Optional<MigrationVersion> version(String text) {
     try {
-      return MigrationVersion.fromVersion(version).getVersion();
+      return text == null ? java.util.Optional.empty() : java.util.Optional.of(MigrationVersion.fromVersion(text));
     } catch (RuntimeException e) {
-      return version;
+      return java.util.Optional.empty(); // not a version Flyway reads (a baseline's "<< Flyway Baseline >>"): nothing to attribute
     }
   }
 }

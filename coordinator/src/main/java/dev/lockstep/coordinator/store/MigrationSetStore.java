@@ -4,15 +4,13 @@ import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.protocol.MigrationsDigest;
 import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -29,9 +27,12 @@ import java.util.TreeMap;
  */
 public final class MigrationSetStore {
   private final Pool pool;
+  private final WorkerExecutor worker;
 
-  public MigrationSetStore(Pool pool) {
+  /** @param worker where a loaded set is decoded and checked (up to 8 MiB of hashing and parsing): never the event loop */
+  public MigrationSetStore(Pool pool, WorkerExecutor worker) {
     this.pool = pool;
+    this.worker = worker;
   }
 
   /** Stores {@code set} on {@code conn} (in the caller's transaction) unless a set of that digest is stored already. */
@@ -48,7 +49,7 @@ public final class MigrationSetStore {
           List<Tuple> contents = new ArrayList<>();
           List<Tuple> names = new ArrayList<>();
           for (Map.Entry<String, byte[]> file : bytes.entrySet()) {
-            String sha = sha256(file.getValue());
+            String sha = set.sha256(file.getKey());
             contents.add(Tuple.of(sha, Buffer.buffer(file.getValue())));
             names.add(Tuple.of(set.digest(), file.getKey(), sha));
           }
@@ -70,7 +71,7 @@ public final class MigrationSetStore {
             + " LEFT JOIN lockstep.migration_set_files s ON s.digest = m.digest"
             + " LEFT JOIN lockstep.migration_files f ON f.sha256 = s.sha256 WHERE m.digest = $1")
         .execute(Tuple.of(digest))
-        .map(rows -> {
+        .compose(rows -> worker.executeBlocking(() -> {
           if (rows.size() == 0) {
             throw new LockstepException(LockstepException.Code.NOT_FOUND, "the migration set " + MigrationsDigest.shortForm(digest)
                 + " of release " + release + " is not stored (pruned, or the lockstep schema was restored without it)");
@@ -87,15 +88,8 @@ public final class MigrationSetStore {
                 + release + " reads back with digest " + set.digest() + "; the lockstep schema was changed by hand");
           }
           return set;
-        });
+        }, false));
   }
 
-  static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from this JVM", e);
-    }
-  }
 
 }
