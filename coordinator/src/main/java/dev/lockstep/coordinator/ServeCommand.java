@@ -98,6 +98,22 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--lock-timeout", defaultValue = "${env:LOCKSTEP_LOCK_TIMEOUT:-10s}", description = "lock_timeout of migration statements (default 10s)")
   String lockTimeout;
 
+  @Option(names = "--orphan-scan", defaultValue = "${env:LOCKSTEP_ORPHAN_SCAN:-3s}",
+      description = "how often to look for an unfinished release no coordinator runs, to take it over (default 3s)")
+  String orphanScan;
+
+  @Option(names = "--lock-lease", defaultValue = "${env:LOCKSTEP_LOCK_LEASE:-10s}",
+      description = "how long the Redis lock outlives a coordinator that died or paused (default 10s)")
+  String lockLease;
+
+  @Option(names = "--retry-wait", defaultValue = "${env:LOCKSTEP_RETRY_WAIT:-2s}",
+      description = "first wait before a migration that hit lock_timeout is tried again, doubling (default 2s)")
+  String retryWait;
+
+  @Option(names = "--shutdown-grace", defaultValue = "${env:LOCKSTEP_SHUTDOWN_GRACE:-30s}",
+      description = "on SIGTERM, how long a running migration step may take to finish before the coordinator lets go anyway (default 30s)")
+  String shutdownGrace;
+
   @Option(names = "--rules", defaultValue = "${env:LOCKSTEP_RULES}",
       description = "folder of user rules (*.json: id, severity, message, detect, repair) (env LOCKSTEP_RULES)")
   Path rulesDir;
@@ -134,7 +150,7 @@ public final class ServeCommand implements Callable<Integer> {
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
         .withMetrics(new MicrometerMetricsFactory(meters))
         .build();
-    RedissonClient redisson = redisson(config.redisUrl());
+    RedissonClient redisson = redisson(config.redisUrl(), config.timings().lockLease());
     PgConnectOptions connect = new PgConnectOptions()
         .setHost(config.database().host()).setPort(config.database().port())
         .setDatabase(config.database().database()).setUser(config.database().user())
@@ -228,7 +244,9 @@ public final class ServeCommand implements Callable<Integer> {
     return new CoordinatorConfig(port, DatabaseUrl.parse(databaseUrl), redisUrl, service,
         migrations == null ? null : migrations.toAbsolutePath(),
         token, agentToken, Durations.parse(lostAfter), Durations.parse(prepareTimeout), Durations.parse(switchTimeout),
-        Durations.parse(lockTimeout));
+        Durations.parse(lockTimeout),
+        new CoordinatorConfig.Timings(Durations.parse(orphanScan), Durations.parse(lockLease), Durations.parse(retryWait),
+            Durations.parse(shutdownGrace)));
   }
 
   private Map<String, String> declaredKeys() {
@@ -249,11 +267,11 @@ public final class ServeCommand implements Callable<Integer> {
     }
   }
 
-  static RedissonClient redisson(String url) {
+  static RedissonClient redisson(String url, java.time.Duration lockLease) {
     Config config = new Config();
     config.setNettyThreads(4).setThreads(2);
     // A coordinator that dies keeps the service's lock this long; PostgreSQL's fence, not this, is what keeps releases safe.
-    config.setLockWatchdogTimeout(10_000);
+    config.setLockWatchdogTimeout(lockLease.toMillis());
     config.useSingleServer()
         .setAddress(url)
         .setConnectionMinimumIdleSize(2)

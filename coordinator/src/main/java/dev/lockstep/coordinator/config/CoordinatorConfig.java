@@ -17,6 +17,7 @@ import java.time.Duration;
  * @param prepareTimeout how long PREPARING waits for every agent's acknowledgement
  * @param switchTimeout how long SWITCHING waits for every agent's switch
  * @param lockTimeout lock_timeout for migration statements, so a migration never queues every query behind it
+ * @param timings how often and how long the coordinator waits for other coordinators and for retries
  */
 public record CoordinatorConfig(
     int port,
@@ -29,4 +30,24 @@ public record CoordinatorConfig(
     Duration lostAfter,
     Duration prepareTimeout,
     Duration switchTimeout,
-    Duration lockTimeout) {}
+    Duration lockTimeout,
+    Timings timings) {
+
+  /**
+   * The waits of failover, configurable so tests (and impatient operators) can run them at 1–2 s.
+   *
+   * @param orphanScan how often a coordinator looks for an unfinished release that no coordinator runs
+   * @param lockLease how long the Redis lock outlives a coordinator that died or paused (Redisson's watchdog)
+   * @param retryWait first wait before a migration that hit {@code lock_timeout} is tried again (doubling)
+   * @param shutdownGrace how long SIGTERM waits for a running migration step before letting go anyway
+   */
+  public record Timings(Duration orphanScan, Duration lockLease, Duration retryWait, Duration shutdownGrace) {
+    public static final Timings DEFAULT = new Timings(Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(2),
+        Duration.ofSeconds(30));
+
+    /** A run resumed after a crash waits this long for the dead holder's lock: longer than the lease. */
+    public Duration resumeLockWait() {
+      return lockLease.multipliedBy(3);
+    }
+  }
+}

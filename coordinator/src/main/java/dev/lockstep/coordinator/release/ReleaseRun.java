@@ -253,7 +253,7 @@ public final class ReleaseRun {
             return Future.failedFuture(e);
           }
           if (failed.lockTimeout() && step.transactional() && attempt < LOCK_ATTEMPTS) {
-            long backoff = 2000L << (attempt - 1);
+            long backoff = deps.config().timings().retryWait().toMillis() << (attempt - 1);
             return write("MIGRATING: " + labels + " could not get its lock within lock_timeout "
                     + Durations.format(deps.config().lockTimeout()) + " (a long transaction holds the table); rolled back,"
                     + " retry " + (attempt + 1) + "/" + LOCK_ATTEMPTS + " in " + Durations.format(Duration.ofMillis(backoff)), null)

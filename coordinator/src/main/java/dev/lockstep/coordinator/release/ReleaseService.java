@@ -33,10 +33,7 @@ public final class ReleaseService {
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
 
   private final ReleaseDeps deps;
-  /** Longer than the lock watchdog (10 s), so a run resumed after a crash outwaits the dead holder's lock. */
-  private static final Duration RESUME_LOCK_WAIT = Duration.ofSeconds(30);
   private static final Duration NEW_LOCK_WAIT = Duration.ofSeconds(30);
-  private static final Duration ORPHAN_CHECK = Duration.ofSeconds(3);
 
   private final Map<String, ReleaseRun> running = new HashMap<>();
   private long orphanTimer = -1;
@@ -110,7 +107,7 @@ public final class ReleaseService {
     return deps.store().active(deps.config().service()).map(active -> {
       active.ifPresent(doc -> {
         log.warn("resuming release {} of service {} at {}", doc.id(), doc.service(), doc.phase());
-        launch(doc, RESUME_LOCK_WAIT);
+        launch(doc, deps.config().timings().resumeLockWait());
       });
       return null;
     });
@@ -122,7 +119,7 @@ public final class ReleaseService {
    * takes it over — lock, new epoch, resume — so a standby needs no restart to fail over.
    */
   public void watchForOrphans() {
-    orphanTimer = deps.vertx().setPeriodic(ORPHAN_CHECK.toMillis(), t -> {
+    orphanTimer = deps.vertx().setPeriodic(deps.config().timings().orphanScan().toMillis(), t -> {
       if (!running.isEmpty()) {
         return;
       }
