@@ -17,7 +17,16 @@ public class LockstepException extends RuntimeException {
     CONFLICT(409, "conflict"),
     TOO_LARGE(413, "too_large"),
     UNPROCESSABLE(422, "unprocessable"),
+    /** Another coordinator took the service over, or the release moved on: the run must write nothing more. */
     FENCED(409, "fenced"),
+    /** A release stops before any schema change committed (operator abort, pre-flight block, an agent refused). */
+    ABORTED(409, "aborted"),
+    /** A release ends FAILED: a migration, repair or switch went wrong; the run's ending says what the fleet is told. */
+    FAILED(409, "failed"),
+    /** A migration or undo script failed and its transaction was rolled back; {@link #sqlState()} says why. */
+    MIGRATION_FAILED(422, "migration_failed"),
+    /** The coordinator is shutting down: the run stops at a safe point and hands the release over. */
+    STOPPING(503, "stopping"),
     UNAVAILABLE(503, "unavailable"),
     INTERNAL(500, "internal");
 
@@ -52,6 +61,43 @@ public class LockstepException extends RuntimeException {
 
   public Code code() {
     return code;
+  }
+
+  public boolean is(Code expected) {
+    return code == expected;
+  }
+
+  /** Whether {@code e} is a LockstepException of {@code code}. */
+  public static boolean is(Throwable e, Code code) {
+    return e instanceof LockstepException l && l.code == code;
+  }
+
+  /** The SQL state of the first {@link java.sql.SQLException} among the causes, e.g. {@code 55P03}; null if none. */
+  public String sqlState() {
+    for (Throwable t = getCause(); t != null; t = t.getCause()) {
+      if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
+        return sql.getSQLState();
+      }
+    }
+    return null;
+  }
+
+  /** A migration that could not get its lock within {@code lock_timeout}: rolled back, worth trying again. */
+  public boolean lockTimeout() {
+    return code == Code.MIGRATION_FAILED && "55P03".equals(sqlState());
+  }
+
+  public static LockstepException fenced(String service, long mine, long current) {
+    return new LockstepException(Code.FENCED, "coordinator fenced out of service " + service + ": it runs epoch " + mine
+        + " but the database is at epoch " + current + "; another coordinator took over");
+  }
+
+  public static LockstepException aborted(String reason) {
+    return new LockstepException(Code.ABORTED, reason);
+  }
+
+  public static LockstepException failed(String reason, Throwable cause) {
+    return new LockstepException(Code.FAILED, reason, cause);
   }
 
   public static LockstepException badRequest(String message) {

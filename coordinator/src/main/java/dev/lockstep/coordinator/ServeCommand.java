@@ -11,8 +11,19 @@ import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.preflight.Preflight;
-import dev.lockstep.coordinator.release.ReleaseDeps;
+import dev.lockstep.coordinator.lock.ServiceLock;
+import dev.lockstep.coordinator.release.Ending;
+import dev.lockstep.coordinator.release.FleetWait;
+import dev.lockstep.coordinator.release.Migrating;
+import dev.lockstep.coordinator.release.Planning;
+import dev.lockstep.coordinator.release.Preflighting;
+import dev.lockstep.coordinator.release.Preparing;
+import dev.lockstep.coordinator.release.ReleaseMachine;
+import dev.lockstep.coordinator.release.ReleaseRun;
 import dev.lockstep.coordinator.release.ReleaseService;
+import dev.lockstep.coordinator.release.RepairStep;
+import dev.lockstep.coordinator.release.Switching;
+import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.LockstepSchema;
 import dev.lockstep.coordinator.store.MigrationSetStore;
@@ -23,6 +34,7 @@ import dev.lockstep.rules.UserRule;
 import dev.lockstep.rules.UserRules;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
@@ -38,6 +50,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -159,18 +172,32 @@ public final class ServeCommand implements Callable<Integer> {
       connect.setPassword(config.database().password());
     }
     Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(8)).connectingTo(connect).using(vertx).build();
+    // Two pools, so a check or a history read never queues behind a running migration (which may take hours).
     WorkerExecutor worker = vertx.createSharedWorkerExecutor("lockstep-migration", 4, 2, TimeUnit.HOURS);
+    WorkerExecutor inspectionPool = vertx.createSharedWorkerExecutor("lockstep-inspection", 2, 30, TimeUnit.MINUTES);
 
     ReleaseStore store = new ReleaseStore(vertx, pool, clock);
     MigrationSetStore sets = new MigrationSetStore(pool, worker);
     AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
     DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
+    Nudges nudges = new Nudges(vertx, redisson);
     Migrations migrationRunner = new Migrations(config.database(), config.migrations(), config.service(), config.lockTimeout());
     // The rules see each release's own set (Preflight adds it per run), never this coordinator's folder.
     InspectionContext inspection = InspectionContext.empty().withDeclaredKeys(declaredKeys);
-    ReleaseDeps deps = new ReleaseDeps(vertx, config, store, sets, registry, watch, migrationRunner, rules, inspection,
-        new Preflight(rules, inspection, config.lockTimeout()), connections, worker, redisson, meters, clock, instanceId);
-    ReleaseService releases = new ReleaseService(deps);
+    Preflight preflight = new Preflight(rules, inspection, config.lockTimeout());
+    FleetWait fleetWait = new FleetWait(registry, nudges, clock, config.lostAfter());
+    ReleaseMachine machine = new ReleaseMachine(
+        new Planning(migrationRunner, worker),
+        new Preflighting(migrationRunner, preflight, connections, registry, worker),
+        new Preparing(fleetWait, config.prepareTimeout()),
+        new Migrating(vertx, migrationRunner, new RepairStep(connections, rules, inspection, config.lockTimeout()), worker,
+            config.lockTimeout(), config.timings().retryWait()),
+        new Switching(fleetWait, config.switchTimeout(), meters, clock));
+    ReleaseRun.Shared runs = new ReleaseRun.Shared(new ServiceLock.Factory(vertx, redisson), connections, store, sets,
+        migrationRunner, watch, nudges, machine, new Ending(migrationRunner, worker, instanceId), worker, meters, clock,
+        instanceId);
+    ReleaseService releases = new ReleaseService(vertx, config, store, registry, migrationRunner, worker, runs, clock);
+    Checker checker = new Checker(config.service(), migrationRunner, preflight, connections, store, sets, inspectionPool);
     Auth auth = new Auth(config.operatorToken(), config.agentToken());
 
     // Everything that keeps in-memory state runs on one context, so none of it needs locks.
@@ -180,9 +207,10 @@ public final class ServeCommand implements Callable<Integer> {
     HttpServer[] server = new HttpServer[1];
     FleetMetrics fleetMetrics = new FleetMetrics(vertx, registry, meters, config.service());
     context.runOnContext(v -> watch.start()
+        .compose(x -> nudges.start())
         .onSuccess(x -> fleetMetrics.start())
         .compose(x -> vertx.createHttpServer()
-            .requestHandler(HttpApi.router(vertx, auth, registry, watch, releases, new Checker(deps), store, sets, pool, redisson, meters,
+            .requestHandler(HttpApi.router(vertx, auth, registry, watch, nudges, releases, checker, store, sets, pool, redisson, meters,
                 config.service()))
             .listen(config.port()))
         .compose(s -> {
@@ -197,37 +225,56 @@ public final class ServeCommand implements Callable<Integer> {
     started.await();
     if (failure[0] != null) {
       log.error("coordinator could not start on port {}: {}", config.port(), failure[0].getMessage());
-      shutdown(vertx, redisson, null, worker, pool);
+      shutdown(vertx, redisson, null, List.of(worker, inspectionPool), pool);
       return 1;
     }
     log.info("coordinator listening on port {} (agents lost after {})", server[0].actualPort(),
         Durations.format(config.lostAfter()));
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      log.info("coordinator stopping");
-      // Timers and subscriptions first, so nothing starts while the server and pools close.
-      releases.stop();
+      log.info("coordinator stopping: no new requests; handing over any running release");
+      long began = System.nanoTime();
+      // Stop taking requests first, then bring each run to a safe point and let go of its lock and fence.
+      closeQuietly(server[0]);
+      Duration grace = config.timings().shutdownGrace();
+      awaitQuietly(Future.<Void>future(p -> context.runOnContext(v -> releases.handOver(grace).onComplete(p))),
+          grace.plusSeconds(2));
+      log.info("coordinator handed over in {} ms", (System.nanoTime() - began) / 1_000_000);
       fleetMetrics.stop();
       watch.stop();
-      shutdown(vertx, redisson, server[0], worker, pool);
+      nudges.stop();
+      shutdown(vertx, redisson, null, List.of(worker, inspectionPool), pool);
       stop.countDown();
     }, "lockstep-shutdown"));
     stop.await();
     return 0;
   }
 
-  private static void shutdown(Vertx vertx, RedissonClient redisson, HttpServer server, WorkerExecutor worker, Pool pool) {
+  private static void shutdown(Vertx vertx, RedissonClient redisson, HttpServer server, List<WorkerExecutor> workers,
+                               Pool pool) {
     try {
-      if (server != null) {
-        server.close().await(5, TimeUnit.SECONDS);
-      }
-      worker.close();
+      closeQuietly(server);
+      workers.forEach(WorkerExecutor::close);
       pool.close();
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("unclean shutdown: {}", e.getMessage());
     } finally {
       redisson.shutdown();
+    }
+  }
+
+  private static void closeQuietly(HttpServer server) {
+    if (server != null) {
+      awaitQuietly(server.close(), Duration.ofSeconds(5));
+    }
+  }
+
+  private static void awaitQuietly(Future<?> future, Duration limit) {
+    try {
+      future.toCompletionStage().toCompletableFuture().get(limit.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      log.warn("shutdown step did not finish cleanly: {}", e.getMessage());
     }
   }
 

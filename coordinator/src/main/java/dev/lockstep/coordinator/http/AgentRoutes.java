@@ -10,6 +10,7 @@ import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
+import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
@@ -38,10 +39,12 @@ final class AgentRoutes {
 
   private final AgentRegistry registry;
   private final DesiredStateWatch watch;
+  private final Nudges nudges;
   private final Auth auth;
 
-  AgentRoutes(AgentRegistry registry, DesiredStateWatch watch, Auth auth) {
+  AgentRoutes(AgentRegistry registry, DesiredStateWatch watch, Nudges nudges, Auth auth) {
     this.registry = registry;
+    this.nudges = nudges;
     this.watch = watch;
     this.auth = auth;
   }
@@ -61,7 +64,12 @@ final class AgentRoutes {
       throw LockstepException.badRequest("agent id in the path (" + id + ") differs from the body ("
           + (report.id() == null ? "null" : Names.printable(report.id())) + ")");
     }
-    reply(ctx, 200, registry.report(checked(id, report)));
+    // A report about a release wakes the run waiting for it (on whichever coordinator runs it).
+    reply(ctx, 200, registry.report(checked(id, report)).onSuccess(saved -> {
+      if (report.releaseId() != null) {
+        nudges.publish(Nudges.RUN_INPUT, report.service());
+      }
+    }));
   }
 
   /** Every field an agent sends ends up in Redis, release documents and terminals: each must be what it says. */

@@ -1,7 +1,6 @@
 package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.LockstepException;
-import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.coordinator.migration.SetUpload;
 import dev.lockstep.coordinator.store.Outages;
 import dev.lockstep.protocol.ErrorBody;
@@ -30,14 +29,6 @@ public final class Failures implements Handler<RoutingContext> {
     if (failure instanceof LockstepException e) {
       status = e.code().status();
       error = e.code().wire();
-      detail = e.getMessage();
-    } else if (failure instanceof IllegalArgumentException e) {
-      status = 400;
-      error = "bad_request";
-      detail = e.getMessage();
-    } else if (failure instanceof FencedOutException e) {
-      status = 409;
-      error = "fenced";
       detail = e.getMessage();
     } else if (unavailable != null) {
       // Redis or PostgreSQL out of reach is the service's state, not a bug: 503, so agents and scripts retry.

@@ -6,6 +6,7 @@ import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.release.ReleaseService;
+import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -29,7 +30,7 @@ public final class HttpApi {
 
   private HttpApi() {}
 
-  public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch,
+  public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch, Nudges nudges,
                               ReleaseService releases, Checker checker, ReleaseStore store, MigrationSetStore sets, Pool pool,
                               RedissonClient redisson,
                               PrometheusMeterRegistry meters, String service) {
@@ -46,8 +47,8 @@ public final class HttpApi {
       Responses.json(ctx, ok ? 200 : 503, body);
     }));
     router.get("/metrics").handler(PrometheusScrapingHandler.create(meters));
-    new AgentRoutes(registry, watch, auth).mount(router);
-    new ReleaseRoutes(vertx, releases, store, auth).mount(router);
+    new AgentRoutes(registry, watch, nudges, auth).mount(router);
+    new ReleaseRoutes(vertx, releases, store, nudges, auth).mount(router);
     new ReleaseMigrationRoutes(store, sets, auth).mount(router);
     new MigrationRoutes(checker, auth).mount(router);
     new DashboardRoutes().mount(router);

@@ -7,6 +7,7 @@ import static dev.lockstep.coordinator.http.Responses.serviceParam;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.release.ReleaseService;
+import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.ReleaseDocument;
@@ -25,17 +26,20 @@ import java.util.Map;
  * /v1/releases/{id}/abort}. Operator token only.
  */
 final class ReleaseRoutes {
-  private static final long EVENT_POLL_MS = 200;
+  /** Events are pushed by a nudge when written; this re-read only covers a nudge lost between instances. */
+  private static final long EVENT_FALLBACK_MS = 1000;
   private static final long HEARTBEAT_MS = 15_000;
   private static final long MAX_LIMIT = 200;
 
   private final Vertx vertx;
   private final ReleaseService releases;
   private final ReleaseStore store;
+  private final Nudges nudges;
   private final Auth auth;
 
-  ReleaseRoutes(Vertx vertx, ReleaseService releases, ReleaseStore store, Auth auth) {
+  ReleaseRoutes(Vertx vertx, ReleaseService releases, ReleaseStore store, Nudges nudges, Auth auth) {
     this.vertx = vertx;
+    this.nudges = nudges;
     this.releases = releases;
     this.store = store;
     this.auth = auth;
@@ -104,6 +108,8 @@ final class ReleaseRoutes {
       vertx.cancelTimer(heartbeat);
       return;
     }
+    // Listen before reading, so an event written during the read still wakes the next round.
+    Future<Void> woken = nudges.next(Nudges.RELEASE_EVENT, id, EVENT_FALLBACK_MS);
     store.events(id, after).compose(events -> {
       long last = after;
       for (ReleaseEvent e : events) {
@@ -131,7 +137,7 @@ final class ReleaseRoutes {
           response.end();
         });
       } else {
-        vertx.setTimer(EVENT_POLL_MS, t -> stream(ctx, id, seen, heartbeat));
+        woken.onComplete(t -> stream(ctx, id, seen, heartbeat));
       }
     });
   }

@@ -1,5 +1,6 @@
 package dev.lockstep.coordinator.lock;
 
+import dev.lockstep.coordinator.LockstepException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -147,7 +148,7 @@ public final class Fence {
    * The fencing check, inside the caller's transaction: takes the shared write lock (so a takeover
    * cannot slip in before this transaction commits) and compares the epoch.
    *
-   * @throws FencedOutException if the epoch is no longer {@code mine}
+   * @throws LockstepException {@code FENCED} if the epoch is no longer {@code mine}
    */
   public static void checkEpoch(Connection tx, String service, long mine) throws SQLException {
     FenceKeys keys = FenceKeys.of(service);
@@ -159,7 +160,7 @@ public final class Fence {
       try (ResultSet rs = read.executeQuery()) {
         long current = rs.next() ? rs.getLong(1) : -1;
         if (current != mine) {
-          throw new FencedOutException(service, mine, current);
+          throw LockstepException.fenced(service, mine, current);
         }
       }
     }

@@ -22,6 +22,13 @@ import org.slf4j.LoggerFactory;
 public final class ServiceLock {
   private static final Logger log = LoggerFactory.getLogger(ServiceLock.class);
 
+  /** Makes the lock of any service, for a coordinator that runs releases. */
+  public record Factory(Vertx vertx, RedissonClient redisson) {
+    public ServiceLock of(String service) {
+      return new ServiceLock(vertx, redisson, service);
+    }
+  }
+
   private final Vertx vertx;
   private final RLock lock;
   private final String service;

@@ -3,7 +3,6 @@ package dev.lockstep.coordinator.migration;
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.lock.Fence;
-import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.AppliedMigration;
 import dev.lockstep.protocol.MigrationHistory;
@@ -168,11 +167,11 @@ public final class Migrations {
         if (step.transactional()) {
           c.rollback();
         }
-        throw new MigrationFailedException("undo " + m.label() + " failed: " + e.getMessage() + " (SQL state "
-            + e.getSQLState() + ")", e.getSQLState(), e);
+        throw new LockstepException(LockstepException.Code.MIGRATION_FAILED, "undo " + m.label() + " failed: "
+            + e.getMessage() + " (SQL state " + e.getSQLState() + ")", e);
       }
     } catch (SQLException e) {
-      throw new MigrationFailedException("undo " + m.label() + " failed: " + e.getMessage(), e.getSQLState(), e);
+      throw new LockstepException(LockstepException.Code.MIGRATION_FAILED, "undo " + m.label() + " failed: " + e.getMessage(), e);
     }
     return List.of(new AppliedMigration(m.version(), "undo " + m.description(), m.script(),
         (System.nanoTime() - started) / 1_000_000));
@@ -191,8 +190,8 @@ public final class Migrations {
    * Applies every pending migration up to {@code target} in one transaction that first checks
    * {@code epoch}. On failure nothing of the release is committed.
    *
-   * @throws MigrationFailedException naming the migration and the database error
-   * @throws FencedOutException if another coordinator took the service over
+   * @throws LockstepException {@code MIGRATION_FAILED} naming the migration and the database error, {@code FENCED}
+   *     if another coordinator took the service over
    */
   public List<AppliedMigration> migrate(MigrationSet set, String target, long epoch) {
     set.versioned().forEach(Migrations::refuseUnmarkedTransactionControl);
@@ -223,12 +222,11 @@ public final class Migrations {
     try {
       result = flyway.migrate();
     } catch (FlywayException e) {
-      FencedOutException fenced = causeOf(e, FencedOutException.class);
-      if (fenced != null) {
+      LockstepException fenced = causeOf(e, LockstepException.class);
+      if (fenced != null && fenced.is(LockstepException.Code.FENCED)) {
         throw fenced;
       }
-      SQLException sql = causeOf(e, SQLException.class);
-      throw new MigrationFailedException(describe(e), sql == null ? null : sql.getSQLState(), e);
+      throw new LockstepException(LockstepException.Code.MIGRATION_FAILED, describe(e), e);
     }
     List<AppliedMigration> applied = new ArrayList<>();
     for (MigrateOutput m : result.migrations) {

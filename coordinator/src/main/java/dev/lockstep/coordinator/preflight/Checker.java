@@ -2,7 +2,9 @@ package dev.lockstep.coordinator.preflight;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.migration.MigrationSet;
-import dev.lockstep.coordinator.release.ReleaseDeps;
+import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.protocol.MigrationsDigest;
 import java.util.HashMap;
@@ -13,6 +15,7 @@ import dev.lockstep.protocol.CheckReport;
 import dev.lockstep.protocol.MigrationHistory;
 import dev.lockstep.protocol.ReleaseRequest;
 import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
 import java.sql.Connection;
 
 /**
@@ -20,25 +23,41 @@ import java.sql.Connection;
  * runs, without a release, a lock or any change to the database.
  */
 public final class Checker {
-  private final ReleaseDeps deps;
+  private final String service;
+  private final Migrations migrations;
+  private final Preflight preflight;
+  private final Connections connections;
+  private final ReleaseStore store;
+  private final MigrationSetStore sets;
+  private final WorkerExecutor inspection;
 
-  public Checker(ReleaseDeps deps) {
-    this.deps = deps;
+  /**
+   * @param inspection the worker pool of checks and history: not the migrations', so a check never
+   *     queues behind a running migration
+   */
+  public Checker(String service, Migrations migrations, Preflight preflight, Connections connections, ReleaseStore store,
+                 MigrationSetStore sets, WorkerExecutor inspection) {
+    this.service = service;
+    this.migrations = migrations;
+    this.preflight = preflight;
+    this.connections = connections;
+    this.store = store;
+    this.sets = sets;
+    this.inspection = inspection;
   }
 
   public Future<CheckReport> check(ReleaseRequest request) {
-    String service = deps.config().service();
     if (request.service() != null && !request.service().equals(service)) {
       return Future.failedFuture(new LockstepException(LockstepException.Code.UNPROCESSABLE,
           "this coordinator manages service " + service + ", not " + request.service()));
     }
     long started = System.nanoTime();
-    return deps.worker().executeBlocking(() -> {
+    return inspection.executeBlocking(() -> {
       // The same set a release of this request would carry: uploaded, else the folder. Nothing is stored.
-      MigrationSet set = deps.migrations().carried(request.migrations());
-      var plan = deps.migrations().plan(set, request.schema());
-      try (Connection c = deps.connections().open("lockstep-check/" + service)) {
-        PreflightReport report = deps.preflight().run(c, set, plan, request.options());
+      MigrationSet set = migrations.carried(request.migrations());
+      var plan = migrations.plan(set, request.schema());
+      try (Connection c = connections.open("lockstep-check/" + service)) {
+        PreflightReport report = preflight.run(c, set, plan, request.options());
         return new CheckReport(service, plan.current(), plan.target(), plan.pendingLabels(), report.findings(),
             report.repairs(), report.mode().mode(), report.mode().reason(), report.blocked(),
             report.blocked() ? report.blockingReason() : null, (System.nanoTime() - started) / 1_000_000);
@@ -52,16 +71,15 @@ public final class Checker {
    * of the set the latest release carried.
    */
   public Future<MigrationHistory> history() {
-    String service = deps.config().service();
-    Future<MigrationSet> compared = deps.migrations().hasFolder()
-        ? deps.worker().executeBlocking(() -> deps.migrations().folderSet(), false)
-        : deps.store().latestMigrationsDigest(service).compose(digest -> digest
-            .map(d -> deps.sets().load(d, "latest").map(set -> set.from("the set " + MigrationsDigest.shortForm(d)
+    Future<MigrationSet> compared = migrations.hasFolder()
+        ? inspection.executeBlocking(() -> migrations.folderSet(), false)
+        : store.latestMigrationsDigest(service).compose(digest -> digest
+            .map(d -> sets.load(d, "latest").map(set -> set.from("the set " + MigrationsDigest.shortForm(d)
                 + " of the latest release")))
             .orElseGet(() -> Future.succeededFuture(MigrationSet.empty("no set (no --migrations folder, no release yet)"))));
     return compared
-        .compose(set -> deps.worker().executeBlocking(() -> deps.migrations().history(set, service), false))
-        .compose(history -> Future.all(deps.store().repairs(service), deps.store().appliedBy(service)).map(both -> {
+        .compose(set -> inspection.executeBlocking(() -> migrations.history(set, service), false))
+        .compose(history -> Future.all(store.repairs(service), store.appliedBy(service)).map(both -> {
           // Keyed by Flyway's version, so the history's "1.0" finds a release's "1".
           Map<MigrationVersion, ReleaseStore.AppliedBy> by = new HashMap<>();
           Map<String, ReleaseStore.AppliedBy> fromReleases = both.resultAt(1);

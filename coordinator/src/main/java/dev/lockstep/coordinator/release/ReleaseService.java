@@ -1,6 +1,17 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.config.CoordinatorConfig;
+import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.coordinator.fleet.AgentRegistry;
+import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.store.Nudges;
+import dev.lockstep.coordinator.store.ReleaseStore;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.eventbus.MessageConsumer;
+import java.time.Clock;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.coordinator.migration.SchemaVersions;
@@ -31,22 +42,43 @@ public final class ReleaseService {
   private static final Logger log = LoggerFactory.getLogger(ReleaseService.class);
   private static final Pattern REVISION = Pattern.compile("[A-Za-z0-9._:/@+-]{1,200}");
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
-
-  private final ReleaseDeps deps;
   private static final Duration NEW_LOCK_WAIT = Duration.ofSeconds(30);
+
+  private final Vertx vertx;
+  private final CoordinatorConfig config;
+  private final ReleaseStore store;
+  private final AgentRegistry registry;
+  private final Migrations migrations;
+  private final WorkerExecutor worker;
+  private final ReleaseRun.Shared runs;
+  private final Clock clock;
 
   private final Map<String, ReleaseRun> running = new HashMap<>();
   private long orphanTimer = -1;
+  private MessageConsumer<Object> handovers;
+  private boolean stopping;
 
-  public ReleaseService(ReleaseDeps deps) {
-    this.deps = deps;
+  public ReleaseService(Vertx vertx, CoordinatorConfig config, ReleaseStore store, AgentRegistry registry,
+                        Migrations migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Clock clock) {
+    this.vertx = vertx;
+    this.config = config;
+    this.store = store;
+    this.registry = registry;
+    this.migrations = migrations;
+    this.worker = worker;
+    this.runs = runs;
+    this.clock = clock;
   }
 
   public Future<ReleaseDocument> start(ReleaseRequest request) {
-    String service = request.service() == null || request.service().isBlank() ? deps.config().service() : request.service();
-    if (!service.equals(deps.config().service())) {
+    if (stopping) {
+      return Future.failedFuture(new LockstepException(LockstepException.Code.STOPPING,
+          "this coordinator is shutting down; send the release to another coordinator instance"));
+    }
+    String service = request.service() == null || request.service().isBlank() ? config.service() : request.service();
+    if (!service.equals(config.service())) {
       return Future.failedFuture(new LockstepException(LockstepException.Code.UNPROCESSABLE, "this coordinator manages service "
-          + deps.config().service() + ", not " + service + "; send the release to that service's coordinator"));
+          + config.service() + ", not " + service + "; send the release to that service's coordinator"));
     }
     if (request.revision() == null || !REVISION.matcher(request.revision()).matches()) {
       return Future.failedFuture(LockstepException.badRequest("revision is required: 1–200 characters of letters, digits"
@@ -59,7 +91,7 @@ public final class ReleaseService {
         return Future.failedFuture(e);
       }
     }
-    return deps.registry().list(service)
+    return registry.list(service)
         .compose(agents -> {
           List<AgentStatus> lost = agents.stream().filter(a -> a.state() == AgentState.LOST).toList();
           if (!lost.isEmpty() && !request.allowLost()) {
@@ -69,14 +101,14 @@ public final class ReleaseService {
                 + "; a release cannot start while a server may come back on old code: remove it (DELETE /v1/agents/"
                 + lost.get(0).id() + "?service=" + service + ", or fix it so it reports again) or pass --allow-lost"));
           }
-          return deps.worker().executeBlocking(() -> {
-            MigrationSet set = deps.migrations().carried(request.migrations());
-            return new Planned(set, deps.migrations().plan(set, request.schema()));
+          return worker.executeBlocking(() -> {
+            MigrationSet set = migrations.carried(request.migrations());
+            return new Planned(set, migrations.plan(set, request.schema()));
           }, false);
         })
         .compose(planned -> {
           MigrationPlan plan = planned.plan();
-          String now = deps.clock().instant().toString();
+          String now = clock.instant().toString();
           ReleaseDocument doc = new ReleaseDocument.Builder()
               .id(newId())
               .service(service)
@@ -91,7 +123,7 @@ public final class ReleaseService {
               .updatedAt(now)
               .migrationsDigest(planned.set().digest())
               .build();
-          return deps.store().create(doc, planned.set());
+          return store.create(doc, planned.set());
         })
         .onSuccess(doc -> launch(doc, NEW_LOCK_WAIT));
   }
@@ -99,55 +131,104 @@ public final class ReleaseService {
   private record Planned(MigrationSet set, MigrationPlan plan) {}
 
   public Future<ReleaseDocument> abort(String id) {
-    return deps.store().requestAbort(id);
+    // The run notices at its next look; the nudge makes that now, on whichever instance runs it.
+    return store.requestAbort(id).onSuccess(doc -> runs.nudges().publish(Nudges.RUN_INPUT, doc.service()));
   }
 
   /** Resumes the service's unfinished release after a restart: each step is idempotent. */
   public Future<Void> resumeUnfinished() {
-    return deps.store().active(deps.config().service()).map(active -> {
+    return store.active(config.service()).map(active -> {
       active.ifPresent(doc -> {
         log.warn("resuming release {} of service {} at {}", doc.id(), doc.service(), doc.phase());
-        launch(doc, deps.config().timings().resumeLockWait());
+        launch(doc, config.timings().resumeLockWait());
       });
       return null;
     });
   }
 
   /**
-   * Every few seconds, looks for an unfinished release of the service that no coordinator runs (the
-   * service's lock is free): the one that ran it died or paused past its lease. This instance then
-   * takes it over — lock, new epoch, resume — so a standby needs no restart to fail over.
+   * Every few seconds ({@code --orphan-scan}), and at once when another coordinator hands a release
+   * over at shutdown, looks for an unfinished release of the service that no coordinator runs (the
+   * service's lock is free): the one that ran it died, paused past its lease or shut down. This
+   * instance then takes it over — lock, new epoch, resume — so a standby needs no restart to fail over.
    */
   public void watchForOrphans() {
-    orphanTimer = deps.vertx().setPeriodic(deps.config().timings().orphanScan().toMillis(), t -> {
-      if (!running.isEmpty()) {
-        return;
-      }
-      deps.store().active(deps.config().service()).onSuccess(active -> active
-          .filter(doc -> !running.containsKey(doc.id()))
-          .ifPresent(doc -> launch(doc, Duration.ZERO)));
+    orphanTimer = vertx.setPeriodic(config.timings().orphanScan().toMillis(), t -> scanForOrphans());
+    handovers = runs.nudges().subscribe(Nudges.HANDED_OVER, config.service(), this::scanForOrphans);
+  }
+
+  private void scanForOrphans() {
+    if (stopping || !running.isEmpty()) {
+      return;
+    }
+    store.active(config.service()).onSuccess(active -> active
+        .filter(doc -> !running.containsKey(doc.id()) && !stopping)
+        .ifPresent(doc -> launch(doc, Duration.ZERO)));
+  }
+
+  /**
+   * SIGTERM: take nothing new, ask each run to stop at its next safe point (between phases, during a
+   * fleet wait, between migration steps), record where it is and let go of the fence and the lock,
+   * then nudge the other coordinators to take over now. A migration step still running after
+   * {@code grace} is left to the fence: the Redis lock is let go anyway, and the coordinator that takes
+   * over terminates the step's session, which rolls it back.
+   */
+  public Future<Void> handOver(Duration grace) {
+    stopping = true;
+    stop();
+    if (running.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    List<ReleaseRun> runsNow = List.copyOf(running.values());
+    log.info("shutting down: handing over {} release(s) at their next safe point (waiting up to {})",
+        runsNow.size(), Durations.format(grace));
+    runsNow.forEach(ReleaseRun::handOver);
+    Promise<Void> done = Promise.promise();
+    long deadline = vertx.setTimer(grace.toMillis(), t -> {
+      log.warn("shutting down: release(s) {} did not reach a safe point within {}; letting go of the lock anyway (the"
+          + " coordinator that takes over rolls the running step back)", running.keySet(), Durations.format(grace));
+      List.copyOf(running.values()).forEach(ReleaseRun::abandon);
+      vertx.setTimer(200, x -> done.tryComplete());
     });
+    checkHandedOver(done, deadline);
+    return done.future();
+  }
+
+  private void checkHandedOver(Promise<Void> done, long deadline) {
+    if (running.isEmpty()) {
+      vertx.cancelTimer(deadline);
+      done.tryComplete();
+    } else if (!done.future().isComplete()) {
+      vertx.setTimer(50, t -> checkHandedOver(done, deadline));
+    }
   }
 
   public void stop() {
     if (orphanTimer >= 0) {
-      deps.vertx().cancelTimer(orphanTimer);
+      vertx.cancelTimer(orphanTimer);
+      orphanTimer = -1;
+    }
+    if (handovers != null) {
+      handovers.unregister();
+      handovers = null;
     }
   }
 
   private void launch(ReleaseDocument doc, Duration lockWait) {
-    ReleaseRun run = new ReleaseRun(deps, doc);
+    ReleaseRun run = new ReleaseRun(runs, doc.id(), doc.service());
     running.put(doc.id(), run);
     run.run(lockWait).onComplete(r -> {
       running.remove(doc.id());
-      if (r.succeeded() && r.result() && lockWait.isZero()) {
+      if (stopping) {
+        runs.nudges().publish(Nudges.HANDED_OVER, doc.service());
+      } else if (r.succeeded() && r.result() && lockWait.isZero()) {
         log.warn("took over release {} of service {} from a coordinator that stopped running it", doc.id(), doc.service());
       }
     });
   }
 
   private String newId() {
-    return "r-" + ID_TIME.format(deps.clock().instant()) + "-"
+    return "r-" + ID_TIME.format(clock.instant()) + "-"
         + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
   }
 }

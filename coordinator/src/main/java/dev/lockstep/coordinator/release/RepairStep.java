@@ -1,39 +1,39 @@
 package dev.lockstep.coordinator.release;
 
+import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.lock.Fence;
+import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.rules.Inspection;
+import dev.lockstep.rules.InspectionContext;
+import dev.lockstep.rules.RuleEngine;
 import dev.lockstep.rules.Repairs;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * The repairs at the start of MIGRATING, for one run: planned again on the live database, made,
- * audited. Blocks; the run calls it on the worker executor.
+ * The repairs at the start of MIGRATING: planned again on the live database, made, audited. Blocks;
+ * the run calls it on the worker executor.
  *
- * <pre>{@code List<String> made = new RepairStep(deps, "app", releaseId, epoch, "3").apply();}</pre>
+ * <pre>{@code List<String> made = repairs.apply("app", releaseId, epoch, "3");}</pre>
  */
-final class RepairStep {
-  private final ReleaseDeps deps;
-  private final String service;
-  private final String releaseId;
-  private final long epoch;
-  private final String fromSchema;
+public final class RepairStep {
+  private final Connections connections;
+  private final RuleEngine rules;
+  private final InspectionContext context;
+  private final Duration lockTimeout;
 
-  /**
-   * @param fromSchema the schema version before the release, for messages
-   */
-  RepairStep(ReleaseDeps deps, String service, String releaseId, long epoch, String fromSchema) {
-    this.deps = deps;
-    this.service = service;
-    this.releaseId = releaseId;
-    this.epoch = epoch;
-    this.fromSchema = fromSchema;
+  public RepairStep(Connections connections, RuleEngine rules, InspectionContext context, Duration lockTimeout) {
+    this.connections = connections;
+    this.rules = rules;
+    this.context = context;
+    this.lockTimeout = lockTimeout;
   }
 
   /**
@@ -41,25 +41,27 @@ final class RepairStep {
    * repair), then applies what is planned: first the repairs that cannot run in a transaction
    * (rebuilding an invalid index concurrently), then the others in one fenced transaction. Each
    * statement is audited in {@code lockstep.repairs}.
+   *
+   * @param fromSchema the schema version before the release, for messages
    */
-  List<String> apply() throws SQLException {
+  List<String> apply(String service, String releaseId, long epoch, String fromSchema) throws SQLException {
     List<String> executed = new ArrayList<>();
-    try (Connection c = deps.connections().open("lockstep-repair/" + service)) {
+    try (Connection c = connections.open("lockstep-repair/" + service)) {
       try (Statement s = c.createStatement()) {
-        s.execute("SET lock_timeout = '" + deps.config().lockTimeout().toMillis() + "ms'");
+        s.execute("SET lock_timeout = '" + lockTimeout.toMillis() + "ms'");
       }
-      List<Finding> outside = Repairs.outsideTransaction(planned(deps.rules().inspect(c, deps.inspectionContext())));
+      List<Finding> outside = Repairs.outsideTransaction(planned(rules.inspect(c, context)));
       if (!outside.isEmpty()) {
         Fence.checkEpoch(c, service, epoch);
-        executed.addAll(repair(() -> deps.rules().applyOutsideTransaction(c, outside)));
-        audit(c, outside);
+        executed.addAll(repair(() -> rules.applyOutsideTransaction(c, outside), fromSchema));
+        audit(c, releaseId, outside);
       }
       c.setAutoCommit(false);
       try {
         Fence.checkEpoch(c, service, epoch);
-        List<Finding> inside = Repairs.inTransaction(planned(deps.rules().inspect(c, deps.inspectionContext())));
-        executed.addAll(repair(() -> deps.rules().apply(c, inside)));
-        audit(c, inside);
+        List<Finding> inside = Repairs.inTransaction(planned(rules.inspect(c, context)));
+        executed.addAll(repair(() -> rules.apply(c, inside), fromSchema));
+        audit(c, releaseId, inside);
         c.commit();
       } catch (SQLException | RuntimeException e) {
         c.rollback();
@@ -73,7 +75,7 @@ final class RepairStep {
   private List<Finding> planned(Inspection inspection) {
     List<Finding> blocking = inspection.blocking();
     if (!blocking.isEmpty()) {
-      throw new ReleaseAbortedException("pre-flight blocked at MIGRATING (the database changed since PREFLIGHT): "
+      throw LockstepException.aborted("pre-flight blocked at MIGRATING (the database changed since PREFLIGHT): "
           + blocking.stream().map(f -> f.object() + ": " + f.message()).collect(Collectors.joining("; ")));
     }
     return inspection.findings().stream().filter(Finding::hasRepair).toList();
@@ -83,16 +85,16 @@ final class RepairStep {
     List<String> run() throws SQLException;
   }
 
-  private List<String> repair(SqlWork work) {
+  private static List<String> repair(SqlWork work, String fromSchema) {
     try {
       return work.run();
     } catch (SQLException e) {
-      throw new ReleaseFailedException("repair failed: " + e.getMessage() + "; the repair transaction was rolled back"
-          + " and the schema is still at " + fromSchema, FleetInstruction.ABORT, e);
+      throw LockstepException.failed("repair failed: " + e.getMessage() + "; the repair transaction was rolled back"
+          + " and the schema is still at " + fromSchema, e);
     }
   }
 
-  private void audit(Connection c, List<Finding> findings) throws SQLException {
+  private static void audit(Connection c, String releaseId, List<Finding> findings) throws SQLException {
     try (PreparedStatement audit = c.prepareStatement(
         "INSERT INTO lockstep.repairs (release_id, rule, object, statement) VALUES (?, ?, ?, ?)")) {
       for (Finding f : findings) {

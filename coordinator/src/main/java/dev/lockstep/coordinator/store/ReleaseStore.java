@@ -2,7 +2,6 @@ package dev.lockstep.coordinator.store;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.lock.FenceKeys;
-import dev.lockstep.coordinator.lock.FencedOutException;
 import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.Json;
@@ -90,17 +89,27 @@ public final class ReleaseStore {
 
   /**
    * Writes the release document and one event, and optionally publishes the matching desired state,
-   * all in one transaction that first checks {@code epoch} against the fence.
+   * all in one transaction that first checks {@code epoch} against the fence. A compare-and-set on
+   * the phase: the row changes only while it is still at {@code expected}, so a terminal phase is
+   * never left and a run that resumed from a stale read cannot walk the release back.
    *
    * @return the new desired-state index when published, else -1
+   * @throws LockstepException {@code FENCED} when the epoch moved or the release is no longer at {@code expected}
    */
-  public Future<Long> advance(ReleaseDocument doc, long epoch, String event, DesiredState desired) {
+  public Future<Long> advance(ReleaseDocument doc, Phase expected, long epoch, String event, DesiredState desired) {
     return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
         .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
-                + " WHERE id = $1")
-            .execute(Tuple.of(doc.id(), doc.phase().name(), Json.write(doc), now())))
+                + " WHERE id = $1 AND phase = $5 AND phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
+            .execute(Tuple.of(doc.id(), doc.phase().name(), Json.write(doc), now(), expected.name())))
+        .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture()
+            : Future.failedFuture(moved(doc.id(), expected)))
         .compose(v -> event == null ? Future.succeededFuture() : appendEvent(conn, doc.id(), doc.phase(), event))
         .compose(v -> desired == null ? Future.succeededFuture(-1L) : writeDesired(conn, desired))));
+  }
+
+  private static LockstepException moved(String id, Phase expected) {
+    return new LockstepException(LockstepException.Code.FENCED, "release " + id + " is no longer " + expected
+        + " in the database (another coordinator moved it on, or it ended); this run stops without another write");
   }
 
   /**
@@ -108,14 +117,18 @@ public final class ReleaseStore {
    * lands before the schema is touched or is refused.
    *
    * @return false if an abort was requested first
+   * @throws LockstepException {@code FENCED} when the release is no longer PREPARING
    */
   public Future<Boolean> enterMigrating(ReleaseDocument doc, long epoch, String event) {
     return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
         .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
-                + " WHERE id = $1 AND NOT abort_requested")
+                + " WHERE id = $1 AND phase = 'PREPARING' AND NOT abort_requested")
             .execute(Tuple.of(doc.id(), Phase.MIGRATING.name(), Json.write(doc), now())))
         .compose(rows -> rows.rowCount() == 0
-            ? Future.succeededFuture(false)
+            ? conn.preparedQuery("SELECT phase FROM lockstep.releases WHERE id = $1").execute(Tuple.of(doc.id()))
+                .compose(now -> now.size() == 1 && Phase.PREPARING.name().equals(now.iterator().next().getString(0))
+                    ? Future.succeededFuture(false)
+                    : Future.failedFuture(moved(doc.id(), Phase.PREPARING)))
             : appendEvent(conn, doc.id(), Phase.MIGRATING, event).map(true))));
   }
 
@@ -275,7 +288,7 @@ public final class ReleaseStore {
           long current = rows.size() == 0 ? -1 : rows.iterator().next().getLong(0);
           return current == epoch
               ? Future.succeededFuture()
-              : Future.failedFuture(new FencedOutException(service, epoch, current));
+              : Future.failedFuture(LockstepException.fenced(service, epoch, current));
         });
   }
 

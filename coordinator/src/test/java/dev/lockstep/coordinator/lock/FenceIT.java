@@ -3,6 +3,7 @@ package dev.lockstep.coordinator.lock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.store.Connections;
@@ -79,7 +80,7 @@ class FenceIT {
     try (Connection stale = connections.open("stale-write")) {
       stale.setAutoCommit(false);
       assertThatThrownBy(() -> Fence.checkEpoch(stale, "takeover", first.epoch()))
-          .isInstanceOf(FencedOutException.class)
+          .isInstanceOfSatisfying(LockstepException.class, e -> assertThat(e.code()).isEqualTo(LockstepException.Code.FENCED))
           .hasMessageContaining("epoch " + first.epoch()).hasMessageContaining("epoch " + second.epoch());
       stale.rollback();
     }
@@ -117,7 +118,8 @@ class FenceIT {
     Fence.Held second = Fence.acquire(connections.open("run-2"), "stale-migrate", "coordinator-2");
 
     Migrations migrations = new Migrations(DatabaseUrl.parse(db.postgresUrl()), folder, "stale-migrate", Duration.ofSeconds(5));
-    assertThatThrownBy(() -> migrations.migrate(migrations.folderSet(), "1", stale)).isInstanceOf(FencedOutException.class);
+    assertThatThrownBy(() -> migrations.migrate(migrations.folderSet(), "1", stale)).isInstanceOfSatisfying(LockstepException.class,
+        e -> assertThat(e.code()).isEqualTo(LockstepException.Code.FENCED));
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'fenced_migration'")).isZero();
 
     assertThat(migrations.migrate(migrations.folderSet(), "1", second.epoch())).extracting(a -> a.version()).containsExactly("1");

@@ -1,0 +1,139 @@
+package dev.lockstep.coordinator.release;
+
+import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.coordinator.fleet.AgentRegistry;
+import dev.lockstep.coordinator.store.Nudges;
+import dev.lockstep.protocol.AgentStatus;
+import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseAgent;
+import dev.lockstep.protocol.ReleaseDocument;
+import io.vertx.core.Future;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Waits for the participants of a release to get through PREPARING or SWITCHING. Woken by agents'
+ * reports (a nudge from whichever coordinator received one), with a slow re-read of the registry as
+ * the fallback for a lost nudge. Each agent's progress becomes an event, so operators watch it live.
+ */
+public final class FleetWait {
+  private static final Logger log = LoggerFactory.getLogger(FleetWait.class);
+  /** The re-read when no nudge comes: a nudge lost with a Redis blip costs at most this. */
+  private static final long FALLBACK_MS = 1000;
+
+  /** What one wait is for: how to judge the reports, how to describe an agent that is through, how to stop. */
+  record Goal(Phase phase, Duration timeout,
+              BiFunction<List<ReleaseAgent>, Map<String, AgentStatus>, FleetCheck.Progress> judge,
+              Function<ReleaseAgent, String> through,
+              Function<String, LockstepException> stop) {}
+
+  private final AgentRegistry registry;
+  private final Nudges nudges;
+  private final Clock clock;
+  private final Duration lostAfter;
+
+  public FleetWait(AgentRegistry registry, Nudges nudges, Clock clock, Duration lostAfter) {
+    this.registry = registry;
+    this.nudges = nudges;
+    this.clock = clock;
+    this.lostAfter = lostAfter;
+  }
+
+  /** Completes with the release as stored once every participant is through; fails with the goal's stop reason. */
+  Future<ReleaseDocument> await(Goal goal, Attempt attempt) {
+    return poll(goal, attempt, clock.millis() + goal.timeout().toMillis(), new HashMap<>());
+  }
+
+  private Future<ReleaseDocument> poll(Goal goal, Attempt attempt, long deadline, Map<String, Long> unregisteredSince) {
+    ReleaseJournal journal = attempt.journal();
+    String service = journal.stored().service();
+    // Listen before reading, so a report that lands during the read still wakes the next round.
+    Future<Void> woken = nudges.next(Nudges.RUN_INPUT, service, FALLBACK_MS);
+    return Future.<Void>succeededFuture()
+        .compose(v -> {
+          attempt.checkStopping("during " + goal.phase());
+          return goal.phase() == Phase.PREPARING ? journal.abortRequested() : Future.succeededFuture(false);
+        })
+        .compose(abort -> abort
+            ? Future.failedFuture(LockstepException.aborted("aborted by the operator during " + goal.phase()))
+            : registry.list(service))
+        .compose(list -> record(goal, journal, list))
+        .recover(e -> {
+          if (e instanceof LockstepException) {
+            return Future.failedFuture(e);
+          }
+          log.warn("release {}: could not read the fleet during {} ({}); retrying", journal.stored().id(), goal.phase(),
+              e.getMessage());
+          return Future.succeededFuture(null);
+        })
+        .compose(progress -> {
+          if (progress != null) {
+            if (progress.failure() != null) {
+              return Future.failedFuture(goal.stop().apply(progress.failure()));
+            }
+            String gone = unregisteredTooLong(progress.unregistered(), goal.phase(), unregisteredSince);
+            if (gone != null) {
+              return Future.failedFuture(goal.stop().apply(gone));
+            }
+            if (progress.done()) {
+              return Future.succeededFuture(journal.stored());
+            }
+            if (clock.millis() > deadline) {
+              String waiting = progress.agents().stream().filter(a -> goal.through().apply(a) == null)
+                  .map(a -> a.id() + " (" + a.state().wireName() + ")").collect(Collectors.joining(", "));
+              return Future.failedFuture(goal.stop().apply("agent(s) " + waiting + " did not finish " + goal.phase()
+                  + " within " + Durations.format(goal.timeout())));
+            }
+          }
+          return woken.compose(v -> poll(goal, attempt, deadline, unregisteredSince));
+        });
+  }
+
+  /** Judges the reports and stores what changed, with one event naming the agents newly through. */
+  private Future<FleetCheck.Progress> record(Goal goal, ReleaseJournal journal, List<AgentStatus> list) {
+    ReleaseDocument doc = journal.stored();
+    Map<String, AgentStatus> reports = list.stream().collect(Collectors.toMap(AgentStatus::id, a -> a));
+    FleetCheck.Progress progress = goal.judge().apply(doc.agents(), reports);
+    if (progress.agents().equals(doc.agents())) {
+      return Future.succeededFuture(progress);
+    }
+    List<String> news = new ArrayList<>();
+    for (int i = 0; i < progress.agents().size(); i++) {
+      String now = goal.through().apply(progress.agents().get(i));
+      if (now != null && goal.through().apply(doc.agents().get(i)) == null) {
+        news.add(now);
+      }
+    }
+    long through = progress.agents().stream().filter(a -> goal.through().apply(a) != null).count();
+    String event = news.isEmpty() ? null
+        : goal.phase() + ": " + String.join(", ", news) + " (" + through + "/" + progress.agents().size() + ")";
+    return journal.write(doc.toBuilder().agents(progress.agents()).build(), event).map(progress);
+  }
+
+  /**
+   * An agent missing from the registry may be back in a moment (Redis restarted and lost the registry;
+   * agents report every two seconds): only one missing for longer than the liveness timeout stops the release.
+   */
+  private String unregisteredTooLong(List<String> unregistered, Phase phase, Map<String, Long> since) {
+    long now = clock.millis();
+    since.keySet().retainAll(unregistered);
+    for (String id : unregistered) {
+      long first = since.computeIfAbsent(id, k -> now);
+      if (now - first > lostAfter.toMillis()) {
+        return "agent " + id + " has not been in the registry for " + Durations.format(Duration.ofMillis(now - first))
+            + " during " + phase + " (removed by an operator, or Redis lost the registry and the agent has not reported since)";
+      }
+    }
+    return null;
+  }
+}

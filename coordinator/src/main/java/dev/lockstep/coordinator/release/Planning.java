@@ -1,0 +1,33 @@
+package dev.lockstep.coordinator.release;
+
+import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseDocument;
+import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
+
+/** PLANNED: under the lock, what is pending from the schema the database is at now. Then PREFLIGHT. */
+public final class Planning implements PhaseStep {
+  private final Migrations migrations;
+  private final WorkerExecutor worker;
+
+  public Planning(Migrations migrations, WorkerExecutor worker) {
+    this.migrations = migrations;
+    this.worker = worker;
+  }
+
+  @Override
+  public Future<ReleaseDocument> run(ReleaseDocument stored, Attempt attempt) {
+    return worker.executeBlocking(() -> migrations.plan(attempt.set(), stored.schema()), true).compose(plan -> {
+      ReleaseDocument planned = stored.toBuilder().schema(plan.target()).fromSchema(plan.current())
+          .pending(plan.pendingLabels()).build();
+      String what = plan.pending().isEmpty() ? "no pending migrations"
+          : plan.pending().size() + " pending migration(s): " + String.join(", ", plan.pendingLabels());
+      return attempt.journal().write(planned, "PLANNED: lock and fence taken (epoch " + attempt.epoch() + "); schema "
+              + Releases.orNone(plan.current()) + " → " + plan.target() + "; " + what)
+          .compose(doc -> attempt.journal().write(doc.toBuilder().phase(Phase.PREFLIGHT).build(),
+              "PREFLIGHT: inspecting the database and rehearsing " + plan.pending().size()
+                  + " migration(s) in a transaction that is rolled back"));
+    });
+  }
+}

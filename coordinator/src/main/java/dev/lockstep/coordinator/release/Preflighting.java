@@ -1,0 +1,84 @@
+package dev.lockstep.coordinator.release;
+
+import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.fleet.AgentRegistry;
+import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.preflight.Preflight;
+import dev.lockstep.coordinator.preflight.PreflightReport;
+import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.MigrationsDigest;
+import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseAgent;
+import dev.lockstep.protocol.ReleaseDocument;
+import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
+import java.sql.Connection;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * PREFLIGHT: the rules inspect, repairs are planned, repairs and migrations are rehearsed and rolled
+ * back, the mode is chosen. Nothing changes and no server has been touched yet. Then PREPARING: the
+ * live agents become the participants and are told to stage the new code, in the transaction that
+ * enters the phase.
+ */
+public final class Preflighting implements PhaseStep {
+  private final Migrations migrations;
+  private final Preflight preflight;
+  private final Connections connections;
+  private final AgentRegistry registry;
+  private final WorkerExecutor worker;
+
+  public Preflighting(Migrations migrations, Preflight preflight, Connections connections, AgentRegistry registry,
+               WorkerExecutor worker) {
+    this.migrations = migrations;
+    this.preflight = preflight;
+    this.connections = connections;
+    this.registry = registry;
+    this.worker = worker;
+  }
+
+  @Override
+  public Future<ReleaseDocument> run(ReleaseDocument stored, Attempt attempt) {
+    ReleaseJournal journal = attempt.journal();
+    return journal.abortRequested()
+        .compose(abort -> abort ? Future.failedFuture(LockstepException.aborted("aborted by the operator during PREFLIGHT"))
+            : worker.executeBlocking(() -> {
+              var plan = migrations.plan(attempt.set(), stored.schema());
+              try (Connection c = connections.open("lockstep-preflight/" + stored.service())) {
+                return preflight.run(c, attempt.set(), plan, stored.options());
+              }
+            }, true))
+        .compose(report -> record(stored, report, journal))
+        .compose(checked -> {
+          attempt.checkStopping("after PREFLIGHT");
+          return journal.abortRequested().compose(abort -> abort
+              ? Future.failedFuture(LockstepException.aborted("aborted by the operator during PREFLIGHT"))
+              : registry.list(checked.service()));
+        })
+        .compose(agents -> {
+          List<ReleaseAgent> participants = agents.stream()
+              .filter(a -> a.state() != AgentState.LOST)
+              .map(a -> new ReleaseAgent(a.id(), AgentState.PREPARING, null, null, null))
+              .toList();
+          String names = participants.stream().map(ReleaseAgent::id).collect(Collectors.joining(", "));
+          return journal.tell(journal.stored().toBuilder().phase(Phase.PREPARING).agents(participants).build(),
+              "PREPARING: asking " + participants.size() + " agent(s) to prepare" + (participants.isEmpty() ? "" : ": " + names)
+                  + " (migrations digest " + MigrationsDigest.shortForm(attempt.digest()) + ")", false);
+        });
+  }
+
+  private static Future<ReleaseDocument> record(ReleaseDocument stored, PreflightReport report, ReleaseJournal journal) {
+    ReleaseDocument checked = stored.toBuilder().findings(report.findings()).repairs(report.repairs())
+        .mode(report.mode().mode()).modeReason(report.mode().reason()).build();
+    if (report.blocked()) {
+      // Stored first, so the release shows the findings that stopped it.
+      return journal.write(checked, null)
+          .compose(v -> Future.failedFuture(LockstepException.aborted("pre-flight blocked: " + report.blockingReason())));
+    }
+    return journal.write(checked, "PREFLIGHT: " + report.findings().size() + " finding(s), " + report.repairs().size()
+        + " repair(s) planned" + (report.repairs().isEmpty() ? "" : " (" + String.join("; ", report.repairs()) + ")")
+        + "; rehearsal passed; mode " + report.mode().mode().wireName() + ": " + report.mode().reason());
+  }
+}
