@@ -42,7 +42,8 @@ public final class ServiceLock {
 
   /**
    * Waits up to {@code wait} for the lock. No lease time is given, so Redisson's watchdog keeps it
-   * while this process lives and lets it go 30 s after the process dies or pauses.
+   * while this process lives and lets it go one watchdog timeout ({@code --lock-lease}) after the
+   * process dies or pauses.
    */
   public Future<Boolean> acquire(Duration wait) {
     return Future.fromCompletionStage(
