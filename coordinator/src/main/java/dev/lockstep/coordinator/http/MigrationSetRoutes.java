@@ -1,0 +1,77 @@
+package dev.lockstep.coordinator.http;
+
+import static dev.lockstep.coordinator.http.Responses.body;
+import static dev.lockstep.coordinator.http.Responses.reply;
+
+import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.coordinator.store.MigrationSetStore;
+import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.PruneRequest;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.lang.reflect.RecordComponent;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The stored migration sets as a whole: {@code POST /v1/migration-sets/prune} deletes the sets no release
+ * needs ({@link MigrationSetStore#prune}), or with {@code dryRun} says which it would. Operator token.
+ */
+final class MigrationSetRoutes {
+  private static final List<String> PRUNE_FIELDS = Arrays.stream(PruneRequest.class.getRecordComponents())
+      .map(RecordComponent::getName).toList();
+
+  private final MigrationSetStore sets;
+  private final Auth auth;
+
+  MigrationSetRoutes(MigrationSetStore sets, Auth auth) {
+    this.sets = sets;
+    this.auth = auth;
+  }
+
+  void mount(Router router) {
+    router.post("/v1/migration-sets/prune").handler(auth.require(Role.OPERATOR)).handler(this::prune);
+  }
+
+  private void prune(RoutingContext ctx) {
+    PruneRequest request = body(ctx, PruneRequest.class);
+    refuseUnknownFields(ctx.body().buffer().getBytes());
+    if (request.keep() == null) {
+      throw LockstepException.badRequest("field 'keep' of PruneRequest is required: how many of each service's newest"
+          + " releases keep their set (a whole number, at least 1)");
+    }
+    if (request.keep() < 1) {
+      throw LockstepException.badRequest("field 'keep' of PruneRequest must be at least 1 (got " + request.keep()
+          + "): the newest release of a service always keeps its set");
+    }
+    Duration olderThan = null;
+    if (request.olderThan() != null) {
+      try {
+        olderThan = Durations.parseAge(request.olderThan());
+      } catch (IllegalArgumentException e) {
+        throw LockstepException.badRequest("field 'olderThan' of PruneRequest: " + e.getMessage());
+      }
+    }
+    reply(ctx, 200, sets.prune(request.keep(), olderThan, request.dryRun()));
+  }
+
+  // Elsewhere unknown fields are ignored, for compatibility; here a misspelt "dryRun" would delete for real.
+  private static void refuseUnknownFields(byte[] body) {
+    Iterator<String> names;
+    try {
+      names = Json.mapper().readTree(body).fieldNames();
+    } catch (java.io.IOException e) {
+      throw LockstepException.badRequest("malformed PruneRequest: " + e.getMessage()); // JsonBody read it already
+    }
+    while (names.hasNext()) {
+      String name = names.next();
+      if (!PRUNE_FIELDS.contains(name)) {
+        throw LockstepException.badRequest("field '" + Names.printable(name) + "' is not one PruneRequest takes ("
+            + String.join(", ", PRUNE_FIELDS) + "); unknown fields are refused here, so a misspelt dryRun cannot prune");
+      }
+    }
+  }
+}
