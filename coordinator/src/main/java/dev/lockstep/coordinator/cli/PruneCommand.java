@@ -48,6 +48,9 @@ public final class PruneCommand implements Callable<Integer> {
           s.releases().isEmpty() ? "(none)" : String.join(", ", s.releases())));
       t.print(System.out);
     }
+    if (report.storedBefore() != null) {
+      System.out.println("only sets stored before " + report.storedBefore() + " could go");
+    }
     System.out.printf("%s %d migration set(s) and %d stored file(s), %d bytes; %d set(s) kept%s%n",
         report.dryRun() ? "would prune" : "pruned", report.pruned().size(), report.files(), report.bytes(), report.kept(),
         report.dryRun() ? " (dry run: nothing was deleted)" : "");
