@@ -3,6 +3,7 @@ package dev.lockstep.coordinator.http;
 import static dev.lockstep.coordinator.http.Responses.body;
 import static dev.lockstep.coordinator.http.Responses.reply;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.store.MigrationSetStore;
@@ -15,6 +16,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * The stored migration sets as a whole: {@code POST /v1/migration-sets/prune} deletes the sets no release
@@ -60,16 +63,17 @@ final class MigrationSetRoutes {
 
   // Elsewhere unknown fields are ignored, for compatibility; here a misspelt "dryRun" would delete for real.
   private static void refuseUnknownFields(byte[] body) {
-    Iterator<String> names;
+    JsonNode root;
     try {
-      names = Json.mapper().readTree(body).fieldNames();
+      root = Json.mapper().readTree(body);
     } catch (java.io.IOException e) {
       throw LockstepException.badRequest("malformed PruneRequest: " + e.getMessage()); // JsonBody read it already
     }
-    while (names.hasNext()) {
-      String name = names.next();
-      if (!PRUNE_FIELDS.contains(name)) {
-        throw LockstepException.badRequest("field '" + Names.printable(name) + "' is not one PruneRequest takes ("
+    for (Iterator<Map.Entry<String, JsonNode>> fields = root.fields(); fields.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = fields.next();
+      if (!PRUNE_FIELDS.contains(field.getKey())) {
+        throw LockstepException.badRequest("field '" + Names.printable(field.getKey()) + "' ("
+            + field.getValue().getNodeType().name().toLowerCase(Locale.ROOT) + ") is not one PruneRequest takes ("
             + String.join(", ", PRUNE_FIELDS) + "); unknown fields are refused here, so a misspelt dryRun cannot prune");
       }
     }
