@@ -8,6 +8,7 @@ import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.PruneRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -18,12 +19,16 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The stored migration sets as a whole: {@code POST /v1/migration-sets/prune} deletes the sets no release
  * needs ({@link MigrationSetStore#prune}), or with {@code dryRun} says which it would. Operator token.
  */
 final class MigrationSetRoutes {
+  private static final Logger log = LoggerFactory.getLogger(MigrationSetRoutes.class);
   private static final List<String> PRUNE_FIELDS = Arrays.stream(PruneRequest.class.getRecordComponents())
       .map(RecordComponent::getName).toList();
 
@@ -58,7 +63,15 @@ final class MigrationSetRoutes {
         throw LockstepException.badRequest("field 'olderThan' of PruneRequest: " + e.getMessage());
       }
     }
-    reply(ctx, 200, sets.prune(request.keep(), olderThan, request.dryRun()));
+    String caller = String.valueOf(ctx.request().remoteAddress());
+    reply(ctx, 200, sets.prune(request.keep(), olderThan, request.dryRun()).onSuccess(report -> {
+      if (!report.dryRun()) {
+        log.info("pruned {} migration set(s) [{}] and {} stored file(s), {} bytes, keeping {} (keep {}, stored before {});"
+                + " asked from {}", report.pruned().size(), report.pruned().stream().map(p -> MigrationsDigest.shortForm(p.digest()))
+                .collect(Collectors.joining(", ")), report.files(), report.bytes(), report.kept(), report.keep(),
+            report.storedBefore() == null ? "any time" : report.storedBefore(), caller);
+      }
+    }));
   }
 
   // Elsewhere unknown fields are ignored, for compatibility; here a misspelt "dryRun" would delete for real.

@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.e2e;
 
 import static dev.lockstep.coordinator.store.StoreHarness.set;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.coordinator.store.StoreHarness;
@@ -19,6 +20,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -149,6 +151,8 @@ class MigrationSetPruneIT {
             .sorted().toList());
     assertThat(db.queryLong("SELECT count(*) FROM lockstep.releases")).as("releases are history: none deleted")
         .isEqualTo(releases.size());
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(fleet.dir.resolve("coordinator.log")))
+        .contains("pruned 3 migration set(s) [" + MigrationsDigest.shortForm(A.digest()) + ", "));
   }
 
   @Test
