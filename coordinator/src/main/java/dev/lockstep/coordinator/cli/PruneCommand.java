@@ -14,11 +14,12 @@ import picocli.CommandLine.Option;
  * release needs. Nothing prunes by itself; releases are never deleted, only the contents of their sets.
  */
 @Command(name = "prune", mixinStandardHelpOptions = true,
-    description = {"Delete stored migration sets no release needs. A set stays while an unfinished release carries it,"
-        + " while one of the N newest releases of its service carries it, or (with --older-than) while it was stored"
-        + " less than that long ago; then every stored file no remaining set names is deleted.",
-        "Releases are kept (they are the history); `GET /v1/releases/{id}/migrations` of one whose set was pruned"
-        + " answers 410 saying when. Nothing prunes automatically."})
+    description = {"Delete the stored migration sets no release needs; releases are kept. Nothing prunes by itself.",
+        "A set stays while an unfinished release carries it, while one of the N newest releases of its service carries"
+        + " it, or (with --older-than) while it was stored less than that long ago; then every stored file no remaining"
+        + " set names is deleted.",
+        "Releases are the history: `GET /v1/releases/{id}/migrations` of one whose set was pruned answers 410 saying"
+        + " when."})
 public final class PruneCommand implements Callable<Integer> {
   @Mixin
   ClientOptions options;
