@@ -150,7 +150,7 @@ public final class MigrationSetStore {
             now = row.getOffsetDateTime("now");
             storedBefore = row.getOffsetDateTime("stored_before");
             if (row.getString("digest") == null) {
-              continue; // no set is stored: the one row says when it is
+              continue; // no set is stored
             }
             if (row.getBoolean("kept")) {
               kept++;
@@ -179,9 +179,9 @@ public final class MigrationSetStore {
         }));
   }
 
-  // Every stored set, whether it stays, and which releases carry it. The lock is held, so now() is also
-  // when the prune happens; `newest` counts each service's releases from its newest, as `history` and
-  // `latestMigrationsDigest` order them.
+  // Every stored set, whether it stays, and which releases carry it (one row of nulls besides now() when no
+  // set is stored). now() is the transaction's start, just before the lock; pruned_sets records the same
+  // instant. `newest` counts each service's releases from its newest, as `latestMigrationsDigest` orders them.
   private static final String PRUNE_CANDIDATES = """
       WITH carried AS (
         SELECT id, created_at, phase, document->>'migrationsDigest' AS digest,
