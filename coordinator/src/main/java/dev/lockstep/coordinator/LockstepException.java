@@ -15,6 +15,7 @@ public class LockstepException extends RuntimeException {
     FORBIDDEN(403, "forbidden"),
     NOT_FOUND(404, "not_found"),
     CONFLICT(409, "conflict"),
+    PRUNED(410, "pruned"),
     TOO_LARGE(413, "too_large"),
     UNPROCESSABLE(422, "unprocessable"),
     /** Another coordinator took the service over, or the release moved on: the run must write nothing more. */

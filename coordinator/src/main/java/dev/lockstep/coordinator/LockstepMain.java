@@ -6,6 +6,7 @@ import dev.lockstep.coordinator.cli.CheckCommand;
 import dev.lockstep.coordinator.cli.CliException;
 import dev.lockstep.coordinator.cli.CurrentCommand;
 import dev.lockstep.coordinator.cli.HistoryCommand;
+import dev.lockstep.coordinator.cli.PruneCommand;
 import dev.lockstep.coordinator.cli.ReleaseCommand;
 import dev.lockstep.coordinator.cli.StatusCommand;
 import picocli.CommandLine;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Command;
 @Command(name = "lockstep", mixinStandardHelpOptions = true, version = "lockstep 0.1.0",
     description = "Coordinated database schema releases for multi-server applications.",
     subcommands = {ServeCommand.class, CurrentCommand.class, HistoryCommand.class, ReleaseCommand.class,
-        CheckCommand.class, StatusCommand.class, AgentsCommand.class, AbortCommand.class})
+        CheckCommand.class, StatusCommand.class, AgentsCommand.class, AbortCommand.class, PruneCommand.class})
 public final class LockstepMain implements Runnable {
 
   public static void main(String[] args) {

@@ -50,6 +50,7 @@ public final class HttpApi {
     new AgentRoutes(registry, watch, nudges, auth).mount(router);
     new ReleaseRoutes(vertx, releases, store, nudges, auth).mount(router);
     new ReleaseMigrationRoutes(store, sets, auth).mount(router);
+    new MigrationSetRoutes(sets, auth).mount(router);
     new MigrationRoutes(checker, auth).mount(router);
     new DashboardRoutes().mount(router);
     Failures failures = new Failures();

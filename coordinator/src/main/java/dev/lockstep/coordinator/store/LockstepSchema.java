@@ -70,6 +70,13 @@ public final class LockstepSchema {
       name   text NOT NULL,
       sha256 text NOT NULL REFERENCES lockstep.migration_files (sha256),
       PRIMARY KEY (digest, name))""",
+    // Sets deleted by `lockstep prune`, so a release whose set is gone answers 410 saying when, not 404.
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.pruned_sets (
+      digest    text PRIMARY KEY,
+      pruned_at timestamptz NOT NULL,
+      files     integer NOT NULL,
+      bytes     bigint NOT NULL)""",
   };
 
   private LockstepSchema() {}

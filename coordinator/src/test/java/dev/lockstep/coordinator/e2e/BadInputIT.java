@@ -81,7 +81,8 @@ class BadInputIT {
       new Route("GET", "/v1/releases/{release}/migrations/V1__x.sql", false, OP),
       new Route("POST", "/v1/releases/{release}/abort", false, OP),
       new Route("GET", "/v1/migrations", false, OP),
-      new Route("POST", "/v1/check", true, OP));
+      new Route("POST", "/v1/check", true, OP),
+      new Route("POST", "/v1/migration-sets/prune", true, OP));
 
   // Bodies that are not the JSON object a route wants, whatever the route.
   static final List<Bad> BODIES = List.of(
@@ -219,6 +220,26 @@ class BadInputIT {
       }
     }
     tests.add(expect(new Call("GET", "/v1/releases/r-nope/events", OP, null, "Last-Event-ID", "abc"), 400, "Last-Event-ID"));
+
+    // Prune requests: nothing here may delete anything.
+    tests.add(expect(new Call("POST", "/v1/migration-sets/prune", OP, null), 400, "empty"));
+    for (Bad body : List.of(
+        new Bad("{}", "keep", "required"),
+        new Bad("{\"keep\":null}", "keep", "required"),
+        new Bad("{\"keep\":0}", "keep", "at least 1"),
+        new Bad("{\"keep\":-3}", "keep", "at least 1"),
+        new Bad("{\"keep\":\"x\"}", "keep", "string"),
+        new Bad("{\"keep\":1.5}", "keep", "number"),
+        new Bad("{\"keep\":99999999999}", "keep"),
+        new Bad("{\"keep\":1,\"dryrun\":true}", "dryrun", "dryRun"),
+        new Bad("{\"keep\":1,\"olderThan\":\"forever\"}", "olderThan", "forever"),
+        new Bad("{\"keep\":1,\"olderThan\":\"-30d\"}", "olderThan", "-30d"),
+        new Bad("{\"keep\":1,\"olderThan\":\"9999d\"}", "olderThan", "longer than"),
+        new Bad("{\"keep\":1,\"olderThan\":30}", "olderThan", "number"),
+        new Bad("{\"keep\":1,\"dryRun\":\"yes\"}", "dryRun", "string"),
+        new Bad("{\"keep\":1,\"dryRun\":null}", "dryRun", "null"))) {
+      tests.add(expect(new Call("POST", "/v1/migration-sets/prune", OP, body.bytes()), 400, body.detail()));
+    }
     return tests.stream();
   }
 
