@@ -6,7 +6,9 @@ import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.fleet.FleetMetrics;
+import dev.lockstep.coordinator.http.ApiServer;
 import dev.lockstep.coordinator.http.Auth;
+import dev.lockstep.coordinator.http.HealthRoutes;
 import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.preflight.Checker;
@@ -14,9 +16,10 @@ import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.release.ReleaseDeps;
 import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.store.Connections;
-import dev.lockstep.coordinator.store.LockstepSchema;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.coordinator.store.StoreStartup;
+import dev.lockstep.coordinator.store.StoreState;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
 import dev.lockstep.rules.UserRule;
@@ -36,7 +39,6 @@ import io.vertx.sqlclient.PoolOptions;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,7 +56,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code lockstep serve}: the coordinator. Wires everything by hand, in the order it must start
- * (database schema, Redis, Vert.x, HTTP), and shuts down in the reverse order.
+ * (Vert.x and HTTP with only /health and /ready, then PostgreSQL and its schema with Redis, retried
+ * until both answer, then the API), and shuts down in the reverse order.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = "Run the coordinator: HTTP API, agent registry, release runner.")
@@ -113,7 +116,7 @@ public final class ServeCommand implements Callable<Integer> {
     Clock clock = Clock.systemUTC();
     String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     log.info("coordinator {} for service {}: database {}, redis {}, migrations {}", instanceId, config.service(),
-        config.database(), config.redisUrl(), config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
+        config.database(), StoreState.redactRedisUrl(config.redisUrl()), config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
 
     // A malformed rule file stops the coordinator here, naming the file, before it touches anything.
     List<UserRule> userRules = rulesDir == null ? List.of() : UserRules.load(rulesDir);
@@ -124,17 +127,24 @@ public final class ServeCommand implements Callable<Integer> {
     }
     Map<String, String> declaredKeys = declaredKeys();
 
-    Connections connections = new Connections(config.database());
-    try (Connection c = connections.open("lockstep-setup")) {
-      LockstepSchema.ensure(c);
-    }
-
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Vertx vertx = Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
         .withMetrics(new MicrometerMetricsFactory(meters))
         .build();
-    RedissonClient redisson = redisson(config.redisUrl());
+    // Everything that keeps in-memory state runs on one context, so none of it needs locks.
+    var context = vertx.getOrCreateContext();
+    // HTTP first, so /health and /ready answer while the stores are still out of reach; then the stores, retried.
+    StoreState postgresState = StoreState.postgres(config.database(), clock);
+    StoreState redisState = StoreState.redis(config.redisUrl(), clock);
+    HealthRoutes health = new HealthRoutes(vertx, config.service(), postgresState, redisState);
+    ApiServer http = listen(vertx, context, config.port(), health);
+    if (http == null) {
+      return 1;
+    }
+    Connections connections = new Connections(config.database());
+    RedissonClient redisson = new StoreStartup(postgresState, redisState, StoreStartup.Backoff.DEFAULT)
+        .connect(connections, config.redisUrl(), () -> redisson(config.redisUrl()));
     PgConnectOptions connect = new PgConnectOptions()
         .setHost(config.database().host()).setPort(config.database().port())
         .setDatabase(config.database().database()).setUser(config.database().user())
@@ -157,20 +167,13 @@ public final class ServeCommand implements Callable<Integer> {
     ReleaseService releases = new ReleaseService(deps);
     Auth auth = new Auth(config.operatorToken(), config.agentToken());
 
-    // Everything that keeps in-memory state runs on one context, so none of it needs locks.
-    var context = vertx.getOrCreateContext();
     CountDownLatch started = new CountDownLatch(1);
     Throwable[] failure = new Throwable[1];
-    HttpServer[] server = new HttpServer[1];
     FleetMetrics fleetMetrics = new FleetMetrics(vertx, registry, meters, config.service());
     context.runOnContext(v -> watch.start()
         .onSuccess(x -> fleetMetrics.start())
-        .compose(x -> vertx.createHttpServer()
-            .requestHandler(HttpApi.router(vertx, auth, registry, watch, releases, new Checker(deps), store, sets, pool, redisson, meters,
-                config.service()))
-            .listen(config.port()))
-        .compose(s -> {
-          server[0] = s;
+        .compose(x -> {
+          http.serve(HttpApi.router(vertx, auth, registry, watch, releases, new Checker(deps), store, sets, health, meters));
           releases.watchForOrphans();
           return releases.resumeUnfinished();
         })
@@ -181,10 +184,11 @@ public final class ServeCommand implements Callable<Integer> {
     started.await();
     if (failure[0] != null) {
       log.error("coordinator could not start on port {}: {}", config.port(), failure[0].getMessage());
-      shutdown(vertx, redisson, null, worker, pool);
+      shutdown(vertx, redisson, http.server(), worker, pool);
       return 1;
     }
-    log.info("coordinator listening on port {} (agents lost after {})", server[0].actualPort(),
+    health.started(pool, redisson);
+    log.info("coordinator ready on port {} (agents lost after {})", http.server().actualPort(),
         Durations.format(config.lostAfter()));
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -193,11 +197,23 @@ public final class ServeCommand implements Callable<Integer> {
       releases.stop();
       fleetMetrics.stop();
       watch.stop();
-      shutdown(vertx, redisson, server[0], worker, pool);
+      shutdown(vertx, redisson, http.server(), worker, pool);
       stop.countDown();
     }, "lockstep-shutdown"));
     stop.await();
     return 0;
+  }
+
+  private static ApiServer listen(Vertx vertx, io.vertx.core.Context context, int port, HealthRoutes health) {
+    try {
+      ApiServer http = ApiServer.listen(context, port, health).await();
+      log.info("coordinator listening on port {}; not ready until PostgreSQL and Redis answer", http.server().actualPort());
+      return http;
+    } catch (Exception e) {
+      log.error("coordinator could not listen on port {}: {}", port, e.getMessage());
+      vertx.close();
+      return null;
+    }
   }
 
   private static void shutdown(Vertx vertx, RedissonClient redisson, HttpServer server, WorkerExecutor worker, Pool pool) {
