@@ -83,12 +83,12 @@ public record StoreFailure(Kind kind, String cause, String fix) {
     }
     Throwable innermost = failure;
     for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof TimeoutException) {
+        return "no answer in time";
+      }
       if (t.getMessage() != null && !t.getMessage().isBlank()) {
         innermost = t;
       }
-    }
-    if (innermost instanceof TimeoutException) {
-      return "no answer in time";
     }
     String message = innermost.getMessage();
     if (message == null || message.isBlank()) {

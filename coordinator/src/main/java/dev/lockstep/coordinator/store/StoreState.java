@@ -103,6 +103,10 @@ public final class StoreState {
   public static String redactRedisUrl(String redisUrl) {
     try {
       URI uri = new URI(redisUrl);
+      if (uri.getHost() == null) {
+        // not host:port after all (e.g. a second '@'): the password may be anywhere in it
+        return schemeOnly(redisUrl);
+      }
       String info = uri.getRawUserInfo();
       if (info == null) {
         return redisUrl;
