@@ -3,6 +3,7 @@ package dev.lockstep.coordinator;
 import dev.lockstep.coordinator.config.CoordinatorConfig;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.coordinator.config.RedisUrl;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.fleet.FleetMetrics;
@@ -115,8 +116,9 @@ public final class ServeCommand implements Callable<Integer> {
     CoordinatorConfig config = config();
     Clock clock = Clock.systemUTC();
     String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
+    RedisUrl redis = RedisUrl.parse(config.redisUrl());
     log.info("coordinator {} for service {}: database {}, redis {}, migrations {}", instanceId, config.service(),
-        config.database(), StoreState.redactRedisUrl(config.redisUrl()), config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
+        config.database(), redis, config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
 
     // A malformed rule file stops the coordinator here, naming the file, before it touches anything.
     List<UserRule> userRules = rulesDir == null ? List.of() : UserRules.load(rulesDir);
@@ -136,7 +138,7 @@ public final class ServeCommand implements Callable<Integer> {
     var context = vertx.getOrCreateContext();
     // HTTP first, so /health and /ready answer while the stores are still out of reach; then the stores, retried.
     StoreState postgresState = StoreState.postgres(config.database(), clock);
-    StoreState redisState = StoreState.redis(config.redisUrl(), clock);
+    StoreState redisState = StoreState.redis(redis, clock);
     HealthRoutes health = new HealthRoutes(vertx, config.service(), postgresState, redisState);
     ApiServer http = listen(vertx, context, config.port(), health);
     if (http == null) {
@@ -144,7 +146,7 @@ public final class ServeCommand implements Callable<Integer> {
     }
     Connections connections = new Connections(config.database());
     RedissonClient redisson = new StoreStartup(postgresState, redisState, StoreStartup.Backoff.DEFAULT)
-        .connect(connections, config.redisUrl(), () -> redisson(config.redisUrl()));
+        .connect(connections, redis, () -> redisson(redis));
     PgConnectOptions connect = new PgConnectOptions()
         .setHost(config.database().host()).setPort(config.database().port())
         .setDatabase(config.database().database()).setUser(config.database().user())
@@ -238,9 +240,7 @@ public final class ServeCommand implements Callable<Integer> {
     if (migrations != null && !Files.isDirectory(migrations)) {
       throw new IllegalArgumentException("migrations folder " + migrations.toAbsolutePath() + " does not exist");
     }
-    if (!redisUrl.startsWith("redis://") && !redisUrl.startsWith("rediss://")) {
-      throw new IllegalArgumentException("--redis-url must look like redis://host:6379 (got " + redisUrl + ")");
-    }
+    RedisUrl.parse(redisUrl);
     return new CoordinatorConfig(port, DatabaseUrl.parse(databaseUrl), redisUrl, service,
         migrations == null ? null : migrations.toAbsolutePath(),
         token, agentToken, Durations.parse(lostAfter), Durations.parse(prepareTimeout), Durations.parse(switchTimeout),
@@ -265,13 +265,15 @@ public final class ServeCommand implements Callable<Integer> {
     }
   }
 
-  static RedissonClient redisson(String url) {
+  static RedissonClient redisson(RedisUrl url) {
     Config config = new Config();
     config.setNettyThreads(4).setThreads(2);
     // A coordinator that dies keeps the service's lock this long; PostgreSQL's fence, not this, is what keeps releases safe.
     config.setLockWatchdogTimeout(10_000);
+    // Credentials apart from the address: Redisson prints its address in its error messages.
+    config.setUsername(url.username()).setPassword(url.password());
     config.useSingleServer()
-        .setAddress(url)
+        .setAddress(url.address())
         .setConnectionMinimumIdleSize(2)
         .setConnectionPoolSize(8)
         .setSubscriptionConnectionMinimumIdleSize(1);

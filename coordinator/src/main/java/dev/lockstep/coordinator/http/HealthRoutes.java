@@ -2,7 +2,9 @@ package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.store.StoreFailure;
 import dev.lockstep.coordinator.store.StoreState;
+import dev.lockstep.protocol.ErrorBody;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -13,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.redisson.api.RedissonClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /health} and {@code GET /ready}, both without a token. Until start-up has finished they
@@ -34,6 +38,7 @@ import org.redisson.api.RedissonClient;
  * }</pre>
  */
 public final class HealthRoutes {
+  private static final Logger log = LoggerFactory.getLogger(HealthRoutes.class);
   static final long PROBE_TIMEOUT_MS = 2_000;
   private static final String WHILE_DOWN = "requests that need it answer 503 until it is back, not ready";
 
@@ -55,6 +60,31 @@ public final class HealthRoutes {
   public void mount(Router router) {
     router.get("/health").handler(ctx -> probe().onComplete(r -> health(ctx)));
     router.get("/ready").handler(ctx -> probe().onComplete(r -> ready(ctx)));
+  }
+
+  /**
+   * For a request that starts work on the stores ({@code needsRedis}: on Redis too, as a release does; a
+   * check needs PostgreSQL only): asks them first and, while one is down, answers 503 {@code unavailable}
+   * naming it, at once, where the work would wait on the store and fail with the client's own words.
+   * Mounted ahead of the route, so it answers before the token is checked.
+   */
+  public Handler<RoutingContext> refuseWhileDown(boolean needsRedis) {
+    return ctx -> probe().onComplete(r -> {
+      List<String> down = new ArrayList<>();
+      for (StoreState store : needsRedis ? List.of(postgres, redis) : List.of(postgres)) {
+        StoreState.Seen seen = store.seen();
+        if (seen.status() == StoreState.Status.UNREACHABLE) {
+          down.add(store.store() + " is unavailable (unreachable since " + seen.since() + ": " + seen.cause() + ")");
+        }
+      }
+      if (down.isEmpty()) {
+        ctx.next();
+        return;
+      }
+      String detail = String.join("; ", down) + "; retry shortly";
+      log.warn("{} {} -> 503: {}", ctx.request().method(), ctx.request().path(), detail);
+      Responses.json(ctx, 503, new ErrorBody("unavailable", detail));
+    });
   }
 
   /** Start-up has finished with these clients: from now on requests ask the stores themselves. */

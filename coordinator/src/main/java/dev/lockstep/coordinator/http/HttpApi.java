@@ -35,6 +35,9 @@ public final class HttpApi {
     }
     router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
     health.mount(router);
+    // New work is refused at once, naming the store, while a store it needs is down.
+    router.post("/v1/releases").handler(health.refuseWhileDown(true));
+    router.post("/v1/check").handler(health.refuseWhileDown(false));
     router.get("/metrics").handler(PrometheusScrapingHandler.create(meters));
     new AgentRoutes(registry, watch, auth).mount(router);
     new ReleaseRoutes(vertx, releases, store, auth).mount(router);

@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.store;
 
 import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.coordinator.config.RedisUrl;
 import io.netty.resolver.DefaultAddressResolverGroup;
 import java.sql.Connection;
 import java.time.Duration;
@@ -25,7 +26,7 @@ import org.redisson.client.protocol.RedisCommands;
  *
  * <pre>{@code
  * StoreStartup startup = new StoreStartup(postgresState, redisState, StoreStartup.Backoff.DEFAULT);
- * RedissonClient redisson = startup.connect(connections, redisUrl, () -> Redisson.create(config));
+ * RedissonClient redisson = startup.connect(connections, RedisUrl.parse(url), () -> Redisson.create(config));
  * // PostgreSQL answered and the lockstep schema exists; Redis answered and redisson is connected.
  * }</pre>
  */
@@ -69,7 +70,7 @@ public final class StoreStartup {
    *
    * @throws IllegalArgumentException at once, if either store is misconfigured
    */
-  public RedissonClient connect(Connections connections, String redisUrl, Supplier<RedissonClient> redisson) throws Exception {
+  public RedissonClient connect(Connections connections, RedisUrl redisUrl, Supplier<RedissonClient> redisson) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "lockstep-store-startup");
       t.setDaemon(true);
@@ -135,9 +136,10 @@ public final class StoreStartup {
     }
   }
 
-  private static void ping(String redisUrl) {
+  private static void ping(RedisUrl redis) {
     // A resolver of our own, or RedisClient looks for netty's epoll classes, which the jar leaves out.
-    RedisClient client = RedisClient.create(new RedisClientConfig().setAddress(redisUrl)
+    RedisClient client = RedisClient.create(new RedisClientConfig().setAddress(redis.address())
+        .setUsername(redis.username()).setPassword(redis.password())
         .setResolverGroup(DefaultAddressResolverGroup.INSTANCE)
         .setConnectTimeout(REDIS_PROBE_TIMEOUT_MS).setCommandTimeout(REDIS_PROBE_TIMEOUT_MS));
     try {

@@ -2,8 +2,7 @@ package dev.lockstep.coordinator.store;
 
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.config.Durations;
-import java.net.URI;
-import java.net.URISyntaxException;
+import dev.lockstep.coordinator.config.RedisUrl;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -61,8 +60,8 @@ public final class StoreState {
     return new StoreState("PostgreSQL", database.toString(), clock);
   }
 
-  public static StoreState redis(String redisUrl, Clock clock) {
-    return new StoreState("Redis", redactRedisUrl(redisUrl), clock);
+  public static StoreState redis(RedisUrl redis, Clock clock) {
+    return new StoreState("Redis", redis.toString(), clock);
   }
 
   public String store() {
@@ -97,33 +96,5 @@ public final class StoreState {
     if (before.status() == Status.UNREACHABLE) {
       log.info("{} at {} reachable again after {}", store, url, Durations.format(Duration.between(before.since(), now)));
     }
-  }
-
-  /** A Redis URL as it may be shown: {@code redis://user:***@host:port}, or as given if it carries no credentials. */
-  public static String redactRedisUrl(String redisUrl) {
-    try {
-      URI uri = new URI(redisUrl);
-      if (uri.getHost() == null) {
-        // not host:port after all (e.g. a second '@'): the password may be anywhere in it
-        return schemeOnly(redisUrl);
-      }
-      String info = uri.getRawUserInfo();
-      if (info == null) {
-        return redisUrl;
-      }
-      // Redis takes "user:password" or ":password"; without a colon the whole of it may be a password.
-      int colon = info.indexOf(':');
-      String shown = colon < 0 ? "***" : info.substring(0, colon) + ":***";
-      return uri.getScheme() + "://" + shown + "@" + uri.getRawAuthority().substring(info.length() + 1)
-          + (uri.getRawPath() == null ? "" : uri.getRawPath());
-    } catch (URISyntaxException e) {
-      return schemeOnly(redisUrl);
-    }
-  }
-
-  // Not a URI at all: show no more than the scheme, since a password may sit anywhere in it.
-  private static String schemeOnly(String text) {
-    int scheme = text.indexOf("://");
-    return scheme < 0 ? "(unparseable Redis URL)" : text.substring(0, scheme + 3) + "(unparseable)";
   }
 }

@@ -114,11 +114,9 @@ class DependencyOutageIT {
   @Test
   void startedBeforeItsRedisItWaitsNotReadyAndServesOnceRedisAnswers(TestInfo test) throws Exception {
     fleet(test);
-    assumeRedisServer();
-    int redisPort = Fleet.freePort();
-    String password = "redis-pw-" + UUID.randomUUID();
+    OwnRedis redis = ownRedis();
     Path migrations = fleet.migrations("story");
-    fleet.startCoordinatorAgainst(db.postgresUrl(), "redis://:" + password + "@127.0.0.1:" + redisPort, migrations, LOG);
+    fleet.startCoordinatorAgainst(db.postgresUrl(), redis.url(redis.password()), migrations, LOG);
     awaitListening();
 
     HttpResponse<String> ready = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
@@ -132,10 +130,10 @@ class DependencyOutageIT {
     Thread.sleep(8_000);
     assertThat(fleet.coordinator().isAlive()).isTrue();
     assertThat(logLines("Redis at ", "unreachable")).hasSize(1).first().asString()
-        .contains("redis://:***@127.0.0.1:" + redisPort).contains("Connection refused");
+        .contains("redis://:***@127.0.0.1:" + redis.port()).contains("Connection refused");
     assertThat(stackLines()).isZero();
 
-    startRedis(redisPort, password);
+    startRedis(redis);
     long started = System.nanoTime();
     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> get("/ready").statusCode() == 200);
     System.out.printf("DependencyOutageIT: ready %d ms after Redis started%n", (System.nanoTime() - started) / 1_000_000);
@@ -144,7 +142,17 @@ class DependencyOutageIT {
 
     releaseCompletes(migrations);
     assertThat(stackLines()).isZero();
-    assertThat(log()).doesNotContain(password);
+
+    // After start-up too: Redis gone means no new release, and its return means work again, without a restart.
+    stopRedis();
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> get("/ready").statusCode() == 503);
+    assertThat(get("/ready").body()).contains("Redis unreachable").doesNotContain("PostgreSQL unreachable");
+    ErrorBody refused = error(post("/v1/releases", Json.write(ReleaseRequest.of("v2", null))), 503);
+    assertThat(refused.detail()).startsWith("Redis is unavailable");
+    startRedis(redis);
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> get("/ready").statusCode() == 200);
+    assertThat(logLines("Redis at ", "unreachable")).hasSize(2);
+    assertThat(log()).doesNotContain(redis.password());
   }
 
   @Test
@@ -164,6 +172,8 @@ class DependencyOutageIT {
         .isEqualTo(2);
     assertThat(configurationError("no-role.log")).contains("PostgreSQL at postgresql://" + noRole + ":***@")
         .contains("role \"" + noRole + "\"").contains("28000");
+    assertThat(Files.readString(fleet.dir.resolve("no-db.log")) + Files.readString(fleet.dir.resolve("no-role.log")))
+        .doesNotContain(password);
   }
 
   /**
@@ -189,19 +199,17 @@ class DependencyOutageIT {
   @Test
   void aWrongOrMissingRedisPasswordIsAConfigurationErrorExit2WithOneLine(TestInfo test) throws Exception {
     fleet(test);
-    assumeRedisServer();
-    int redisPort = Fleet.freePort();
-    String password = "redis-pw-" + UUID.randomUUID();
-    startRedis(redisPort, password);
+    OwnRedis redis = ownRedis();
+    startRedis(redis);
 
     String wrong = "wrong-pw-" + UUID.randomUUID();
-    assertThat(exitsWith(db.postgresUrl(), "redis://:" + wrong + "@127.0.0.1:" + redisPort, "wrong-pw.log")).isEqualTo(2);
-    assertThat(configurationError("wrong-pw.log")).contains("Redis at redis://:***@127.0.0.1:" + redisPort).contains("WRONGPASS");
+    assertThat(exitsWith(db.postgresUrl(), redis.url(wrong), "wrong-pw.log")).isEqualTo(2);
+    assertThat(configurationError("wrong-pw.log")).contains("Redis at redis://:***@127.0.0.1:" + redis.port()).contains("WRONGPASS");
 
-    assertThat(exitsWith(db.postgresUrl(), "redis://127.0.0.1:" + redisPort, "no-pw.log")).isEqualTo(2);
-    assertThat(configurationError("no-pw.log")).contains("Redis at redis://127.0.0.1:" + redisPort).contains("NOAUTH");
+    assertThat(exitsWith(db.postgresUrl(), redis.url(null), "no-pw.log")).isEqualTo(2);
+    assertThat(configurationError("no-pw.log")).contains("Redis at redis://127.0.0.1:" + redis.port()).contains("NOAUTH");
     assertThat(Files.readString(fleet.dir.resolve("wrong-pw.log")) + Files.readString(fleet.dir.resolve("no-pw.log")))
-        .doesNotContain(wrong).doesNotContain(password);
+        .doesNotContain(wrong).doesNotContain(redis.password());
   }
 
   @Test
@@ -228,12 +236,14 @@ class DependencyOutageIT {
     assertThat(health.get("redis")).isEqualTo("ok");
     assertThat(health.get("databaseDownSince")).isNotNull();
 
+    long asked = System.nanoTime();
     ErrorBody release = error(post("/v1/releases", Json.write(ReleaseRequest.of("v1", null))), 503);
+    assertThat(Duration.ofNanos(System.nanoTime() - asked)).isLessThan(Duration.ofSeconds(5));
     assertThat(release.error()).isEqualTo("unavailable");
-    assertThat(release.detail()).contains("PostgreSQL");
+    assertThat(release.detail()).startsWith("PostgreSQL is unavailable (unreachable since ").doesNotContain("Redis");
     ErrorBody check = error(post("/v1/check", "{}"), 503);
     assertThat(check.error()).isEqualTo("unavailable");
-    assertThat(check.detail()).contains("PostgreSQL");
+    assertThat(check.detail()).startsWith("PostgreSQL is unavailable");
     assertThat(fleet.coordinator().isAlive()).isTrue();
 
     proxy.restore();
@@ -311,6 +321,18 @@ class DependencyOutageIT {
     }
   }
 
+  /** Where a Redis of this test's own will listen (it is not started yet), and the password it will want. */
+  private record OwnRedis(int port, String password) {
+    String url(String withPassword) {
+      return "redis://" + (withPassword == null ? "" : ":" + withPassword + "@") + "127.0.0.1:" + port;
+    }
+  }
+
+  private static OwnRedis ownRedis() throws InterruptedException {
+    assumeRedisServer();
+    return new OwnRedis(Fleet.freePort(), "redis-pw-" + UUID.randomUUID());
+  }
+
   private static void assumeRedisServer() throws InterruptedException {
     boolean found;
     try {
@@ -321,15 +343,16 @@ class DependencyOutageIT {
     Assumptions.assumeTrue(found, "needs redis-server on the PATH to run a Redis of the test's own");
   }
 
-  /** A Redis of this test's own (a child process, stopped after the test), answering PING before this returns. */
-  private void startRedis(int port, String password) throws IOException {
-    Process redis = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-        "--requirepass", password, "--save", "", "--appendonly", "no")
-        .redirectErrorStream(true).redirectOutput(fleet.dir.resolve("redis-" + port + ".log").toFile()).start();
-    cleanup.add(() -> {
-      redis.destroy();
-      redis.waitFor(10, TimeUnit.SECONDS);
-    });
+  private Process redisServer;
+
+  /** A Redis of this test's own (a child process, stopped after the test), accepting connections before this returns. */
+  private void startRedis(OwnRedis own) throws IOException {
+    int port = own.port();
+    redisServer = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
+        "--requirepass", own.password(), "--save", "", "--appendonly", "no")
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(fleet.dir.resolve("redis-" + port + ".log").toFile()))
+        .start();
+    cleanup.add(this::stopRedis);
     await().atMost(Duration.ofSeconds(10)).until(() -> {
       try (var s = new java.net.Socket("127.0.0.1", port)) {
         return true;
@@ -337,6 +360,14 @@ class DependencyOutageIT {
         return false;
       }
     });
+  }
+
+  private void stopRedis() throws InterruptedException {
+    if (redisServer != null) {
+      redisServer.destroy();
+      redisServer.waitFor(10, TimeUnit.SECONDS);
+      redisServer = null;
+    }
   }
 
   private HttpResponse<String> get(String path) throws Exception {

@@ -47,15 +47,6 @@ class StoreFailureTest {
         Arguments.of(new IllegalStateException("a bug"), Kind.UNEXPECTED, "a bug"));
   }
 
-  @ParameterizedTest(name = "{1}: {2}")
-  @MethodSource
-  void postgres(Throwable failure, Kind kind, String cause) {
-    StoreFailure f = StoreFailure.ofPostgres(failure);
-    assertThat(f.kind()).isEqualTo(kind);
-    assertThat(f.cause()).contains(cause);
-    assertThat(f.fix() != null).isEqualTo(kind == Kind.MISCONFIGURED);
-  }
-
   static Stream<Arguments> redis() {
     String channel = ". channel: [id: 0xb1ad12a0, L:/127.0.0.1:58538 - R:127.0.0.1/127.0.0.1:6391] data: CommandData"
         + " [command=(AUTH), params: (password masked), codec=null]";
@@ -72,12 +63,25 @@ class StoreFailureTest {
         Arguments.of(new IllegalArgumentException("Redis url should start with redis:// or rediss://"), Kind.UNEXPECTED, "redis://"));
   }
 
-  @ParameterizedTest(name = "{1}: {2}")
-  @MethodSource
-  void redis(Throwable failure, Kind kind, String cause) {
-    StoreFailure f = StoreFailure.ofRedis(failure);
+  static Stream<Arguments> failures() {
+    return Stream.concat(postgres().map(a -> Arguments.of(prepend("PostgreSQL", a.get()))),
+        redis().map(a -> Arguments.of(prepend("Redis", a.get()))));
+  }
+
+  @ParameterizedTest(name = "{0} {2}: {3}")
+  @MethodSource("failures")
+  void classified(String store, Throwable failure, Kind kind, String cause) {
+    StoreFailure f = store.equals("Redis") ? StoreFailure.ofRedis(failure) : StoreFailure.ofPostgres(failure);
     assertThat(f.kind()).isEqualTo(kind);
     assertThat(f.cause()).contains(cause).doesNotContain("channel").doesNotContain("masked");
+    assertThat(f.fix() != null).as("a fix is named for a configuration error, only").isEqualTo(kind == Kind.MISCONFIGURED);
+  }
+
+  private static Object[] prepend(String store, Object[] rest) {
+    Object[] all = new Object[rest.length + 1];
+    all[0] = store;
+    System.arraycopy(rest, 0, all, 1, rest.length);
+    return all;
   }
 
   @Test
