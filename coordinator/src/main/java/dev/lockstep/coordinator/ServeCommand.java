@@ -3,10 +3,13 @@ package dev.lockstep.coordinator;
 import dev.lockstep.coordinator.config.CoordinatorConfig;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.coordinator.config.RedisUrl;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.fleet.FleetMetrics;
+import dev.lockstep.coordinator.http.ApiServer;
 import dev.lockstep.coordinator.http.Auth;
+import dev.lockstep.coordinator.http.HealthRoutes;
 import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.preflight.Checker;
@@ -25,9 +28,10 @@ import dev.lockstep.coordinator.release.RepairStep;
 import dev.lockstep.coordinator.release.Switching;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.Connections;
-import dev.lockstep.coordinator.store.LockstepSchema;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.coordinator.store.StoreStartup;
+import dev.lockstep.coordinator.store.StoreState;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
 import dev.lockstep.rules.UserRule;
@@ -48,7 +52,6 @@ import io.vertx.sqlclient.PoolOptions;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -67,7 +70,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code lockstep serve}: the coordinator. Wires everything by hand, in the order it must start
- * (database schema, Redis, Vert.x, HTTP), and shuts down in the reverse order.
+ * (Vert.x and HTTP with only /health and /ready, then PostgreSQL and its schema with Redis, retried
+ * until both answer, then the API), and shuts down in the reverse order.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = "Run the coordinator: HTTP API, agent registry, release runner.")
@@ -141,8 +145,9 @@ public final class ServeCommand implements Callable<Integer> {
     CoordinatorConfig config = config();
     Clock clock = Clock.systemUTC();
     String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
+    RedisUrl redis = RedisUrl.parse(config.redisUrl());
     log.info("coordinator {} for service {}: database {}, redis {}, migrations {}", instanceId, config.service(),
-        config.database(), config.redisUrl(), config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
+        config.database(), redis, config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
 
     // A malformed rule file stops the coordinator here, naming the file, before it touches anything.
     List<UserRule> userRules = rulesDir == null ? List.of() : UserRules.load(rulesDir);
@@ -153,17 +158,24 @@ public final class ServeCommand implements Callable<Integer> {
     }
     Map<String, String> declaredKeys = declaredKeys();
 
-    Connections connections = new Connections(config.database());
-    try (Connection c = connections.open("lockstep-setup")) {
-      LockstepSchema.ensure(c);
-    }
-
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Vertx vertx = Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
         .withMetrics(new MicrometerMetricsFactory(meters))
         .build();
-    RedissonClient redisson = redisson(config.redisUrl(), config.timings().lockLease());
+    // Everything that keeps in-memory state runs on one context, so none of it needs locks.
+    var context = vertx.getOrCreateContext();
+    // HTTP first, so /health and /ready answer while the stores are still out of reach; then the stores, retried.
+    StoreState postgresState = StoreState.postgres(config.database(), clock);
+    StoreState redisState = StoreState.redis(redis, clock);
+    HealthRoutes health = new HealthRoutes(vertx, config.service(), postgresState, redisState);
+    ApiServer http = listen(vertx, context, config.port(), health);
+    if (http == null) {
+      return 1;
+    }
+    Connections connections = new Connections(config.database());
+    RedissonClient redisson = new StoreStartup(postgresState, redisState, StoreStartup.Backoff.DEFAULT)
+        .connect(connections, redis, () -> redisson(redis, config.timings().lockLease()));
     PgConnectOptions connect = new PgConnectOptions()
         .setHost(config.database().host()).setPort(config.database().port())
         .setDatabase(config.database().database()).setUser(config.database().user())
@@ -200,21 +212,14 @@ public final class ServeCommand implements Callable<Integer> {
     Checker checker = new Checker(config.service(), migrationRunner, preflight, connections, store, sets, inspectionPool);
     Auth auth = new Auth(config.operatorToken(), config.agentToken());
 
-    // Everything that keeps in-memory state runs on one context, so none of it needs locks.
-    var context = vertx.getOrCreateContext();
     CountDownLatch started = new CountDownLatch(1);
     Throwable[] failure = new Throwable[1];
-    HttpServer[] server = new HttpServer[1];
     FleetMetrics fleetMetrics = new FleetMetrics(vertx, registry, meters, config.service());
     context.runOnContext(v -> watch.start()
         .compose(x -> nudges.start())
         .onSuccess(x -> fleetMetrics.start())
-        .compose(x -> vertx.createHttpServer()
-            .requestHandler(HttpApi.router(vertx, auth, registry, watch, nudges, releases, checker, store, sets, pool, redisson, meters,
-                config.service()))
-            .listen(config.port()))
-        .compose(s -> {
-          server[0] = s;
+        .compose(x -> {
+          http.serve(HttpApi.router(vertx, auth, registry, watch, nudges, releases, checker, store, sets, health, meters));
           releases.watchForOrphans();
           return releases.resumeUnfinished();
         })
@@ -225,17 +230,18 @@ public final class ServeCommand implements Callable<Integer> {
     started.await();
     if (failure[0] != null) {
       log.error("coordinator could not start on port {}: {}", config.port(), failure[0].getMessage());
-      shutdown(vertx, redisson, null, List.of(worker, inspectionPool), pool);
+      shutdown(vertx, redisson, http.server(), List.of(worker, inspectionPool), pool);
       return 1;
     }
-    log.info("coordinator listening on port {} (agents lost after {})", server[0].actualPort(),
+    health.started(pool, redisson);
+    log.info("coordinator ready on port {} (agents lost after {})", http.server().actualPort(),
         Durations.format(config.lostAfter()));
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       log.info("coordinator stopping: no new requests; handing over any running release");
       long began = System.nanoTime();
       // Stop taking requests first, then bring each run to a safe point and let go of its lock and fence.
-      closeQuietly(server[0]);
+      closeQuietly(http.server());
       Duration grace = config.timings().shutdownGrace();
       awaitQuietly(Future.<Void>future(p -> context.runOnContext(v -> releases.handOver(grace).onComplete(p))),
           grace.plusSeconds(2));
@@ -243,11 +249,23 @@ public final class ServeCommand implements Callable<Integer> {
       fleetMetrics.stop();
       watch.stop();
       nudges.stop();
-      shutdown(vertx, redisson, null, List.of(worker, inspectionPool), pool);
+      shutdown(vertx, redisson, http.server(), List.of(worker, inspectionPool), pool);
       stop.countDown();
     }, "lockstep-shutdown"));
     stop.await();
     return 0;
+  }
+
+  private static ApiServer listen(Vertx vertx, io.vertx.core.Context context, int port, HealthRoutes health) {
+    try {
+      ApiServer http = ApiServer.listen(context, port, health).await();
+      log.info("coordinator listening on port {}; not ready until PostgreSQL and Redis answer", http.server().actualPort());
+      return http;
+    } catch (Exception e) {
+      log.error("coordinator could not listen on port {}: {}", port, e.getMessage());
+      vertx.close();
+      return null;
+    }
   }
 
   private static void shutdown(Vertx vertx, RedissonClient redisson, HttpServer server, List<WorkerExecutor> workers,
@@ -285,9 +303,7 @@ public final class ServeCommand implements Callable<Integer> {
     if (migrations != null && !Files.isDirectory(migrations)) {
       throw new IllegalArgumentException("migrations folder " + migrations.toAbsolutePath() + " does not exist");
     }
-    if (!redisUrl.startsWith("redis://") && !redisUrl.startsWith("rediss://")) {
-      throw new IllegalArgumentException("--redis-url must look like redis://host:6379 (got " + redisUrl + ")");
-    }
+    RedisUrl.parse(redisUrl);
     return new CoordinatorConfig(port, DatabaseUrl.parse(databaseUrl), redisUrl, service,
         migrations == null ? null : migrations.toAbsolutePath(),
         token, agentToken, Durations.parse(lostAfter), Durations.parse(prepareTimeout), Durations.parse(switchTimeout),
@@ -314,13 +330,15 @@ public final class ServeCommand implements Callable<Integer> {
     }
   }
 
-  static RedissonClient redisson(String url, java.time.Duration lockLease) {
+  static RedissonClient redisson(RedisUrl url, java.time.Duration lockLease) {
     Config config = new Config();
     config.setNettyThreads(4).setThreads(2);
     // A coordinator that dies keeps the service's lock this long; PostgreSQL's fence, not this, is what keeps releases safe.
     config.setLockWatchdogTimeout(lockLease.toMillis());
+    // Credentials apart from the address: Redisson prints its address in its error messages.
+    config.setUsername(url.username()).setPassword(url.password());
     config.useSingleServer()
-        .setAddress(url)
+        .setAddress(url.address())
         .setConnectionMinimumIdleSize(2)
         .setConnectionPoolSize(8)
         .setSubscriptionConnectionMinimumIdleSize(1);

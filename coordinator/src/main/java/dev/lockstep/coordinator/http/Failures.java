@@ -48,7 +48,10 @@ public final class Failures implements Handler<RoutingContext> {
       error = "internal";
       detail = "internal error (" + failure.getClass().getSimpleName() + "): " + failure.getMessage();
     }
-    if (status >= 500) {
+    if (status == 503) {
+      // A store out of reach or a coordinator stopping is the service's state, not a bug: one line, no stack.
+      log.warn("{} {} -> {}: {}", ctx.request().method(), ctx.request().path(), status, detail);
+    } else if (status >= 500) {
       log.error("{} {} -> {}: {}", ctx.request().method(), ctx.request().path(), status, detail, failure);
     } else {
       log.warn("{} {} -> {}: {}", ctx.request().method(), ctx.request().path(), status, detail);

@@ -9,20 +9,15 @@ import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
-import io.vertx.sqlclient.Pool;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import org.redisson.api.RedissonClient;
 
 /**
  * The coordinator's HTTP API (see DESIGN.md, "Interfaces"): routes mounted from one class per
- * resource, one failure handler for all of them, {@code /health} and {@code /metrics} without a
- * token.
+ * resource, one failure handler for all of them, {@code /health}, {@code /ready} ({@link HealthRoutes})
+ * and {@code /metrics} without a token.
  */
 public final class HttpApi {
   static final long BODY_LIMIT = 1 << 20;
@@ -31,9 +26,8 @@ public final class HttpApi {
   private HttpApi() {}
 
   public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch, Nudges nudges,
-                              ReleaseService releases, Checker checker, ReleaseStore store, MigrationSetStore sets, Pool pool,
-                              RedissonClient redisson,
-                              PrometheusMeterRegistry meters, String service) {
+                              ReleaseService releases, Checker checker, ReleaseStore store, MigrationSetStore sets,
+                              HealthRoutes health, PrometheusMeterRegistry meters) {
     Router router = Router.router(vertx);
     // The two requests that may carry a migration set get room for one; everything else stays at 1 MiB
     // (a route's body handler runs once, so the general one below passes these through).
@@ -41,11 +35,10 @@ public final class HttpApi {
       router.post(upload).handler(BodyHandler.create(false).setBodyLimit(SetUpload.Limits.DEFAULT.bodyBytes()));
     }
     router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
-    router.get("/health").handler(ctx -> health(vertx, pool, redisson, service).onComplete(r -> {
-      Map<String, Object> body = r.result();
-      boolean ok = "ok".equals(body.get("status"));
-      Responses.json(ctx, ok ? 200 : 503, body);
-    }));
+    health.mount(router);
+    // New work is refused at once, naming the store, while a store it needs is down.
+    router.post("/v1/releases").handler(health.refuseWhileDown(true));
+    router.post("/v1/check").handler(health.refuseWhileDown(false));
     router.get("/metrics").handler(PrometheusScrapingHandler.create(meters));
     new AgentRoutes(registry, watch, nudges, auth).mount(router);
     new ReleaseRoutes(vertx, releases, store, nudges, auth).mount(router);
@@ -58,20 +51,5 @@ public final class HttpApi {
     router.errorHandler(404, failures);
     router.errorHandler(405, failures);
     return router;
-  }
-
-  private static Future<Map<String, Object>> health(Vertx vertx, Pool pool, RedissonClient redisson, String service) {
-    Future<String> db = pool.query("SELECT 1").execute().map("ok").otherwise(e -> "down: " + e.getMessage());
-    Future<String> redis = Future.fromCompletionStage(redisson.getBucket("lockstep:health").isExistsAsync(),
-        vertx.getOrCreateContext()).map("ok").otherwise(e -> "down: " + e.getMessage());
-    return Future.join(db, redis).transform(r -> {
-      Map<String, Object> body = new LinkedHashMap<>();
-      boolean ok = "ok".equals(db.result()) && "ok".equals(redis.result());
-      body.put("status", ok ? "ok" : "degraded");
-      body.put("service", service);
-      body.put("database", db.result());
-      body.put("redis", redis.result());
-      return Future.succeededFuture(body);
-    });
   }
 }

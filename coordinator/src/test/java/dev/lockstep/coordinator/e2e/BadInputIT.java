@@ -67,6 +67,7 @@ class BadInputIT {
   // Every route of HttpApi and its *Routes classes. The ids are unknown ones: nothing here may start a release.
   static final List<Route> ROUTES = List.of(
       new Route("GET", "/health", false, (String) null),
+      new Route("GET", "/ready", false, (String) null),
       new Route("GET", "/metrics", false, (String) null),
       new Route("PUT", "/v1/agents/{agent}", true, AGENT, OP),
       new Route("GET", "/v1/agents", false, OP),

@@ -180,15 +180,7 @@ final class Fleet implements AutoCloseable {
 
   /** {@code migrations} null starts a coordinator without {@code --migrations}: every release must upload its set. */
   private Process launchCoordinator(int onPort, String logName, Path migrations) {
-    List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(onPort),
-        "--database-url", database.postgresUrl(), "--redis-url", TestRedis.url(), "--service", service,
-        "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
-        "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
-    if (migrations != null) {
-      cmd.addAll(List.of("--migrations", migrations.toString()));
-    }
-    cmd.addAll(coordinatorArgs);
-    Process process = java(System.getProperty("lockstep.coordinatorJar"), cmd, dir.resolve(logName));
+    Process process = spawnCoordinator(onPort, logName, migrations, database.postgresUrl(), TestRedis.url());
     ApiClient client = new ApiClient("http://127.0.0.1:" + onPort, OPERATOR_TOKEN);
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
       if (!process.isAlive()) {
@@ -355,11 +347,41 @@ final class Fleet implements AutoCloseable {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
-  private static int freePort() {
+  static int freePort() {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The coordinator process on {@code onPort} against these stores, not waited for. */
+  private Process spawnCoordinator(int onPort, String logName, Path migrations, String databaseUrl, String redisUrl) {
+    List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(onPort),
+        "--database-url", databaseUrl, "--redis-url", redisUrl, "--service", service,
+        "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
+        "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
+    if (migrations != null) {
+      cmd.addAll(List.of("--migrations", migrations.toString()));
+    }
+    cmd.addAll(coordinatorArgs);
+    return java(System.getProperty("lockstep.coordinatorJar"), cmd, dir.resolve(logName));
+  }
+
+  /**
+   * Starts the coordinator against these store URLs (a proxy, a Redis of the test's own) with a fresh
+   * {@code logName}, and returns at once: it may not be ready yet, or may be meant to exit. {@link #url()},
+   * {@link #api()} and agents started later talk to it.
+   */
+  Process startCoordinatorAgainst(String databaseUrl, String redisUrl, Path migrations, String logName) {
+    try {
+      Files.deleteIfExists(dir.resolve(logName));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    port = freePort();
+    coordinatorMigrations = migrations;
+    coordinator = spawnCoordinator(port, logName, migrations, databaseUrl, redisUrl);
+    return coordinator;
   }
 }
