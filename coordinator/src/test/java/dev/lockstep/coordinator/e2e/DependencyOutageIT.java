@@ -9,6 +9,7 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseRequest;
 import dev.lockstep.testkit.TcpProxy;
+import dev.lockstep.testkit.ScratchPostgres;
 import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestPostgres;
 import dev.lockstep.testkit.TestRedis;
@@ -177,23 +178,25 @@ class DependencyOutageIT {
   }
 
   /**
-   * A wrong PostgreSQL password is SQL state 28P01, but only where the server asks for one: a server that
-   * trusts 127.0.0.1 (this machine's does) accepts any, and the test is skipped; StoreFailureTest covers the state.
+   * A wrong PostgreSQL password is SQL state 28P01, but only where the server asks for one. This machine's
+   * shared server trusts 127.0.0.1, so the test starts a cluster of its own that asks (scram-sha-256).
    */
   @Test
   void aWrongPostgresPasswordIsAConfigurationErrorExit2(TestInfo test) throws Exception {
     fleet(test);
-    String role = "lockstep_pw_" + UUID.randomUUID().toString().substring(0, 8);
-    db.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'right-" + role + "'");
-    cleanup.add(() -> db.execute("DROP ROLE IF EXISTS " + role));
-    String wrong = "wrong-pw-" + UUID.randomUUID();
-    String host = TestPostgres.instance().host() + ":" + TestPostgres.instance().port();
-    Assumptions.assumeFalse(connects("jdbc:postgresql://" + host + "/" + db.name(), role, wrong),
-        "PostgreSQL at " + host + " trusts this client (pg_hba.conf), so no password is ever wrong");
+    Assumptions.assumeTrue(ScratchPostgres.binaries().isPresent(), "needs PostgreSQL's initdb for a cluster that asks for passwords");
+    try (ScratchPostgres scratch = ScratchPostgres.start()) {
+      String host = "127.0.0.1:" + scratch.port();
+      String wrong = "wrong-pw-" + UUID.randomUUID();
+      assertThat(connects("jdbc:postgresql://" + host + "/postgres", "postgres", scratch.password()))
+          .as("the right password connects").isTrue();
+      assertThat(connects("jdbc:postgresql://" + host + "/postgres", "postgres", wrong)).as("a wrong one does not").isFalse();
 
-    assertThat(exitsWith("postgresql://" + role + ":" + wrong + "@" + host + "/" + db.name(), TestRedis.url(), "wrong-pw.log"))
-        .isEqualTo(2);
-    assertThat(configurationError("wrong-pw.log")).contains("PostgreSQL at postgresql://" + role + ":***@").contains("28P01");
+      assertThat(exitsWith("postgresql://postgres:" + wrong + "@" + host + "/postgres", TestRedis.url(), "wrong-pw.log"))
+          .isEqualTo(2);
+      assertThat(configurationError("wrong-pw.log")).contains("PostgreSQL at postgresql://postgres:***@").contains("28P01");
+      assertThat(Files.readString(fleet.dir.resolve("wrong-pw.log"))).doesNotContain(wrong);
+    }
   }
 
   @Test
