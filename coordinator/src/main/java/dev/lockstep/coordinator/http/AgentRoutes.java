@@ -36,6 +36,8 @@ final class AgentRoutes {
   private static final Pattern DIGEST = Pattern.compile("[0-9a-f]{1,128}");
   private static final int MAX_DETAIL = 4000;
   private static final Duration MAX_WAIT = Duration.ofMinutes(5);
+  private static final java.util.Set<AgentState> IN_A_RELEASE = java.util.EnumSet.of(AgentState.PREPARING,
+      AgentState.PREPARED, AgentState.SWITCHING, AgentState.SWITCHED, AgentState.FAILED);
 
   private final AgentRegistry registry;
   private final DesiredStateWatch watch;
@@ -64,9 +66,10 @@ final class AgentRoutes {
       throw LockstepException.badRequest("agent id in the path (" + id + ") differs from the body ("
           + (report.id() == null ? "null" : Names.printable(report.id())) + ")");
     }
-    // A report about a release wakes the run waiting for it (on whichever coordinator runs it).
+    // A report of a release in progress wakes the run waiting for it (on whichever coordinator runs it);
+    // the steady reports of serving agents wake nobody.
     reply(ctx, 200, registry.report(checked(id, report)).onSuccess(saved -> {
-      if (report.releaseId() != null) {
+      if (report.releaseId() != null && IN_A_RELEASE.contains(report.state())) {
         nudges.publish(Nudges.RUN_INPUT, report.service());
       }
     }));

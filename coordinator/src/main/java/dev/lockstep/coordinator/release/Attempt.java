@@ -2,7 +2,6 @@ package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.migration.MigrationSet;
-import java.time.Instant;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -10,7 +9,7 @@ import java.util.function.BooleanSupplier;
  * the store, never a local folder), the journal every write goes through, and whether this
  * coordinator is shutting down. Nothing here is progress: progress is what the journal stored.
  */
-record Attempt(long epoch, MigrationSet set, ReleaseJournal journal, Instant started, BooleanSupplier stopping) {
+record Attempt(long epoch, MigrationSet set, ReleaseJournal journal, BooleanSupplier stopping) {
 
   String digest() {
     return set.digest();

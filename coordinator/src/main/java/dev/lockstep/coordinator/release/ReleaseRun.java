@@ -121,7 +121,7 @@ public final class ReleaseRun {
   private Future<Void> walk(ReleaseDocument doc, long epoch, MigrationSet set) {
     ReleaseJournal journal = new ReleaseJournal(shared.store(), shared.watch(), shared.nudges(), shared.clock(), epoch,
         set.digest(), doc);
-    Attempt attempt = new Attempt(epoch, set, journal, shared.clock().instant(), () -> stopping);
+    Attempt attempt = new Attempt(epoch, set, journal, () -> stopping);
     // A release an earlier run held (its document names that run's epoch) is resumed: say so, and what resuming here means.
     Future<ReleaseDocument> begun = doc.epoch() == 0 ? Future.succeededFuture(doc)
         : journal.write(doc, doc.phase() + ": coordinator " + shared.instanceId() + " resumed the release (epoch " + epoch

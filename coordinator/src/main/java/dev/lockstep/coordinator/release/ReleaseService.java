@@ -57,6 +57,8 @@ public final class ReleaseService {
   private long orphanTimer = -1;
   private MessageConsumer<Object> handovers;
   private boolean stopping;
+  /** Completed when the last run has handed over, during shutdown. */
+  private Promise<Void> drained;
 
   public ReleaseService(Vertx vertx, CoordinatorConfig config, ReleaseStore store, AgentRegistry registry,
                         Migrations migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Clock clock) {
@@ -184,23 +186,14 @@ public final class ReleaseService {
         runsNow.size(), Durations.format(grace));
     runsNow.forEach(ReleaseRun::handOver);
     Promise<Void> done = Promise.promise();
+    drained = done;
     long deadline = vertx.setTimer(grace.toMillis(), t -> {
       log.warn("shutting down: release(s) {} did not reach a safe point within {}; letting go of the lock anyway (the"
           + " coordinator that takes over rolls the running step back)", running.keySet(), Durations.format(grace));
       List.copyOf(running.values()).forEach(ReleaseRun::abandon);
       vertx.setTimer(200, x -> done.tryComplete());
     });
-    checkHandedOver(done, deadline);
-    return done.future();
-  }
-
-  private void checkHandedOver(Promise<Void> done, long deadline) {
-    if (running.isEmpty()) {
-      vertx.cancelTimer(deadline);
-      done.tryComplete();
-    } else if (!done.future().isComplete()) {
-      vertx.setTimer(50, t -> checkHandedOver(done, deadline));
-    }
+    return done.future().onComplete(r -> vertx.cancelTimer(deadline));
   }
 
   public void stop() {
@@ -221,6 +214,9 @@ public final class ReleaseService {
       running.remove(doc.id());
       if (stopping) {
         runs.nudges().publish(Nudges.HANDED_OVER, doc.service());
+        if (running.isEmpty() && drained != null) {
+          drained.tryComplete();
+        }
       } else if (r.succeeded() && r.result() && lockWait.isZero()) {
         log.warn("took over release {} of service {} from a coordinator that stopped running it", doc.id(), doc.service());
       }
