@@ -15,6 +15,7 @@ import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.lock.ServiceLock;
+import dev.lockstep.coordinator.release.Backup;
 import dev.lockstep.coordinator.release.Ending;
 import dev.lockstep.coordinator.release.FleetWait;
 import dev.lockstep.coordinator.release.Migrating;
@@ -131,6 +132,16 @@ public final class ServeCommand implements Callable<Integer> {
       description = "on SIGTERM, how long a running migration step may take to finish before the coordinator lets go anyway (default 30s)")
   String shutdownGrace;
 
+  @Option(names = "--backup-command", defaultValue = "${env:LOCKSTEP_BACKUP_COMMAND}",
+      description = "run through sh -c under the lock after PREFLIGHT (once the fleet prepared) and before MIGRATING, with"
+          + " LOCKSTEP_RELEASE_ID, LOCKSTEP_SERVICE and DATABASE_URL in its environment; failure aborts the release"
+          + " (env LOCKSTEP_BACKUP_COMMAND)")
+  String backupCommand;
+
+  @Option(names = "--backup-timeout", defaultValue = "${env:LOCKSTEP_BACKUP_TIMEOUT:-1h}",
+      description = "how long the backup command may run before it is stopped and the release aborted (default 1h)")
+  String backupTimeout;
+
   @Option(names = "--rules", defaultValue = "${env:LOCKSTEP_RULES}",
       description = "folder of user rules (*.json: id, severity, message, detect, repair) (env LOCKSTEP_RULES)")
   Path rulesDir;
@@ -201,7 +212,8 @@ public final class ServeCommand implements Callable<Integer> {
     ReleaseMachine machine = new ReleaseMachine(
         new Planning(migrationRunner, worker),
         new Preflighting(migrationRunner, preflight, connections, registry, worker),
-        new Preparing(fleetWait, config.prepareTimeout()),
+        new Preparing(fleetWait, config.prepareTimeout(),
+            new Backup(backupCommand, Durations.parse(backupTimeout), config.database().libpqUrl(), clock), worker),
         new Migrating(vertx, migrationRunner, new RepairStep(connections, rules, inspection, config.lockTimeout()), worker,
             config.lockTimeout(), config.timings().retryWait()),
         new Switching(fleetWait, config.switchTimeout(), meters, clock));

@@ -27,6 +27,7 @@ import java.util.List;
  * @param options what the operator asked beyond revision and schema (requested mode, overrides)
  * @param migrationsDigest the digest ({@link MigrationsDigest}) of the migration set the release carries,
  *     stored when it was created; every step and every coordinator that resumes it uses that set
+ * @param backup what the backup command did before MIGRATING; null without {@code --backup-command}
  */
 public record ReleaseDocument(
     String id,
@@ -48,7 +49,8 @@ public record ReleaseDocument(
     String createdAt,
     String updatedAt,
     ReleaseOptions options,
-    String migrationsDigest) {
+    String migrationsDigest,
+    BackupResult backup) {
 
   public ReleaseDocument {
     findings = findings == null ? List.of() : List.copyOf(findings);
@@ -76,6 +78,7 @@ public record ReleaseDocument(
     private long epoch;
     private ReleaseOptions options;
     private String migrationsDigest;
+    private BackupResult backup;
 
     public Builder() {}
 
@@ -84,7 +87,7 @@ public record ReleaseDocument(
       mode = d.mode; modeReason = d.modeReason; phase = d.phase; reason = d.reason; findings = d.findings;
       repairs = d.repairs; pending = d.pending; applied = d.applied; agents = d.agents; switchSkewMs = d.switchSkewMs;
       epoch = d.epoch; createdAt = d.createdAt; updatedAt = d.updatedAt; options = d.options;
-      migrationsDigest = d.migrationsDigest;
+      migrationsDigest = d.migrationsDigest; backup = d.backup;
     }
 
     public Builder id(String v) { id = v; return this; }
@@ -107,10 +110,12 @@ public record ReleaseDocument(
     public Builder updatedAt(String v) { updatedAt = v; return this; }
     public Builder options(ReleaseOptions v) { options = v; return this; }
     public Builder migrationsDigest(String v) { migrationsDigest = v; return this; }
+    public Builder backup(BackupResult v) { backup = v; return this; }
 
     public ReleaseDocument build() {
       return new ReleaseDocument(id, service, revision, schema, fromSchema, mode, modeReason, phase, reason, findings,
-          repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt, options, migrationsDigest);
+          repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt, options, migrationsDigest,
+          backup);
     }
   }
 }

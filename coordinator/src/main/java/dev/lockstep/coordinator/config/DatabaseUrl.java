@@ -82,6 +82,28 @@ public record DatabaseUrl(String host, int port, String database, String user, S
     return url.toString();
   }
 
+  /**
+   * A libpq URL with the password, for a child process such as the backup command's {@code pg_dump}
+   * (its environment only: never a log, a document or an argument list, which {@code ps} shows).
+   */
+  public String libpqUrl() {
+    StringBuilder url = new StringBuilder("postgresql://").append(encode(user));
+    if (password != null) {
+      url.append(':').append(encode(password));
+    }
+    url.append('@').append(host).append(':').append(port).append('/').append(encode(database));
+    if (!params.isEmpty()) {
+      url.append('?');
+      params.forEach((k, v) -> url.append(encode(k)).append('=').append(encode(v)).append('&'));
+      url.setLength(url.length() - 1);
+    }
+    return url.toString();
+  }
+
+  private static String encode(String s) {
+    return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
   /** The URL with the password replaced by {@code ***}: the only form that may reach a log. */
   @Override
   public String toString() {

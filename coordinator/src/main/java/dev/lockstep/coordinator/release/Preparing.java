@@ -1,25 +1,32 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.protocol.BackupResult;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
 import java.time.Duration;
 
 /**
  * PREPARING: every participant stages the new code and acknowledges with the digest of the migrations
- * it staged. Then MIGRATING, in one statement that also checks no abort was asked for, so an abort
+ * it staged; then the backup command, if there is one. Then MIGRATING, in one statement that also checks no abort was asked for, so an abort
  * either lands before the schema is touched or is refused.
  */
 public final class Preparing implements PhaseStep {
   private final FleetWait fleet;
   private final Duration timeout;
+  private final Backup backup;
+  private final WorkerExecutor worker;
 
-  public Preparing(FleetWait fleet, Duration timeout) {
+  public Preparing(FleetWait fleet, Duration timeout, Backup backup, WorkerExecutor worker) {
     this.fleet = fleet;
     this.timeout = timeout;
+    this.backup = backup;
+    this.worker = worker;
   }
 
   @Override
@@ -28,12 +35,39 @@ public final class Preparing implements PhaseStep {
         (participants, reports) -> FleetCheck.prepare(stored.id(), attempt.digest(), participants, reports),
         a -> a.state() == AgentState.PREPARED ? a.id() + " prepared (digest " + MigrationsDigest.shortForm(a.digest()) + ")" : null,
         LockstepException::aborted);
-    return fleet.await(goal, attempt).compose(prepared -> {
+    return fleet.await(goal, attempt).compose(ready -> backedUp(ready, attempt)).compose(prepared -> {
       attempt.checkStopping("before MIGRATING");
       return attempt.journal().enterMigrating(prepared.toBuilder().phase(Phase.MIGRATING).build(),
               "MIGRATING: applying repairs, then " + prepared.pending().size() + " migration(s) to schema " + prepared.schema())
           .compose(entered -> entered ? Future.succeededFuture(attempt.journal().stored())
               : Future.failedFuture(LockstepException.aborted("aborted by the operator before MIGRATING")));
     });
+  }
+
+  /**
+   * Runs the backup command once the fleet is ready, unless this release already has a good backup
+   * (a run resumed after it). A failed or timed-out backup aborts the release before any schema change.
+   */
+  private Future<ReleaseDocument> backedUp(ReleaseDocument ready, Attempt attempt) {
+    if (!backup.configured() || (ready.backup() != null && ready.backup().succeeded())) {
+      return Future.succeededFuture(ready);
+    }
+    attempt.checkStopping("before the backup");
+    ReleaseJournal journal = attempt.journal();
+    return journal.write(ready, "PREPARING: every agent prepared; running the backup command (timeout "
+            + Durations.format(backup.timeout()) + ")")
+        .compose(doc -> worker.executeBlocking(() -> backup.run(doc.id(), doc.service()), true))
+        .compose(result -> journal.write(journal.stored().toBuilder().backup(result).build(), result.succeeded()
+                ? "PREPARING: backup done in " + Durations.format(Duration.ofMillis(result.durationMs())) : null)
+            .compose(doc -> result.succeeded() ? Future.succeededFuture(doc)
+                : Future.failedFuture(LockstepException.aborted(describe(result)))));
+  }
+
+  private static String describe(BackupResult result) {
+    String how = result.timedOut() ? "ran past its timeout and was stopped after "
+        + Durations.format(Duration.ofMillis(result.durationMs()))
+        : "exited " + result.exitCode() + " after " + Durations.format(Duration.ofMillis(result.durationMs()));
+    return "backup command " + how + (result.stderrTail().isEmpty() ? "" : ": " + result.stderrTail())
+        + "; nothing in the schema changed";
   }
 }
