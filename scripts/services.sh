@@ -2,7 +2,8 @@
 # Makes sure PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) are running:
 # uses what is running, else starts the local packages, else installs them with apt-get.
 # Also installs Debian's chromium and chromium-driver if missing, for the dashboard's browser test
-# (DashboardIT); LOCKSTEP_SKIP_BROWSER=1 skips that (the demo needs no browser).
+# (DashboardIT); LOCKSTEP_SKIP_BROWSER=1 skips that (the demo needs no browser). And promtool (Debian's
+# prometheus package), which lints the coordinator's /metrics in MetricsIT.
 # Idempotent; sourced by .ci/run and demo/run.sh.
 set -euo pipefail
 
@@ -58,6 +59,16 @@ ensure_browser() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 }
 
+ensure_promtool() {
+  if command -v promtool >/dev/null; then return; fi
+  say "installing Debian's prometheus package with apt-get (for promtool, which lints /metrics in MetricsIT)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+  # The package starts a server where systemd runs; Lockstep needs only the tool.
+  if pgrep -x prometheus >/dev/null; then as_root pkill -x prometheus || true; fi
+}
+
 ensure_postgres
 ensure_redis
 ensure_browser
+ensure_promtool

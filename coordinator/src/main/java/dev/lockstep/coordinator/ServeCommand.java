@@ -23,6 +23,7 @@ import dev.lockstep.coordinator.release.Planning;
 import dev.lockstep.coordinator.release.Preflighting;
 import dev.lockstep.coordinator.release.Preparing;
 import dev.lockstep.coordinator.release.ReleaseMachine;
+import dev.lockstep.coordinator.release.ReleaseMetrics;
 import dev.lockstep.coordinator.release.ReleaseRun;
 import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.release.RepairStep;
@@ -208,17 +209,18 @@ public final class ServeCommand implements Callable<Integer> {
     // The rules see each release's own set (Preflight adds it per run), never this coordinator's folder.
     InspectionContext inspection = InspectionContext.empty().withDeclaredKeys(declaredKeys);
     Preflight preflight = new Preflight(rules, inspection, config.lockTimeout());
+    ReleaseMetrics releaseMetrics = new ReleaseMetrics(meters);
     FleetWait fleetWait = new FleetWait(registry, nudges, clock, config.lostAfter());
     ReleaseMachine machine = new ReleaseMachine(
         new Planning(migrationRunner, worker),
         new Preflighting(migrationRunner, preflight, connections, registry, worker),
         new Preparing(fleetWait, config.prepareTimeout(),
             new Backup(backupCommand, Durations.parse(backupTimeout), config.database().libpqUrl(), clock), worker),
-        new Migrating(vertx, migrationRunner, new RepairStep(connections, rules, inspection, config.lockTimeout()), worker,
+        new Migrating(vertx, migrationRunner, new RepairStep(connections, rules, inspection, config.lockTimeout(), releaseMetrics), worker,
             config.lockTimeout(), config.timings().retryWait()),
-        new Switching(fleetWait, config.switchTimeout(), meters, clock));
+        new Switching(fleetWait, config.switchTimeout(), releaseMetrics, clock));
     ReleaseRun.Shared runs = new ReleaseRun.Shared(new ServiceLock.Factory(vertx, redisson), connections, store, sets,
-        migrationRunner, watch, nudges, machine, new Ending(migrationRunner, worker, instanceId), worker, meters, clock,
+        migrationRunner, watch, nudges, machine, new Ending(migrationRunner, worker, instanceId), worker, releaseMetrics, clock,
         instanceId);
     ReleaseService releases = new ReleaseService(vertx, config, store, registry, migrationRunner, worker, runs, clock);
     Checker checker = new Checker(config.service(), migrationRunner, preflight, connections, store, sets, inspectionPool);

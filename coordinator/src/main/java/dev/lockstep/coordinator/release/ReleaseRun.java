@@ -12,12 +12,10 @@ import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +35,7 @@ public final class ReleaseRun {
   /** The collaborators every run of this coordinator shares, wired once. */
   public record Shared(ServiceLock.Factory locks, Connections connections, ReleaseStore store, MigrationSetStore sets,
                        Migrations migrations, DesiredStateWatch watch, Nudges nudges, ReleaseMachine machine, Ending ending,
-                       WorkerExecutor worker, MeterRegistry meters, Clock clock, String instanceId) {}
+                       WorkerExecutor worker, ReleaseMetrics metrics, Clock clock, String instanceId) {}
 
   private final Shared shared;
   private final String id;
@@ -58,7 +56,9 @@ public final class ReleaseRun {
    * and changes nothing. Never fails.
    */
   public Future<Boolean> run(Duration lockWait) {
+    long asked = System.nanoTime();
     return lock.acquire(lockWait).compose(won -> {
+      shared.metrics().lockWait(Duration.ofNanos(System.nanoTime() - asked));
       if (!won) {
         log.info("release {}: another coordinator holds the lock of service {}; leaving the release to it", id, service);
         return Future.succeededFuture(false);
@@ -131,9 +131,7 @@ public final class ReleaseRun {
         .onComplete(r -> {
           ReleaseDocument last = journal.stored();
           if (last.phase().isTerminal()) {
-            shared.meters().timer("lockstep.release.duration", "phase", last.phase().name())
-                .record(Duration.between(Instant.parse(last.createdAt()), shared.clock().instant()));
-            shared.meters().counter("lockstep.releases", "phase", last.phase().name()).increment();
+            shared.metrics().ended(service, last.phase());
           }
         });
   }
@@ -147,7 +145,10 @@ public final class ReleaseRun {
     } catch (LockstepException e) {
       return Future.failedFuture(e);
     }
-    return shared.machine().step(stored, attempt).compose(next -> next(next, attempt));
+    long began = System.nanoTime();
+    return shared.machine().step(stored, attempt)
+        .onComplete(r -> shared.metrics().phase(stored.phase(), Duration.ofNanos(System.nanoTime() - began)))
+        .compose(next -> next(next, attempt));
   }
 
   /** The set the release carries, from the store: never a local folder (except for a release that predates stored sets). */

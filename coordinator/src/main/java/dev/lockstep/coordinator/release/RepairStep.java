@@ -28,8 +28,11 @@ public final class RepairStep {
   private final RuleEngine rules;
   private final InspectionContext context;
   private final Duration lockTimeout;
+  private final ReleaseMetrics metrics;
 
-  public RepairStep(Connections connections, RuleEngine rules, InspectionContext context, Duration lockTimeout) {
+  public RepairStep(Connections connections, RuleEngine rules, InspectionContext context, Duration lockTimeout,
+                    ReleaseMetrics metrics) {
+    this.metrics = metrics;
     this.connections = connections;
     this.rules = rules;
     this.context = context;
@@ -63,6 +66,8 @@ public final class RepairStep {
         executed.addAll(repair(() -> rules.apply(c, inside), fromSchema));
         audit(c, releaseId, inside);
         c.commit();
+        outside.forEach(f -> metrics.repaired(f.rule(), f.repair().size()));
+        inside.forEach(f -> metrics.repaired(f.rule(), f.repair().size()));
       } catch (SQLException | RuntimeException e) {
         c.rollback();
         throw e;

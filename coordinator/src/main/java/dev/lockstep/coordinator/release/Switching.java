@@ -5,7 +5,6 @@ import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,13 +18,13 @@ import java.time.Instant;
 public final class Switching implements PhaseStep {
   private final FleetWait fleet;
   private final Duration timeout;
-  private final MeterRegistry meters;
+  private final ReleaseMetrics metrics;
   private final Clock clock;
 
-  public Switching(FleetWait fleet, Duration timeout, MeterRegistry meters, Clock clock) {
+  public Switching(FleetWait fleet, Duration timeout, ReleaseMetrics metrics, Clock clock) {
     this.fleet = fleet;
     this.timeout = timeout;
-    this.meters = meters;
+    this.metrics = metrics;
     this.clock = clock;
   }
 
@@ -39,7 +38,7 @@ public final class Switching implements PhaseStep {
     return fleet.await(goal, attempt).compose(switched -> {
       Long skew = FleetCheck.skewMs(switched.agents());
       if (skew != null) {
-        meters.summary("lockstep.switch.skew.ms").record(skew);
+        metrics.switchSkew(skew);
       }
       return attempt.journal().tell(switched.toBuilder().phase(Phase.COMPLETED).switchSkewMs(skew).build(),
           "COMPLETED in " + Durations.format(Duration.between(Instant.parse(switched.createdAt()), clock.instant())) + "; "
