@@ -97,19 +97,50 @@ public final class Migrations {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
           set.origin() + " holds no V… migrations; nothing to release a schema to");
     }
-    MigrationVersion target = requestedSchema == null ? newest : SchemaVersions.parse(requestedSchema);
-    if (set.migration(target) == null) {
+    MigrationVersion target = requestedSchema == null ? newest : target(info, requestedSchema);
+    MigrationVersion first = MigrationVersion.fromVersion(set.versioned().get(0).version());
+    // Below the first version is the empty schema: everything undone (alembic downgrade base).
+    boolean empty = target.compareTo(first) < 0;
+    if (!empty && set.migration(target) == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-          "schema version " + requestedSchema + " is not in " + set.origin() + "; the newest is " + newest);
+          "schema version " + requestedSchema + " is not in " + set.origin() + "; the newest is " + newest
+              + (currentVersion == null ? "" : ", the database is at " + currentVersion));
     }
     if (currentVersion != null && target.compareTo(currentVersion) < 0) {
       return downgradePlan(set, info, currentVersion, target);
+    }
+    if (empty) {
+      return new MigrationPlan(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), List.of());
     }
     List<PendingMigration> pending = new ArrayList<>();
     for (MigrationInfo m : configure(set, target.getVersion(), false).load().info().pending()) {
       pending.add(set.migration(m.getVersion()));
     }
     return new MigrationPlan(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), pending);
+  }
+
+  /**
+   * The version {@code requested} names: itself, or for {@code -N} the version N applied versions below the
+   * current one ({@code 0}, the empty schema, when N reaches past the first).
+   */
+  private static MigrationVersion target(MigrationInfoService info, String requested) {
+    java.util.OptionalInt down = SchemaVersions.stepsDown(requested);
+    if (down.isEmpty()) {
+      return SchemaVersions.parse(requested);
+    }
+    List<MigrationVersion> applied = new ArrayList<>();
+    for (MigrationInfo m : info.applied()) {
+      if (m.getVersion() != null && m.getState().isApplied() && !applied.contains(m.getVersion())) {
+        applied.add(m.getVersion());
+      }
+    }
+    if (applied.isEmpty()) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "schema " + requested
+          + " goes down from the current version, but the database has no migration applied");
+    }
+    applied.sort(null);
+    int index = applied.size() - 1 - down.getAsInt();
+    return index < 0 ? MigrationVersion.fromVersion("0") : applied.get(index);
   }
 
   /**
@@ -129,7 +160,10 @@ public final class Migrations {
       }
       PendingMigration script = undoScripts.get(m.getVersion());
       if (script == null) {
-        missing.add("V" + m.getVersion() + " (" + m.getDescription() + ") has no undo script U" + m.getVersion() + "__….sql");
+        PendingMigration forward = set.migration(m.getVersion());
+        String expected = forward != null ? "U" + forward.script().substring(1)
+            : "U" + m.getVersion() + "__" + m.getDescription().replace(' ', '_') + ".sql";
+        missing.add("V" + m.getVersion() + " (" + m.getDescription() + ") has no undo script: " + expected + " is missing");
         continue;
       }
       // The history's version text (V001 and U1 are one version, but the row says 001) is what undo deletes.

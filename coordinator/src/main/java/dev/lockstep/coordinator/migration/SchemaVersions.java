@@ -12,12 +12,29 @@ import org.flywaydb.core.api.MigrationVersion;
 public final class SchemaVersions {
   private SchemaVersions() {}
 
+  /** {@code -N}: N versions below the database's current one ({@code alembic downgrade -1}). */
+  private static final java.util.regex.Pattern STEPS_DOWN = java.util.regex.Pattern.compile("-([1-9][0-9]{0,5})");
+
+  /** Steps down of a relative target such as {@code -2}, or empty for an absolute version. */
+  public static java.util.OptionalInt stepsDown(String text) {
+    java.util.regex.Matcher m = text == null ? null : STEPS_DOWN.matcher(text.strip());
+    return m != null && m.matches() ? java.util.OptionalInt.of(Integer.parseInt(m.group(1))) : java.util.OptionalInt.empty();
+  }
+
+  /** Checks a requested schema: a version, or {@code -N}. */
+  public static void check(String text) {
+    if (stepsDown(text).isEmpty()) {
+      parse(text);
+    }
+  }
+
   /**
    * @throws LockstepException BAD_REQUEST naming the text if Flyway cannot read it as a version
    */
   public static MigrationVersion parse(String text) {
     if (text == null || text.isBlank() || text.length() > 100 || !text.matches("[0-9][0-9._]*")) {
-      throw LockstepException.badRequest("schema must be a migration version like 3, 1.2 or 1_2 (got '" + text + "')");
+      throw LockstepException.badRequest("schema must be a migration version like 3, 1.2 or 1_2, or -N for N versions"
+          + " down (got '" + text + "')");
     }
     try {
       return MigrationVersion.fromVersion(text);

@@ -88,7 +88,7 @@ public final class ReleaseService {
     }
     if (request.schema() != null) {
       try {
-        SchemaVersions.parse(request.schema());
+        SchemaVersions.check(request.schema());
       } catch (LockstepException e) {
         return Future.failedFuture(e);
       }

@@ -58,7 +58,8 @@ class DowngradeIT {
     assertThat(Json.read(guarded.out(), ReleaseDocument.class).reason())
         .contains("table public.orders, which holds 1 row(s)").contains("--allow-data-loss");
 
-    Fleet.CliRun down = fleet.cli("release", "--revision", "v1", "--schema", "1", "--allow-data-loss", "--json");
+    // One step down, as `alembic downgrade -1` says it.
+    Fleet.CliRun down = fleet.cli("release", "--revision", "v1", "--schema", "-1", "--allow-data-loss", "--json");
     assertThat(down.exit()).as(down.out() + down.err()).isZero();
     ReleaseDocument doc = Json.read(down.out(), ReleaseDocument.class);
     assertThat(doc.phase()).isEqualTo(Phase.COMPLETED);
@@ -79,7 +80,15 @@ class DowngradeIT {
 
     Fleet.CliRun refused = fleet.cli("release", "--revision", "v1", "--schema", "1");
     assertThat(refused.exit()).isEqualTo(2);
-    assertThat(refused.err()).contains("cannot downgrade from 3 to 1").contains("V3 (add user email) has no undo script U3__");
+    assertThat(refused.err()).contains("cannot downgrade from 3 to 1")
+        .contains("V3 (add user email) has no undo script: U3__add_user_email.sql is missing");
+    // Below the first version is the empty schema: refused for the same missing file, not for "no version 0".
+    Fleet.CliRun toNothing = fleet.cli("release", "--revision", "v0", "--schema", "0");
+    assertThat(toNothing.exit()).isEqualTo(2);
+    assertThat(toNothing.err()).contains("cannot downgrade from 3 to 0").contains("U3__add_user_email.sql is missing")
+        .doesNotContain("is not in");
+    Fleet.CliRun tooFar = fleet.cli("release", "--revision", "v0", "--schema", "-5");
+    assertThat(tooFar.err()).contains("cannot downgrade from 3 to 0").contains("U3__add_user_email.sql is missing");
     assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history WHERE version = '3'")).isEqualTo(1);
   }
 }
