@@ -217,7 +217,7 @@ public final class ServeCommand implements Callable<Integer> {
         new Preparing(fleetWait, config.prepareTimeout(),
             new Backup(backupCommand, Durations.parse(backupTimeout), config.database().libpqUrl(), clock), worker),
         new Migrating(vertx, migrationRunner, new RepairStep(connections, rules, inspection, config.lockTimeout(), releaseMetrics), worker,
-            config.lockTimeout(), config.timings().retryWait()),
+            config.lockTimeout(), config.timings().retryWait(), instanceId),
         new Switching(fleetWait, config.switchTimeout(), releaseMetrics, clock));
     ReleaseRun.Shared runs = new ReleaseRun.Shared(new ServiceLock.Factory(vertx, redisson), connections, store, sets,
         migrationRunner, watch, nudges, machine, new Ending(migrationRunner, worker, instanceId), worker, releaseMetrics, clock,

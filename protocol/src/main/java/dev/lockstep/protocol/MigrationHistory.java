@@ -27,11 +27,17 @@ public record MigrationHistory(String service, String current, List<Entry> appli
    * @param migrationsDigest the digest of the migration set that release carried, or null
    */
   public record Entry(String version, String description, String script, String state, String installedBy,
-                      String installedOn, Integer executionMs, String releaseId, String migrationsDigest) {
+                      String installedOn, Integer executionMs, String releaseId, String migrationsDigest,
+                      String coordinator) {
 
-    /** The same entry, attributed to the release that applied it and its set. */
-    public Entry appliedBy(String release, String digest) {
-      return new Entry(version, description, script, state, installedBy, installedOn, executionMs, release, digest);
+    public Entry(String version, String description, String script, String state, String installedBy,
+                 String installedOn, Integer executionMs, String releaseId, String migrationsDigest) {
+      this(version, description, script, state, installedBy, installedOn, executionMs, releaseId, migrationsDigest, null);
+    }
+
+    /** The same entry, attributed to the release that applied it, its set and the coordinator instance that ran it. */
+    public Entry appliedBy(String release, String digest, String instance) {
+      return new Entry(version, description, script, state, installedBy, installedOn, executionMs, release, digest, instance);
     }
   }
 

@@ -19,7 +19,16 @@ public final class AbortCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ReleaseDocument doc = options.client().post("/v1/releases/" + id + "/abort", null, ReleaseDocument.class);
+    ApiClient api = options.client();
+    if (options.service != null && !options.service.isBlank()) {
+      // Checked before anything is asked: an abort meant for one service must never stop another's release.
+      ReleaseDocument target = api.get("/v1/releases/" + id, ReleaseDocument.class);
+      if (!options.service.equals(target.service())) {
+        throw new CliException(2, "release " + id + " is of service " + target.service() + ", not " + options.service
+            + "; nothing was aborted");
+      }
+    }
+    ReleaseDocument doc = api.post("/v1/releases/" + id + "/abort", null, ReleaseDocument.class);
     System.out.println(options.json ? Json.write(doc)
         : "abort requested for release " + id + " (was " + doc.phase() + "); agents that prepared will run their abort hook");
     return 0;

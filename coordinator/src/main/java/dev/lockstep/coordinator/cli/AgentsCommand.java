@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /** {@code lockstep agents}: every agent, its revision, state and when it was last seen. */
 @Command(name = "agents", mixinStandardHelpOptions = true, description = "List the fleet: each agent's revision, state, last seen.")
@@ -16,15 +15,13 @@ public final class AgentsCommand implements Callable<Integer> {
   @Mixin
   ClientOptions options;
 
-  @Option(names = "--service", description = "only this service")
-  String service;
 
   /** The JSON shape of {@code GET /v1/agents}. */
   public record AgentList(List<AgentStatus> agents) {}
 
   @Override
   public Integer call() {
-    AgentList list = fetch(options.client(), service);
+    AgentList list = fetch(options.client(), options.service);
     if (options.json) {
       System.out.println(Json.write(list));
     } else {

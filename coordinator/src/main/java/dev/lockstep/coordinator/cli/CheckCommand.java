@@ -39,7 +39,7 @@ public final class CheckCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    ReleaseRequest request = new ReleaseRequest(null, null, schema, mode == null ? null : Mode.parse(mode), false,
+    ReleaseRequest request = new ReleaseRequest(options.service, null, schema, mode == null ? null : Mode.parse(mode), false,
         allowDestructive, allowDataLoss, migrations == null ? null : FolderUpload.read(migrations,
             options.json ? System.err : System.out));
     CheckReport report = options.client().post("/v1/check", request, CheckReport.class);

@@ -14,6 +14,17 @@ public final class ClientOptions {
   @Option(names = "--json", description = "print machine-readable JSON")
   boolean json;
 
+  @Option(names = "--service", defaultValue = "${env:LOCKSTEP_SERVICE}",
+      description = "the service (env LOCKSTEP_SERVICE); default: the coordinator's own. A coordinator manages one"
+          + " service: naming another is refused, so a script never acts on the wrong one")
+  String service;
+
+  /** {@code ?service=S} (or {@code &service=S} after {@code separator}), or nothing without {@code --service}. */
+  String serviceQuery(char separator) {
+    return service == null || service.isBlank() ? ""
+        : separator + "service=" + java.net.URLEncoder.encode(service, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   ApiClient client() {
     if (token == null || token.isBlank()) {
       throw new CliException(2, "missing --token (or LOCKSTEP_TOKEN): the operator token the coordinator was started with");

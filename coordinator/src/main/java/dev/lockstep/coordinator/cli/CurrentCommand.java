@@ -22,7 +22,7 @@ public final class CurrentCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     ApiClient api = options.client();
-    MigrationHistory history = api.get("/v1/migrations", MigrationHistory.class);
+    MigrationHistory history = api.get("/v1/migrations" + options.serviceQuery('?'), MigrationHistory.class);
     List<AgentStatus> agents = AgentsCommand.fetch(api, history.service()).agents();
     Map<String, List<String>> byRevision = new TreeMap<>(agents.stream().collect(Collectors.groupingBy(
         AgentStatus::revision, Collectors.mapping(a -> a.id() + (a.state().wireName().equals("serving") ? "" : " (" + a.state().wireName() + ")"),

@@ -19,15 +19,16 @@ public final class HistoryCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    MigrationHistory history = options.client().get("/v1/migrations", MigrationHistory.class);
+    MigrationHistory history = options.client().get("/v1/migrations" + options.serviceQuery('?'), MigrationHistory.class);
     if (options.json) {
       System.out.println(Json.write(history));
       return 0;
     }
-    Table t = new Table("VERSION", "DESCRIPTION", "STATE", "INSTALLED BY", "INSTALLED ON", "MS", "RELEASE", "SET");
+    Table t = new Table("VERSION", "DESCRIPTION", "STATE", "INSTALLED BY", "INSTALLED ON", "MS", "RELEASE", "COORDINATOR", "SET");
     history.applied().forEach(m -> t.row(m.version(), m.description(), m.state(), m.installedBy(), m.installedOn(),
-        m.executionMs(), m.releaseId(), m.migrationsDigest() == null ? null : MigrationsDigest.shortForm(m.migrationsDigest())));
-    history.pending().forEach(m -> t.row(m.version(), m.description(), m.state(), null, null, null, null, null));
+        m.executionMs(), m.releaseId(), m.coordinator(),
+        m.migrationsDigest() == null ? null : MigrationsDigest.shortForm(m.migrationsDigest())));
+    history.pending().forEach(m -> t.row(m.version(), m.description(), m.state(), null, null, null, null, null, null));
     t.print(System.out);
     if (history.pendingFrom() != null && !history.pending().isEmpty()) {
       System.out.println("pending: as in " + history.pendingFrom());

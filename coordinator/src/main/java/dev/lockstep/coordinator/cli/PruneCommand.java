@@ -37,6 +37,10 @@ public final class PruneCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (options.service != null && !options.service.isBlank()) {
+      throw new CliException(2, "prune works across every service (a set may be shared by several): leave out --service;"
+          + " --keep counts the newest releases of each service");
+    }
     PruneReport report = options.client().post("/v1/migration-sets/prune", new PruneRequest(keep, olderThan, dryRun),
         PruneReport.class);
     if (options.json) {

@@ -37,8 +37,6 @@ public final class ReleaseCommand implements Callable<Integer> {
   @Option(names = "--schema", description = "target schema version (default: the newest migration)")
   String schema;
 
-  @Option(names = "--service", defaultValue = "${env:LOCKSTEP_SERVICE}", description = "service (default: the coordinator's)")
-  String service;
 
   @Option(names = "--mode", description = "online, maintenance or auto (default auto)")
   String mode;
@@ -66,7 +64,7 @@ public final class ReleaseCommand implements Callable<Integer> {
     PrintStream progress = options.json ? System.err : System.out;
     ApiClient api = options.client();
     Mode parsedMode = mode == null ? null : Mode.parse(mode);
-    ReleaseRequest request = new ReleaseRequest(service, revision, schema, parsedMode, allowLost, allowDestructive,
+    ReleaseRequest request = new ReleaseRequest(options.service, revision, schema, parsedMode, allowLost, allowDestructive,
         allowDataLoss, migrations == null ? null : FolderUpload.read(migrations, progress));
     ReleaseDocument doc = api.post("/v1/releases", request, ReleaseDocument.class);
     if (detach) {

@@ -2,15 +2,12 @@ package dev.lockstep.coordinator.cli;
 
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.ReleaseDocument;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /** {@code lockstep status}: the fleet and the latest release. */
 @Command(name = "status", mixinStandardHelpOptions = true, description = "Show the fleet and the latest release.")
@@ -18,8 +15,6 @@ public final class StatusCommand implements Callable<Integer> {
   @Mixin
   ClientOptions options;
 
-  @Option(names = "--service", description = "only this service")
-  String service;
 
   /** The JSON shape of {@code GET /v1/releases}. */
   public record ReleaseList(List<ReleaseDocument> releases) {}
@@ -27,8 +22,8 @@ public final class StatusCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     ApiClient api = options.client();
-    AgentsCommand.AgentList agents = AgentsCommand.fetch(api, service);
-    String only = service == null ? "" : "&service=" + URLEncoder.encode(service, StandardCharsets.UTF_8);
+    AgentsCommand.AgentList agents = AgentsCommand.fetch(api, options.service);
+    String only = options.serviceQuery('&');
     ReleaseList releases = api.get("/v1/releases?limit=1" + only, ReleaseList.class);
     ReleaseDocument latest = releases.releases().isEmpty() ? null : releases.releases().get(0);
     if (options.json) {

@@ -18,7 +18,9 @@ final class MigrationRoutes {
   }
 
   void mount(Router router) {
-    router.get("/v1/migrations").handler(auth.require(Role.OPERATOR)).handler(ctx -> reply(ctx, 200, checker.history()));
+    router.get("/v1/migrations").handler(auth.require(Role.OPERATOR)).handler(ctx -> reply(ctx, 200,
+        checker.history(ctx.queryParams().get("service") == null ? null : Names.service("query parameter service",
+            ctx.queryParams().get("service")))));
     router.post("/v1/check").handler(auth.require(Role.OPERATOR)).handler(this::check);
   }
 

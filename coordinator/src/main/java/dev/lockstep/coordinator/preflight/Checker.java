@@ -70,7 +70,11 @@ public final class Checker {
    * that release's set. Pending migrations are those of the coordinator's folder, or, without a folder,
    * of the set the latest release carried.
    */
-  public Future<MigrationHistory> history() {
+  public Future<MigrationHistory> history(String requestedService) {
+    if (requestedService != null && !requestedService.equals(service)) {
+      return Future.failedFuture(new LockstepException(LockstepException.Code.UNPROCESSABLE,
+          "this coordinator manages service " + service + ", not " + requestedService));
+    }
     Future<MigrationSet> compared = migrations.hasFolder()
         ? inspection.executeBlocking(() -> migrations.folderSet(), false)
         : store.latestMigrationsDigest(service).compose(digest -> digest
@@ -86,7 +90,7 @@ public final class Checker {
           fromReleases.forEach((v, a) -> version(v).ifPresent(key -> by.put(key, a)));
           List<MigrationHistory.Entry> applied = history.applied().stream().map(e -> {
             ReleaseStore.AppliedBy a = version(e.version()).map(by::get).orElse(null);
-            return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest());
+            return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest(), a.coordinator());
           }).toList();
           return new MigrationHistory(history.service(), history.current(), applied, history.pending(),
               both.resultAt(0), history.pendingFrom());

@@ -31,9 +31,12 @@ public final class Migrating implements PhaseStep {
   private final WorkerExecutor worker;
   private final Duration lockTimeout;
   private final Duration retryWait;
+  private final String instanceId;
 
+  /** @param instanceId this coordinator ({@code host/pid}), recorded with each migration it applies */
   public Migrating(Vertx vertx, Migrations migrations, RepairStep repairs, WorkerExecutor worker, Duration lockTimeout,
-            Duration retryWait) {
+                   Duration retryWait, String instanceId) {
+    this.instanceId = instanceId;
     this.vertx = vertx;
     this.migrations = migrations;
     this.repairs = repairs;
@@ -75,7 +78,7 @@ public final class Migrating implements PhaseStep {
         .compose(v -> worker.executeBlocking(() -> migrations.migrate(run.set(), step, run.epoch()), true))
         .compose(applied -> {
           List<AppliedMigration> all = new ArrayList<>(journal.stored().applied());
-          all.addAll(applied);
+          applied.forEach(a -> all.add(a.by(instanceId)));
           return journal.write(journal.stored().toBuilder().applied(all).build(), "MIGRATING: applied " + applied.stream()
               .map(a -> "V" + a.version() + " (" + a.description() + ", " + a.executionMs() + " ms)")
               .collect(Collectors.joining(", ")));

@@ -31,7 +31,7 @@ public final class Preflighting implements PhaseStep {
   private final WorkerExecutor worker;
 
   public Preflighting(Migrations migrations, Preflight preflight, Connections connections, AgentRegistry registry,
-               WorkerExecutor worker) {
+                      WorkerExecutor worker) {
     this.migrations = migrations;
     this.preflight = preflight;
     this.connections = connections;

@@ -21,7 +21,7 @@ public final class ReleaseMachine {
   private final Map<Phase, Transition> table = new EnumMap<>(Phase.class);
 
   public ReleaseMachine(Planning planning, Preflighting preflighting, Preparing preparing, Migrating migrating,
-                 Switching switching) {
+                        Switching switching) {
     table.put(Phase.PLANNED, new Transition(planning, Set.of(Phase.PREFLIGHT),
         "nothing has happened yet: plan again from the schema the database is at"));
     table.put(Phase.PREFLIGHT, new Transition(preflighting, Set.of(Phase.PREPARING),

@@ -203,14 +203,14 @@ public final class ReleaseStore {
   }
 
   /** Which release, carrying which set, applied a migration: {@link #appliedBy}. */
-  public record AppliedBy(String releaseId, String migrationsDigest) {}
+  public record AppliedBy(String releaseId, String migrationsDigest, String coordinator) {}
 
   /**
    * For each version a release of {@code service} applied and no later release undid, the last release
    * that applied it and the digest of its set. Keys are versions as the release documents write them.
    */
   public Future<Map<String, AppliedBy>> appliedBy(String service) {
-    return pool.preparedQuery("SELECT r.id, r.document->>'migrationsDigest', a->>'version', a->>'description'"
+    return pool.preparedQuery("SELECT r.id, r.document->>'migrationsDigest', a->>'version', a->>'description', a->>'coordinator'"
             + " FROM lockstep.releases r, jsonb_array_elements(r.document->'applied') a WHERE r.service = $1"
             + " ORDER BY r.created_at, r.id")
         .execute(Tuple.of(service))
@@ -222,7 +222,7 @@ public final class ReleaseStore {
             if (description != null && description.startsWith("undo ")) {
               by.remove(version);
             } else if (version != null) {
-              by.put(version, new AppliedBy(row.getString(0), row.getString(1)));
+              by.put(version, new AppliedBy(row.getString(0), row.getString(1), row.getString(4)));
             }
           }
           return by;
