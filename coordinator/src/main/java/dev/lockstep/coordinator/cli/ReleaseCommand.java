@@ -75,17 +75,30 @@ public final class ReleaseCommand implements Callable<Integer> {
         doc.revision(), doc.fromSchema() == null ? "(empty)" : doc.fromSchema(), doc.schema(),
         MigrationsDigest.shortForm(doc.migrationsDigest()));
     ReleaseDocument[] last = {null};
+    // In a terminal, a progress bar stays under the event lines; in a pipe or a CI log, plain lines only.
+    boolean bar = !options.json && System.console() != null;
+    long started = System.nanoTime();
     try {
       api.events("/v1/releases/" + doc.id() + "/events", (event, data) -> {
         if ("end".equals(event)) {
           last[0] = Json.read(data, ReleaseDocument.class);
+          if (bar) {
+            progress.print(ProgressBar.erase());
+          }
         } else {
           ReleaseEvent e = Json.read(data, ReleaseEvent.class);
-          progress.printf("  %s  %-10s %s%n", TIME.format(Instant.parse(e.at())), e.phase(), e.message());
+          progress.printf("%s  %s  %-10s %s%n", bar ? ProgressBar.erase() : "", TIME.format(Instant.parse(e.at())), e.phase(),
+              e.message());
+          if (bar) {
+            progress.print(ProgressBar.render(api.get("/v1/releases/" + doc.id(), ReleaseDocument.class),
+                java.time.Duration.ofNanos(System.nanoTime() - started)));
+            progress.flush();
+          }
         }
       });
     } catch (CliException lostStream) {
-      progress.println("  (event stream interrupted: " + lostStream.getMessage() + "; polling)");
+      progress.println((bar ? ProgressBar.erase() : "") + "  (event stream interrupted: " + lostStream.getMessage()
+          + "; polling)");
     }
     ReleaseDocument end = last[0];
     while (end == null || !end.phase().isTerminal()) {
