@@ -222,7 +222,8 @@ public final class ServeCommand implements Callable<Integer> {
     ReleaseRun.Shared runs = new ReleaseRun.Shared(new ServiceLock.Factory(vertx, redisson), connections, store, sets,
         migrationRunner, watch, nudges, machine, new Ending(migrationRunner, worker, instanceId), worker, releaseMetrics, clock,
         instanceId);
-    ReleaseService releases = new ReleaseService(vertx, config, store, registry, migrationRunner, worker, runs, clock);
+    ReleaseService releases = new ReleaseService(vertx, config, store, registry, migrationRunner, worker, runs, nudges,
+        clock);
     Checker checker = new Checker(config.service(), migrationRunner, preflight, connections, store, sets, inspectionPool);
     Auth auth = new Auth(config.operatorToken(), config.agentToken());
 

@@ -32,7 +32,11 @@ import org.slf4j.LoggerFactory;
 public final class ReleaseRun {
   private static final Logger log = LoggerFactory.getLogger(ReleaseRun.class);
 
-  /** The collaborators every run of this coordinator shares, wired once. */
+  /**
+   * What a run works with, wired once in {@code ServeCommand} and used by {@link ReleaseRun} alone (the
+   * phases get theirs through their own constructors): a run is created per release, so its
+   * collaborators travel together.
+   */
   public record Shared(ServiceLock.Factory locks, Connections connections, ReleaseStore store, MigrationSetStore sets,
                        Migrations migrations, DesiredStateWatch watch, Nudges nudges, ReleaseMachine machine, Ending ending,
                        WorkerExecutor worker, ReleaseMetrics metrics, Clock clock, String instanceId) {}

@@ -51,6 +51,7 @@ public final class ReleaseService {
   private final Migrations migrations;
   private final WorkerExecutor worker;
   private final ReleaseRun.Shared runs;
+  private final Nudges nudges;
   private final Clock clock;
 
   private final Map<String, ReleaseRun> running = new HashMap<>();
@@ -61,7 +62,8 @@ public final class ReleaseService {
   private Promise<Void> drained;
 
   public ReleaseService(Vertx vertx, CoordinatorConfig config, ReleaseStore store, AgentRegistry registry,
-                        Migrations migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Clock clock) {
+                        Migrations migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Nudges nudges, Clock clock) {
+    this.nudges = nudges;
     this.vertx = vertx;
     this.config = config;
     this.store = store;
@@ -134,7 +136,7 @@ public final class ReleaseService {
 
   public Future<ReleaseDocument> abort(String id) {
     // The run notices at its next look; the nudge makes that now, on whichever instance runs it.
-    return store.requestAbort(id).onSuccess(doc -> runs.nudges().publish(Nudges.RUN_INPUT, doc.service()));
+    return store.requestAbort(id).onSuccess(doc -> nudges.publish(Nudges.RUN_INPUT, doc.service()));
   }
 
   /** Resumes the service's unfinished release after a restart: each step is idempotent. */
@@ -156,7 +158,7 @@ public final class ReleaseService {
    */
   public void watchForOrphans() {
     orphanTimer = vertx.setPeriodic(config.timings().orphanScan().toMillis(), t -> scanForOrphans());
-    handovers = runs.nudges().subscribe(Nudges.HANDED_OVER, config.service(), this::scanForOrphans);
+    handovers = nudges.subscribe(Nudges.HANDED_OVER, config.service(), this::scanForOrphans);
   }
 
   private void scanForOrphans() {
@@ -213,7 +215,7 @@ public final class ReleaseService {
     run.run(lockWait).onComplete(r -> {
       running.remove(doc.id());
       if (stopping) {
-        runs.nudges().publish(Nudges.HANDED_OVER, doc.service());
+        nudges.publish(Nudges.HANDED_OVER, doc.service());
         if (running.isEmpty() && drained != null) {
           drained.tryComplete();
         }
