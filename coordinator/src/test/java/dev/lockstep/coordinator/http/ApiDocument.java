@@ -34,11 +34,22 @@ public final class ApiDocument {
 
   /** The document as the coordinator's jar ships and serves it. */
   public static ApiDocument shipped() {
+    return parse(shippedText());
+  }
+
+  /** The text of {@link #shipped()}, as {@code GET /openapi.yaml} answers it. */
+  public static String shippedText() {
     try {
-      return parse(ApiDocumentRoutes.read().toString());
+      return ApiDocumentRoutes.read().toString(java.nio.charset.StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The operation {@code method} ("GET") {@code path} ("/v1/releases/{id}"), or an error naming it. */
+  public Operation operation(String method, String path) {
+    return operations().stream().filter(op -> op.method().equals(method) && op.path().equals(path)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("openapi.yaml has no operation " + method + " " + path));
   }
 
   public static ApiDocument parse(String yaml) {
