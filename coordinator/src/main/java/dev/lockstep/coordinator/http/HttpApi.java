@@ -16,8 +16,8 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 
 /**
  * The coordinator's HTTP API (see DESIGN.md, "Interfaces"): routes mounted from one class per
- * resource, one failure handler for all of them, {@code /health}, {@code /ready} ({@link HealthRoutes})
- * and {@code /metrics} without a token.
+ * resource, one failure handler for all of them, {@code /health}, {@code /ready} ({@link HealthRoutes}),
+ * {@code /metrics} and {@code /openapi.yaml} ({@link ApiDocumentRoutes}) without a token.
  */
 public final class HttpApi {
   static final long BODY_LIMIT = 1 << 20;
@@ -46,6 +46,7 @@ public final class HttpApi {
     new MigrationSetRoutes(sets, auth).mount(router);
     new MigrationRoutes(checker, auth).mount(router);
     new DashboardRoutes().mount(router);
+    new ApiDocumentRoutes(vertx).mount(router);
     Failures failures = new Failures();
     router.route().failureHandler(failures);
     router.errorHandler(404, failures);

@@ -69,6 +69,7 @@ class BadInputIT {
       new Route("GET", "/health", false, (String) null),
       new Route("GET", "/ready", false, (String) null),
       new Route("GET", "/metrics", false, (String) null),
+      new Route("GET", "/openapi.yaml", false, (String) null),
       new Route("PUT", "/v1/agents/{agent}", true, AGENT, OP),
       new Route("GET", "/v1/agents", false, OP),
       new Route("GET", "/v1/agents/{agent}", false, OP),

@@ -1,0 +1,192 @@
+package dev.lockstep.coordinator.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.lockstep.coordinator.http.ApiDocument;
+import dev.lockstep.protocol.Json;
+import dev.lockstep.testkit.TestDatabase;
+import dev.lockstep.testkit.TestPostgres;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code GET /openapi.yaml} against a real coordinator process, and the document against what that
+ * coordinator answers: every operation asks for the tokens its {@code security} names, and real
+ * answers of every route (a report, the fleet, a check, a release run to its end, its events and
+ * migration set, a prune dry run, errors) have a documented status, a documented content type and,
+ * for JSON, a body the operation's schema accepts.
+ */
+class OpenApiIT {
+  private static final HttpClient http = HttpClient.newHttpClient();
+  private static TestDatabase db;
+  private static Fleet fleet;
+  private static ApiDocument api;
+
+  @BeforeAll
+  static void start() {
+    db = TestPostgres.instance().createDatabase("OpenApiIT");
+    fleet = new Fleet("OpenApiIT", db);
+    fleet.startCoordinator(fleet.migrations("story"));
+    api = ApiDocument.shipped();
+  }
+
+  @AfterAll
+  static void stop() {
+    fleet.close();
+    db.close();
+  }
+
+  @Test
+  void theDocumentIsServedWithoutATokenAsTheJarShipsIt() throws Exception {
+    HttpResponse<String> response = send("GET", "/openapi.yaml", null, null);
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/yaml");
+    assertThat(response.body()).isEqualTo(ApiDocument.shippedText());
+  }
+
+  @Test
+  void everyOperationAsksForTheTokensItsSecurityNames() throws Exception {
+    List<String> problems = new ArrayList<>();
+    for (ApiDocument.Operation op : api.operations()) {
+      String path = op.path();
+      for (Map<String, Object> p : op.parameters(api)) {
+        if ("path".equals(p.get("in"))) {
+          path = path.replace("{" + p.get("name") + "}", String.valueOf(p.getOrDefault("example", "x")));
+        }
+      }
+      boolean needsToken = !op.security(api).isEmpty();
+      HttpResponse<String> anonymous = send(op.method(), path, null, null);
+      problems.addAll(conforms(op, anonymous));
+      if (needsToken != (anonymous.statusCode() == 401)) {
+        problems.add(op.name() + " without a token: " + anonymous.statusCode() + " " + anonymous.body());
+      }
+      if (needsToken) {
+        HttpResponse<String> agent = send(op.method(), path, Fleet.AGENT_TOKEN, null);
+        problems.addAll(conforms(op, agent));
+        boolean refused = agent.statusCode() == 401 || agent.statusCode() == 403;
+        if (op.accepts(api, "agentToken") == refused) {
+          problems.add(op.name() + " with the agent token: " + agent.statusCode() + " " + agent.body());
+        }
+      }
+    }
+    assertThat(problems).isEmpty();
+  }
+
+  @Test
+  void realAnswersOfEveryRouteMatchTheDocument() throws Exception {
+    String op = Fleet.OPERATOR_TOKEN;
+    String report = "{\"id\":\"oa-1\",\"service\":\"" + fleet.service + "\",\"revision\":\"v1\",\"state\":\"serving\"}";
+    expect(200, "PUT", "/v1/agents/{id}", "/v1/agents/oa-1", Fleet.AGENT_TOKEN, report);
+    expect(200, "GET", "/v1/agents", "/v1/agents", op, null);
+    expect(200, "GET", "/v1/agents", "/v1/agents?service=" + fleet.service + "&state=serving&revision=v1", op, null);
+    expect(200, "GET", "/v1/agents/{id}", "/v1/agents/oa-1", op, null);
+    expect(404, "GET", "/v1/agents/{id}", "/v1/agents/ghost", op, null);
+    expect(200, "GET", "/v1/services/{service}/desired", "/v1/services/" + fleet.service + "/desired?index=0", Fleet.AGENT_TOKEN, null);
+    expect(400, "GET", "/v1/services/{service}/desired", "/v1/services/" + fleet.service + "/desired?wait=forever", op, null);
+    expect(200, "DELETE", "/v1/agents/{id}", "/v1/agents/oa-1?service=" + fleet.service, op, null);
+    expect(200, "POST", "/v1/check", "/v1/check", op, null);
+    expect(200, "POST", "/v1/check", "/v1/check", op, "{\"schema\":\"1\"}");
+    expect(200, "GET", "/v1/migrations", "/v1/migrations", op, null);
+
+    // A release with no agents runs to its end at once.
+    String id = (String) json(expect(202, "POST", "/v1/releases", "/v1/releases", op, "{\"revision\":\"v2\"}")).get("id");
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).until(() -> List.of("COMPLETED", "ABORTED", "FAILED")
+        .contains(json(expect(200, "GET", "/v1/releases/{id}", "/v1/releases/" + id, op, null)).get("phase")));
+    expect(422, "POST", "/v1/releases", "/v1/releases", op, "{\"revision\":\"v3\",\"service\":\"other\"}");
+    expect(409, "POST", "/v1/releases/{id}/abort", "/v1/releases/" + id + "/abort", op, null);
+    expect(404, "GET", "/v1/releases/{id}", "/v1/releases/r-none", op, null);
+    expect(200, "GET", "/v1/releases", "/v1/releases", op, null);
+    expect(200, "GET", "/v1/releases", "/v1/releases?service=" + fleet.service + "&limit=5", op, null);
+    events(expect(200, "GET", "/v1/releases/{id}/events", "/v1/releases/" + id + "/events", op, null).body());
+    Map<?, ?> listing = json(expect(200, "GET", "/v1/releases/{id}/migrations", "/v1/releases/" + id + "/migrations", op, null));
+    String file = (String) ((Map<?, ?>) ((List<?>) listing.get("files")).get(0)).get("name");
+    expect(200, "GET", "/v1/releases/{id}/migrations/{name}", "/v1/releases/" + id + "/migrations/" + file, op, null);
+    expect(404, "GET", "/v1/releases/{id}/migrations/{name}", "/v1/releases/" + id + "/migrations/V9__none.sql", op, null);
+    expect(200, "POST", "/v1/migration-sets/prune", "/v1/migration-sets/prune", op, "{\"keep\":1,\"dryRun\":true}");
+    expect(400, "POST", "/v1/migration-sets/prune", "/v1/migration-sets/prune", op, "{\"keep\":1,\"dryrun\":true}");
+
+    expect(200, "GET", "/health", "/health", null, null);
+    expect(200, "GET", "/ready", "/ready", null, null);
+    expect(200, "GET", "/metrics", "/metrics", null, null);
+    expect(200, "GET", "/", "/", null, null);
+    expect(200, "GET", "/dashboard/{path}", "/dashboard/dashboard.css", null, null);
+    expect(200, "GET", "/dashboard/{path}", "/dashboard/dashboard.js", null, null);
+    expect(404, "GET", "/dashboard/{path}", "/dashboard/none.js", null, null);
+  }
+
+  /** Each event of a finished release's stream: {@code ReleaseEvent}s, then {@code end} with the document. */
+  private static void events(String stream) throws Exception {
+    List<String> problems = new ArrayList<>();
+    String event = null;
+    int ends = 0;
+    for (String line : stream.split("\n")) {
+      if (line.startsWith("event: ")) {
+        event = line.substring(7);
+      } else if (line.startsWith("data: ")) {
+        boolean end = "end".equals(event);
+        ends += end ? 1 : 0;
+        problems.addAll(api.check(Json.mapper().readValue(line.substring(6), Object.class),
+            api.resolve("#/components/schemas/" + (end ? "ReleaseDocument" : "ReleaseEvent")), "event " + event));
+      }
+    }
+    assertThat(ends).as(stream).isEqualTo(1);
+    assertThat(problems).isEmpty();
+  }
+
+  /** Sends the request and checks the answer against the document's operation {@code method template}. */
+  private static HttpResponse<String> expect(int status, String method, String template, String path, String token,
+                                             String body) throws Exception {
+    HttpResponse<String> response = send(method, path, token, body);
+    assertThat(response.statusCode()).as(method + " " + path + ": " + response.body()).isEqualTo(status);
+    assertThat(conforms(api.operation(method, template), response)).isEmpty();
+    return response;
+  }
+
+  /** What in {@code response} the operation does not document: its status, content type, headers or body. */
+  private static List<String> conforms(ApiDocument.Operation op, HttpResponse<String> response) throws Exception {
+    String where = op.name() + " " + response.statusCode();
+    Map<String, Object> documented = op.responses(api).get(Integer.toString(response.statusCode()));
+    if (documented == null) {
+      return List.of(where + ": status not documented (" + response.body() + ")");
+    }
+    List<String> problems = new ArrayList<>();
+    if (documented.get("headers") instanceof Map<?, ?> headers) {
+      headers.keySet().stream().filter(h -> response.headers().firstValue(String.valueOf(h)).isEmpty())
+          .forEach(h -> problems.add(where + ": no header " + h));
+    }
+    String type = response.headers().firstValue("Content-Type").orElse("").split(";")[0].trim().toLowerCase(Locale.ROOT);
+    Map<?, ?> content = (Map<?, ?>) documented.getOrDefault("content", Map.of());
+    if (!content.containsKey(type)) {
+      problems.add(where + ": content type '" + type + "' not documented (" + content.keySet() + ")");
+    } else if (type.equals("application/json")) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> schema = (Map<String, Object>) ((Map<?, ?>) content.get(type)).get("schema");
+      problems.addAll(api.check(Json.mapper().readValue(response.body(), Object.class), schema, where));
+    }
+    return problems;
+  }
+
+  private static Map<?, ?> json(HttpResponse<String> response) throws Exception {
+    return Json.mapper().readValue(response.body(), Map.class);
+  }
+
+  private static HttpResponse<String> send(String method, String path, String token, String body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fleet.url() + path)).timeout(Duration.ofSeconds(30))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
