@@ -63,7 +63,7 @@ public final class CreatedObjects {
 
     /** The name, quoted as SQL reads it exactly: {@code "public"."users"}, or {@code "users"} unqualified. */
     public String relation() {
-      return (schema == null ? "" : quote(schema) + ".") + quote(name);
+      return schema == null ? Sql.quoteIdent(name) : Sql.qualified(schema, name);
     }
   }
 
@@ -79,10 +79,6 @@ public final class CreatedObjects {
       }
     }
     return created;
-  }
-
-  static String quote(String identifier) {
-    return "\"" + identifier.replace("\"", "\"\"") + "\"";
   }
 
   private static Optional<Created> create(Tokens t, int line) {
@@ -288,10 +284,10 @@ public final class CreatedObjects {
 
     /** A bare word or quoted identifier, folded as PostgreSQL folds it; empty (and nothing taken) for anything else. */
     Optional<String> identifier() {
-      if (at >= tokens.size() || tokens.get(at).name() == null || tokens.get(at).name().isEmpty()) {
+      String name = at < tokens.size() ? tokens.get(at).name() : null;
+      if (name == null || name.isEmpty() || name.indexOf('\0') >= 0) { // PostgreSQL refuses both; so does Sql.quoteIdent
         return Optional.empty();
       }
-      String name = tokens.get(at).name();
       next();
       return Optional.of(name);
     }

@@ -40,6 +40,9 @@ import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
  * List<AppliedMigration> applied = migrations.migrate(set, plan.target(), epoch);}</pre>
  */
 public final class Migrations {
+  /** The description of the history row {@link #baseline} writes, as {@code flyway info} shows it. */
+  public static final String BASELINE_DESCRIPTION = "<< Lockstep Baseline >>";
+
   private final DatabaseUrl database;
   private final Path folder;
   private final String service;
@@ -235,12 +238,42 @@ public final class Migrations {
     return applied;
   }
 
+  /**
+   * Records {@code version} as applied without running anything: Flyway's own baseline (its history table,
+   * created with one {@code BASELINE} row described {@value #BASELINE_DESCRIPTION}), so that Flyway and
+   * Lockstep read the same history and a release then applies only what comes after {@code version}. The
+   * fence is checked first, on a connection named as migrating ones are, which a takeover terminates.
+   *
+   * @throws LockstepException {@code FENCED} if another coordinator took the service over; {@code CONFLICT}
+   *     if Flyway refuses (its history has migrations already)
+   */
+  public void baseline(MigrationSet set, String version, long epoch) {
+    Flyway flyway = configure(set, null, true)
+        .baselineVersion(version)
+        .baselineDescription(BASELINE_DESCRIPTION)
+        .callbacks(new FenceCallback(service, epoch, org.flywaydb.core.api.callback.Event.BEFORE_BASELINE))
+        .load();
+    try {
+      flyway.baseline();
+    } catch (FlywayException e) {
+      LockstepException fenced = causeOf(e, LockstepException.class);
+      if (fenced != null && fenced.is(LockstepException.Code.FENCED)) {
+        throw fenced;
+      }
+      throw new LockstepException(LockstepException.Code.CONFLICT, "Flyway refused to baseline at " + version + ": "
+          + firstLine(e.getMessage()), e);
+    }
+  }
+
   /** Flyway's view of the history and {@code set}: applied (oldest first) and pending migrations. */
   public MigrationHistory history(MigrationSet set, String service) {
     MigrationInfoService info = configure(set, null, false).load().info();
     List<MigrationHistory.Entry> applied = new ArrayList<>();
     List<MigrationHistory.Entry> pending = new ArrayList<>();
     for (MigrationInfo m : info.all()) {
+      if (m.getState() == org.flywaydb.core.api.MigrationState.BELOW_BASELINE) {
+        continue; // recorded as applied by a baseline, never run: the baseline entry stands for it
+      }
       MigrationHistory.Entry entry = new MigrationHistory.Entry(
           m.getVersion() == null ? null : m.getVersion().getVersion(), m.getDescription(), m.getScript(),
           m.getState().getDisplayName(), m.getInstalledBy(),
@@ -249,7 +282,7 @@ public final class Migrations {
     }
     MigrationInfo current = info.current();
     return new MigrationHistory(service, current == null || current.getVersion() == null ? null
-        : current.getVersion().getVersion(), applied, pending, List.of(), set.origin());
+        : current.getVersion().getVersion(), applied, pending, List.of(), set.origin(), null);
   }
 
   /**
