@@ -21,6 +21,7 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationInfoService;
+import org.flywaydb.core.api.MigrationState;
 import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.output.MigrateOutput;
@@ -271,8 +272,8 @@ public final class Migrations {
     List<MigrationHistory.Entry> applied = new ArrayList<>();
     List<MigrationHistory.Entry> pending = new ArrayList<>();
     for (MigrationInfo m : info.all()) {
-      if (m.getState() == org.flywaydb.core.api.MigrationState.BELOW_BASELINE) {
-        continue; // recorded as applied by a baseline, never run: the baseline entry stands for it
+      if (m.getState() == MigrationState.BELOW_BASELINE || m.getState() == MigrationState.BASELINE_IGNORED) {
+        continue; // recorded as applied by a baseline (up to and at its version), never run: the baseline entry stands for them
       }
       MigrationHistory.Entry entry = new MigrationHistory.Entry(
           m.getVersion() == null ? null : m.getVersion().getVersion(), m.getDescription(), m.getScript(),
