@@ -57,8 +57,13 @@ public final class CreatedObjects {
   public record Created(Kind kind, String schema, String name, String member, int line) {
     /** {@code table public.users}, {@code index users_email}, {@code column users.email}. */
     public String describe() {
+      return kind.wireName() + " " + written();
+    }
+
+    /** The name as the statement writes it, folded: {@code public.users}, {@code users.email} for a column. */
+    public String written() {
       String object = (schema == null ? "" : schema + ".") + name;
-      return kind.wireName() + " " + (member == null ? object : object + "." + member);
+      return member == null ? object : object + "." + member;
     }
 
     /** The name, quoted as SQL reads it exactly: {@code "public"."users"}, or {@code "users"} unqualified. */

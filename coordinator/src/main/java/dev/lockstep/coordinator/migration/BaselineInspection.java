@@ -140,8 +140,7 @@ public final class BaselineInspection {
     for (int i = 0; i < created.size(); i++) {
       List<BaselineReport.Created> objects = new ArrayList<>();
       for (Created c : created.get(i)) {
-        String name = (c.schema() == null ? "" : c.schema() + ".") + c.name() + (c.member() == null ? "" : "." + c.member());
-        objects.add(new BaselineReport.Created(c.kind().wireName(), name, exists[next++], c.line()));
+        objects.add(new BaselineReport.Created(c.kind().wireName(), c.written(), exists[next++], c.line()));
       }
       migrations.add(new Migration(set.versioned().get(i), objects));
     }

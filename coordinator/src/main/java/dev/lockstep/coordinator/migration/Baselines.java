@@ -149,10 +149,11 @@ public final class Baselines {
       throws java.sql.SQLException {
     try (Fence.Held held = Fence.acquire(connections.open("lockstep-baseline/" + service), service, instanceId)) {
       Inspected now = inspect(set);
-      migrations.baseline(set, version.getVersion(), held.epoch());
+      String recorded = set.migration(version).version(); // as the set's file writes it (V001 records 001)
+      migrations.baseline(set, recorded, held.epoch());
       List<String> covered = now.found().report(version).stream().filter(BaselineReport.Migration::covered)
           .map(BaselineReport.Migration::label).toList();
-      Baseline baseline = new Baseline(service, version.getVersion(), Migrations.BASELINE_DESCRIPTION, requestedBy, caller,
+      Baseline baseline = new Baseline(service, recorded, Migrations.BASELINE_DESCRIPTION, requestedBy, caller,
           clock.instant().toString(), now.found().tables(), covered, set.digest());
       BaselineStore.record(held.connection(), baseline, held.epoch());
       log.info("service {}: baseline at version {} recorded by {} from {} (epoch {}): {} table(s) adopted; {} recorded as"

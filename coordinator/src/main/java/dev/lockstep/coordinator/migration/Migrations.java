@@ -72,7 +72,7 @@ public final class Migrations {
     if (folder == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "this coordinator was started without"
           + " --migrations, so the request must bring its migration set: lockstep release --migrations DIR"
-          + " (or lockstep check --migrations DIR)");
+          + " (or lockstep check --migrations DIR, lockstep baseline --schema V --migrations DIR)");
     }
     return MigrationSet.read(folder);
   }
