@@ -11,6 +11,7 @@ import dev.lockstep.coordinator.http.ApiServer;
 import dev.lockstep.coordinator.http.Auth;
 import dev.lockstep.coordinator.http.HealthRoutes;
 import dev.lockstep.coordinator.http.HttpApi;
+import dev.lockstep.coordinator.migration.Baselines;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.preflight.Preflight;
@@ -225,6 +226,8 @@ public final class ServeCommand implements Callable<Integer> {
     ReleaseService releases = new ReleaseService(vertx, config, store, registry, migrationRunner, worker, runs, nudges,
         clock);
     Checker checker = new Checker(config.service(), migrationRunner, preflight, connections, store, sets, inspectionPool);
+    Baselines baselines = new Baselines(config.service(), migrationRunner, connections, store, runs.locks(), inspectionPool,
+        clock, instanceId);
     Auth auth = new Auth(config.operatorToken(), config.agentToken());
 
     CountDownLatch started = new CountDownLatch(1);
@@ -234,7 +237,8 @@ public final class ServeCommand implements Callable<Integer> {
         .compose(x -> nudges.start())
         .onSuccess(x -> fleetMetrics.start())
         .compose(x -> {
-          http.serve(HttpApi.router(vertx, auth, registry, watch, nudges, releases, checker, store, sets, health, meters));
+          http.serve(HttpApi.router(vertx, auth, registry, watch, nudges, releases, checker, baselines, store, sets, health,
+              meters));
           releases.watchForOrphans();
           return releases.resumeUnfinished();
         })

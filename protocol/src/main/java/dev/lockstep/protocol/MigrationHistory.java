@@ -4,14 +4,21 @@ import java.util.List;
 
 /**
  * {@code GET /v1/migrations}: what Flyway's history says was applied (by whom, when, by which release
- * and from which migration set), what is pending in the set it was compared with, and the repairs
- * Lockstep made.
+ * and from which migration set), what is pending in the set it was compared with, the repairs
+ * Lockstep made, and the baseline that adopted the database, if one did.
  *
  * @param pendingFrom where the pending migrations come from: the coordinator's folder, or the set of the
  *     latest release when the coordinator has no folder; null if neither exists
+ * @param baseline the newest baseline of the service ({@code lockstep baseline}): who recorded which version
+ *     as applied without running it, and when; null if the database was never baselined by Lockstep
  */
 public record MigrationHistory(String service, String current, List<Entry> applied, List<Entry> pending,
-                               List<Repair> repairs, String pendingFrom) {
+                               List<Repair> repairs, String pendingFrom, Baseline baseline) {
+
+  /** The same history, showing {@code baseline}. */
+  public MigrationHistory withBaseline(Baseline baseline) {
+    return new MigrationHistory(service, current, applied, pending, repairs, pendingFrom, baseline);
+  }
 
   /**
    * One migration.

@@ -1,5 +1,6 @@
 package dev.lockstep.coordinator.cli;
 
+import dev.lockstep.protocol.Baseline;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.MigrationHistory;
 import dev.lockstep.protocol.MigrationsDigest;
@@ -9,7 +10,7 @@ import picocli.CommandLine.Mixin;
 
 /**
  * {@code lockstep history}: applied and pending migrations, who applied them and when, which release and
- * which migration set (digest) applied each, and Lockstep's repairs.
+ * which migration set (digest) applied each, the baseline that adopted the database, and Lockstep's repairs.
  */
 @Command(name = "history", mixinStandardHelpOptions = true,
     description = "Applied and pending migrations with who applied them and when, and the repairs releases made (like `alembic history`).")
@@ -32,6 +33,12 @@ public final class HistoryCommand implements Callable<Integer> {
     t.print(System.out);
     if (history.pendingFrom() != null && !history.pending().isEmpty()) {
       System.out.println("pending: as in " + history.pendingFrom());
+    }
+    if (history.baseline() != null) {
+      Baseline b = history.baseline();
+      System.out.printf("%nbaseline: schema %s recorded as applied without running (%s) by %s from %s at %s; %d table(s)"
+              + " adopted, set %s%n", b.version(), b.covered().isEmpty() ? "no migration" : String.join(", ", b.covered()),
+          b.requestedBy(), b.caller(), b.at(), b.tables().size(), MigrationsDigest.shortForm(b.migrationsDigest()));
     }
     if (!history.repairs().isEmpty()) {
       System.out.println("\nrepairs:");

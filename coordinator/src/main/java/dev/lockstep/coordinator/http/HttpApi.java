@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.fleet.AgentRegistry;
+import dev.lockstep.coordinator.migration.Baselines;
 import dev.lockstep.coordinator.migration.SetUpload;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
@@ -21,15 +22,15 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
  */
 public final class HttpApi {
   static final long BODY_LIMIT = 1 << 20;
-  static final java.util.List<String> UPLOAD_ROUTES = java.util.List.of("/v1/releases", "/v1/check");
+  static final java.util.List<String> UPLOAD_ROUTES = java.util.List.of("/v1/releases", "/v1/check", BaselineRoutes.PATH);
 
   private HttpApi() {}
 
   public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch, Nudges nudges,
-                              ReleaseService releases, Checker checker, ReleaseStore store, MigrationSetStore sets,
-                              HealthRoutes health, PrometheusMeterRegistry meters) {
+                              ReleaseService releases, Checker checker, Baselines baselines, ReleaseStore store,
+                              MigrationSetStore sets, HealthRoutes health, PrometheusMeterRegistry meters) {
     Router router = Router.router(vertx);
-    // The two requests that may carry a migration set get room for one; everything else stays at 1 MiB
+    // The requests that may carry a migration set get room for one; everything else stays at 1 MiB
     // (a route's body handler runs once, so the general one below passes these through).
     for (String upload : UPLOAD_ROUTES) {
       router.post(upload).handler(BodyHandler.create(false).setBodyLimit(SetUpload.Limits.DEFAULT.bodyBytes()));
@@ -45,6 +46,7 @@ public final class HttpApi {
     new ReleaseMigrationRoutes(store, sets, auth).mount(router);
     new MigrationSetRoutes(sets, auth).mount(router);
     new MigrationRoutes(checker, auth).mount(router);
+    new BaselineRoutes(baselines, health, auth).mount(router);
     new DashboardRoutes().mount(router);
     new ApiDocumentRoutes(vertx).mount(router);
     Failures failures = new Failures();

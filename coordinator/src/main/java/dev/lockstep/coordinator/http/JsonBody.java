@@ -20,6 +20,9 @@ import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -58,6 +61,32 @@ final class JsonBody {
     } catch (JacksonException e) {
       throw LockstepException.badRequest("malformed " + name + ": " + e.getOriginalMessage());
     }
+  }
+
+  /**
+   * As {@link #read}, and a field {@code type} does not have is refused too, naming it and the fields there
+   * are: for requests where a misspelt field ({@code dryrun}) would silently mean its default and act for real.
+   *
+   * @param why the end of the message, e.g. "so a misspelt dryRun cannot prune"
+   */
+  static <T> T readExact(byte[] body, Class<T> type, String why) {
+    T value = read(body, type);
+    List<String> fields = Arrays.stream(type.getRecordComponents()).map(RecordComponent::getName).toList();
+    JsonNode root;
+    try {
+      root = STRICT.readTree(body);
+    } catch (java.io.IOException e) {
+      throw LockstepException.badRequest("malformed " + type.getSimpleName() + ": " + e.getMessage()); // read() parsed it already
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      if (!fields.contains(field.getKey())) {
+        throw LockstepException.badRequest("field '" + Names.printable(field.getKey()) + "' (" + kind(field.getValue())
+            + ") is not one " + type.getSimpleName() + " takes (" + String.join(", ", fields)
+            + "); unknown fields are refused here, " + why);
+      }
+    }
+    return value;
   }
 
   // Jackson's FAIL_ON_NULL_FOR_PRIMITIVES also refuses a primitive that is simply absent from a record;

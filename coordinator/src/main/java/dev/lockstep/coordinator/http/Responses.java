@@ -19,11 +19,20 @@ final class Responses {
 
   /** The body as a {@code type}, read strictly ({@link JsonBody}); an empty body is a 400. */
   static <T> T body(RoutingContext ctx, Class<T> type) {
+    return JsonBody.read(required(ctx, type), type);
+  }
+
+  /** As {@link #body}, and unknown fields are refused ({@link JsonBody#readExact}): {@code why} ends the message. */
+  static <T> T exactBody(RoutingContext ctx, Class<T> type, String why) {
+    return JsonBody.readExact(required(ctx, type), type, why);
+  }
+
+  private static byte[] required(RoutingContext ctx, Class<?> type) {
     byte[] bytes = bytes(ctx);
     if (isBlank(bytes)) {
       throw LockstepException.badRequest("request body is empty; send a JSON object (" + type.getSimpleName() + ")");
     }
-    return JsonBody.read(bytes, type);
+    return bytes;
   }
 
   /** As {@link #body}, but an empty body means {@code fallback}. */

@@ -21,6 +21,7 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationInfoService;
+import org.flywaydb.core.api.MigrationState;
 import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.core.api.output.MigrateOutput;
@@ -40,6 +41,9 @@ import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
  * List<AppliedMigration> applied = migrations.migrate(set, plan.target(), epoch);}</pre>
  */
 public final class Migrations {
+  /** The description of the history row {@link #baseline} writes, as {@code flyway info} shows it. */
+  public static final String BASELINE_DESCRIPTION = "<< Lockstep Baseline >>";
+
   private final DatabaseUrl database;
   private final Path folder;
   private final String service;
@@ -68,7 +72,7 @@ public final class Migrations {
     if (folder == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "this coordinator was started without"
           + " --migrations, so the request must bring its migration set: lockstep release --migrations DIR"
-          + " (or lockstep check --migrations DIR)");
+          + " (or lockstep check --migrations DIR, lockstep baseline --schema V --migrations DIR)");
     }
     return MigrationSet.read(folder);
   }
@@ -269,12 +273,42 @@ public final class Migrations {
     return applied;
   }
 
+  /**
+   * Records {@code version} as applied without running anything: Flyway's own baseline (its history table,
+   * created with one {@code BASELINE} row described {@value #BASELINE_DESCRIPTION}), so that Flyway and
+   * Lockstep read the same history and a release then applies only what comes after {@code version}. The
+   * fence is checked first, on a connection named as migrating ones are, which a takeover terminates.
+   *
+   * @throws LockstepException {@code FENCED} if another coordinator took the service over; {@code CONFLICT}
+   *     if Flyway refuses (its history has migrations already)
+   */
+  public void baseline(MigrationSet set, String version, long epoch) {
+    Flyway flyway = configure(set, null, true)
+        .baselineVersion(version)
+        .baselineDescription(BASELINE_DESCRIPTION)
+        .callbacks(new FenceCallback(service, epoch, org.flywaydb.core.api.callback.Event.BEFORE_BASELINE))
+        .load();
+    try {
+      flyway.baseline();
+    } catch (FlywayException e) {
+      LockstepException fenced = causeOf(e, LockstepException.class);
+      if (fenced != null && fenced.is(LockstepException.Code.FENCED)) {
+        throw fenced;
+      }
+      throw new LockstepException(LockstepException.Code.CONFLICT, "Flyway refused to baseline at " + version + ": "
+          + firstLine(e.getMessage()), e);
+    }
+  }
+
   /** Flyway's view of the history and {@code set}: applied (oldest first) and pending migrations. */
   public MigrationHistory history(MigrationSet set, String service) {
     MigrationInfoService info = configure(set, null, false).load().info();
     List<MigrationHistory.Entry> applied = new ArrayList<>();
     List<MigrationHistory.Entry> pending = new ArrayList<>();
     for (MigrationInfo m : info.all()) {
+      if (m.getState() == MigrationState.BELOW_BASELINE || m.getState() == MigrationState.BASELINE_IGNORED) {
+        continue; // recorded as applied by a baseline (up to and at its version), never run: the baseline entry stands for them
+      }
       MigrationHistory.Entry entry = new MigrationHistory.Entry(
           m.getVersion() == null ? null : m.getVersion().getVersion(), m.getDescription(), m.getScript(),
           m.getState().getDisplayName(), m.getInstalledBy(),
@@ -283,7 +317,7 @@ public final class Migrations {
     }
     MigrationInfo current = info.current();
     return new MigrationHistory(service, current == null || current.getVersion() == null ? null
-        : current.getVersion().getVersion(), applied, pending, List.of(), set.origin());
+        : current.getVersion().getVersion(), applied, pending, List.of(), set.origin(), null);
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.lockstep.coordinator.preflight;
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.store.BaselineStore;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.ReleaseStore;
@@ -67,7 +68,7 @@ public final class Checker {
 
   /**
    * Flyway's history, each applied migration attributed to the release that applied it and the digest of
-   * that release's set. Pending migrations are those of the coordinator's folder, or, without a folder,
+   * that release's set, with the baseline that adopted the database, if one did. Pending migrations are those of the coordinator's folder, or, without a folder,
    * of the set the latest release carried.
    */
   public Future<MigrationHistory> history(String requestedService) {
@@ -82,7 +83,12 @@ public final class Checker {
                 + " of the latest release")))
             .orElseGet(() -> Future.succeededFuture(MigrationSet.empty("no set (no --migrations folder, no release yet)"))));
     return compared
-        .compose(set -> inspection.executeBlocking(() -> migrations.history(set, service), false))
+        .compose(set -> inspection.executeBlocking(() -> {
+          MigrationHistory flyway = migrations.history(set, service);
+          try (Connection c = connections.open("lockstep-history/" + service)) {
+            return flyway.withBaseline(BaselineStore.latest(c, service).orElse(null));
+          }
+        }, false))
         .compose(history -> Future.all(store.repairs(service), store.appliedBy(service)).map(both -> {
           // Keyed by Flyway's version, so the history's "1.0" finds a release's "1".
           Map<MigrationVersion, ReleaseStore.AppliedBy> by = new HashMap<>();
@@ -93,7 +99,7 @@ public final class Checker {
             return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest(), a.coordinator());
           }).toList();
           return new MigrationHistory(history.service(), history.current(), applied, history.pending(),
-              both.resultAt(0), history.pendingFrom());
+              both.resultAt(0), history.pendingFrom(), history.baseline());
         }));
   }
 

@@ -25,6 +25,7 @@ import java.util.List;
  * PREFLIGHT, and {@code lockstep check}: rules inspect the database and plan repairs; the repairs
  * and the pending migrations are rehearsed in a transaction that is rolled back; the mode is chosen
  * from what the rehearsal saw. Changes nothing. Blocks (as findings) when a rule blocks, the
+ * database has tables but no Flyway history ({@link AdoptionFindings}: baseline it first), the
  * rehearsal fails, a drop would lose data without {@code allowDataLoss}, or {@code online} is forced
  * over a destructive change without {@code allowDestructive}.
  *
@@ -55,18 +56,19 @@ public final class Preflight {
     // The failed-migration rule reads a folder: give it the release's set, in a folder that lives for this run only.
     Path folder = set.materialise();
     try {
-      return run(connection, context.withMigrations(folder), plan, options);
+      return run(connection, set, context.withMigrations(folder), plan, options);
     } finally {
       MigrationSet.remove(folder);
     }
   }
 
-  private PreflightReport run(Connection connection, InspectionContext context, MigrationPlan plan, ReleaseOptions options)
-      throws SQLException {
+  private PreflightReport run(Connection connection, MigrationSet set, InspectionContext context, MigrationPlan plan,
+                              ReleaseOptions options) throws SQLException {
     connection.setAutoCommit(false);
     try {
       Inspection inspection = rules.inspect(connection, context);
       List<Finding> findings = new ArrayList<>(inspection.findings());
+      AdoptionFindings.of(connection, set, plan).ifPresent(findings::add);
       List<String> repairs = inspection.repairs();
       List<String> rehearsable = Repairs.rehearsable(inspection.findings()).stream()
           .flatMap(f -> f.repair().stream()).toList();

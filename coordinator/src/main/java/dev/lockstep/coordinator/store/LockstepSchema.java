@@ -77,6 +77,20 @@ public final class LockstepSchema {
       pruned_at timestamptz NOT NULL,
       files     integer NOT NULL,
       bytes     bigint NOT NULL)""",
+    // Audit of `lockstep baseline`: a database adopted at a version without running its migrations.
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.baselines (
+      id                bigserial PRIMARY KEY,
+      service           text NOT NULL,
+      version           text NOT NULL,
+      description       text NOT NULL,
+      requested_by      text NOT NULL,
+      caller            text,
+      at                timestamptz NOT NULL,
+      tables            text[] NOT NULL,
+      covered           text[] NOT NULL,
+      migrations_digest text NOT NULL,
+      epoch             bigint NOT NULL)""",
   };
 
   private LockstepSchema() {}

@@ -84,6 +84,7 @@ class BadInputIT {
       new Route("POST", "/v1/releases/{release}/abort", false, OP),
       new Route("GET", "/v1/migrations", false, OP),
       new Route("POST", "/v1/check", true, OP),
+      new Route("POST", "/v1/baseline", true, OP),
       new Route("POST", "/v1/migration-sets/prune", true, OP));
 
   // Bodies that are not the JSON object a route wants, whatever the route.
@@ -242,6 +243,30 @@ class BadInputIT {
         new Bad("{\"keep\":1,\"dryRun\":null}", "dryRun", "null"))) {
       tests.add(expect(new Call("POST", "/v1/migration-sets/prune", OP, body.bytes()), 400, body.detail()));
     }
+
+    // Baseline requests: nothing here may record a baseline (and the database has no tables to adopt).
+    tests.add(expect(new Call("POST", "/v1/baseline", OP, null), 400, "empty"));
+    for (Bad body : List.of(
+        new Bad("{}", "schema", "required"),
+        new Bad("{\"dryRun\":true}", "schema", "required"),
+        new Bad("{\"schema\":\"2\"}", "dryRun", "required", "silently"),
+        new Bad("{\"schema\":\"2\",\"dryRun\":null}", "dryRun", "required"),
+        new Bad("{\"schema\":2,\"dryRun\":true}", "schema", "number"),
+        new Bad("{\"schema\":[\"2\"],\"dryRun\":true}", "schema", "array"),
+        new Bad("{\"schema\":\"two\",\"dryRun\":true}", "schema", "two"),
+        new Bad("{\"schema\":\"2\",\"dryRun\":\"yes\"}", "dryRun", "string"),
+        new Bad("{\"schema\":\"2\",\"dryRun\":1}", "dryRun", "number"),
+        new Bad("{\"schema\":\"2\",\"dryrun\":false}", "dryrun", "dryRun"),
+        new Bad("{\"schema\":\"2\",\"dryRun\":true,\"confirm\":true}", "confirm", "not one BaselineRequest takes"),
+        new Bad("{\"schema\":\"2\",\"dryRun\":true,\"migrations\":\"V1__x.sql\"}", "migrations", "string"),
+        new Bad("{\"schema\":\"2\",\"dryRun\":true,\"service\":\"a\\u0001\"}", "service", "control character"))) {
+      tests.add(expect(new Call("POST", "/v1/baseline", OP, body.bytes()), 400, body.detail()));
+    }
+    tests.add(expect(new Call("POST", "/v1/baseline", OP, bytes("{\"schema\":\"9\",\"dryRun\":true}")), 422, "not in"));
+    tests.add(expect(new Call("POST", "/v1/baseline", OP, bytes("{\"schema\":\"1\",\"dryRun\":false}")), 422,
+        "no tables", "nothing to adopt"));
+    tests.add(expect(new Call("POST", "/v1/baseline", OP, bytes("{\"schema\":\"1\",\"dryRun\":true,\"service\":\"other\"}")),
+        422, "manages service"));
     return tests.stream();
   }
 

@@ -1,0 +1,47 @@
+package dev.lockstep.coordinator.http;
+
+import static dev.lockstep.coordinator.http.Responses.exactBody;
+import static dev.lockstep.coordinator.http.Responses.reply;
+
+import dev.lockstep.coordinator.migration.Baselines;
+import dev.lockstep.protocol.BaselineRequest;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.util.Locale;
+
+/**
+ * {@code POST /v1/baseline}: {@code {"schema": "2", "dryRun": true}} answers what is there and what a
+ * baseline at 2 would mean; {@code "dryRun": false} records it ({@link Baselines}). Operator token; the
+ * audit names the token ({@code requestedBy}) and the caller's address. Unknown fields are refused, so a
+ * misspelt {@code dryRun} cannot record a baseline.
+ */
+final class BaselineRoutes {
+  static final String PATH = "/v1/baseline";
+
+  private final Baselines baselines;
+  private final HealthRoutes health;
+  private final Auth auth;
+
+  BaselineRoutes(Baselines baselines, HealthRoutes health, Auth auth) {
+    this.baselines = baselines;
+    this.health = health;
+    this.auth = auth;
+  }
+
+  void mount(Router router) {
+    // Recording one takes the service's Redis lock, as a release does.
+    router.post(PATH).handler(health.refuseWhileDown(true)).handler(auth.require(Role.OPERATOR)).handler(this::baseline);
+  }
+
+  private void baseline(RoutingContext ctx) {
+    BaselineRequest request = exactBody(ctx, BaselineRequest.class, "so a misspelt dryRun cannot record a baseline");
+    if (request.service() != null && !request.service().isEmpty()) {
+      Names.service("field 'service' of BaselineRequest", request.service());
+    }
+    Role role = ctx.get("role");
+    // Today's identity is the token's role: the single --token is named "operator" (DESIGN.md, Security).
+    String requestedBy = role.name().toLowerCase(Locale.ROOT);
+    String caller = ctx.request().remoteAddress() == null ? null : ctx.request().remoteAddress().hostAddress();
+    reply(ctx, 200, baselines.baseline(request, requestedBy, caller));
+  }
+}
