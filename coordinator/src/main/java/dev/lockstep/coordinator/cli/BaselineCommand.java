@@ -32,8 +32,6 @@ public final class BaselineCommand implements Callable<Integer> {
   @Option(names = "--schema", required = true, paramLabel = "V", description = "the version the database already has: recorded as applied, not run")
   String schema;
 
-  @Option(names = "--service", defaultValue = "${env:LOCKSTEP_SERVICE}", description = "service (default: the coordinator's)")
-  String service;
 
   @Option(names = "--migrations", paramLabel = "DIR",
       description = "compare with this folder's migration set, uploaded; default: the coordinator's --migrations folder")
@@ -50,7 +48,7 @@ public final class BaselineCommand implements Callable<Integer> {
     PrintStream out = System.out;
     ApiClient api = options.client();
     Map<String, String> upload = migrations == null ? null : FolderUpload.read(migrations, options.json ? System.err : out);
-    BaselineReport report = api.post("/v1/baseline", new BaselineRequest(service, schema, true, upload), BaselineReport.class);
+    BaselineReport report = api.post("/v1/baseline", new BaselineRequest(options.service, schema, true, upload), BaselineReport.class);
     if (!(options.json && yes && !dryRun)) {
       show(out, report);
     }
@@ -70,7 +68,7 @@ public final class BaselineCommand implements Callable<Integer> {
         return 1;
       }
     }
-    BaselineReport recorded = api.post("/v1/baseline", new BaselineRequest(service, schema, false, upload), BaselineReport.class);
+    BaselineReport recorded = api.post("/v1/baseline", new BaselineRequest(options.service, schema, false, upload), BaselineReport.class);
     if (options.json) {
       out.println(Json.write(recorded));
     } else {

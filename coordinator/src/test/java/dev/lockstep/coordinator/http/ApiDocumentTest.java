@@ -67,7 +67,7 @@ class ApiDocumentTest {
     Clock clock = Clock.systemUTC();
     HealthRoutes health = new HealthRoutes(vertx, "app", new StoreState("PostgreSQL", "postgresql://db/app", clock),
         new StoreState("Redis", "redis://cache:6379", clock));
-    return HttpApi.router(vertx, new Auth("operator-token", "agent-token"), null, null, null, null, null, null, null,
+    return HttpApi.router(vertx, new Auth("operator-token", "agent-token"), null, null, null, null, null, null, null, null,
         health, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
   }
 
