@@ -21,9 +21,14 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Real processes for end-to-end tests: one coordinator and any number of agents, each a JVM started
- * from the shaded jars, logging to {@code target/e2e/<test>/}. Hooks append to a shared file so
- * tests can check what ran, where and in which order.
+ * Real processes for end-to-end tests: coordinators (a primary, standbys, instances started late) and
+ * any number of agents, each a JVM started from the shaded jars, logging to {@code target/e2e/<test>/}.
+ * Hooks append to a shared file so tests can check what ran, where and in which order.
+ *
+ * <p>Each hook line reads {@code <epoch millis> <agent> <hook> <release> <target revision> <mode>} and is
+ * written when the hook's work is done (after any sleep put in front of it), so a hook killed half-way
+ * leaves no line. Killing an agent ({@link #killAgent}) kills its running hook with it, as a dying
+ * server would; {@link #agentStarts} says when each life of an agent began.
  */
 final class Fleet implements AutoCloseable {
   static final String OPERATOR_TOKEN = "operator-" + UUID.randomUUID();
@@ -34,12 +39,21 @@ final class Fleet implements AutoCloseable {
   final Path dir;
   final Path hookLog;
   final TestDatabase database;
+  private final String redisUrl;
   private final Map<String, Process> agents = new LinkedHashMap<>();
-  private Process coordinator;
-  private int port;
+  private final Map<String, AgentSpec> agentSpecs = new LinkedHashMap<>();
+  private final Map<String, List<Long>> agentStarts = new LinkedHashMap<>();
+  private final List<Coordinator> coordinators = new ArrayList<>();
+  private Coordinator primary;
 
   Fleet(String testName, TestDatabase database) {
+    this(testName, database, null);
+  }
+
+  /** As above, with coordinators on {@code redisUrl} (e.g. a Redis of the test's own) instead of the shared one. */
+  Fleet(String testName, TestDatabase database, String redisUrl) {
     this.database = database;
+    this.redisUrl = redisUrl;
     this.dir = Path.of("target", "e2e", testName).toAbsolutePath();
     try {
       Files.createDirectories(dir);
@@ -119,28 +133,71 @@ final class Fleet implements AutoCloseable {
     return files;
   }
 
+  // ---- coordinators ------------------------------------------------------------------------------------------
+
+  /**
+   * Starts the primary coordinator. {@code extra} flags go to every coordinator of this fleet, standbys and
+   * instances started later included.
+   */
   void startCoordinator(Path migrations, String... extra) {
-    port = freePort();
+    configureCoordinators(migrations, extra);
+    primary = addCoordinator("coordinator");
+    primary.start().awaitReady();
+  }
+
+  /**
+   * Sets the {@code --migrations} folder (null: none) and the extra flags of every coordinator added from now
+   * on, without starting one: for tests that start several at once ({@link #startAll}).
+   */
+  void configureCoordinators(Path migrations, String... extra) {
     coordinatorArgs = new ArrayList<>(List.of(extra));
     coordinatorMigrations = migrations;
-    launchCoordinator();
+  }
+
+  /**
+   * A coordinator instance of this fleet with a port of its own, not started yet (so agents can be given its
+   * URL before it runs). The first one added is the primary: {@link #url()}, {@link #api()} and
+   * {@link #coordinator()} are its. Its log is {@code <name>.log}.
+   */
+  Coordinator addCoordinator(String name) {
+    Coordinator c = new Coordinator(name, freePort(), coordinatorMigrations);
+    coordinators.add(c);
+    if (primary == null) {
+      primary = c;
+    }
+    return c;
+  }
+
+  /** Starts every given coordinator at once and waits until each answers {@code /health}. */
+  void startAll(Coordinator... instances) {
+    for (Coordinator c : instances) {
+      c.start();
+    }
+    for (Coordinator c : instances) {
+      c.awaitReady();
+    }
+  }
+
+  List<Coordinator> coordinators() {
+    return List.copyOf(coordinators);
+  }
+
+  /** The coordinator instance whose current or an earlier process had {@code pid}, if any. */
+  java.util.Optional<Coordinator> coordinatorByPid(long pid) {
+    return coordinators.stream().filter(c -> c.pids.contains(pid)).findFirst();
   }
 
   /** Starts the coordinator again on the same port, as a supervisor would after a crash. */
   void restartCoordinator() {
-    launchCoordinator();
+    primary.start().awaitReady();
   }
 
   Process coordinator() {
-    return coordinator;
+    return primary.process;
   }
 
   private List<String> coordinatorArgs = List.of();
   private Path coordinatorMigrations;
-
-  private void launchCoordinator() {
-    coordinator = launchCoordinator(port, "coordinator.log");
-  }
 
   /**
    * A second coordinator instance for the same service and database, on a port of its own (as a
@@ -152,16 +209,134 @@ final class Fleet implements AutoCloseable {
 
   /** As above, with a {@code --migrations} folder of its own (a standby deployed from another build). */
   Standby startStandbyCoordinator(String logName, Path migrations) {
-    int standbyPort = freePort();
-    Process standby = launchCoordinator(standbyPort, logName, migrations);
-    extraProcesses.add(standby);
-    return new Standby(standby, "http://127.0.0.1:" + standbyPort);
+    Coordinator standby = new Coordinator(logName.endsWith(".log") ? logName.substring(0, logName.length() - 4) : logName,
+        freePort(), migrations);
+    standby.logName = logName;
+    coordinators.add(standby);
+    standby.start().awaitReady();
+    return new Standby(standby.process, standby.url());
   }
 
   /** A second coordinator process and its URL. */
   record Standby(Process process, String url) {
     ApiClient api() {
       return new ApiClient(url, OPERATOR_TOKEN);
+    }
+  }
+
+  /**
+   * One coordinator instance: a name, a port it keeps across restarts, and the process currently running
+   * (replaced by {@link #start()} after it died). Every process it ever ran is remembered by pid, so the
+   * fence's holder ({@code host/pid}) can be traced back to an instance.
+   */
+  final class Coordinator {
+    final String name;
+    final int port;
+    private final Path migrations;
+    private String logName;
+    private Process process;
+    private final List<Long> pids = new ArrayList<>();
+    private long startedAtMillis;
+
+    private Coordinator(String name, int port, Path migrations) {
+      this.name = name;
+      this.port = port;
+      this.migrations = migrations;
+      this.logName = name + ".log";
+    }
+
+    /** Launches the process (again, after it died), without waiting for it to answer. */
+    Coordinator start() {
+      if (process != null && process.isAlive()) {
+        throw new IllegalStateException("coordinator " + name + " is running already (pid " + process.pid() + ")");
+      }
+      List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(port),
+          "--database-url", database.postgresUrl(), "--redis-url", redisUrl(), "--service", service,
+          "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
+          "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
+      if (migrations != null) {
+        cmd.addAll(List.of("--migrations", migrations.toString()));
+      }
+      cmd.addAll(coordinatorArgs);
+      startedAtMillis = System.currentTimeMillis();
+      process = java(System.getProperty("lockstep.coordinatorJar"), cmd, log());
+      pids.add(process.pid());
+      return this;
+    }
+
+    /** Waits until the process answers {@code /health}; fails at once if it exited. */
+    Coordinator awaitReady() {
+      Process p = process;
+      ApiClient client = api();
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        if (!p.isAlive()) {
+          throw new IllegalStateException("coordinator " + name + " exited " + p.exitValue() + "; see " + log());
+        }
+        try {
+          client.get("/health", Map.class);
+          return true;
+        } catch (CliException notYet) {
+          return false;
+        }
+      });
+      return this;
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + port;
+    }
+
+    ApiClient api() {
+      return new ApiClient(url(), OPERATOR_TOKEN);
+    }
+
+    Process process() {
+      return process;
+    }
+
+    long pid() {
+      return process.pid();
+    }
+
+    boolean alive() {
+      return process != null && process.isAlive();
+    }
+
+    /** When the current process was launched (epoch millis). */
+    long startedAtMillis() {
+      return startedAtMillis;
+    }
+
+    Path log() {
+      return dir.resolve(logName);
+    }
+
+    /** SIGKILL, and waits until the process is gone. */
+    void kill() {
+      if (process != null) {
+        process.destroyForcibly();
+        waitGone(Duration.ofSeconds(10));
+      }
+    }
+
+    /** Sends {@code SIGTERM} (or any signal by name) to the current process; does not wait. */
+    void signal(String sig) {
+      Fleet.signal(process.pid(), sig);
+    }
+
+    /** Waits up to {@code atMost} for the current process to exit; true if it did. */
+    boolean waitGone(Duration atMost) {
+      try {
+        return process.waitFor(atMost.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+
+    @Override
+    public String toString() {
+      return name + (process == null ? " (not started)" : " (pid " + process.pid() + (process.isAlive() ? "" : ", exited") + ")");
     }
   }
 
@@ -172,44 +347,44 @@ final class Fleet implements AutoCloseable {
 
   private String agentCoordinators;
 
-  private final List<Process> extraProcesses = new ArrayList<>();
-
-  private Process launchCoordinator(int onPort, String logName) {
-    return launchCoordinator(onPort, logName, coordinatorMigrations);
-  }
-
-  /** {@code migrations} null starts a coordinator without {@code --migrations}: every release must upload its set. */
-  private Process launchCoordinator(int onPort, String logName, Path migrations) {
-    List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(onPort),
-        "--database-url", database.postgresUrl(), "--redis-url", TestRedis.url(), "--service", service,
-        "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
-        "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
-    if (migrations != null) {
-      cmd.addAll(List.of("--migrations", migrations.toString()));
-    }
-    cmd.addAll(coordinatorArgs);
-    Process process = java(System.getProperty("lockstep.coordinatorJar"), cmd, dir.resolve(logName));
-    ApiClient client = new ApiClient("http://127.0.0.1:" + onPort, OPERATOR_TOKEN);
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("coordinator exited " + process.exitValue() + "; see " + dir.resolve(logName));
-      }
-      try {
-        client.get("/health", Map.class);
-        return true;
-      } catch (CliException notYet) {
-        return false;
-      }
-    });
-    return process;
-  }
-
   String url() {
-    return "http://127.0.0.1:" + port;
+    return primary.url();
   }
 
   ApiClient api() {
-    return new ApiClient(url(), OPERATOR_TOKEN);
+    return primary.api();
+  }
+
+  /** The Redis every coordinator of this fleet uses. */
+  String redisUrl() {
+    return redisUrl != null ? redisUrl : TestRedis.url();
+  }
+
+  // ---- agents ------------------------------------------------------------------------------------------------
+
+  /**
+   * How an agent is started: its id, the revision it starts on (kept in a file, see {@link #startAgent}), the
+   * migrations folder it stages, shell put in front of its prepare and switch hooks (e.g. {@code "sleep 3 && "}),
+   * and extra agent flags.
+   */
+  record AgentSpec(String id, String revision, Path migrations, String beforePrepare, String beforeSwitch, List<String> extra) {
+    AgentSpec {
+      beforePrepare = beforePrepare == null ? "" : beforePrepare;
+      beforeSwitch = beforeSwitch == null ? "" : beforeSwitch;
+      extra = extra == null ? List.of() : List.copyOf(extra);
+    }
+
+    static AgentSpec of(String id, String revision, Path migrations) {
+      return new AgentSpec(id, revision, migrations, "", "", List.of());
+    }
+
+    AgentSpec preparingFor(double seconds) {
+      return new AgentSpec(id, revision, migrations, seconds > 0 ? "sleep " + seconds + " && " : "", beforeSwitch, extra);
+    }
+
+    AgentSpec switchingFor(double seconds) {
+      return new AgentSpec(id, revision, migrations, beforePrepare, seconds > 0 ? "sleep " + seconds + " && " : "", extra);
+    }
   }
 
   /**
@@ -222,21 +397,29 @@ final class Fleet implements AutoCloseable {
 
   /** As above, with {@code beforePrepare} (e.g. {@code "sleep 5 && "}) run first in the prepare hook. */
   void startSlowAgent(String id, String revision, Path migrations, String beforePrepare, String... extra) {
+    startAgent(new AgentSpec(id, revision, migrations, beforePrepare, "", List.of(extra)));
+  }
+
+  void startAgent(AgentSpec spec) {
     try {
+      String id = spec.id();
       Path revisionFile = dir.resolve("revision-" + id);
       if (!Files.exists(revisionFile)) {
-        Files.writeString(revisionFile, revision + "\n");
+        Files.writeString(revisionFile, spec.revision() + "\n");
       }
       String log = "echo \"$(date +%s%3N) " + id + " $LOCKSTEP_PHASE $LOCKSTEP_RELEASE_ID $LOCKSTEP_TARGET_REVISION $LOCKSTEP_MODE\" >> "
           + hookLog;
       List<String> cmd = new ArrayList<>(List.of("--coordinator", agentCoordinators == null ? url() : agentCoordinators,
           "--id", id, "--service", service,
-          "--revision-command", "cat " + revisionFile, "--token", AGENT_TOKEN, "--migrations", migrations.toString(),
-          "--on-prepare", beforePrepare + log.replace("$LOCKSTEP_PHASE", "prepare"),
-          "--on-switch", log.replace("$LOCKSTEP_PHASE", "switch") + " && echo $LOCKSTEP_TARGET_REVISION > " + revisionFile,
+          "--revision-command", "cat " + revisionFile, "--token", AGENT_TOKEN, "--migrations", spec.migrations().toString(),
+          "--on-prepare", spec.beforePrepare() + log.replace("$LOCKSTEP_PHASE", "prepare"),
+          "--on-switch", spec.beforeSwitch() + log.replace("$LOCKSTEP_PHASE", "switch") + " && echo $LOCKSTEP_TARGET_REVISION > "
+              + revisionFile,
           "--on-abort", log.replace("$LOCKSTEP_PHASE", "abort"),
           "--hook-timeout", "20s", "--report-interval", "500ms"));
-      cmd.addAll(List.of(extra));
+      cmd.addAll(spec.extra());
+      agentSpecs.put(id, spec);
+      agentStarts.computeIfAbsent(id, k -> new ArrayList<>()).add(System.currentTimeMillis());
       agents.put(id, java(System.getProperty("lockstep.agentJar"), cmd, dir.resolve("agent-" + id + ".log")));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -245,6 +428,48 @@ final class Fleet implements AutoCloseable {
 
   Process agent(String id) {
     return agents.get(id);
+  }
+
+  List<String> agentIds() {
+    return List.copyOf(agents.keySet());
+  }
+
+  /**
+   * Kills an agent and whatever hook it was running (SIGKILL), as when its server dies: a hook half-way
+   * through writes nothing afterwards. Waits until they are gone.
+   */
+  void killAgent(String id) {
+    Process p = agents.get(id);
+    List<ProcessHandle> hooks = p.descendants().toList();
+    p.destroyForcibly();
+    hooks.forEach(ProcessHandle::destroyForcibly);
+    try {
+      p.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Starts a killed agent again, as it was first started; it reads its revision from its file. */
+  void restartAgent(String id) {
+    if (agents.get(id).isAlive()) {
+      throw new IllegalStateException("agent " + id + " is still running");
+    }
+    startAgent(agentSpecs.get(id));
+  }
+
+  /** When each life of agent {@code id} began (epoch millis), oldest first. */
+  List<Long> agentStarts(String id) {
+    return List.copyOf(agentStarts.getOrDefault(id, List.of()));
+  }
+
+  /** The revision the agent's deployment holds now: the file its switch hook writes. */
+  String deployedRevision(String id) {
+    try {
+      return Files.readString(dir.resolve("revision-" + id)).trim();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   void awaitAgents(String... ids) {
@@ -256,7 +481,12 @@ final class Fleet implements AutoCloseable {
   }
 
   List<AgentStatus> agentList() {
-    return api().get("/v1/agents?service=" + service, dev.lockstep.coordinator.cli.AgentsCommand.AgentList.class).agents();
+    return agentList(api());
+  }
+
+  /** The agents of this fleet's service as {@code coordinator} lists them. */
+  List<AgentStatus> agentList(ApiClient coordinator) {
+    return coordinator.get("/v1/agents?service=" + service, dev.lockstep.coordinator.cli.AgentsCommand.AgentList.class).agents();
   }
 
   /** Runs the operator CLI as a process; returns its exit code and output. */
@@ -295,6 +525,7 @@ final class Fleet implements AutoCloseable {
   }
 
   void stopCoordinator() {
+    Process coordinator = primary == null ? null : primary.process;
     if (coordinator != null) {
       coordinator.destroy();
       try {
@@ -308,9 +539,9 @@ final class Fleet implements AutoCloseable {
 
   @Override
   public void close() {
-    extraProcesses.forEach(p -> {
-      signal(p.pid(), "CONT");
-      p.destroyForcibly();
+    coordinators.stream().filter(c -> c != primary && c.process != null).forEach(c -> {
+      signal(c.process.pid(), "CONT");
+      c.process.destroyForcibly();
     });
     agents.values().forEach(p -> {
       ProcessHandle.of(p.pid()).ifPresent(h -> signal(h.pid(), "CONT"));
@@ -324,6 +555,32 @@ final class Fleet implements AutoCloseable {
       // the coordinator may be down already; the registry entries are keyed by a test-only service
     }
     stopCoordinator();
+  }
+
+  /**
+   * Ends every process of the fleet at once (SIGCONT first, so a paused one can die), without the graceful
+   * stop of {@link #close()}; for suites that start many fleets and clean the registry themselves.
+   */
+  void kill() {
+    List<Process> all = new ArrayList<>();
+    coordinators.stream().map(c -> c.process).filter(java.util.Objects::nonNull).forEach(all::add);
+    for (Process agent : agents.values()) {
+      agent.descendants().forEach(ProcessHandle::destroyForcibly);
+      all.add(agent);
+    }
+    for (Process p : all) {
+      if (p.isAlive()) {
+        signal(p.pid(), "CONT");
+        p.destroyForcibly();
+      }
+    }
+    for (Process p : all) {
+      try {
+        p.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   static void signal(long pid, String signal) {
