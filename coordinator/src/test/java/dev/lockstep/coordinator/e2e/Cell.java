@@ -95,9 +95,9 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
    * the coordinators use a Redis of the run's own (to restart it) instead of the shared one.
    */
   record Shape(int coordinators, int late, List<AgentShape> agents, Migrations migrations, Mode mode, boolean ownRedis) {
-    /** Primary and standby, two agents (one slow), the standard set with a 2 s slow step, mode decided by the coordinator. */
+    /** Primary and standby, two agents (one slow: 1 s hooks), the standard set, mode decided by the coordinator. */
     static Shape standard() {
-      return new Shape(2, 0, List.of(new AgentShape("a-1", 0, 0), new AgentShape("a-2", 1.5, 1)),
+      return new Shape(2, 0, List.of(new AgentShape("a-1", 0, 0), new AgentShape("a-2", 1, 1)),
           Migrations.STANDARD, null, false);
     }
 
@@ -144,7 +144,8 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
      */
     NON_ATOMIC;
 
-    static final int SLOW_SECONDS = 2;
+    /** The slow statement's length: long enough to strike in, short enough for a CI run of every cell. */
+    static final double SLOW_SECONDS = 1.5;
 
     /** File name → content. */
     Map<String, String> files() {

@@ -55,10 +55,11 @@ final class CellRun implements AutoCloseable {
   private final Sampler sampler;
   private final List<Mark> timeline = new ArrayList<>();
   private final List<String> notes = new ArrayList<>();
-  private final Map<String, String> requests = new LinkedHashMap<>();
+  private final Map<String, String> requests = new java.util.concurrent.ConcurrentHashMap<>();
   private String releaseId;
   private Long faultAt;
   private long epochAtFault;
+  private String loadAtFault;
 
   /** A line of the run's timeline. */
   record Mark(long at, String what) {}
@@ -274,7 +275,8 @@ final class CellRun implements AutoCloseable {
   void fault(String what, Runnable inject) {
     faultAt = System.currentTimeMillis();
     epochAtFault = sampler.epoch;
-    mark("FAULT: " + what);
+    loadAtFault = loadAverage();
+    mark("FAULT: " + what + " (load average " + loadAtFault + ")");
     inject.run();
   }
 
@@ -291,8 +293,25 @@ final class CellRun implements AutoCloseable {
     Process process = runner.process();
     fault("SIGTERM " + runner, () -> runner.signal("TERM"));
     long sent = faultAt;
-    process.onExit().thenAccept(p -> mark(runner.name + " exited " + (System.currentTimeMillis() - sent)
-        + " ms after SIGTERM (exit code " + p.exitValue() + ")"));
+    long epochBefore = epochAtFault;
+    process.onExit().thenAccept(p -> {
+      long after = System.currentTimeMillis() - sent;
+      String key = "lockstep:lock:" + fleet.service;
+      String lock;
+      try {
+        Object ttl = RedisServer.call(fleet.redisUrl(), "PTTL", key);
+        long epochNow = count("SELECT epoch FROM lockstep.fence WHERE service = ?", fleet.service);
+        lock = ttl instanceof Long t && t > 0 && epochNow == epochBefore
+            ? runner.name + " exited " + after + " ms after SIGTERM leaving the Redis lock " + key + " held (expires in " + t
+                + " ms) and the fence at epoch " + epochNow + ": the release waits for the lease to run out"
+            : "released: " + runner.name + " exited " + after + " ms after SIGTERM; the Redis lock " + (ttl instanceof Long t && t > 0
+                ? "is held again (epoch " + epochNow + ")" : "is free");
+      } catch (RuntimeException e) {
+        lock = "could not read the lock when " + runner.name + " exited: " + e.getMessage();
+      }
+      requests.put("exit", lock);
+      mark(runner.name + " exited " + after + " ms after SIGTERM (exit code " + p.exitValue() + "); " + lock);
+    });
     return runner;
   }
 
@@ -347,8 +366,12 @@ final class CellRun implements AutoCloseable {
     mark("note: " + text);
   }
 
-  synchronized void mark(String what) {
-    timeline.add(new Mark(System.currentTimeMillis(), what));
+  void mark(String what) {
+    mark(System.currentTimeMillis(), what);
+  }
+
+  synchronized void mark(long at, String what) {
+    timeline.add(new Mark(at, what));
   }
 
   static void pause(long ms) {
@@ -387,6 +410,20 @@ final class CellRun implements AutoCloseable {
     return faultAt;
   }
 
+  /** The 1-minute load average when the fault struck (two cores here, shared): timings are read against it. */
+  String loadAtFault() {
+    return loadAtFault;
+  }
+
+  /** The 1-minute load average of this machine now, or "?" where /proc/loadavg does not exist. */
+  static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (IOException | RuntimeException e) {
+      return "?";
+    }
+  }
+
   Long terminalSeenAt() {
     return sampler.terminalAt;
   }
@@ -418,8 +455,9 @@ final class CellRun implements AutoCloseable {
     }
   }
 
+  /** The timeline, in time order. */
   synchronized List<Mark> timeline() {
-    return List.copyOf(timeline);
+    return timeline.stream().sorted(Comparator.comparingLong(Mark::at)).toList();
   }
 
   List<String> notes() {
@@ -680,7 +718,7 @@ final class CellRun implements AutoCloseable {
         synchronized (acquisitions) {
           acquisitions.add(new Acquisition(epochNow, holderNow, name, acquiredAt));
         }
-        mark("fence epoch " + epochNow + " taken by " + name + " (" + holderNow + ") at " + relative(acquiredAt));
+        mark(acquiredAt > 0 ? acquiredAt : t, "fence epoch " + epochNow + " taken by " + name + " (" + holderNow + ")");
         epoch = epochNow;
         holder = holderNow;
       }

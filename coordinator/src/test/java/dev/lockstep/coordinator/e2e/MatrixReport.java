@@ -34,10 +34,11 @@ final class MatrixReport {
    * @param takeoverMs fault → another coordinator took the fence (null: none did)
    * @param firstEventMs fault → the first release event written after it
    * @param terminalMs fault → the release first seen terminal
+   * @param load the machine's 1-minute load average when the fault struck (it has two cores, shared)
    * @param durationMs the whole run, fleet start and teardown included
    */
   record RunResult(Cell cell, int repetition, List<String> violations, Long takeoverMs, Long firstEventMs, Long terminalMs,
-                   String outcome, List<String> notes, Path evidence, long durationMs) {
+                   String outcome, String load, List<String> notes, Path evidence, long durationMs) {
     boolean passed() {
       return violations.isEmpty();
     }
@@ -83,9 +84,10 @@ final class MatrixReport {
         .append(" min.\n\n");
     md.append("Times are from the fault (the kill, the signal, the restart, the request) to: another coordinator holding"
         + " the fence (takeover), the first release event written after the fault, and the release first seen terminal;"
-        + " median / max over the runs, in seconds.\n\n");
-    md.append("| cell | hazard | runs | passed | takeover | first event | terminal | outcome | what failed |\n");
-    md.append("|---|---|---|---|---|---|---|---|---|\n");
+        + " median / max over the runs, in seconds. *load*: the machine's 1-minute load average when the fault struck"
+        + " (2 cores, shared with other work); *run*: the whole run, fleet start and teardown included.\n\n");
+    md.append("| cell | hazard | runs | passed | takeover | first event | terminal | outcome | load | run | what failed |\n");
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
     byCell.forEach((name, results) -> {
       Cell cell = cells.get(name);
       md.append("| ").append(escape(name)).append(" | ").append(cell.hazard() == null ? "" : cell.hazard().number)
@@ -94,6 +96,8 @@ final class MatrixReport {
           .append(" | ").append(stat(results.stream().map(RunResult::firstEventMs).toList()))
           .append(" | ").append(stat(results.stream().map(RunResult::terminalMs).toList()))
           .append(" | ").append(outcomes(results))
+          .append(" | ").append(loads(results))
+          .append(" | ").append(stat(results.stream().map(r -> (Long) r.durationMs()).toList()))
           .append(" | ").append(escape(failures(results))).append(" |\n");
     });
     List<RunResult> failed = byCell.values().stream().flatMap(List::stream).filter(r -> !r.passed()).toList();
@@ -110,6 +114,15 @@ final class MatrixReport {
       }
     }
     return md.toString();
+  }
+
+  private static String loads(List<RunResult> results) {
+    List<Double> loads = results.stream().map(RunResult::load).filter(l -> l != null && !l.equals("?")).map(Double::valueOf).sorted().toList();
+    if (loads.isEmpty()) {
+      return "—";
+    }
+    return loads.size() == 1 ? String.format("%.1f", loads.get(0))
+        : String.format("%.1f–%.1f", loads.get(0), loads.get(loads.size() - 1));
   }
 
   private static String outcomes(List<RunResult> results) {
