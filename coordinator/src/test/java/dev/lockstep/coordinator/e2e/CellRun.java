@@ -387,7 +387,9 @@ final class CellRun implements AutoCloseable {
 
   /**
    * Waits until every coordinator that was started has answered (so each had its chance to resume the
-   * release), then {@link #SETTLE} more: a release that leaves its terminal phase does so in that time.
+   * release), then until the release has been terminal and unchanged (phase, update time, events) for
+   * {@link #SETTLE}, at most 60 s: a release that leaves its terminal phase does so within that time, and one
+   * walked through its phases again is judged once it ended again.
    */
   void settle() {
     for (Fleet.Coordinator c : fleet.coordinators()) {
@@ -399,11 +401,19 @@ final class CellRun implements AutoCloseable {
         }
       }
     }
-    long from = Math.max(System.currentTimeMillis(), sampler.terminalAt == null ? 0 : sampler.terminalAt);
-    mark("settling " + SETTLE.toSeconds() + " s with " + fleet.coordinators().stream().filter(Fleet.Coordinator::alive).toList());
-    while (System.currentTimeMillis() < from + SETTLE.toMillis()) {
+    long readyAt = System.currentTimeMillis();
+    mark("settling: " + SETTLE.toSeconds() + " s without change, in a terminal phase, with "
+        + fleet.coordinators().stream().filter(Fleet.Coordinator::alive).toList());
+    long deadline = readyAt + 60_000;
+    while (System.currentTimeMillis() < deadline) {
+      long quietSince = Math.max(readyAt, sampler.lastChangeAt);
+      Phase now = sampler.phase;
+      if (now != null && now.isTerminal() && System.currentTimeMillis() - quietSince >= SETTLE.toMillis()) {
+        return;
+      }
       pause(50);
     }
+    mark("still changing (or not terminal) 60 s after every coordinator was up: judged as it is");
   }
 
   Long faultAt() {
@@ -643,6 +653,10 @@ final class CellRun implements AutoCloseable {
     volatile String holder;
     volatile Long terminalAt;
     volatile Snapshot terminalSnapshot;
+    /** When the phase, the update time or the number of events last changed. */
+    volatile long lastChangeAt = System.currentTimeMillis();
+    private String lastUpdatedAt;
+    private long lastEvents = -1;
     final List<Mark> phases = new ArrayList<>();
     final List<Acquisition> acquisitions = new ArrayList<>();
     private volatile boolean stopped;
@@ -699,6 +713,11 @@ final class CellRun implements AutoCloseable {
 
     private void observe(Phase now, long epochNow, String holderNow, long acquiredAt, String updatedAt, long events) {
       long t = System.currentTimeMillis();
+      if (now != phase || events != lastEvents || !java.util.Objects.equals(updatedAt, lastUpdatedAt)) {
+        lastChangeAt = t;
+        lastEvents = events;
+        lastUpdatedAt = updatedAt;
+      }
       if (now != phase) {
         synchronized (phases) {
           phases.add(new Mark(t, String.valueOf(now)));

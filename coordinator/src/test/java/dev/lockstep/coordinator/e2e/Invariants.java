@@ -24,7 +24,8 @@ import java.util.stream.Collectors;
  *   <li><b>applied once</b>: each migration version at most once in {@code flyway_schema_history};</li>
  *   <li><b>all or none</b>: a version in the history has all of its effects, one not in it none;</li>
  *   <li><b>terminal stays terminal</b>: the release ends in a terminal phase, never leaves it, and is the
- *       same (phase, update time, events) after {@link CellRun#SETTLE} with every coordinator up;</li>
+ *       same (phase, update time, events) once it has been quiet for {@link CellRun#SETTLE} with every
+ *       coordinator up;</li>
  *   <li><b>nothing after the terminal event</b>: no event follows the first terminal one;</li>
  *   <li><b>last written under the current epoch</b>: the document's epoch is the fence's, so no coordinator that
  *       lost the fence wrote after the one holding it;</li>
@@ -151,7 +152,7 @@ final class Invariants {
     CellRun.Snapshot now = run.snapshot();
     if (first != null && !first.equals(now)) {
       violations.add("the release changed after it first ended: " + first.phase() + " with " + first.events() + " events (updated "
-          + first.updatedAt() + "), " + CellRun.SETTLE.toSeconds() + " s later " + now.phase() + " with " + now.events()
+          + first.updatedAt() + "), when quiet again " + now.phase() + " with " + now.events()
           + " events (updated " + now.updatedAt() + ")");
     }
     return violations;
