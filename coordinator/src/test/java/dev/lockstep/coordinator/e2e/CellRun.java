@@ -559,6 +559,77 @@ final class CellRun implements AutoCloseable {
 
   // ---- evidence --------------------------------------------------------------------------------------------------
 
+  private static final java.util.regex.Pattern RESUMED = java.util.regex.Pattern.compile("resuming release (\\S+) of service \\S+ at (\\w+)");
+
+  /** A coordinator that started, read the release unfinished and set out to resume it ({@code resuming release … at PHASE}). */
+  record Resume(String coordinator, Phase read, long at) {}
+
+  private final List<Resume> resumes = new ArrayList<>();
+
+  /**
+   * For each coordinator that resumed the release at start-up: the phase it read, how long before the release
+   * first ended it read it, and whether it then took the fence after the end: the timing of hazard 1.
+   */
+  List<String> resumeTimings() {
+    List<String> lines = new ArrayList<>();
+    Long end = sampler.terminalAt;
+    for (Resume r : resumes) {
+      StringBuilder s = new StringBuilder(r.coordinator() + " read the release at " + r.read() + " when it started ("
+          + relative(r.at()) + ")");
+      if (end != null) {
+        s.append(", ").append(end - r.at()).append(" ms before it first ended ").append(terminalSnapshot().phase());
+        acquisitions().stream().filter(a -> a.at() >= end - 200 && a.coordinator().equals(r.coordinator())).findFirst()
+            .ifPresent(a -> s.append("; it took the fence (epoch ").append(a.epoch()).append(") ").append(a.at() - end)
+                .append(" ms after the end and walked the release from ").append(r.read()).append(" again"));
+      }
+      lines.add(s.toString());
+    }
+    return lines;
+  }
+
+  /** Coordinator log lines that say who resumed, locked, took over or was fenced out, and when. */
+  private static final java.util.regex.Pattern TELLING = java.util.regex.Pattern.compile(
+      "resuming release|took the lock and fence|took over release|fenced out|coordinator stopping|could not reach Redis"
+          + "|terminated \\d+ session|coordinator listening");
+
+  /**
+   * Adds the telling lines of every coordinator's log to the timeline (their times are this machine's clock in
+   * the local zone), so the evidence shows, e.g., which phase a starting coordinator read and when it won the lock.
+   */
+  void importLogMarks() {
+    java.time.ZoneId zone = java.time.ZoneId.systemDefault();
+    java.time.LocalDate day = java.time.Instant.ofEpochMilli(startedAt).atZone(zone).toLocalDate();
+    for (Fleet.Coordinator c : fleet.coordinators()) {
+      if (!Files.exists(c.log())) {
+        continue;
+      }
+      try {
+        for (String line : Files.readAllLines(c.log())) {
+          if (line.length() < 13 || !TELLING.matcher(line).find()) {
+            continue;
+          }
+          try {
+            java.time.LocalTime time = java.time.LocalTime.parse(line.substring(0, 12));
+            long at = time.atDate(day).atZone(zone).toInstant().toEpochMilli();
+            if (at < startedAt - 60_000) {
+              at += 86_400_000L; // the run crossed midnight
+            }
+            String text = line.substring(13).replaceFirst("^\\w+\\s+\\S+ - ", "");
+            mark(at, c.name + " log: " + abbreviate(text, 200));
+            java.util.regex.Matcher resumed = RESUMED.matcher(text);
+            if (resumed.find() && resumed.group(1).equals(releaseId)) {
+              resumes.add(new Resume(c.name, Phase.valueOf(resumed.group(2)), at));
+            }
+          } catch (java.time.format.DateTimeParseException notALogLine) {
+            // a stack trace or a line of the JVM's own
+          }
+        }
+      } catch (IOException e) {
+        mark(c.name + " log unreadable: " + e.getMessage());
+      }
+    }
+  }
+
   /** Writes {@code evidence.md} in the run's folder: verdicts, timeline, fence, events, hooks, final document. */
   Path writeEvidence(List<String> violations, List<Invariants.Result> results, Throwable error) {
     Path file = dir.resolve("evidence.md");

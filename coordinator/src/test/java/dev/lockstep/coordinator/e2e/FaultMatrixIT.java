@@ -393,6 +393,8 @@ class FaultMatrixIT {
     } finally {
       startNext(index);
       try {
+        run.importLogMarks();
+        run.resumeTimings().forEach(run::note);
         evidence = run.writeEvidence(violations, results, error);
       } finally {
         run.close();
