@@ -244,7 +244,7 @@ final class CellRun implements AutoCloseable {
     return d;
   }
 
-  /** Waits until some coordinator other than {@code before}'s epoch holds the fence; returns the new runner. */
+  /** Waits until the fence moved past the epoch it had at the fault (another run took it); returns the new runner. */
   Fleet.Coordinator awaitTakeover() {
     long deadline = System.currentTimeMillis() + 60_000;
     while (sampler.epoch <= epochAtFault) {
@@ -310,7 +310,7 @@ final class CellRun implements AutoCloseable {
         lock = "could not read the lock when " + runner.name + " exited: " + e.getMessage();
       }
       requests.put("exit", lock);
-      mark(runner.name + " exited " + after + " ms after SIGTERM (exit code " + p.exitValue() + "); " + lock);
+      mark(lock + " (exit code " + p.exitValue() + ")");
     });
     return runner;
   }
