@@ -393,9 +393,10 @@ class FaultMatrixIT {
     } finally {
       startNext(index);
       try {
-        run.importLogMarks();
-        run.resumeTimings().forEach(run::note);
-        evidence = run.writeEvidence(violations, results, error);
+        Evidence facts = new Evidence(run);
+        facts.importLogMarks();
+        facts.resumeTimings().forEach(run::note);
+        evidence = facts.write(violations, results, error);
       } finally {
         run.close();
       }

@@ -612,6 +612,7 @@ final class Fleet implements AutoCloseable {
     Path coordinatorArchive = archiveOf(cds, coordinatorJar);
     Path agentArchive = archiveOf(cds, agentJar);
     if (!Files.exists(coordinatorArchive) || !Files.exists(agentArchive)) {
+      removeStaleArchives(cds);
       train(cds, scratch, coordinatorJar, coordinatorArchive, agentJar, agentArchive);
     }
     if (Files.exists(coordinatorArchive)) {
@@ -619,6 +620,20 @@ final class Fleet implements AutoCloseable {
     }
     if (Files.exists(agentArchive)) {
       CLASS_DATA.put(agentJar, agentArchive);
+    }
+  }
+
+  /** Archives of earlier builds of the jars (some 60 MB a build) go before new ones are made. */
+  private static void removeStaleArchives(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (var files = Files.list(dir)) {
+      for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
