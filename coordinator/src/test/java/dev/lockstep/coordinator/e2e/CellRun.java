@@ -291,17 +291,20 @@ final class CellRun implements AutoCloseable {
   Fleet.Coordinator sigtermRunner() {
     Fleet.Coordinator runner = runner();
     Process process = runner.process();
+    String key = "lockstep:lock:" + fleet.service;
+    // Redisson's lock is a hash whose one field names its holder: the runner's, read before the signal.
+    Object holderAtFault = RedisServer.call(fleet.redisUrl(), "HKEYS", key);
     fault("SIGTERM " + runner, () -> runner.signal("TERM"));
     long sent = faultAt;
-    long epochBefore = epochAtFault;
     process.onExit().thenAccept(p -> {
       long after = System.currentTimeMillis() - sent;
-      String key = "lockstep:lock:" + fleet.service;
       String lock;
       try {
         Object ttl = RedisServer.call(fleet.redisUrl(), "PTTL", key);
+        Object holderNow = RedisServer.call(fleet.redisUrl(), "HKEYS", key);
         long epochNow = count("SELECT epoch FROM lockstep.fence WHERE service = ?", fleet.service);
-        lock = ttl instanceof Long t && t > 0 && epochNow == epochBefore
+        // Held by the runner still (not by the coordinator that took over in the meantime): no handover.
+        lock = ttl instanceof Long t && t > 0 && holderNow != null && holderNow.equals(holderAtFault)
             ? runner.name + " exited " + after + " ms after SIGTERM leaving the Redis lock " + key + " held (expires in " + t
                 + " ms) and the fence at epoch " + epochNow + ": the release waits for the lease to run out"
             : "released: " + runner.name + " exited " + after + " ms after SIGTERM; the Redis lock " + (ttl instanceof Long t && t > 0
