@@ -60,9 +60,8 @@ final class ReleaseJournal {
     ReleaseDocument dated = dated(next);
     return store.enterMigrating(dated, epoch, event).map(entered -> {
       if (entered) {
-        stored = dated;
         log.info("release {}: {}", dated.id(), event);
-        nudges.publish(Nudges.RELEASE_EVENT, dated.id());
+        stored(dated, event);
       }
       return entered;
     });
@@ -79,15 +78,20 @@ final class ReleaseJournal {
       log.info("release {}: {}", dated.id(), event);
     }
     return store.advance(dated, expected, epoch, event, desired).map(index -> {
-      stored = dated;
       if (desired != null) {
         watch.changed(dated.service());
       }
-      if (event != null) {
-        nudges.publish(Nudges.RELEASE_EVENT, dated.id());
-      }
+      stored(dated, event);
       return dated;
     });
+  }
+
+  /** After a committed write: remember what PostgreSQL now holds, and wake whoever follows the events. */
+  private void stored(ReleaseDocument dated, String event) {
+    stored = dated;
+    if (event != null) {
+      nudges.publish(Nudges.RELEASE_EVENT, dated.id());
+    }
   }
 
   private ReleaseDocument dated(ReleaseDocument next) {
