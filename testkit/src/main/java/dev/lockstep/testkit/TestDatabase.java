@@ -83,6 +83,20 @@ public final class TestDatabase implements AutoCloseable {
     }
   }
 
+  /** The first column of the first row of {@code sql}, as text (null for SQL NULL): for diagnostics in a failure message. */
+  public String queryText(String sql) {
+    try (Connection connection = connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery(sql)) {
+      if (!rows.next()) {
+        throw new IllegalStateException("query on test database " + name + " returned no row: " + sql);
+      }
+      return rows.getString(1);
+    } catch (SQLException e) {
+      throw failure(sql, e);
+    }
+  }
+
   /**
    * A digest of schema {@code public}: its catalog (relations, columns, constraints, indexes, sequences)
    * and every table's rows. Equal before and after means nothing there changed, Flyway's history included.

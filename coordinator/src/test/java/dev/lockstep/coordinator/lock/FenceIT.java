@@ -127,6 +127,61 @@ class FenceIT {
     second.close();
   }
 
+  /**
+   * The fault matrix's "Redis restart (empty) @ MIGRATING": the old runner is alive inside a group of
+   * migrations when another coordinator takes the fence. The takeover waits for the group's transaction
+   * (it holds the shared fence lock) and then terminates the old run's sessions. Flyway kept its history on
+   * a second connection in a second transaction, so a takeover between the two commits left V1's and V2's
+   * tables without their history rows. Whatever the timing, the group must be there whole or not at all.
+   */
+  @org.junit.jupiter.params.ParameterizedTest(name = "takeover {0} ms into the last migration''s 1 s")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {100, 500, 900, 950, 990})
+  void aTakeoverDuringAGroupOfMigrationsLeavesAllOrNoneOfIt(int delayMillis, @TempDir Path folder) throws Exception {
+    String service = "group-takeover";
+    // A database of its own: the history table of one delay's run must not meet another's.
+    TestDatabase db = TestPostgres.instance().createDatabase("FenceIT_group_" + delayMillis);
+    Connections connections = new Connections(DatabaseUrl.parse(db.postgresUrl()));
+    try (Connection c = connections.open("test-setup")) {
+      LockstepSchema.ensure(c);
+    }
+    Files.writeString(folder.resolve("V1__accounts.sql"), "CREATE TABLE accounts_" + delayMillis + " (id int);");
+    Files.writeString(folder.resolve("V2__slow.sql"), "CREATE TABLE slow_" + delayMillis + " (id int); SELECT pg_sleep(1);");
+    Fence.Held first = Fence.acquire(connections.open("run-1"), service, "coordinator-1");
+    Migrations migrations = new Migrations(DatabaseUrl.parse(db.postgresUrl()), folder, service, Duration.ofSeconds(5));
+    CompletableFuture<Object> oldRun = CompletableFuture.supplyAsync(() -> {
+      try {
+        return migrations.migrate(migrations.folderSet(), "2", first.epoch());
+      } catch (RuntimeException e) {
+        return e;
+      }
+    });
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> db.queryLong(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1)%' AND state = 'active' AND pid <> pg_backend_pid()") == 1);
+    String sessions = db.queryText("SELECT string_agg(a.pid || ' ' || a.application_name || ' xid=' || coalesce(a.backend_xid::text, '-')"
+        + " || ' ' || a.state || ' q=' || left(a.query, 50), '; ') FROM pg_stat_activity a"
+        + " WHERE a.datname = current_database() AND a.application_name LIKE 'lockstep-migrate/%'");
+    // The mechanism: one connection migrates and writes the history, so one transaction commits both.
+    assertThat(db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        + " AND application_name LIKE 'lockstep-migrate/%'")).as("migrating sessions: %s", sessions).isEqualTo(1);
+    Thread.sleep(delayMillis);
+    Fence.Held second = CompletableFuture.supplyAsync(() -> {
+      try {
+        return Fence.acquire(connections.open("coordinator-2"), service, "coordinator-2");
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    }).get(30, TimeUnit.SECONDS);
+    Object outcome = oldRun.get(30, TimeUnit.SECONDS);
+    long tables = db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename IN ('accounts_" + delayMillis + "', 'slow_" + delayMillis + "')");
+    long rows = db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'flyway_schema_history'") == 0 ? 0
+        : db.queryLong("SELECT count(*) FROM flyway_schema_history WHERE version IN ('1', '2')");
+    assertThat(tables == 0 && rows == 0 || tables == 2 && rows == 2)
+        .as("tables %d, history rows %d, old run ended %s; migrating sessions: %s", tables, rows, outcome, sessions).isTrue();
+    second.close();
+    first.close();
+    db.close();
+  }
+
   private static Fence.Held acquire(String service, String holder) {
     try {
       return Fence.acquire(connections.open(holder), service, holder);
