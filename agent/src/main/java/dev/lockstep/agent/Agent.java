@@ -80,7 +80,7 @@ public final class Agent extends VerticleBase {
         config.hookTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS);
     return readRevision().onSuccess(revision -> {
       state = LocalState.serving(revision);
-      coordinator = new CoordinatorClient(vertx, config.coordinators(), config.token(), clock);
+      coordinator = new CoordinatorClient(vertx, config.coordinators(), config.token(), clock, config.tls());
       LOG.info("lockstep agent {} (service {}) on revision {}; coordinators {}; migrations {}; hooks: {}",
           config.id(), config.service(), revision, urls(config.coordinators()),
           config.migrations() == null ? "none" : config.migrations(), describeHooks());

@@ -27,6 +27,8 @@ import java.util.Objects;
  * @param reportInterval how often the agent reports even when nothing changed
  * @param pollWait how long the coordinator may hold a desired-state query ({@code wait=})
  * @param retry the backoff between attempts while no coordinator answers
+ * @param tls the CA to trust and the client certificate for {@code https://} coordinators ({@link ClientTls#NONE}:
+ *     the JVM's trust store, no client certificate)
  */
 public record AgentConfig(
     List<URI> coordinators,
@@ -40,7 +42,8 @@ public record AgentConfig(
     Duration hookTimeout,
     Duration reportInterval,
     Duration pollWait,
-    Retry retry) {
+    Retry retry,
+    ClientTls tls) {
 
   public static final Duration DEFAULT_HOOK_TIMEOUT = Duration.ofSeconds(60);
   public static final Duration DEFAULT_REPORT_INTERVAL = Duration.ofSeconds(2);
@@ -89,6 +92,20 @@ public record AgentConfig(
     reportInterval = positive(reportInterval, DEFAULT_REPORT_INTERVAL, "report interval");
     pollWait = positive(pollWait, DEFAULT_POLL_WAIT, "poll wait");
     retry = retry == null ? Retry.DEFAULT : retry;
+    tls = tls == null ? ClientTls.NONE : tls;
+  }
+
+  /** Without TLS settings of its own (the JVM's trust store, no client certificate). */
+  public AgentConfig(List<URI> coordinators, String id, String service, String revision, String revisionCommand,
+                     String token, Path migrations, Hooks hooks, Duration hookTimeout, Duration reportInterval,
+                     Duration pollWait, Retry retry) {
+    this(coordinators, id, service, revision, revisionCommand, token, migrations, hooks, hookTimeout, reportInterval,
+        pollWait, retry, ClientTls.NONE);
+  }
+
+  public AgentConfig withTls(ClientTls newTls) {
+    return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, migrations, hooks,
+        hookTimeout, reportInterval, pollWait, retry, newTls);
   }
 
   /** A configuration with a fixed revision, no migrations folder, no hooks and default timings. */
@@ -99,24 +116,24 @@ public record AgentConfig(
 
   public AgentConfig withRevisionCommand(String command) {
     return new AgentConfig(coordinators, id, service, null, command, token, migrations, hooks,
-        hookTimeout, reportInterval, pollWait, retry);
+        hookTimeout, reportInterval, pollWait, retry, tls);
   }
 
   public AgentConfig withMigrations(Path folder) {
     return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, folder, hooks,
-        hookTimeout, reportInterval, pollWait, retry);
+        hookTimeout, reportInterval, pollWait, retry, tls);
   }
 
   public AgentConfig withHooks(Hooks newHooks) {
     return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, migrations, newHooks,
-        hookTimeout, reportInterval, pollWait, retry);
+        hookTimeout, reportInterval, pollWait, retry, tls);
   }
 
   /** Faster timings, for tests and impatient operators. */
   public AgentConfig withTimings(Duration newHookTimeout, Duration newReportInterval, Duration newPollWait,
       Retry newRetry) {
     return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, migrations, hooks,
-        newHookTimeout, newReportInterval, newPollWait, newRetry);
+        newHookTimeout, newReportInterval, newPollWait, newRetry, tls);
   }
 
   private static void requireText(String value, String name) {

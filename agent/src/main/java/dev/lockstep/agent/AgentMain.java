@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
  * {@link AgentConfig} and runs one {@link Agent} until the process is stopped. Bad flags exit 2.
  *
  * <pre>{@code
- * java -jar lockstep-agent.jar --coordinator http://coord-1:7070,http://coord-2:7070 --token "$T" \
+ * java -jar lockstep-agent.jar --coordinator https://coord-1:7070,https://coord-2:7070 --token "$T" \
+ *     --ca-cert /etc/lockstep/ca.crt --client-cert /etc/lockstep/agent.crt --client-key /etc/lockstep/agent.key \
  *     --revision-command 'cat /srv/app/REVISION' --migrations /srv/app/db/migrations \
  *     --on-prepare /srv/app/bin/stage --on-switch /srv/app/bin/switch --on-abort /srv/app/bin/unstage
  * }</pre>
@@ -72,6 +73,20 @@ public final class AgentMain implements Callable<Integer> {
   @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:LOCKSTEP_AGENT_TOKEN}",
       description = "The agents' bearer token (env LOCKSTEP_AGENT_TOKEN). Required.")
   String token;
+
+  @Option(names = "--ca-cert", paramLabel = "FILE", defaultValue = "${env:LOCKSTEP_CA_CERT}",
+      description = "PEM CA certificate to trust for https:// coordinators (env LOCKSTEP_CA_CERT; "
+          + "default: the JVM's trust store).")
+  Path caCert;
+
+  @Option(names = "--client-cert", paramLabel = "FILE", defaultValue = "${env:LOCKSTEP_CLIENT_CERT}",
+      description = "PEM client certificate for mutual TLS, naming this agent as lockstep://agent/SERVICE/ID "
+          + "(env LOCKSTEP_CLIENT_CERT).")
+  Path clientCert;
+
+  @Option(names = "--client-key", paramLabel = "FILE", defaultValue = "${env:LOCKSTEP_CLIENT_KEY}",
+      description = "PEM private key of --client-cert (env LOCKSTEP_CLIENT_KEY).")
+  Path clientKey;
 
   @Option(names = "--migrations", paramLabel = "DIR", defaultValue = "${env:LOCKSTEP_MIGRATIONS}",
       description = "The migrations folder this server stages; its digest is reported after prepare "
@@ -133,6 +148,13 @@ public final class AgentMain implements Callable<Integer> {
         .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
             .setClassPathResolvingEnabled(false)));
     try {
+      config.tls().check(vertx);
+    } catch (IllegalArgumentException e) {
+      spec.commandLine().getErr().println("lockstep-agent: " + e.getMessage());
+      vertx.close();
+      return 2;
+    }
+    try {
       vertx.deployVerticle(new Agent(config)).await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       spec.commandLine().getErr().println("lockstep-agent: " + e.getMessage());
@@ -170,9 +192,15 @@ public final class AgentMain implements Callable<Integer> {
     if (blank(service)) {
       throw usage("--service must not be empty");
     }
+    ClientTls tls;
+    try {
+      tls = new ClientTls(caCert, clientCert, clientKey);
+    } catch (IllegalArgumentException e) {
+      throw usage(e.getMessage());
+    }
     return new AgentConfig(urls, agentId(), service.trim(), fixedRevision, command, token.trim(), migrations,
         new AgentConfig.Hooks(orNull(onPrepare), orNull(onSwitch), orNull(onAbort)),
-        hookTimeout, reportInterval, null, null);
+        hookTimeout, reportInterval, null, null, tls);
   }
 
   private List<URI> coordinatorUrls() {

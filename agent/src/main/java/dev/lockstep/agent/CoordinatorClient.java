@@ -77,8 +77,15 @@ public final class CoordinatorClient {
   private final Map<String, String> refusals = new HashMap<>();
 
   public CoordinatorClient(Vertx vertx, List<URI> coordinators, String token, Clock clock) {
+    this(vertx, coordinators, token, clock, ClientTls.NONE);
+  }
+
+  /** As above, with {@code tls} for {@code https://} coordinators (the CA to trust, a client certificate). */
+  public CoordinatorClient(Vertx vertx, List<URI> coordinators, String token, Clock clock, ClientTls tls) {
     // One connection pool for both: blocking queries go through the core client, which can reset a request.
-    this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(3_000).setKeepAlive(true));
+    // An https:// URL turns TLS on per request; host names are verified against the coordinator's certificate.
+    this.http = vertx.createHttpClient(tls.applyTo(new HttpClientOptions().setConnectTimeout(3_000).setKeepAlive(true)
+        .setVerifyHost(true)));
     this.web = WebClient.wrap(http, new WebClientOptions().setUserAgent(USER_AGENT));
     this.bases = coordinators.stream().map(CoordinatorClient::base).toList();
     this.token = Objects.requireNonNull(token, "token");

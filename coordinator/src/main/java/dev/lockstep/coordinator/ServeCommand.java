@@ -35,6 +35,10 @@ import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.coordinator.store.StoreStartup;
 import dev.lockstep.coordinator.store.StoreState;
+import dev.lockstep.coordinator.tls.CertificateReloader;
+import dev.lockstep.coordinator.tls.TlsFileException;
+import dev.lockstep.coordinator.tls.TlsFiles;
+import dev.lockstep.coordinator.tls.TlsMaterial;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
 import dev.lockstep.rules.UserRule;
@@ -46,6 +50,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
@@ -81,8 +86,30 @@ import picocli.CommandLine.Option;
 public final class ServeCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
-  @Option(names = "--port", defaultValue = "${env:LOCKSTEP_PORT:-7070}", description = "HTTP port (env LOCKSTEP_PORT, default 7070)")
+  @Option(names = "--port", defaultValue = "${env:LOCKSTEP_PORT:-7070}", description = "HTTP port, HTTPS with --tls-cert (env LOCKSTEP_PORT, default 7070)")
   int port;
+
+  @Option(names = "--host", defaultValue = "${env:LOCKSTEP_HOST:-0.0.0.0}",
+      description = "address to listen on, e.g. 127.0.0.1 for local use only (env LOCKSTEP_HOST, default 0.0.0.0)")
+  String host;
+
+  @Option(names = "--tls-cert", defaultValue = "${env:LOCKSTEP_TLS_CERT}",
+      description = "PEM certificate (chain) to serve HTTPS with, on --port; reloaded when the file changes"
+          + " (env LOCKSTEP_TLS_CERT)")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", defaultValue = "${env:LOCKSTEP_TLS_KEY}",
+      description = "PEM private key of --tls-cert; reloaded when the file changes (env LOCKSTEP_TLS_KEY)")
+  Path tlsKey;
+
+  @Option(names = "--tls-client-ca", defaultValue = "${env:LOCKSTEP_TLS_CLIENT_CA}",
+      description = "PEM CA for mutual TLS: every client must present a certificate it signed, and an agent's must name"
+          + " that agent (env LOCKSTEP_TLS_CLIENT_CA)")
+  Path tlsClientCa;
+
+  @Option(names = "--tls-reload-interval", defaultValue = "${env:LOCKSTEP_TLS_RELOAD_INTERVAL:-5s}",
+      description = "how often the TLS files are read for a renewed certificate (default 5s)")
+  String tlsReloadInterval;
 
   @Option(names = "--database-url", defaultValue = "${env:LOCKSTEP_DATABASE_URL:-${env:DATABASE_URL}}",
       description = "postgresql://user:pass@host:port/db or jdbc:postgresql:… (env LOCKSTEP_DATABASE_URL, else DATABASE_URL)")
@@ -156,6 +183,11 @@ public final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CoordinatorConfig config = config();
+    TlsFiles tlsFiles = TlsFiles.of(tlsCert, tlsKey, tlsClientCa);
+    Duration reloadInterval = Durations.parse(tlsReloadInterval);
+    if (reloadInterval.isZero()) {
+      throw new IllegalArgumentException("--tls-reload-interval must be more than 0 (got " + tlsReloadInterval + ")");
+    }
     Clock clock = Clock.systemUTC();
     String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     RedisUrl redis = RedisUrl.parse(config.redisUrl());
@@ -182,9 +214,27 @@ public final class ServeCommand implements Callable<Integer> {
     StoreState postgresState = StoreState.postgres(config.database(), clock);
     StoreState redisState = StoreState.redis(redis, clock);
     HealthRoutes health = new HealthRoutes(vertx, config.service(), postgresState, redisState);
-    ApiServer http = listen(vertx, context, config.port(), health);
+    TlsMaterial tls;
+    try {
+      tls = tlsFiles == null ? null : TlsMaterial.read(vertx, tlsFiles);
+    } catch (TlsFileException e) {
+      vertx.close();
+      throw e;
+    }
+    HttpServerOptions listenOptions = new HttpServerOptions().setPort(config.port()).setHost(host);
+    ApiServer http = listen(vertx, context, tls == null ? listenOptions : tls.applyTo(listenOptions), health);
     if (http == null) {
       return 1;
+    }
+    CertificateReloader reloader = tls == null ? null : new CertificateReloader(vertx, http.server(), tls, reloadInterval);
+    if (reloader != null) {
+      context.runOnContext(v -> reloader.start());
+      log.info("serving HTTPS with {}{}; the files are read again every {}", tls.describe(),
+          tlsFiles.mutual() ? ", client certificates required (signed by " + tlsFiles.clientCa() + ")" : "",
+          Durations.format(reloadInterval));
+    } else if (!loopback(host)) {
+      log.warn("serving plain HTTP on {}:{}, not a loopback address: operator and agent tokens cross the network in"
+          + " the clear; give --tls-cert and --tls-key to serve HTTPS, or --host 127.0.0.1 for local use", host, config.port());
     }
     Connections connections = new Connections(config.database());
     RedissonClient redisson = new StoreStartup(postgresState, redisState, StoreStartup.Backoff.DEFAULT)
@@ -260,6 +310,9 @@ public final class ServeCommand implements Callable<Integer> {
       log.info("coordinator stopping: no new requests; handing over any running release");
       long began = System.nanoTime();
       // Stop taking requests first, then bring each run to a safe point and let go of its lock and fence.
+      if (reloader != null) {
+        context.runOnContext(v -> reloader.stop());
+      }
       closeQuietly(http.server());
       Duration grace = config.timings().shutdownGrace();
       awaitQuietly(Future.<Void>future(p -> context.runOnContext(v -> releases.handOver(grace).onComplete(p))),
@@ -275,13 +328,15 @@ public final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static ApiServer listen(Vertx vertx, io.vertx.core.Context context, int port, HealthRoutes health) {
+  private static ApiServer listen(Vertx vertx, io.vertx.core.Context context, HttpServerOptions options,
+                                  HealthRoutes health) {
     try {
-      ApiServer http = ApiServer.listen(context, port, health).await();
-      log.info("coordinator listening on port {}; not ready until PostgreSQL and Redis answer", http.server().actualPort());
+      ApiServer http = ApiServer.listen(context, options, health).await();
+      log.info("coordinator listening on {}:{} ({}); not ready until PostgreSQL and Redis answer", options.getHost(),
+          http.server().actualPort(), options.isSsl() ? "HTTPS" : "plain HTTP");
       return http;
     } catch (Exception e) {
-      log.error("coordinator could not listen on port {}: {}", port, e.getMessage());
+      log.error("coordinator could not listen on {}:{}: {}", options.getHost(), options.getPort(), e.getMessage());
       vertx.close();
       return null;
     }
@@ -329,6 +384,15 @@ public final class ServeCommand implements Callable<Integer> {
         Durations.parse(lockTimeout),
         new CoordinatorConfig.Timings(Durations.parse(orphanScan), Durations.parse(lockLease), Durations.parse(retryWait),
             Durations.parse(shutdownGrace)));
+  }
+
+  /** Whether {@code host} is a loopback address only (127.0.0.1, ::1, localhost); 0.0.0.0 is every address. */
+  private static boolean loopback(String host) {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   private Map<String, String> declaredKeys() {

@@ -10,6 +10,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 
 /**
  * The operator CLI's view of the coordinator's HTTP API: blocking calls, JSON in and out, and a
@@ -17,13 +19,26 @@ import java.util.stream.Stream;
  * coordinator's own words.
  */
 public final class ApiClient {
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http;
   private final String base;
   private final String token;
 
   public ApiClient(String base, String token) {
+    this(base, token, null);
+  }
+
+  /**
+   * As above, over TLS with {@code tls} (whom to trust, and a client certificate for mutual TLS) for an
+   * {@code https://} base; null: the JVM's defaults.
+   */
+  public ApiClient(String base, String token, SSLContext tls) {
     this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
     this.token = token;
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+    if (tls != null) {
+      builder.sslContext(tls);
+    }
+    this.http = builder.build();
   }
 
   public <T> T get(String path, Class<T> type) {
@@ -97,7 +112,22 @@ public final class ApiClient {
     }
   }
 
+  private static SSLException tlsFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SSLException ssl) {
+        return ssl;
+      }
+    }
+    return null;
+  }
+
   private CliException unreachable(IOException e) {
+    SSLException tls = tlsFailure(e);
+    if (tls != null) {
+      return new CliException(3, "TLS handshake with the coordinator at " + base + " failed (" + tls.getMessage()
+          + "); give the CA that signed its certificate with --ca-cert (or LOCKSTEP_CA_CERT), and where it requires"
+          + " mutual TLS a client certificate with --client-cert and --client-key");
+    }
     String why = e instanceof ConnectException ? "connection refused" : String.valueOf(e.getMessage());
     return new CliException(3, "cannot reach the coordinator at " + base + " (" + why
         + "); is `lockstep serve` running there? Set --coordinator or LOCKSTEP_COORDINATOR");

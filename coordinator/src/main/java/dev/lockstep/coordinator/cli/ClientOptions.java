@@ -8,6 +8,19 @@ public final class ClientOptions {
       description = "coordinator URL (env LOCKSTEP_COORDINATOR, default http://127.0.0.1:7070)")
   String coordinator;
 
+  @Option(names = "--ca-cert", defaultValue = "${env:LOCKSTEP_CA_CERT}",
+      description = "PEM CA certificate to trust for an https:// coordinator (env LOCKSTEP_CA_CERT; default: the JVM's"
+          + " trust store)")
+  java.nio.file.Path caCert;
+
+  @Option(names = "--client-cert", defaultValue = "${env:LOCKSTEP_CLIENT_CERT}",
+      description = "PEM client certificate to present where the coordinator requires mutual TLS (env LOCKSTEP_CLIENT_CERT)")
+  java.nio.file.Path clientCert;
+
+  @Option(names = "--client-key", defaultValue = "${env:LOCKSTEP_CLIENT_KEY}",
+      description = "PEM private key of --client-cert (env LOCKSTEP_CLIENT_KEY)")
+  java.nio.file.Path clientKey;
+
   @Option(names = "--token", defaultValue = "${env:LOCKSTEP_TOKEN}", description = "operator token (env LOCKSTEP_TOKEN)")
   String token;
 
@@ -29,6 +42,6 @@ public final class ClientOptions {
     if (token == null || token.isBlank()) {
       throw new CliException(2, "missing --token (or LOCKSTEP_TOKEN): the operator token the coordinator was started with");
     }
-    return new ApiClient(coordinator, token);
+    return new ApiClient(coordinator, token, CliTls.context(caCert, clientCert, clientKey));
   }
 }

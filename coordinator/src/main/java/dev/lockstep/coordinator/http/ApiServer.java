@@ -6,6 +6,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 
@@ -16,7 +17,7 @@ import io.vertx.ext.web.Router;
  * load balancer, an agent or the CLI sees a coordinator that is starting rather than a closed port.
  *
  * <pre>{@code
- * ApiServer http = ApiServer.listen(context, 7070, health).await();
+ * ApiServer http = ApiServer.listen(context, new HttpServerOptions().setPort(7070), health).await();
  * // … connect the stores, build the services …
  * http.serve(HttpApi.router(…));
  * }</pre>
@@ -29,8 +30,11 @@ public final class ApiServer {
     this.handler = handler;
   }
 
-  /** Listens on {@code port}; every request is handled on {@code context}, as the routes expect. */
-  public static Future<ApiServer> listen(Context context, int port, HealthRoutes health) {
+  /**
+   * Listens with {@code options} (port, host, and TLS when the coordinator serves HTTPS); every request is
+   * handled on {@code context}, as the routes expect.
+   */
+  public static Future<ApiServer> listen(Context context, HttpServerOptions options, HealthRoutes health) {
     Promise<ApiServer> listening = Promise.promise();
     context.runOnContext(v -> {
       Router starting = Router.router(context.owner());
@@ -38,7 +42,7 @@ public final class ApiServer {
       starting.route().handler(ctx -> Responses.json(ctx, 503,
           new ErrorBody("unavailable", "the coordinator is starting: " + health.notReadyReason() + "; retry shortly")));
       ApiServer api = new ApiServer(starting);
-      context.owner().createHttpServer().requestHandler(request -> api.handler.handle(request)).listen(port)
+      context.owner().createHttpServer(options).requestHandler(request -> api.handler.handle(request)).listen()
           .map(s -> {
             api.server = s;
             return api;

@@ -41,6 +41,8 @@ public final class HttpApi {
     router.post("/v1/releases").handler(health.refuseWhileDown(true));
     router.post("/v1/check").handler(health.refuseWhileDown(false));
     router.get("/metrics").handler(PrometheusScrapingHandler.create(meters));
+    // Under mutual TLS, an agent's certificate must be that agent's: checked ahead of the agent routes.
+    new AgentCertificateCheck().mount(router);
     new AgentRoutes(registry, watch, nudges, auth).mount(router);
     new ReleaseRoutes(vertx, releases, store, nudges, auth).mount(router);
     new ReleaseMigrationRoutes(store, sets, auth).mount(router);

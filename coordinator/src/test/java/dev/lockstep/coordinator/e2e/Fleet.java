@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import dev.lockstep.coordinator.cli.ApiClient;
 import dev.lockstep.coordinator.cli.CliException;
 import dev.lockstep.protocol.AgentStatus;
+import dev.lockstep.testkit.TestCertificates;
 import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestRedis;
 import java.io.IOException;
@@ -131,6 +132,83 @@ final class Fleet implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     return files;
+  }
+
+  // ---- TLS ---------------------------------------------------------------------------------------------------
+
+  /**
+   * TLS for the whole fleet: coordinators serve HTTPS with a copy of {@code server} ({@link #serverCert()},
+   * {@link #serverKey()}, which a test may replace to see the coordinator reload it), read again every second;
+   * agents, the CLI and {@link #api()} trust {@code ca}. With {@code mutual}, coordinators require client
+   * certificates signed by {@code ca}, each agent gets one naming it, and the CLI and {@link #api()} present
+   * {@code operator}'s.
+   */
+  record Tls(TestCertificates ca, TestCertificates.Issued operator, boolean mutual) {}
+
+  private Tls tls;
+  private final Map<String, TestCertificates.Issued> agentCertificates = new LinkedHashMap<>();
+
+  /** Call before starting anything: from now on the fleet talks HTTPS (see {@link Tls}). */
+  void useTls(TestCertificates ca, TestCertificates.Issued server, TestCertificates.Issued operator, boolean mutual) {
+    try {
+      Files.createDirectories(serverCert().getParent());
+      Files.copy(server.cert(), serverCert(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(server.key(), serverKey(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    tls = new Tls(ca, operator, mutual);
+  }
+
+  /** The certificate file the fleet's coordinators serve (and reload). */
+  Path serverCert() {
+    return dir.resolve("tls").resolve("server.crt");
+  }
+
+  /** The key file of {@link #serverCert()}. */
+  Path serverKey() {
+    return dir.resolve("tls").resolve("server.key");
+  }
+
+  /** The TLS context of the fleet's own clients ({@link #api()}): trusts the CA, presents the operator's certificate. */
+  javax.net.ssl.SSLContext clientTls() {
+    return tls == null ? null : tls.ca().clientContext(tls.mutual() ? tls.operator() : null);
+  }
+
+  private List<String> coordinatorTlsArgs() {
+    if (tls == null) {
+      return List.of();
+    }
+    List<String> args = new ArrayList<>(List.of("--tls-cert", serverCert().toString(), "--tls-key", serverKey().toString(),
+        "--tls-reload-interval", "1s"));
+    if (tls.mutual()) {
+      args.addAll(List.of("--tls-client-ca", tls.ca().caCert().toString()));
+    }
+    return args;
+  }
+
+  /** The agent's TLS flags: trust the CA and, under mutual TLS, a certificate naming this agent of this service. */
+  private List<String> agentTlsArgs(String id) {
+    if (tls == null) {
+      return List.of();
+    }
+    List<String> args = new ArrayList<>(List.of("--ca-cert", tls.ca().caCert().toString()));
+    if (tls.mutual()) {
+      TestCertificates.Issued cert = agentCertificates.computeIfAbsent(id, k -> tls.ca().agent(service, k));
+      args.addAll(List.of("--client-cert", cert.cert().toString(), "--client-key", cert.key().toString()));
+    }
+    return args;
+  }
+
+  private List<String> cliTlsArgs() {
+    if (tls == null) {
+      return List.of();
+    }
+    List<String> args = new ArrayList<>(List.of("--ca-cert", tls.ca().caCert().toString()));
+    if (tls.mutual()) {
+      args.addAll(List.of("--client-cert", tls.operator().cert().toString(), "--client-key", tls.operator().key().toString()));
+    }
+    return args;
   }
 
   // ---- coordinators ------------------------------------------------------------------------------------------
@@ -261,6 +339,7 @@ final class Fleet implements AutoCloseable {
       if (migrations != null) {
         cmd.addAll(List.of("--migrations", migrations.toString()));
       }
+      cmd.addAll(coordinatorTlsArgs());
       cmd.addAll(coordinatorArgs);
       startedAtMillis = System.currentTimeMillis();
       process = java(System.getProperty("lockstep.coordinatorJar"), cmd, log());
@@ -287,11 +366,11 @@ final class Fleet implements AutoCloseable {
     }
 
     String url() {
-      return "http://127.0.0.1:" + port;
+      return (tls == null ? "http" : "https") + "://127.0.0.1:" + port;
     }
 
     ApiClient api() {
-      return new ApiClient(url(), OPERATOR_TOKEN);
+      return new ApiClient(url(), OPERATOR_TOKEN, clientTls());
     }
 
     Process process() {
@@ -421,6 +500,9 @@ final class Fleet implements AutoCloseable {
               + revisionFile,
           "--on-abort", log.replace("$LOCKSTEP_PHASE", "abort"),
           "--hook-timeout", "20s", "--report-interval", "500ms"));
+      if (!spec.extra().contains("--ca-cert")) {
+        cmd.addAll(agentTlsArgs(id));
+      }
       cmd.addAll(spec.extra());
       agentSpecs.put(id, spec);
       agentStarts.computeIfAbsent(id, k -> new ArrayList<>()).add(System.currentTimeMillis());
@@ -497,6 +579,7 @@ final class Fleet implements AutoCloseable {
   CliRun cli(String... args) {
     List<String> cmd = new ArrayList<>(List.of(args));
     cmd.addAll(List.of("--coordinator", url(), "--token", OPERATOR_TOKEN));
+    cmd.addAll(cliTlsArgs());
     Path out = dir.resolve("cli-" + System.nanoTime() + ".out");
     Path err = dir.resolve("cli-" + System.nanoTime() + ".err");
     try {
