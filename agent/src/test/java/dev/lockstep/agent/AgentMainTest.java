@@ -46,6 +46,30 @@ class AgentMainTest {
   }
 
   @Test
+  void tlsFlagsReachTheConfig() {
+    AgentConfig config = parse("--coordinator", "https://c1:7070", "--revision", "abc", "--token", "t",
+        "--ca-cert", "/etc/lockstep/ca.crt", "--client-cert", "/etc/lockstep/web-1.crt", "--client-key", "/etc/lockstep/web-1.key");
+    assertThat(config.tls()).isEqualTo(new ClientTls(Path.of("/etc/lockstep/ca.crt"), Path.of("/etc/lockstep/web-1.crt"),
+        Path.of("/etc/lockstep/web-1.key")));
+    assertThat(parse("--coordinator", "http://c1:7070", "--revision", "abc", "--token", "t").tls()).isEqualTo(ClientTls.NONE);
+  }
+
+  @Test
+  void aClientCertificateWithoutItsKeyIsAUsageError() {
+    int code = run("--coordinator", "https://c1:7070", "--revision", "abc", "--token", "t", "--client-cert", "/x/web-1.crt");
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("--client-cert is given without --client-key; give both");
+  }
+
+  @Test
+  void aMissingTlsFileStopsTheAgentWithOneLineNamingIt() {
+    int code = run("--coordinator", "https://127.0.0.1:1", "--revision", "abc", "--token", "t",
+        "--ca-cert", "/nonexistent/lockstep/ca.crt");
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString().strip()).isEqualTo("lockstep-agent: --ca-cert /nonexistent/lockstep/ca.crt: no such file");
+  }
+
+  @Test
   void defaultsServiceTimingsAndId() {
     AgentConfig config = parse("--coordinator", "http://c1:7070", "--revision-command", "cat REVISION",
         "--token", "t");
