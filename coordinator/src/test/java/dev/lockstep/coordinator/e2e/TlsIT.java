@@ -153,6 +153,16 @@ class TlsIT {
     // A client that does not trust the coordinator's CA refuses the coordinator.
     assertThatThrownBy(() -> get(stranger.clientContext(null), "/health"))
         .isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
+    // A real agent that trusts the CA but has no certificate of its own never gets through.
+    fleet.startAgent(new Fleet.AgentSpec("no-cert", "v0", migrations, "", "", List.of("--ca-cert", ca.caCert().toString())));
+    try {
+      Path log = fleet.dir.resolve("agent-no-cert.log");
+      await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(log)
+          && Files.readString(log).contains("cannot reach coordinator " + fleet.url()));
+      assertThat(fleet.agentList()).extracting(AgentStatus::id).doesNotContain("no-cert");
+    } finally {
+      fleet.killAgent("no-cert");
+    }
     // The CLI says what to do about it.
     Fleet.CliRun untrusting = cliWithout("--ca-cert");
     assertThat(untrusting.exit()).isEqualTo(3);
