@@ -213,12 +213,22 @@ class TlsIT {
   }
 
   @Test
-  void unusableTlsFilesStopServeWithOneLineNamingTheFile() throws Exception {
+  void unusableTlsFilesStopServeAndTheAgentWithOneLineNamingTheFile() throws Exception {
     Path missing = fleet.dir.resolve("tls").resolve("missing.crt");
     Process noCert = serve("--tls-cert", missing.toString(), "--tls-key", fleet.serverKey().toString());
     Process wrongKey = serve("--tls-cert", fleet.serverCert().toString(), "--tls-key", operator.key().toString());
     Process plain = serve("--host", "0.0.0.0");
+    TestCertificates.Issued web1 = ca.agent("elsewhere", "web-1");
+    Process agent = new ProcessBuilder(javaBin(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-jar", System.getProperty("lockstep.agentJar"),
+        "--coordinator", fleet.url(), "--service", "elsewhere", "--id", "web-1", "--revision", "v0", "--token", Fleet.AGENT_TOKEN,
+        "--ca-cert", ca.caCert().toString(), "--client-cert", web1.cert().toString(), "--client-key", operator.key().toString())
+        .start();
     try {
+      assertThat(agent.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(agent.exitValue()).isEqualTo(2);
+      assertThat(new String(agent.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).lines()
+          .filter(l -> l.startsWith("lockstep-agent:")).toList()).containsExactly("lockstep-agent: --client-key " + operator.key()
+              + ": is not the private key of the certificate in --client-cert " + web1.cert());
       assertThat(noCert.waitFor(60, TimeUnit.SECONDS)).isTrue();
       assertThat(noCert.exitValue()).isEqualTo(2);
       assertThat(errorLines(noCert)).containsExactly("lockstep: --tls-cert " + missing + ": no such file");
@@ -234,7 +244,7 @@ class TlsIT {
           .contains("tokens cross the network in the clear");
       assertThat(text.split("in the clear", -1)).hasSize(2);
     } finally {
-      for (Process p : List.of(noCert, wrongKey, plain)) {
+      for (Process p : List.of(noCert, wrongKey, plain, agent)) {
         p.destroyForcibly();
       }
     }
