@@ -41,6 +41,17 @@ class TlsMaterialTest {
   }
 
   @Test
+  void aPkcs1RsaKeyIsReadToo() throws Exception {
+    Path pkcs1 = DIR.resolve("server-pkcs1.key");
+    Process p = new ProcessBuilder("openssl", "rsa", "-in", server.key().toString(), "-traditional", "-out", pkcs1.toString())
+        .redirectErrorStream(true).start();
+    p.getInputStream().readAllBytes();
+    assertThat(p.waitFor()).isZero();
+    assertThat(Files.readString(pkcs1)).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+    assertThat(TlsMaterial.read(vertx, TlsFiles.of(server.cert(), pkcs1, null)).describe()).contains("CN=localhost");
+  }
+
+  @Test
   void aKeyOfAnotherCertificateIsRefusedNamingTheKeyFile() throws Exception {
     assertThatThrownBy(() -> TlsMaterial.read(vertx, TlsFiles.of(server.cert(), other.key(), null)))
         .isInstanceOf(TlsFileException.class)
