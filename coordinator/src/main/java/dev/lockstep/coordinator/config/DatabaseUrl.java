@@ -20,7 +20,8 @@ public record DatabaseUrl(String host, int port, String database, String user, S
                           DatabaseTls tls) {
 
   public DatabaseUrl {
-    params = Map.copyOf(params);
+    // In the URL's order, so the JDBC URL built from it reads as the operator wrote it.
+    params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
   }
 
   public static DatabaseUrl parse(String text) {
