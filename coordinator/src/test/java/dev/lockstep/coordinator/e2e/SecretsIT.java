@@ -68,6 +68,10 @@ class SecretsIT {
     Assumptions.assumeTrue(ScratchPostgres.binaries().isPresent(), "needs PostgreSQL's initdb for a cluster that asks for passwords");
     Assumptions.assumeTrue(RedisServer.available(), "needs redis-server");
     fleet = new Fleet("SecretsIT", null);
+    // Only this run's output is searched: an earlier run's files hold other secrets.
+    for (Path old : logFiles()) {
+      Files.delete(old);
+    }
     String tag = UUID.randomUUID().toString().substring(0, 8);
 
     ScratchPostgres pg = ScratchPostgres.start();

@@ -77,7 +77,11 @@ class StoreTlsIT {
     String url = "postgresql://postgres:" + pg.password() + "@127.0.0.1:" + pg.port() + "/postgres?sslmode=" + sslmode
         + ("verify-full".equals(sslmode) ? "&sslrootcert=" + certs.caCert() : "");
     Path migrations = fleet.migrations("story");
-    fleet.configureCoordinators(null, "--redis-ca-cert", certs.caCert().toString());
+    // The backup command's libpq connection (DATABASE_URL) says for itself whether it uses TLS.
+    Path backupSaw = fleet.dir.resolve("backup-ssl.txt");
+    Files.deleteIfExists(backupSaw);
+    fleet.configureCoordinators(null, "--redis-ca-cert", certs.caCert().toString(), "--backup-command",
+        "psql \"$DATABASE_URL\" -Atc 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()' > " + backupSaw);
     fleet.startCoordinatorAgainst(url, redis.url(), migrations, "coordinator.log");
     awaitReady();
     fleet.startAgent("tls-1", "v0", migrations);
@@ -105,6 +109,7 @@ class StoreTlsIT {
     sampler.join(5_000);
     assertThat(end.phase()).as(end.reason()).isEqualTo(Phase.COMPLETED);
     assertThat(fleet.deployedRevision("tls-1")).isEqualTo("v1");
+    assertThat(Files.readString(backupSaw).strip()).as("the backup command's connection used TLS").isEqualTo("t");
 
     Map<String, Boolean> after = backends(pg);
     System.out.printf("StoreTlsIT sslmode=%s: backends during the release %s, after it %s%n", sslmode, seen, after);
