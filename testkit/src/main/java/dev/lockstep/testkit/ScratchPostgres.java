@@ -22,6 +22,10 @@ import java.util.stream.Stream;
  * <pre>{@code try (ScratchPostgres pg = ScratchPostgres.start()) {
  *   String url = "postgresql://postgres:" + pg.password() + "@127.0.0.1:" + pg.port() + "/postgres";
  * }}</pre>
+ *
+ * <p>{@link #startWithTls} starts one with {@code ssl=on}, a given certificate, and a {@code pg_hba.conf}
+ * of {@code hostssl} lines only, so a connection without TLS is refused outright; it logs every
+ * connection ({@code log_connections}), with whether it used TLS, to {@link #serverLog()}.
  */
 public final class ScratchPostgres implements AutoCloseable {
   private final Path dir;
@@ -52,6 +56,19 @@ public final class ScratchPostgres implements AutoCloseable {
 
   /** Initialises and starts a cluster whose superuser {@code postgres} has a random password. */
   public static ScratchPostgres start() {
+    return start(null);
+  }
+
+  /**
+   * As {@link #start()}, serving TLS only: {@code ssl=on} with this certificate and key (copied into the
+   * cluster's folder, the key owned by {@code postgres} with mode 0600, as the server demands), TCP
+   * connections accepted only as {@code hostssl}, and every connection logged.
+   */
+  public static ScratchPostgres startWithTls(TestCertificates.Issued server) {
+    return start(server);
+  }
+
+  private static ScratchPostgres start(TestCertificates.Issued tls) {
     Path bin = binaries().orElseThrow(() -> new IllegalStateException(
         "ScratchPostgres needs PostgreSQL's initdb under /usr/lib/postgresql/<version>/bin (apt-get install postgresql)"));
     String password = "scratch-" + UUID.randomUUID();
@@ -64,9 +81,21 @@ public final class ScratchPostgres implements AutoCloseable {
       int port = freePort();
       run(dir, List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres", "--auth=scram-sha-256",
           "--pwfile=" + pwfile, "-E", "UTF8", "--no-instructions"), true);
+      String options = "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1";
+      if (tls != null) {
+        Path cert = dir.resolve("server.pem");
+        Path key = dir.resolve("server.key");
+        Files.copy(tls.cert(), cert);
+        Files.copy(tls.key(), key);
+        run(dir, List.of("chown", "postgres", cert.toString(), key.toString()), false);
+        run(dir, List.of("chmod", "600", key.toString()), false);
+        // initdb's file, owned by postgres, rewritten in place: sockets as before, TCP only over TLS.
+        Files.writeString(data.resolve("pg_hba.conf"), "local all all scram-sha-256\n"
+            + "hostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n");
+        options += " -c ssl=on -c ssl_cert_file=" + cert + " -c ssl_key_file=" + key + " -c log_connections=on";
+      }
       run(dir, List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "30", "-l",
-          dir.resolve("server.log").toString(), "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1", "start"),
-          true);
+          dir.resolve("server.log").toString(), "-o", options, "start"), true);
       return new ScratchPostgres(dir, bin, port, password);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -75,6 +104,11 @@ public final class ScratchPostgres implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** The server's log: with {@link #startWithTls}, a {@code connection authorized: …} line for every connection. */
+  public Path serverLog() {
+    return dir.resolve("server.log");
   }
 
   /** The superuser's password. */

@@ -85,6 +85,27 @@ public final class TestCertificates {
         "extendedKeyUsage=serverAuth");
   }
 
+  /**
+   * A server certificate {@code CN=<name>} for exactly the names given, e.g. {@code "DNS:localhost"},
+   * {@code "IP:127.0.0.1"} (or a wrong host, to see {@code verify-full} refuse it).
+   */
+  public Issued serverFor(String name, String... subjectAltNames) {
+    return issue(name, "/O=lockstep-test/CN=" + name, "subjectAltName=" + String.join(",", subjectAltNames),
+        "extendedKeyUsage=serverAuth");
+  }
+
+  /** Whether {@code openssl} is on the PATH here. */
+  public static boolean available() {
+    try {
+      return new ProcessBuilder("openssl", "version").redirectErrorStream(true).start().waitFor() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
   /** An agent's client certificate: {@code CN=<id>}, URI name {@code lockstep://agent/<service>/<id>}. */
   public Issued agent(String service, String id) {
     return issue("agent-" + service + "-" + id, "/O=lockstep-test/OU=agent/CN=" + id,

@@ -10,15 +10,18 @@ import java.util.Map;
 /**
  * Where the application's database is, parsed from either {@code postgresql://user:pass@host:port/db}
  * (the form most platforms hand out in {@code DATABASE_URL}) or a {@code jdbc:postgresql:} URL.
- * {@link #toString()} never shows the password.
+ * {@link #toString()} never shows the password. Its TLS settings ({@code sslmode}, {@code sslrootcert})
+ * are read once, into {@link #tls()}, which every connection the coordinator opens follows.
  *
  * <pre>{@code DatabaseUrl db = DatabaseUrl.parse("postgresql://app:secret@db:5432/shop");
  * db.jdbcUrl(); // jdbc:postgresql://db:5432/shop}</pre>
  */
-public record DatabaseUrl(String host, int port, String database, String user, String password, Map<String, String> params) {
+public record DatabaseUrl(String host, int port, String database, String user, String password, Map<String, String> params,
+                          DatabaseTls tls) {
 
   public DatabaseUrl {
-    params = Map.copyOf(params);
+    // In the URL's order, so the JDBC URL built from it reads as the operator wrote it.
+    params = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(params));
   }
 
   public static DatabaseUrl parse(String text) {
@@ -69,14 +72,16 @@ public record DatabaseUrl(String host, int port, String database, String user, S
     if (user == null || user.isEmpty()) {
       user = "postgres";
     }
-    return new DatabaseUrl(host, port, database, user, password, params);
+    String shown = new DatabaseUrl(host, port, database, user, password, params, null).toString();
+    return new DatabaseUrl(host, port, database, user, password, params, DatabaseTls.of(params, shown));
   }
 
   public String jdbcUrl() {
     StringBuilder url = new StringBuilder("jdbc:postgresql://").append(host).append(':').append(port).append('/').append(database);
     if (!params.isEmpty()) {
       url.append('?');
-      params.forEach((k, v) -> url.append(k).append('=').append(v).append('&'));
+      // Encoded: pgjdbc decodes each value, and a path (sslrootcert) may hold '&', '%' or spaces.
+      params.forEach((k, v) -> url.append(encode(k)).append('=').append(encode(v)).append('&'));
       url.setLength(url.length() - 1);
     }
     return url.toString();
@@ -92,11 +97,16 @@ public record DatabaseUrl(String host, int port, String database, String user, S
       url.append(':').append(encode(password));
     }
     url.append('@').append(host).append(':').append(port).append('/').append(encode(database));
-    if (!params.isEmpty()) {
-      url.append('?');
-      params.forEach((k, v) -> url.append(encode(k)).append('=').append(encode(v)).append('&'));
-      url.setLength(url.length() - 1);
+    // The effective sslmode always, spelled out: libpq has no "ssl" parameter, and pgjdbc's ssl=true means verify-full.
+    url.append("?sslmode=").append(tls.mode().value());
+    if (tls.rootCert() != null) {
+      url.append("&sslrootcert=").append(encode(tls.rootCert().toString()));
     }
+    params.forEach((k, v) -> {
+      if (!DatabaseTls.PARAMETERS.contains(k)) {
+        url.append('&').append(encode(k)).append('=').append(encode(v));
+      }
+    });
     return url.toString();
   }
 
@@ -107,7 +117,9 @@ public record DatabaseUrl(String host, int port, String database, String user, S
   /** The URL with the password replaced by {@code ***}: the only form that may reach a log. */
   @Override
   public String toString() {
-    return "postgresql://" + user + (password == null ? "" : ":***") + "@" + host + ":" + port + "/" + database;
+    String shown = "postgresql://" + user + (password == null ? "" : ":***") + "@" + host + ":" + port + "/" + database;
+    // The TLS mode when it is not pgjdbc's default, so an error line says how the coordinator tried to connect.
+    return tls == null || tls.mode() == DatabaseTls.Mode.PREFER ? shown : shown + "?sslmode=" + tls.mode().value();
   }
 
   private static String decode(String s) {

@@ -46,6 +46,11 @@ public record RedisUrl(String address, String username, String password) {
     return new RedisUrl(address, user, decode(colon < 0 ? info : info.substring(colon + 1)));
   }
 
+  /** Whether the URL asks for TLS ({@code rediss://}). */
+  public boolean tls() {
+    return address.startsWith("rediss://");
+  }
+
   /** The URL with the password replaced by {@code ***}: the only form that may reach a log. */
   @Override
   public String toString() {

@@ -38,6 +38,10 @@ public record StoreFailure(Kind kind, String cause, String fix) {
 
   /** A failed JDBC connection or schema set-up. */
   public static StoreFailure ofPostgres(Throwable failure) {
+    String tls = postgresTlsFix(failure);
+    if (tls != null) {
+      return new StoreFailure(Kind.MISCONFIGURED, cause(failure), tls);
+    }
     String state = sqlState(failure);
     if (state != null && POSTGRES_CONFIGURATION.containsKey(state)) {
       return new StoreFailure(Kind.MISCONFIGURED, cause(failure), POSTGRES_CONFIGURATION.get(state));
@@ -50,6 +54,10 @@ public record StoreFailure(Kind kind, String cause, String fix) {
 
   /** A failed Redis connection, PING or Redisson client creation. */
   public static StoreFailure ofRedis(Throwable failure) {
+    if (tlsFailure(failure)) {
+      return new StoreFailure(Kind.MISCONFIGURED, cause(failure), "the Redis server's certificate is not trusted or does not"
+          + " name the host of --redis-url: give the CA that signed it with --redis-ca-cert, or connect by a name it holds");
+    }
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof RedisWrongPasswordException) {
         return new StoreFailure(Kind.MISCONFIGURED, cause(failure), "check the user and password in --redis-url");
@@ -97,6 +105,41 @@ public record StoreFailure(Kind kind, String cause, String fix) {
     // Redisson appends ". channel: [...] data: CommandData [...]" to the server's answer.
     int channel = message.indexOf(". channel: ");
     return (channel > 0 ? message.substring(0, channel) : message).strip();
+  }
+
+  // pgjdbc reports these without an SSLException in the chain, in words of its own.
+  private static final String HOSTNAME_NOT_VERIFIED = "could not be verified by hostnameverifier";
+  private static final String NO_SSL = "The server does not support SSL";
+
+  /** What to change when a PostgreSQL connection failed over TLS (an untrusted certificate, a wrong host); else null. */
+  private static String postgresTlsFix(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      String message = t.getMessage() == null ? "" : t.getMessage();
+      if (message.contains(NO_SSL)) {
+        return "this server does not offer TLS: turn ssl on in its postgresql.conf, or lower sslmode in --database-url";
+      }
+      if (message.contains(HOSTNAME_NOT_VERIFIED)) {
+        return "the server's certificate does not name the host of --database-url (sslmode=verify-full): connect by a name"
+            + " or address in its subjectAltName, or reissue the certificate";
+      }
+    }
+    return tlsFailure(failure) ? "the server's certificate is not signed by a CA in sslrootcert: check sslrootcert in"
+        + " --database-url" : null;
+  }
+
+  /**
+   * A certificate the client refused. Not any SSLException: a handshake cut by a server going down is an outage,
+   * retried like any other.
+   */
+  private static boolean tlsFailure(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      String message = t.getMessage() == null ? "" : t.getMessage();
+      if (t instanceof java.security.cert.CertificateException || t instanceof javax.net.ssl.SSLPeerUnverifiedException
+          || (t instanceof javax.net.ssl.SSLHandshakeException && (message.contains("PKIX") || message.contains("certificate")))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String sqlState(Throwable failure) {

@@ -1,7 +1,6 @@
 package dev.lockstep.coordinator.store;
 
 import dev.lockstep.coordinator.config.Durations;
-import dev.lockstep.coordinator.config.RedisUrl;
 import io.netty.resolver.DefaultAddressResolverGroup;
 import java.sql.Connection;
 import java.time.Duration;
@@ -13,7 +12,6 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.RedisClient;
-import org.redisson.client.RedisClientConfig;
 import org.redisson.client.protocol.RedisCommands;
 
 /**
@@ -26,7 +24,7 @@ import org.redisson.client.protocol.RedisCommands;
  *
  * <pre>{@code
  * StoreStartup startup = new StoreStartup(postgresState, redisState, StoreStartup.Backoff.DEFAULT);
- * RedissonClient redisson = startup.connect(connections, RedisUrl.parse(url), () -> Redisson.create(config));
+ * RedissonClient redisson = startup.connect(connections, redisOptions, () -> Redisson.create(config));
  * // PostgreSQL answered and the lockstep schema exists; Redis answered and redisson is connected.
  * }</pre>
  */
@@ -52,7 +50,7 @@ public final class StoreStartup {
     T run() throws Exception;
   }
 
-  private static final int REDIS_PROBE_TIMEOUT_MS = 5_000;
+  private static final Duration REDIS_PROBE_TIMEOUT = Duration.ofSeconds(5);
 
   private final StoreState postgres;
   private final StoreState redis;
@@ -70,7 +68,7 @@ public final class StoreStartup {
    *
    * @throws IllegalArgumentException at once, if either store is misconfigured
    */
-  public RedissonClient connect(Connections connections, RedisUrl redisUrl, Supplier<RedissonClient> redisson) throws Exception {
+  public RedissonClient connect(Connections connections, RedisOptions redisOptions, Supplier<RedissonClient> redisson) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "lockstep-store-startup");
       t.setDaemon(true);
@@ -85,7 +83,7 @@ public final class StoreStartup {
       }), threads);
       // Redisson's own creation retries for seconds before it gives up; a bare PING tells at once.
       CompletableFuture<RedissonClient> client = CompletableFuture.supplyAsync(() -> retried(redis, StoreFailure::ofRedis, () -> {
-        ping(redisUrl);
+        ping(redisOptions);
         return redisson.get();
       }), threads);
       // Whichever store fails for good ends the wait, without waiting for the other one to come back.
@@ -136,12 +134,10 @@ public final class StoreStartup {
     }
   }
 
-  private static void ping(RedisUrl redis) {
+  private static void ping(RedisOptions redis) {
     // A resolver of our own, or RedisClient looks for netty's epoll classes, which the jar leaves out.
-    RedisClient client = RedisClient.create(new RedisClientConfig().setAddress(redis.address())
-        .setUsername(redis.username()).setPassword(redis.password())
-        .setResolverGroup(DefaultAddressResolverGroup.INSTANCE)
-        .setConnectTimeout(REDIS_PROBE_TIMEOUT_MS).setCommandTimeout(REDIS_PROBE_TIMEOUT_MS));
+    RedisClient client = RedisClient.create(redis.probe(REDIS_PROBE_TIMEOUT)
+        .setResolverGroup(DefaultAddressResolverGroup.INSTANCE));
     try {
       client.connect().sync(RedisCommands.PING);
     } finally {

@@ -44,7 +44,18 @@ class StoreFailureTest {
             "the database system is starting up (SQL state 57P03)"),
         Arguments.of(serverError("53300", "sorry, too many clients already"), Kind.UNREACHABLE, "too many clients"),
         Arguments.of(serverError("42P01", "relation \"lockstep.fence\" does not exist"), Kind.UNEXPECTED, "does not exist"),
-        Arguments.of(new IllegalStateException("a bug"), Kind.UNEXPECTED, "a bug"));
+        Arguments.of(new IllegalStateException("a bug"), Kind.UNEXPECTED, "a bug"),
+        // TLS, as pgjdbc words it: a certificate for another host (verify-full), an untrusted one, a server without TLS.
+        Arguments.of(new PSQLException("The hostname 127.0.0.1 could not be verified by hostnameverifier PgjdbcHostnameVerifier.",
+            PSQLState.CONNECTION_FAILURE), Kind.MISCONFIGURED, "could not be verified"),
+        Arguments.of(new PSQLException("SSL error: PKIX path building failed", PSQLState.CONNECTION_FAILURE,
+            new javax.net.ssl.SSLHandshakeException("PKIX path building failed: unable to find valid certification path")),
+            Kind.MISCONFIGURED, "unable to find valid certification path"),
+        Arguments.of(new PSQLException("The server does not support SSL.", PSQLState.CONNECTION_REJECTED), Kind.MISCONFIGURED,
+            "does not support SSL"),
+        // A handshake cut short by a server going away is an outage, not a certificate problem.
+        Arguments.of(new PSQLException("SSL error: Connection reset", PSQLState.CONNECTION_FAILURE,
+            new javax.net.ssl.SSLException("Connection reset")), Kind.UNREACHABLE, "Connection reset"));
   }
 
   static Stream<Arguments> redis() {
@@ -60,7 +71,13 @@ class StoreFailureTest {
         Arguments.of(new RedisConnectionException("Unable to connect to Redis server: 127.0.0.1/127.0.0.1:6390",
             new ConnectException("Connection refused: /127.0.0.1:6390")), Kind.UNREACHABLE, "Connection refused: /127.0.0.1:6390"),
         Arguments.of(new CompletionException(new java.util.concurrent.TimeoutException()), Kind.UNREACHABLE, "no answer in time"),
-        Arguments.of(new IllegalArgumentException("Redis url should start with redis:// or rediss://"), Kind.UNEXPECTED, "redis://"));
+        Arguments.of(new IllegalArgumentException("Redis url should start with redis:// or rediss://"), Kind.UNEXPECTED, "redis://"),
+        Arguments.of(new RedisConnectionException("Unable to connect to Redis server: 127.0.0.1/127.0.0.1:6380",
+            new javax.net.ssl.SSLHandshakeException("PKIX path building failed")), Kind.MISCONFIGURED, "PKIX path building failed"),
+        Arguments.of(new RedisConnectionException("Unable to connect to Redis server: 127.0.0.1/127.0.0.1:6380",
+            new javax.net.ssl.SSLHandshakeException("No subject alternative names matching IP address 127.0.0.1 found")
+                .initCause(new java.security.cert.CertificateException("No subject alternative names matching IP address 127.0.0.1 found"))),
+            Kind.MISCONFIGURED, "No subject alternative names"));
   }
 
   static Stream<Arguments> failures() {

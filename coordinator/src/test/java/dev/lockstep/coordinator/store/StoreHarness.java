@@ -50,11 +50,7 @@ public final class StoreHarness implements AutoCloseable {
       throw new IllegalStateException("cannot create the lockstep schema in " + db, e);
     }
     DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
-    PgConnectOptions connect = new PgConnectOptions().setHost(url.host()).setPort(url.port()).setDatabase(url.database())
-        .setUser(url.user());
-    if (url.password() != null) {
-      connect.setPassword(url.password());
-    }
+    PgConnectOptions connect = PoolConnectOptions.of(url, "lockstep-test");
     pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4)).connectingTo(connect).using(vertx).build();
     worker = vertx.createSharedWorkerExecutor("test-migration-sets", 2);
     releases = new ReleaseStore(vertx, pool, clock);
