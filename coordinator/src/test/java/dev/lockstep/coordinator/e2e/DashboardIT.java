@@ -98,7 +98,8 @@ class DashboardIT {
     assertThat(js("return sessionStorage.length")).isEqualTo(0L);
 
     // The agents' token is a real token, but not one that may read the operator's view.
-    signIn(Fleet.AGENT_TOKEN);
+    String agentToken = Fleet.agentToken(fleet.service, "web-1");
+    signIn(agentToken);
     String forbidden = waitFor(Duration.ofSeconds(10), () -> {
       String text = visibleText("signin-error");
       return text != null && text.contains("403") ? text : null;
@@ -106,7 +107,7 @@ class DashboardIT {
     assertThat(forbidden).contains("Token refused (403 forbidden)").contains("agent token may not GET /v1/releases");
     screenshot("dashboard-token-refused.png");
     assertThat(visibleText("board")).isNull();
-    assertThat(browser.getCurrentUrl()).doesNotContain(Fleet.AGENT_TOKEN);
+    assertThat(browser.getCurrentUrl()).doesNotContain(agentToken);
   }
 
   @Test
