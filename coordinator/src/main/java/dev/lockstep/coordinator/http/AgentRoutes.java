@@ -68,11 +68,13 @@ final class AgentRoutes {
       throw LockstepException.badRequest("agent id in the path (" + id + ") differs from the body ("
           + (report.id() == null ? "null" : Names.printable(report.id())) + ")");
     }
-    // Checked after the report is read, so malformed input still gets its 400 naming the field.
-    Caller.of(ctx).mayReportFor(report.service(), id);
+    AgentReport valid = checked(id, report);
+    // Checked once the report is valid, so malformed input still gets its 400 naming the field, and the
+    // 403 only ever names well-formed identities.
+    Caller.of(ctx).mayReportFor(valid.service(), id);
     // A report of a release in progress wakes the run waiting for it (on whichever coordinator runs it);
     // the steady reports of serving agents wake nobody.
-    reply(ctx, 200, registry.report(checked(id, report)).onSuccess(saved -> {
+    reply(ctx, 200, registry.report(valid).onSuccess(saved -> {
       if (report.releaseId() != null && IN_A_RELEASE.contains(report.state())) {
         nudges.publish(Nudges.RUN_INPUT, report.service());
       }

@@ -168,7 +168,12 @@ class DashboardIT {
     waitFor(Duration.ofSeconds(10), () -> count("#history tr[data-history]") == 3 ? true : null);
     assertThat(attributes("#history tr[data-history]", "data-phase")).containsExactly("COMPLETED", "ABORTED", "COMPLETED");
     assertThat(attributes("#history tr[data-history]", "data-history")).containsExactly(third.id(), second.id(), first.id());
-    assertThat(text("#history td.reason-cell")).contains("aborted by the operator");
+    assertThat(text("#history td.reason-cell")).contains("aborted by the operator")
+        .contains("abort asked by operator from 127.0.0.1");
+    // Who asked, from the audit: the fleet's --token is named "operator".
+    assertThat(attributes("#history td[data-requested-by]", "data-requested-by")).containsExactly("operator", "operator",
+        "operator");
+    assertThat(release).contains("Requested by").contains("operator from 127.0.0.1");
     assertThat(text("#history tr[data-history='" + third.id() + "']")).contains("v2").contains("online").contains("1 warn");
 
     // The fleet regrouped under the new revision, and it was one page all along.
