@@ -165,8 +165,9 @@ class DashboardIT {
     assertThat(count("#release [data-release-agent]")).isEqualTo(3);
 
     // The history has all three, newest first, the aborted one with its reason.
-    waitFor(Duration.ofSeconds(10), () -> count("#history tr[data-history]") == 3 ? true : null);
-    assertThat(attributes("#history tr[data-history]", "data-phase")).containsExactly("COMPLETED", "ABORTED", "COMPLETED");
+    // The history is polled (every 2 s): the third row is there from PREPARING on, its outcome a poll later.
+    waitFor(Duration.ofSeconds(10), () -> attributes("#history tr[data-history]", "data-phase")
+        .equals(List.of("COMPLETED", "ABORTED", "COMPLETED")) ? true : null);
     assertThat(attributes("#history tr[data-history]", "data-history")).containsExactly(third.id(), second.id(), first.id());
     assertThat(text("#history td.reason-cell")).contains("aborted by the operator")
         .contains("abort asked by operator from 127.0.0.1");
