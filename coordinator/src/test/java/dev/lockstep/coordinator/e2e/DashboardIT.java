@@ -174,7 +174,7 @@ class DashboardIT {
     // Who asked, from the audit: the fleet's --token is named "operator".
     assertThat(attributes("#history td[data-requested-by]", "data-requested-by")).containsExactly("operator", "operator",
         "operator");
-    assertThat(release).contains("Requested by").contains("operator from 127.0.0.1");
+    assertThat(release).containsIgnoringCase("Requested by").contains("operator from 127.0.0.1");
     assertThat(text("#history tr[data-history='" + third.id() + "']")).contains("v2").contains("online").contains("1 warn");
 
     // The fleet regrouped under the new revision, and it was one page all along.
