@@ -25,7 +25,8 @@ public record AgentCredentials(AgentTokens tokens, byte[] sharedDigest) {
    */
   public static AgentCredentials load(String secret, Path secretFile, String sharedToken, boolean allowShared,
                                       OperatorTokens operators) {
-    AgentTokens tokens = secretOf(secret, secretFile, "--agent-secret").map(AgentTokens::of).orElse(null);
+    String agentSecret = secretOf(secret, secretFile, "--agent-secret").orElse(null);
+    AgentTokens tokens = agentSecret == null ? null : AgentTokens.of(agentSecret);
     boolean shared = sharedToken != null && !sharedToken.isBlank();
     if (shared && !allowShared) {
       throw new IllegalArgumentException("--agent-token is one token every agent shares, so any agent could report for"
@@ -36,7 +37,6 @@ public record AgentCredentials(AgentTokens tokens, byte[] sharedDigest) {
       throw new IllegalArgumentException("missing --agent-secret (or LOCKSTEP_AGENT_SECRET, or --agent-secret-file):"
           + " the secret agents' tokens are derived from (`lockstep agent-token --service S --id ID` prints one)");
     }
-    String agentSecret = tokens == null ? null : secretOf(secret, secretFile, "--agent-secret").orElseThrow();
     if (agentSecret != null && operators.nameOf(agentSecret).isPresent()) {
       throw new IllegalArgumentException("the agent secret is the same as operator token '"
           + operators.nameOf(agentSecret).get() + "'; they must differ, or agents could start releases");

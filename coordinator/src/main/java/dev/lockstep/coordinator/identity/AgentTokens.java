@@ -87,11 +87,6 @@ public final class AgentTokens {
     }
   }
 
-  /** True if {@code candidate} is this secret: the operator's tokens must never be the agents' secret. */
-  boolean isSecret(String candidate) {
-    return candidate != null && MessageDigest.isEqual(key.getEncoded(), candidate.getBytes(StandardCharsets.UTF_8));
-  }
-
   private byte[] mac(String service, String id) {
     try {
       Mac mac = Mac.getInstance(ALGORITHM);
