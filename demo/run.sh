@@ -12,7 +12,8 @@ PORT="${LOCKSTEP_DEMO_PORT:-7070}"
 DB="${LOCKSTEP_DEMO_DB:-lockstep_demo}"
 SERVICE=shop
 export LOCKSTEP_TOKEN="demo-operator-token"
-export LOCKSTEP_AGENT_TOKEN="demo-agent-token"
+# Each agent's token is derived from this secret (`lockstep agent-token`), so an agent can report only for itself.
+export LOCKSTEP_AGENT_SECRET="demo-agent-secret-change-me"
 export LOCKSTEP_COORDINATOR="http://127.0.0.1:$PORT"
 JVM=(-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k)
 # The agent is small; these flags keep it around 70 MB resident (see agent/README.md).
@@ -58,6 +59,7 @@ step "Three agents: web-1, web-2, web-3, all on revision v0 (logs: demo/work/age
 for id in web-1 web-2 web-3; do
   echo v0 > "$WORK/revision-$id"
   hook() { echo "echo \"[$id] $1 hook: release \$LOCKSTEP_RELEASE_ID, revision \$LOCKSTEP_TARGET_REVISION ($2)\" >> $WORK/hooks.log${3:-}"; }
+  LOCKSTEP_AGENT_TOKEN="$(lockstep agent-token --service "$SERVICE" --id "$id")" \
   java "${AGENT_JVM[@]}" -jar agent/target/lockstep-agent.jar --coordinator "$LOCKSTEP_COORDINATOR" --id "$id" \
     --service "$SERVICE" --revision-command "cat $WORK/revision-$id" --migrations "$WORK/migrations" \
     --on-prepare "$(hook prepare 'staging the new build')" \

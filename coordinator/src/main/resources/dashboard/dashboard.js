@@ -358,7 +358,9 @@
       fact("Schema", schemaText(doc)),
       fact(running ? "Elapsed" : "Duration", duration(releaseMs(doc)), null, null, "release-elapsed"),
       fact("Switch skew", doc.switchSkewMs === null || doc.switchSkewMs === undefined ? "–" : duration(doc.switchSkewMs)),
-      fact("Started", when(doc.createdAt))));
+      fact("Started", when(doc.createdAt)),
+      fact("Requested by", requester(doc.requestedBy, doc.requestedFrom), null, null, "release-requested-by"),
+      doc.abortedBy ? fact("Abort asked by", requester(doc.abortedBy, doc.abortedFrom), null, null, "release-aborted-by") : null));
     if (doc.reason) parts.push(reasonBox(doc));
     if (doc.modeReason) parts.push(h("p", {class: "muted small"}, "Mode " + doc.mode + ": " + doc.modeReason));
     parts.push(h("div", {class: "split"}, releaseAgents(doc), migrations(doc)));
@@ -367,6 +369,11 @@
     replace(body, parts);
     const log = body.querySelector(".events");
     if (log) log.scrollTop = log.scrollHeight;
+  }
+
+  // Who asked, from where: the audit of the release document (null for releases stored before it existed).
+  function requester(name, from) {
+    return name ? name + (from ? " from " + from : "") : "–";
   }
 
   function fact(k, v, cls, title, id) {
@@ -468,7 +475,7 @@
   // ---- rendering: history ----
   function renderHistory() {
     const list = state.releases;
-    const key = JSON.stringify(list.map((r) => [r.id, r.phase, r.updatedAt])) + [...state.openHistory].join();
+    const key = JSON.stringify(list.map((r) => [r.id, r.phase, r.updatedAt, r.abortedBy])) + [...state.openHistory].join();
     if (key === state.historyKey) return;
     state.historyKey = key;
     $("history-count").textContent = list.length ? "latest " + list.length : "";
@@ -487,6 +494,8 @@
       rows.push(h("tr", {class: "row" + (open ? " open" : ""), "data-history": r.id, "data-phase": r.phase, onclick: toggle},
         h("td", null, h("span", {class: "caret"}, open ? "▾" : "▸"), " ", when(r.createdAt)),
         h("td", {class: "mono"}, r.revision),
+        h("td", {"data-requested-by": r.requestedBy || "", title: r.requestedFrom ? "from " + r.requestedFrom : null},
+          r.requestedBy || "–"),
         h("td", {class: "mono"}, schemaText(r)),
         h("td", null, modeBadge(r.mode)),
         h("td", null, phaseBadge(r.phase)),
@@ -495,13 +504,13 @@
         h("td", {class: "num"}, r.switchSkewMs === null || r.switchSkewMs === undefined ? "–" : duration(r.switchSkewMs)),
         h("td", {class: "num"}, TERMINAL.has(r.phase) ? duration(releaseMs(r)) : "running")));
       if (r.reason) {
-        rows.push(h("tr", {class: "reason-row"}, h("td", {class: "reason-cell" + (r.phase === "ABORTED" ? " aborted" : ""), colspan: 9},
-          r.reason)));
+        rows.push(h("tr", {class: "reason-row"}, h("td", {class: "reason-cell" + (r.phase === "ABORTED" ? " aborted" : ""), colspan: 10},
+          r.reason, r.abortedBy ? " (abort asked by " + requester(r.abortedBy, r.abortedFrom) + ")" : "")));
       }
-      if (open) rows.push(h("tr", {class: "details"}, h("td", {colspan: 9}, historyDetails(r))));
+      if (open) rows.push(h("tr", {class: "details"}, h("td", {colspan: 10}, historyDetails(r))));
     }
     replace(body, h("table", {class: "history-table"},
-      h("thead", null, h("tr", null, ["Started", "Revision", "Schema", "Mode", "Outcome", "Findings"].map((t) => h("th", null, t)),
+      h("thead", null, h("tr", null, ["Started", "Revision", "Requested by", "Schema", "Mode", "Outcome", "Findings"].map((t) => h("th", null, t)),
         ["Repairs", "Skew", "Duration"].map((t) => h("th", {class: "num"}, t)))),
       h("tbody", null, rows)));
   }

@@ -71,7 +71,7 @@ public final class AgentMain implements Callable<Integer> {
   String revisionCommand;
 
   @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:LOCKSTEP_AGENT_TOKEN}",
-      description = "The agents' bearer token (env LOCKSTEP_AGENT_TOKEN). Required.")
+      description = "This agent's bearer token, from `lockstep agent-token --service S --id ID` (env LOCKSTEP_AGENT_TOKEN). Required.")
   String token;
 
   @Option(names = "--ca-cert", paramLabel = "FILE", defaultValue = "${env:LOCKSTEP_CA_CERT}",
@@ -176,8 +176,8 @@ public final class AgentMain implements Callable<Integer> {
   AgentConfig toConfig() {
     List<URI> urls = coordinatorUrls();
     if (blank(token)) {
-      throw usage("missing --token (or LOCKSTEP_AGENT_TOKEN): the agents' token the coordinator was given as "
-          + "--agent-token");
+      throw usage("missing --token (or LOCKSTEP_AGENT_TOKEN): this agent's own token, printed by `lockstep agent-token"
+          + " --service S --id ID` from the coordinator's agent secret");
     }
     String fixedRevision = blank(revision) ? null : revision.trim();
     String command = blank(revisionCommand) ? null : revisionCommand;

@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator;
 
 import dev.lockstep.coordinator.cli.AbortCommand;
+import dev.lockstep.coordinator.cli.AgentTokenCommand;
 import dev.lockstep.coordinator.cli.AgentsCommand;
 import dev.lockstep.coordinator.cli.BaselineCommand;
 import dev.lockstep.coordinator.cli.CheckCommand;
@@ -20,7 +21,8 @@ import picocli.CommandLine.Command;
 @Command(name = "lockstep", mixinStandardHelpOptions = true, version = "lockstep 0.1.0",
     description = "Coordinated database schema releases for multi-server applications.",
     subcommands = {ServeCommand.class, CurrentCommand.class, HistoryCommand.class, ReleaseCommand.class,
-        CheckCommand.class, BaselineCommand.class, StatusCommand.class, AgentsCommand.class, AbortCommand.class, PruneCommand.class})
+        CheckCommand.class, BaselineCommand.class, StatusCommand.class, AgentsCommand.class, AbortCommand.class, PruneCommand.class,
+        AgentTokenCommand.class})
 public final class LockstepMain implements Runnable {
 
   public static void main(String[] args) {

@@ -11,6 +11,8 @@ import dev.lockstep.coordinator.http.ApiServer;
 import dev.lockstep.coordinator.http.Auth;
 import dev.lockstep.coordinator.http.HealthRoutes;
 import dev.lockstep.coordinator.http.HttpApi;
+import dev.lockstep.coordinator.identity.AgentCredentials;
+import dev.lockstep.coordinator.identity.OperatorTokens;
 import dev.lockstep.coordinator.migration.Baselines;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.preflight.Checker;
@@ -142,11 +144,32 @@ public final class ServeCommand implements Callable<Integer> {
           + " is created; optional (env LOCKSTEP_MIGRATIONS)")
   Path migrations;
 
-  @Option(names = "--token", defaultValue = "${env:LOCKSTEP_TOKEN}", description = "operator token, required (env LOCKSTEP_TOKEN)")
+  @Option(names = "--token", defaultValue = "${env:LOCKSTEP_TOKEN}",
+      description = "an operator token, named 'operator' in the audit; this or --token-file is required (env LOCKSTEP_TOKEN)")
   String token;
 
-  @Option(names = "--agent-token", defaultValue = "${env:LOCKSTEP_AGENT_TOKEN}", description = "agents' token, required (env LOCKSTEP_AGENT_TOKEN)")
+  @Option(names = "--token-file", paramLabel = "PATH", defaultValue = "${env:LOCKSTEP_TOKEN_FILE}",
+      description = "operator tokens, one 'name:token' or 'name:sha256:<hex>' a line (# comments); the audit names"
+          + " the token's name (env LOCKSTEP_TOKEN_FILE)")
+  Path tokenFile;
+
+  @Option(names = "--agent-secret", defaultValue = "${env:LOCKSTEP_AGENT_SECRET}",
+      description = "secret (16 bytes or more) each agent's own token is derived from; `lockstep agent-token` prints"
+          + " one; required unless --agent-secret-file (env LOCKSTEP_AGENT_SECRET)")
+  String agentSecret;
+
+  @Option(names = "--agent-secret-file", paramLabel = "PATH", defaultValue = "${env:LOCKSTEP_AGENT_SECRET_FILE}",
+      description = "file holding the agent secret, instead of --agent-secret (env LOCKSTEP_AGENT_SECRET_FILE)")
+  Path agentSecretFile;
+
+  @Option(names = "--agent-token", defaultValue = "${env:LOCKSTEP_AGENT_TOKEN}",
+      description = "one token all agents share, for upgrades; only with --allow-shared-agent-token"
+          + " (env LOCKSTEP_AGENT_TOKEN)")
   String agentToken;
+
+  @Option(names = "--allow-shared-agent-token", defaultValue = "${env:LOCKSTEP_ALLOW_SHARED_AGENT_TOKEN:-false}",
+      description = "accept --agent-token, with which any agent can report for any other (env LOCKSTEP_ALLOW_SHARED_AGENT_TOKEN)")
+  boolean allowSharedAgentToken;
 
   @Option(names = "--lost-after", defaultValue = "${env:LOCKSTEP_LOST_AFTER:-10s}", description = "silence after which an agent is lost (default 10s)")
   String lostAfter;
@@ -209,6 +232,13 @@ public final class ServeCommand implements Callable<Integer> {
     RedisUrl redis = redisOptions.url();
     log.info("coordinator {} for service {}: database {}, redis {}, migrations {}", instanceId, config.service(),
         config.database(), redis, config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
+    log.info("operator tokens: {}; agents: {}", config.operatorTokens().names(),
+        config.agentCredentials().tokens() == null ? "the shared agent token only" : "per-agent tokens from the agent secret"
+            + (config.agentCredentials().allowsShared() ? ", and the shared agent token" : ""));
+    if (config.agentCredentials().allowsShared()) {
+      log.warn("--allow-shared-agent-token: the shared --agent-token is accepted, and any agent holding it can report for"
+          + " any other agent of any service; give each agent its own token (`lockstep agent-token`) and drop the flag");
+    }
 
     // A malformed rule file stops the coordinator here, naming the file, before it touches anything.
     List<UserRule> userRules = rulesDir == null ? List.of() : UserRules.load(rulesDir);
@@ -289,7 +319,7 @@ public final class ServeCommand implements Callable<Integer> {
     Checker checker = new Checker(config.service(), migrationRunner, preflight, connections, store, sets, inspectionPool);
     Baselines baselines = new Baselines(config.service(), migrationRunner, connections, store, runs.locks(), inspectionPool,
         clock, instanceId);
-    Auth auth = new Auth(config.operatorToken(), config.agentToken());
+    Auth auth = new Auth(config.operatorTokens(), config.agentCredentials());
 
     CountDownLatch started = new CountDownLatch(1);
     Throwable[] failure = new Throwable[1];
@@ -382,8 +412,8 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   private CoordinatorConfig config() {
-    require(token, "--token (or LOCKSTEP_TOKEN): the operator token");
-    require(agentToken, "--agent-token (or LOCKSTEP_AGENT_TOKEN): the agents' token");
+    OperatorTokens operators = OperatorTokens.load(token, tokenFile);
+    AgentCredentials agents = AgentCredentials.load(agentSecret, agentSecretFile, agentToken, allowSharedAgentToken, operators);
     // Without a folder the coordinator still runs: every release (and check) then uploads its set.
     if (migrations != null && !Files.isDirectory(migrations)) {
       throw new IllegalArgumentException("migrations folder " + migrations.toAbsolutePath() + " does not exist");
@@ -391,7 +421,7 @@ public final class ServeCommand implements Callable<Integer> {
     RedisUrl.parse(redisUrl);
     return new CoordinatorConfig(port, DatabaseUrl.parse(databaseUrl), redisUrl, service,
         migrations == null ? null : migrations.toAbsolutePath(),
-        token, agentToken, Durations.parse(lostAfter), Durations.parse(prepareTimeout), Durations.parse(switchTimeout),
+        operators, agents, Durations.parse(lostAfter), Durations.parse(prepareTimeout), Durations.parse(switchTimeout),
         Durations.parse(lockTimeout),
         new CoordinatorConfig.Timings(Durations.parse(orphanScan), Durations.parse(lockLease), Durations.parse(retryWait),
             Durations.parse(shutdownGrace)));
@@ -418,9 +448,4 @@ public final class ServeCommand implements Callable<Integer> {
     return keys;
   }
 
-  private static void require(String value, String what) {
-    if (value == null || value.isBlank()) {
-      throw new IllegalArgumentException("missing " + what);
-    }
-  }
 }

@@ -32,19 +32,25 @@ public record MigrationHistory(String service, String current, List<Entry> appli
    * @param executionMs how long it took, or null
    * @param releaseId the release that applied it, or null (applied outside Lockstep, or pending)
    * @param migrationsDigest the digest of the migration set that release carried, or null
+   * @param coordinator the coordinator instance that ran that release, or null
+   * @param requestedBy who started that release (the operator token's name), or null
    */
   public record Entry(String version, String description, String script, String state, String installedBy,
                       String installedOn, Integer executionMs, String releaseId, String migrationsDigest,
-                      String coordinator) {
+                      String coordinator, String requestedBy) {
 
     public Entry(String version, String description, String script, String state, String installedBy,
                  String installedOn, Integer executionMs, String releaseId, String migrationsDigest) {
-      this(version, description, script, state, installedBy, installedOn, executionMs, releaseId, migrationsDigest, null);
+      this(version, description, script, state, installedBy, installedOn, executionMs, releaseId, migrationsDigest, null, null);
     }
 
-    /** The same entry, attributed to the release that applied it, its set and the coordinator instance that ran it. */
-    public Entry appliedBy(String release, String digest, String instance) {
-      return new Entry(version, description, script, state, installedBy, installedOn, executionMs, release, digest, instance);
+    /**
+     * The same entry, attributed to the release that applied it, its set, the coordinator instance that ran it and
+     * the operator who started it.
+     */
+    public Entry appliedBy(String release, String digest, String instance, String requester) {
+      return new Entry(version, description, script, state, installedBy, installedOn, executionMs, release, digest, instance,
+          requester);
     }
   }
 

@@ -28,6 +28,11 @@ import java.util.List;
  * @param migrationsDigest the digest ({@link MigrationsDigest}) of the migration set the release carries,
  *     stored when it was created; every step and every coordinator that resumes it uses that set
  * @param backup what the backup command did before MIGRATING; null without {@code --backup-command}
+ * @param requestedBy who started it: the operator token's name ({@code operator} for {@code --token}); null for
+ *     releases stored before the audit existed
+ * @param requestedFrom the address the start request came from (the connection's, not a forwarded-for header)
+ * @param abortedBy who asked to abort it, once someone did; null otherwise
+ * @param abortedFrom the address the abort request came from
  */
 public record ReleaseDocument(
     String id,
@@ -50,7 +55,11 @@ public record ReleaseDocument(
     String updatedAt,
     ReleaseOptions options,
     String migrationsDigest,
-    BackupResult backup) {
+    BackupResult backup,
+    String requestedBy,
+    String requestedFrom,
+    String abortedBy,
+    String abortedFrom) {
 
   public ReleaseDocument {
     findings = findings == null ? List.of() : List.copyOf(findings);
@@ -79,6 +88,7 @@ public record ReleaseDocument(
     private ReleaseOptions options;
     private String migrationsDigest;
     private BackupResult backup;
+    private String requestedBy, requestedFrom, abortedBy, abortedFrom;
 
     public Builder() {}
 
@@ -88,6 +98,7 @@ public record ReleaseDocument(
       repairs = d.repairs; pending = d.pending; applied = d.applied; agents = d.agents; switchSkewMs = d.switchSkewMs;
       epoch = d.epoch; createdAt = d.createdAt; updatedAt = d.updatedAt; options = d.options;
       migrationsDigest = d.migrationsDigest; backup = d.backup;
+      requestedBy = d.requestedBy; requestedFrom = d.requestedFrom; abortedBy = d.abortedBy; abortedFrom = d.abortedFrom;
     }
 
     public Builder id(String v) { id = v; return this; }
@@ -111,11 +122,15 @@ public record ReleaseDocument(
     public Builder options(ReleaseOptions v) { options = v; return this; }
     public Builder migrationsDigest(String v) { migrationsDigest = v; return this; }
     public Builder backup(BackupResult v) { backup = v; return this; }
+    public Builder requestedBy(String v) { requestedBy = v; return this; }
+    public Builder requestedFrom(String v) { requestedFrom = v; return this; }
+    public Builder abortedBy(String v) { abortedBy = v; return this; }
+    public Builder abortedFrom(String v) { abortedFrom = v; return this; }
 
     public ReleaseDocument build() {
       return new ReleaseDocument(id, service, revision, schema, fromSchema, mode, modeReason, phase, reason, findings,
           repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt, options, migrationsDigest,
-          backup);
+          backup, requestedBy, requestedFrom, abortedBy, abortedFrom);
     }
   }
 }

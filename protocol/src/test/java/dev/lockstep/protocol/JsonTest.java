@@ -20,6 +20,25 @@ class JsonTest {
   }
 
   @Test
+  void theAuditFieldsRoundTripAndAreNullInReleasesStoredBeforeThem() {
+    ReleaseDocument doc = new ReleaseDocument.Builder().id("r-1").service("app").revision("v2").phase(Phase.ABORTED)
+        .requestedBy("ci-deploy").requestedFrom("10.0.0.7").abortedBy("alice").abortedFrom("10.0.0.8").build();
+    ReleaseDocument back = Json.read(Json.write(doc), ReleaseDocument.class);
+    assertThat(back.requestedBy()).isEqualTo("ci-deploy");
+    assertThat(back.requestedFrom()).isEqualTo("10.0.0.7");
+    assertThat(back.abortedBy()).isEqualTo("alice");
+    assertThat(back.abortedFrom()).isEqualTo("10.0.0.8");
+    assertThat(back.toBuilder().build()).isEqualTo(back);
+    // A document as a coordinator without the audit stored it.
+    ReleaseDocument old = Json.read("{\"id\":\"r-0\",\"service\":\"app\",\"revision\":\"v1\",\"phase\":\"COMPLETED\","
+        + "\"epoch\":3}", ReleaseDocument.class);
+    assertThat(old.requestedBy()).isNull();
+    assertThat(old.requestedFrom()).isNull();
+    assertThat(old.abortedBy()).isNull();
+    assertThat(old.abortedFrom()).isNull();
+  }
+
+  @Test
   void releaseDocumentsRoundTripWithTheContractFields() {
     ReleaseDocument doc = new ReleaseDocument.Builder().id("r-1").service("app").revision("v2").schema("2")
         .mode(Mode.ONLINE).phase(Phase.COMPLETED)

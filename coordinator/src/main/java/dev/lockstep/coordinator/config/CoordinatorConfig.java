@@ -1,5 +1,7 @@
 package dev.lockstep.coordinator.config;
 
+import dev.lockstep.coordinator.identity.AgentCredentials;
+import dev.lockstep.coordinator.identity.OperatorTokens;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -11,8 +13,8 @@ import java.time.Duration;
  * @param redisUrl {@code redis://host:port}
  * @param service the service this coordinator manages
  * @param migrations folder of {@code V…}/{@code U…} SQL migrations, the default set of a release; null if none
- * @param operatorToken token for operators (releases, aborts, checks)
- * @param agentToken token for agents (reports and desired state only)
+ * @param operatorTokens the operators' named tokens (releases, aborts, checks)
+ * @param agentCredentials how agents prove who they are (reports and desired state only)
  * @param lostAfter silence after which an agent is {@code lost}
  * @param prepareTimeout how long PREPARING waits for every agent's acknowledgement
  * @param switchTimeout how long SWITCHING waits for every agent's switch
@@ -25,8 +27,8 @@ public record CoordinatorConfig(
     String redisUrl,
     String service,
     Path migrations,
-    String operatorToken,
-    String agentToken,
+    OperatorTokens operatorTokens,
+    AgentCredentials agentCredentials,
     Duration lostAfter,
     Duration prepareTimeout,
     Duration switchTimeout,

@@ -30,9 +30,11 @@ import java.util.stream.Collectors;
  * /v1/services/{service}/desired} (blocking query), and the operators' view of the fleet: {@code GET
  * /v1/agents}, {@code GET /v1/agents/{id}[?service=]}, {@code DELETE /v1/agents/{id}[?service=]}. An agent is
  * (service, id): the report's body names the service; the operator's calls name it with
- * {@code ?service=}, which may be left out while the id is unique across services.
+ * {@code ?service=}, which may be left out while the id is unique across services. An agent token may
+ * report and read only for its own (service, id) ({@link Caller}); a removal is audited.
  */
 final class AgentRoutes {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AgentRoutes.class);
   private static final Pattern DIGEST = Pattern.compile("[0-9a-f]{1,128}");
   private static final int MAX_DETAIL = 4000;
   private static final Duration MAX_WAIT = Duration.ofMinutes(5);
@@ -66,9 +68,13 @@ final class AgentRoutes {
       throw LockstepException.badRequest("agent id in the path (" + id + ") differs from the body ("
           + (report.id() == null ? "null" : Names.printable(report.id())) + ")");
     }
+    AgentReport valid = checked(id, report);
+    // Checked once the report is valid, so malformed input still gets its 400 naming the field, and the
+    // 403 only ever names well-formed identities.
+    Caller.of(ctx).mayReportFor(valid.service(), id);
     // A report of a release in progress wakes the run waiting for it (on whichever coordinator runs it);
     // the steady reports of serving agents wake nobody.
-    reply(ctx, 200, registry.report(checked(id, report)).onSuccess(saved -> {
+    reply(ctx, 200, registry.report(valid).onSuccess(saved -> {
       if (report.releaseId() != null && IN_A_RELEASE.contains(report.state())) {
         nudges.publish(Nudges.RUN_INPUT, report.service());
       }
@@ -141,10 +147,22 @@ final class AgentRoutes {
 
   private void remove(RoutingContext ctx) {
     String id = Names.agentId("agent id", ctx.pathParam("id"));
+    Caller caller = Caller.of(ctx);
     reply(ctx, 200, resolve(id, serviceParam(ctx)).compose(agent -> registry.remove(agent.service(), id)
-        .compose(removed -> removed ? Future.succeededFuture(Map.of("removed", id, "service", agent.service()))
+        .compose(removed -> removed ? Future.succeededFuture(removed(agent, caller))
             : Future.failedFuture(LockstepException.notFound("agent " + id + " of service " + agent.service()
                 + " was removed meanwhile")))));
+  }
+
+  /** The audit of a removal: a log line and the answer name who asked and from where. */
+  private static Map<String, String> removed(AgentStatus agent, Caller caller) {
+    log.info("agent {} of service {} removed by {} from {}", agent.id(), agent.service(), caller.name(), caller.address());
+    Map<String, String> answer = new java.util.LinkedHashMap<>();
+    answer.put("removed", agent.id());
+    answer.put("service", agent.service());
+    answer.put("requestedBy", caller.name());
+    answer.put("requestedFrom", caller.address());
+    return answer;
   }
 
   /**
@@ -172,6 +190,7 @@ final class AgentRoutes {
 
   private void desired(RoutingContext ctx) {
     String service = Names.service("service", ctx.pathParam("service"));
+    Caller.of(ctx).mayReadDesiredStateOf(service);
     long index = longParam(ctx, "index", 0, 0, Long.MAX_VALUE);
     String waitText = ctx.request().getParam("wait");
     Duration wait;

@@ -7,12 +7,11 @@ import dev.lockstep.coordinator.migration.Baselines;
 import dev.lockstep.protocol.BaselineRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.util.Locale;
 
 /**
  * {@code POST /v1/baseline}: {@code {"schema": "2", "dryRun": true}} answers what is there and what a
  * baseline at 2 would mean; {@code "dryRun": false} records it ({@link Baselines}). Operator token; the
- * audit names the token ({@code requestedBy}) and the caller's address. Unknown fields are refused, so a
+ * audit names the token ({@code requestedBy}: its name, see {@link Caller}) and the caller's address. Unknown fields are refused, so a
  * misspelt {@code dryRun} cannot record a baseline.
  */
 final class BaselineRoutes {
@@ -38,10 +37,7 @@ final class BaselineRoutes {
     if (request.service() != null && !request.service().isEmpty()) {
       Names.service("field 'service' of BaselineRequest", request.service());
     }
-    Role role = ctx.get("role");
-    // Today's identity is the token's role: the single --token is named "operator" (DESIGN.md, Security).
-    String requestedBy = role.name().toLowerCase(Locale.ROOT);
-    String caller = ctx.request().remoteAddress() == null ? null : ctx.request().remoteAddress().hostAddress();
-    reply(ctx, 200, baselines.baseline(request, requestedBy, caller));
+    Caller caller = Caller.of(ctx);
+    reply(ctx, 200, baselines.baseline(request, caller.name(), caller.address()));
   }
 }

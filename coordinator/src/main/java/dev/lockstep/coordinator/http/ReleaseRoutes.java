@@ -23,9 +23,10 @@ import java.util.Map;
 /**
  * Releases: {@code POST /v1/releases}, {@code GET /v1/releases[?service=]}, {@code GET
  * /v1/releases/{id}}, {@code GET /v1/releases/{id}/events} (server-sent events) and {@code POST
- * /v1/releases/{id}/abort}. Operator token only.
+ * /v1/releases/{id}/abort}. Operator token only; a start and an abort record who asked ({@link Caller}).
  */
 final class ReleaseRoutes {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ReleaseRoutes.class);
   /** Events are pushed by a nudge when written; this re-read only covers a nudge lost between instances. */
   private static final long EVENT_FALLBACK_MS = 1000;
   private static final long HEARTBEAT_MS = 15_000;
@@ -58,7 +59,8 @@ final class ReleaseRoutes {
     if (request.service() != null && !request.service().isEmpty()) {
       Names.service("field 'service' of ReleaseRequest", request.service());
     }
-    reply(ctx, 202, releases.start(request));
+    Caller caller = Caller.of(ctx);
+    reply(ctx, 202, releases.start(request, caller.name(), caller.address()));
   }
 
   private void list(RoutingContext ctx) {
@@ -71,7 +73,10 @@ final class ReleaseRoutes {
   }
 
   private void abort(RoutingContext ctx) {
-    reply(ctx, 202, releases.abort(releaseId(ctx)));
+    String id = releaseId(ctx);
+    Caller caller = Caller.of(ctx);
+    reply(ctx, 202, releases.abort(id, caller.name(), caller.address())
+        .onSuccess(doc -> log.info("abort of release {} requested by {} from {}", id, caller.name(), caller.address())));
   }
 
   private static String releaseId(RoutingContext ctx) {

@@ -96,7 +96,7 @@ public final class Checker {
           fromReleases.forEach((v, a) -> version(v).ifPresent(key -> by.put(key, a)));
           List<MigrationHistory.Entry> applied = history.applied().stream().map(e -> {
             ReleaseStore.AppliedBy a = version(e.version()).map(by::get).orElse(null);
-            return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest(), a.coordinator());
+            return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest(), a.coordinator(), a.requestedBy());
           }).toList();
           return new MigrationHistory(history.service(), history.current(), applied, history.pending(),
               both.resultAt(0), history.pendingFrom(), history.baseline());

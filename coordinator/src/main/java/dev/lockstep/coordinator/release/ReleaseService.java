@@ -74,7 +74,13 @@ public final class ReleaseService {
     this.clock = clock;
   }
 
-  public Future<ReleaseDocument> start(ReleaseRequest request) {
+  /**
+   * Validates and records a new release and starts running it.
+   *
+   * @param requestedBy who asks (the operator token's name), for the audit in the release document
+   * @param requestedFrom the address the request came from
+   */
+  public Future<ReleaseDocument> start(ReleaseRequest request, String requestedBy, String requestedFrom) {
     if (stopping) {
       return Future.failedFuture(new LockstepException(LockstepException.Code.STOPPING,
           "this coordinator is shutting down; send the release to another coordinator instance"));
@@ -126,17 +132,23 @@ public final class ReleaseService {
               .createdAt(now)
               .updatedAt(now)
               .migrationsDigest(planned.set().digest())
+              .requestedBy(requestedBy)
+              .requestedFrom(requestedFrom)
               .build();
           return store.create(doc, planned.set());
         })
-        .onSuccess(doc -> launch(doc, NEW_LOCK_WAIT));
+        .onSuccess(doc -> {
+          log.info("release {} of service {} requested by {} from {}", doc.id(), service, requestedBy, requestedFrom);
+          launch(doc, NEW_LOCK_WAIT);
+        });
   }
 
   private record Planned(MigrationSet set, MigrationPlan plan) {}
 
-  public Future<ReleaseDocument> abort(String id) {
+  /** Asks release {@code id} to abort, recording who asked and from where. */
+  public Future<ReleaseDocument> abort(String id, String requestedBy, String requestedFrom) {
     // The run notices at its next look; the nudge makes that now, on whichever instance runs it.
-    return store.requestAbort(id).onSuccess(doc -> nudges.publish(Nudges.RUN_INPUT, doc.service()));
+    return store.requestAbort(id, requestedBy, requestedFrom).onSuccess(doc -> nudges.publish(Nudges.RUN_INPUT, doc.service()));
   }
 
   /** Resumes the service's unfinished release after a restart: each step is idempotent. */

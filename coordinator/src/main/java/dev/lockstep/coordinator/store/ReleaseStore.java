@@ -34,6 +34,12 @@ import java.util.function.Supplier;
  * <pre>{@code store.advance(doc, epoch, "PREPARING: waiting for 3 agents", true)}</pre>
  */
 public final class ReleaseStore {
+  /**
+   * The run writes whole documents it holds in memory; an abort's audit, written beside the run by
+   * {@link #requestAbort}, is carried over from the stored row so no later write of the run drops it.
+   */
+  private static final String KEEP_ABORT_AUDIT = " || jsonb_strip_nulls(jsonb_build_object('abortedBy', document->'abortedBy',"
+      + " 'abortedFrom', document->'abortedFrom'))";
   private static final int ATTEMPTS = 3;
   private static final long RETRY_MS = 300;
 
@@ -71,7 +77,8 @@ public final class ReleaseStore {
             .compose(v -> conn.preparedQuery("INSERT INTO lockstep.releases (id, service, phase, document, created_at, updated_at)"
                 + " VALUES ($1, $2, $3, $4::text::jsonb, $5, $5)")
             .execute(Tuple.of(doc.id(), doc.service(), doc.phase().name(), Json.write(doc), now())))
-            .compose(r -> appendEvent(conn, doc.id(), doc.phase(), "release requested: revision " + doc.revision()
+            .compose(r -> appendEvent(conn, doc.id(), doc.phase(), "release requested" + by(doc.requestedBy(), doc.requestedFrom())
+                + ": revision " + doc.revision()
                 + ", schema " + (doc.schema() == null ? "newest" : doc.schema()) + ", migration set "
                 + dev.lockstep.protocol.MigrationsDigest.shortForm(set.digest()) + " (" + set.files().size() + " files from "
                 + set.origin() + ")")))
@@ -98,8 +105,8 @@ public final class ReleaseStore {
    */
   public Future<Long> advance(ReleaseDocument doc, Phase expected, long epoch, String event, DesiredState desired) {
     return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
-        .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
-                + " WHERE id = $1 AND phase = $5 AND phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
+        .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb" + KEEP_ABORT_AUDIT
+                + ", updated_at = $4 WHERE id = $1 AND phase = $5 AND phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
             .execute(Tuple.of(doc.id(), doc.phase().name(), Json.write(doc), now(), expected.name())))
         .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture()
             : Future.failedFuture(moved(doc.id(), expected)))
@@ -121,8 +128,8 @@ public final class ReleaseStore {
    */
   public Future<Boolean> enterMigrating(ReleaseDocument doc, long epoch, String event) {
     return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
-        .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb, updated_at = $4"
-                + " WHERE id = $1 AND phase = 'PREPARING' AND NOT abort_requested")
+        .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb" + KEEP_ABORT_AUDIT
+                + ", updated_at = $4 WHERE id = $1 AND phase = 'PREPARING' AND NOT abort_requested")
             .execute(Tuple.of(doc.id(), Phase.MIGRATING.name(), Json.write(doc), now())))
         .compose(rows -> rows.rowCount() == 0
             ? conn.preparedQuery("SELECT phase FROM lockstep.releases WHERE id = $1").execute(Tuple.of(doc.id()))
@@ -133,23 +140,33 @@ public final class ReleaseStore {
   }
 
   /**
-   * Asks a release to abort. Succeeds only while the release has not begun to migrate; the run
-   * notices at its next step.
+   * Asks a release to abort, recording who asked ({@code abortedBy}, {@code abortedFrom}) in the document and
+   * an event, in one transaction. Succeeds only while the release has not begun to migrate; the run notices
+   * at its next step. The row lock the update takes orders the event after any write of the run.
    */
-  public Future<ReleaseDocument> requestAbort(String id) {
-    return pool.preparedQuery("UPDATE lockstep.releases SET abort_requested = true"
-            + " WHERE id = $1 AND phase IN ('PLANNED', 'PREFLIGHT', 'PREPARING') RETURNING id")
-        .execute(Tuple.of(id))
-        .compose(rows -> get(id).compose(doc -> {
+  public Future<ReleaseDocument> requestAbort(String id, String requestedBy, String requestedFrom) {
+    return pool.withTransaction(conn -> conn.preparedQuery("UPDATE lockstep.releases SET abort_requested = true,"
+                + " document = document || jsonb_build_object('abortedBy', $2::text, 'abortedFrom', $3::text)"
+                + " WHERE id = $1 AND phase IN ('PLANNED', 'PREFLIGHT', 'PREPARING') RETURNING phase")
+            .execute(Tuple.of(id, requestedBy, requestedFrom))
+            .compose(rows -> rows.rowCount() == 0 ? Future.succeededFuture(false)
+                : appendEvent(conn, id, Phase.valueOf(rows.iterator().next().getString(0)),
+                    "abort requested" + by(requestedBy, requestedFrom)).map(true)))
+        .compose(recorded -> get(id).compose(doc -> {
           if (doc.isEmpty()) {
             return Future.failedFuture(LockstepException.notFound("no release " + id));
           }
-          if (rows.rowCount() == 0) {
+          if (!recorded) {
             return Future.failedFuture(LockstepException.conflict("release " + id + " is " + doc.get().phase()
                 + (doc.get().phase().isTerminal() ? " already" : "; a schema change may have committed, so it can no longer be aborted")));
           }
           return Future.succeededFuture(doc.get());
         }));
+  }
+
+  /** " by alice from 10.0.0.7", as events say who asked; empty for a release stored before the audit. */
+  private static String by(String name, String address) {
+    return (name == null ? "" : " by " + name) + (address == null ? "" : " from " + address);
   }
 
   public Future<Boolean> abortRequested(String id) {
@@ -203,14 +220,15 @@ public final class ReleaseStore {
   }
 
   /** Which release, carrying which set, applied a migration: {@link #appliedBy}. */
-  public record AppliedBy(String releaseId, String migrationsDigest, String coordinator) {}
+  public record AppliedBy(String releaseId, String migrationsDigest, String coordinator, String requestedBy) {}
 
   /**
    * For each version a release of {@code service} applied and no later release undid, the last release
    * that applied it and the digest of its set. Keys are versions as the release documents write them.
    */
   public Future<Map<String, AppliedBy>> appliedBy(String service) {
-    return pool.preparedQuery("SELECT r.id, r.document->>'migrationsDigest', a->>'version', a->>'description', a->>'coordinator'"
+    return pool.preparedQuery("SELECT r.id, r.document->>'migrationsDigest', a->>'version', a->>'description', a->>'coordinator',"
+            + " r.document->>'requestedBy'"
             + " FROM lockstep.releases r, jsonb_array_elements(r.document->'applied') a WHERE r.service = $1"
             + " ORDER BY r.created_at, r.id")
         .execute(Tuple.of(service))
@@ -222,7 +240,7 @@ public final class ReleaseStore {
             if (description != null && description.startsWith("undo ")) {
               by.remove(version);
             } else if (version != null) {
-              by.put(version, new AppliedBy(row.getString(0), row.getString(1), row.getString(4)));
+              by.put(version, new AppliedBy(row.getString(0), row.getString(1), row.getString(4), row.getString(5)));
             }
           }
           return by;

@@ -87,6 +87,6 @@ class DatabaseUrlTest {
   @Test
   void aContradictoryUrlEndsServeWithExitStatus2BeforeItStartsAnything() {
     assertThat(dev.lockstep.coordinator.LockstepMain.run("serve", "--database-url", "postgresql://db/shop?sslmode=sometimes",
-        "--token", "t", "--agent-token", "a")).isEqualTo(2);
+        "--token", "t", "--agent-secret", "a-secret-of-sixteen-bytes-or-more")).isEqualTo(2);
   }
 }

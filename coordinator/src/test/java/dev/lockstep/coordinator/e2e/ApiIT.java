@@ -44,6 +44,11 @@ class ApiIT {
     db.close();
   }
 
+  /** The token of agent a-1 of the fleet's service. */
+  private static String agentToken() {
+    return Fleet.agentToken(fleet.service, "a-1");
+  }
+
   private static HttpResponse<String> call(String method, String path, String token, String body) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fleet.url() + path)).timeout(Duration.ofSeconds(30))
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
@@ -66,10 +71,10 @@ class ApiIT {
   void tokensAreRequiredAndTheAgentTokenCannotStartOrAbortReleases() throws Exception {
     assertThat(error(call("GET", "/v1/agents", null, null), 401).detail()).contains("Authorization: Bearer");
     assertThat(error(call("GET", "/v1/agents", "wrong", null), 401).detail()).isEqualTo("unknown token");
-    assertThat(error(call("POST", "/v1/releases", Fleet.AGENT_TOKEN, "{\"revision\":\"v9\"}"), 403).detail())
+    assertThat(error(call("POST", "/v1/releases", agentToken(), "{\"revision\":\"v9\"}"), 403).detail())
         .contains("agent token may not POST /v1/releases");
-    assertThat(error(call("POST", "/v1/releases/r-1/abort", Fleet.AGENT_TOKEN, null), 403).error()).isEqualTo("forbidden");
-    assertThat(call("GET", "/v1/services/" + fleet.service + "/desired", Fleet.AGENT_TOKEN, null).statusCode()).isEqualTo(200);
+    assertThat(error(call("POST", "/v1/releases/r-1/abort", agentToken(), null), 403).error()).isEqualTo("forbidden");
+    assertThat(call("GET", "/v1/services/" + fleet.service + "/desired", agentToken(), null).statusCode()).isEqualTo(200);
   }
 
   @Test
@@ -94,16 +99,16 @@ class ApiIT {
     assertThat(error(call("PATCH", "/v1/releases", op, "{}"), 405).error()).isEqualTo("method_not_allowed");
     assertThat(error(call("GET", "/v1/services/app/desired?index=abc", op, null), 400).detail()).contains("index");
     assertThat(error(call("GET", "/v1/services/app/desired?wait=forever", op, null), 400).detail()).contains("forever");
-    assertThat(error(call("PUT", "/v1/agents/a-1", Fleet.AGENT_TOKEN,
+    assertThat(error(call("PUT", "/v1/agents/a-1", agentToken(),
         "{\"id\":\"a-2\",\"service\":\"app\",\"revision\":\"v1\",\"state\":\"serving\"}"), 400).detail())
         .contains("differs from the body");
-    assertThat(error(call("PUT", "/v1/agents/a-1", Fleet.AGENT_TOKEN,
+    assertThat(error(call("PUT", "/v1/agents/a-1", agentToken(),
         "{\"id\":\"a-1\",\"service\":\"app\",\"revision\":\"v1\",\"state\":\"lost\"}"), 400).detail())
         .contains("state other than lost");
-    assertThat(error(call("PUT", "/v1/agents/a-1", Fleet.AGENT_TOKEN,
+    assertThat(error(call("PUT", "/v1/agents/a-1", agentToken(),
         "{\"id\":\"a-1\",\"service\":\"app\",\"revision\":\"v1\",\"state\":\"dancing\"}"), 400).detail())
         .contains("dancing");
-    assertThat(error(call("PUT", "/v1/agents/a-1", Fleet.AGENT_TOKEN, "x".repeat(2 << 20)), 413).detail()).contains("limit 1 MiB");
+    assertThat(error(call("PUT", "/v1/agents/a-1", agentToken(), "x".repeat(2 << 20)), 413).detail()).contains("limit 1 MiB");
   }
 
   @Test

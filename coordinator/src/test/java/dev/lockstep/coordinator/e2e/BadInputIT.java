@@ -36,7 +36,8 @@ import org.junit.jupiter.api.TestFactory;
 class BadInputIT {
   private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private static final String OP = Fleet.OPERATOR_TOKEN;
-  private static final String AGENT = Fleet.AGENT_TOKEN;
+  /** Stands for the token of agent a-1 of the fleet's service, which exists only once the fleet does ({@link #token}). */
+  private static final String AGENT = "agent a-1";
   private static TestDatabase db;
   private static Fleet fleet;
 
@@ -293,6 +294,10 @@ class BadInputIT {
     return tests.stream();
   }
 
+  private static String token(String token) {
+    return token == AGENT ? Fleet.agentToken(fleet.service, "a-1") : token;
+  }
+
   private static String fill(String path, String id) {
     return path.replace("{agent}", id).replace("{release}", id).replace("{service}", id);
   }
@@ -333,7 +338,7 @@ class BadInputIT {
         .method(call.method(), call.body() == null ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofByteArray(call.body()));
     if (call.token() != null) {
-      b.header("Authorization", "Bearer " + call.token());
+      b.header("Authorization", "Bearer " + token(call.token()));
     }
     if (call.header() != null) {
       b.header(call.header(), call.value());

@@ -98,7 +98,8 @@ class DashboardIT {
     assertThat(js("return sessionStorage.length")).isEqualTo(0L);
 
     // The agents' token is a real token, but not one that may read the operator's view.
-    signIn(Fleet.AGENT_TOKEN);
+    String agentToken = Fleet.agentToken(fleet.service, "web-1");
+    signIn(agentToken);
     String forbidden = waitFor(Duration.ofSeconds(10), () -> {
       String text = visibleText("signin-error");
       return text != null && text.contains("403") ? text : null;
@@ -106,7 +107,7 @@ class DashboardIT {
     assertThat(forbidden).contains("Token refused (403 forbidden)").contains("agent token may not GET /v1/releases");
     screenshot("dashboard-token-refused.png");
     assertThat(visibleText("board")).isNull();
-    assertThat(browser.getCurrentUrl()).doesNotContain(Fleet.AGENT_TOKEN);
+    assertThat(browser.getCurrentUrl()).doesNotContain(agentToken);
   }
 
   @Test
@@ -164,10 +165,16 @@ class DashboardIT {
     assertThat(count("#release [data-release-agent]")).isEqualTo(3);
 
     // The history has all three, newest first, the aborted one with its reason.
-    waitFor(Duration.ofSeconds(10), () -> count("#history tr[data-history]") == 3 ? true : null);
-    assertThat(attributes("#history tr[data-history]", "data-phase")).containsExactly("COMPLETED", "ABORTED", "COMPLETED");
+    // The history is polled (every 2 s): the third row is there from PREPARING on, its outcome a poll later.
+    waitFor(Duration.ofSeconds(10), () -> attributes("#history tr[data-history]", "data-phase")
+        .equals(List.of("COMPLETED", "ABORTED", "COMPLETED")) ? true : null);
     assertThat(attributes("#history tr[data-history]", "data-history")).containsExactly(third.id(), second.id(), first.id());
-    assertThat(text("#history td.reason-cell")).contains("aborted by the operator");
+    assertThat(text("#history td.reason-cell")).contains("aborted by the operator")
+        .contains("abort asked by operator from 127.0.0.1");
+    // Who asked, from the audit: the fleet's --token is named "operator".
+    assertThat(attributes("#history td[data-requested-by]", "data-requested-by")).containsExactly("operator", "operator",
+        "operator");
+    assertThat(release).containsIgnoringCase("Requested by").contains("operator from 127.0.0.1");
     assertThat(text("#history tr[data-history='" + third.id() + "']")).contains("v2").contains("online").contains("1 warn");
 
     // The fleet regrouped under the new revision, and it was one page all along.

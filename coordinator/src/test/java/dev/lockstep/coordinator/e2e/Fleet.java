@@ -33,7 +33,10 @@ import java.util.concurrent.TimeUnit;
  */
 final class Fleet implements AutoCloseable {
   static final String OPERATOR_TOKEN = "operator-" + UUID.randomUUID();
-  static final String AGENT_TOKEN = "agent-" + UUID.randomUUID();
+  /** Every coordinator of every fleet derives agents' tokens from this ({@code --agent-secret}). */
+  static final String AGENT_SECRET = "agent-secret-" + UUID.randomUUID();
+  /** The old shared agent token, for the one test of {@code --allow-shared-agent-token}; no fleet passes it by default. */
+  static final String SHARED_AGENT_TOKEN = "shared-agent-" + UUID.randomUUID();
   private static final List<String> SMALL_JVM = List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
 
   final String service = "svc-" + UUID.randomUUID().toString().substring(0, 8);
@@ -44,6 +47,7 @@ final class Fleet implements AutoCloseable {
   private final Map<String, Process> agents = new LinkedHashMap<>();
   private final Map<String, AgentSpec> agentSpecs = new LinkedHashMap<>();
   private final Map<String, List<Long>> agentStarts = new LinkedHashMap<>();
+  private final Map<String, String> agentTokens = new LinkedHashMap<>();
   private final List<Coordinator> coordinators = new ArrayList<>();
   private Coordinator primary;
 
@@ -334,7 +338,7 @@ final class Fleet implements AutoCloseable {
       List<String> cmd = new ArrayList<>(List.of("serve", "--port", Integer.toString(port),
           "--database-url", databaseUrl != null ? databaseUrl : database.postgresUrl(),
           "--redis-url", storeRedisUrl != null ? storeRedisUrl : redisUrl(), "--service", service,
-          "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN,
+          "--token", OPERATOR_TOKEN, "--agent-secret", AGENT_SECRET,
           "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
       if (migrations != null) {
         cmd.addAll(List.of("--migrations", migrations.toString()));
@@ -494,7 +498,8 @@ final class Fleet implements AutoCloseable {
           + hookLog;
       List<String> cmd = new ArrayList<>(List.of("--coordinator", agentCoordinators == null ? url() : agentCoordinators,
           "--id", id, "--service", service,
-          "--revision-command", "cat " + revisionFile, "--token", AGENT_TOKEN, "--migrations", spec.migrations().toString(),
+          "--revision-command", "cat " + revisionFile, "--token", agentTokens.getOrDefault(id, agentToken(service, id)),
+          "--migrations", spec.migrations().toString(),
           "--on-prepare", spec.beforePrepare() + log.replace("$LOCKSTEP_PHASE", "prepare"),
           "--on-switch", spec.beforeSwitch() + log.replace("$LOCKSTEP_PHASE", "switch") + " && echo $LOCKSTEP_TARGET_REVISION > "
               + revisionFile,
@@ -514,6 +519,16 @@ final class Fleet implements AutoCloseable {
 
   Process agent(String id) {
     return agents.get(id);
+  }
+
+  /** The token of agent {@code id} of {@code service}, as {@code lockstep agent-token} prints it for {@link #AGENT_SECRET}. */
+  static String agentToken(String service, String id) {
+    return dev.lockstep.coordinator.identity.AgentTokens.of(AGENT_SECRET).issue(service, id);
+  }
+
+  /** Agent {@code id}, started from now on, sends {@code token} instead of its own derived one. */
+  void useAgentToken(String id, String token) {
+    agentTokens.put(id, token);
   }
 
   List<String> agentIds() {
@@ -580,6 +595,11 @@ final class Fleet implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(args));
     cmd.addAll(List.of("--coordinator", url(), "--token", OPERATOR_TOKEN));
     cmd.addAll(cliTlsArgs());
+    return command(cmd);
+  }
+
+  /** Runs {@code lockstep <args>} as a process exactly as given (no coordinator URL or token added). */
+  CliRun command(List<String> cmd) {
     Path out = dir.resolve("cli-" + System.nanoTime() + ".out");
     Path err = dir.resolve("cli-" + System.nanoTime() + ".err");
     try {
@@ -741,12 +761,12 @@ final class Fleet implements AutoCloseable {
       String service = "cds-training-" + UUID.randomUUID().toString().substring(0, 8);
       Process coordinator = trainee(coordinatorJar, coordinatorArchive, List.of("serve", "--port", Integer.toString(port),
           "--database-url", scratch.postgresUrl(), "--redis-url", TestRedis.url(), "--service", service,
-          "--token", OPERATOR_TOKEN, "--agent-token", AGENT_TOKEN), dir.resolve("training-coordinator.log"));
+          "--token", OPERATOR_TOKEN, "--agent-secret", AGENT_SECRET), dir.resolve("training-coordinator.log"));
       ApiClient client = new ApiClient("http://127.0.0.1:" + port, OPERATOR_TOKEN);
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
           .until(() -> client.get("/health", Map.class) != null);
       Process agent = trainee(agentJar, agentArchive, List.of("--coordinator", "http://127.0.0.1:" + port, "--id", "trainee",
-          "--service", service, "--revision", "v0", "--token", AGENT_TOKEN, "--report-interval", "200ms"),
+          "--service", service, "--revision", "v0", "--token", agentToken(service, "trainee"), "--report-interval", "200ms"),
           dir.resolve("training-agent.log"));
       await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(() ->
           client.get("/v1/agents?service=" + service, dev.lockstep.coordinator.cli.AgentsCommand.AgentList.class).agents().size() == 1);

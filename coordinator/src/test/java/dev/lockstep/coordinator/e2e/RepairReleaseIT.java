@@ -108,7 +108,7 @@ class RepairReleaseIT {
     Files.writeString(bad.resolve("broken.json"), "{\"id\": \"x\", \"severity\": \"sometimes\", \"message\": \"m\", \"detect\": \"SELECT 1, 2\"}");
     Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
         System.getProperty("lockstep.coordinatorJar"), "serve", "--database-url", db.postgresUrl(),
-        "--migrations", fleet.dir.toString(), "--token", "a", "--agent-token", "b", "--rules", bad.toString())
+        "--migrations", fleet.dir.toString(), "--token", "a", "--agent-secret", Fleet.AGENT_SECRET, "--rules", bad.toString())
         .redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
     assertThat(p.waitFor()).isEqualTo(2);

@@ -89,7 +89,9 @@ class SecretsIT {
     secrets.put("PostgreSQL superuser password", pg.password());
     secrets.put("Redis password", redis.password());
     secrets.put("operator token", Fleet.OPERATOR_TOKEN);
-    secrets.put("agent token", Fleet.AGENT_TOKEN);
+    secrets.put("agent secret", Fleet.AGENT_SECRET);
+    secrets.put("agent token of s-1", Fleet.agentToken(fleet.service, "s-1"));
+    secrets.put("agent token of s-2", Fleet.agentToken(fleet.service, "s-2"));
 
     String databaseUrl = "postgresql://app:" + URLEncoder.encode(pgPassword, StandardCharsets.UTF_8) + "@127.0.0.1:" + pg.port()
         + "/app";
@@ -130,15 +132,15 @@ class SecretsIT {
     // On purpose: requests that are wrong, each answered with an error body.
     collect(post("/v1/releases", "{not json", Fleet.OPERATOR_TOKEN), 400);
     collect(post("/v1/releases", "{\"revision\": 7}", Fleet.OPERATOR_TOKEN), 400);
-    collect(post("/v1/releases", "{\"revision\":\"v3\"}", Fleet.AGENT_TOKEN), 0);
+    collect(post("/v1/releases", "{\"revision\":\"v3\"}", Fleet.agentToken(fleet.service, "s-1")), 0);
     collect(get("/v1/agents", Fleet.OPERATOR_TOKEN + "x"), 401);
-    collect(get("/v1/agents", Fleet.AGENT_TOKEN), 0);
+    collect(get("/v1/agents", Fleet.agentToken(fleet.service, "s-1")), 0);
     collect(send(HttpRequest.newBuilder(URI.create(fleet.url() + "/v1/agents/s-9"))
         .header("Authorization", "Bearer " + Fleet.OPERATOR_TOKEN).header("Content-Type", "application/json")
         .PUT(HttpRequest.BodyPublishers.ofString("{\"service\":\"" + fleet.service + "\"}"))), 0);
     collect(get("/v1/releases/r-no-such-release", Fleet.OPERATOR_TOKEN), 404);
     // The CLI given the agents' token: refused, and it must not print the token back.
-    Fleet.CliRun refused = cli(Fleet.AGENT_TOKEN, "status", "--service", fleet.service);
+    Fleet.CliRun refused = cli(Fleet.agentToken(fleet.service, "s-1"), "status", "--service", fleet.service);
     assertThat(refused.exit()).isNotZero();
 
     // Everything the coordinator shows: every release document, the fleet, the endpoints.

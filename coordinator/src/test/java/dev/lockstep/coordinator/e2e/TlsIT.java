@@ -97,6 +97,10 @@ class TlsIT {
     Fleet.CliRun status = fleet.cli("status");
     assertThat(status.exit()).as(status.out() + status.err()).isZero();
     assertThat(status.out()).contains("web-1").contains("web-2").contains("web-3").contains("v1");
+    // The audit names the token and, under mutual TLS, the operator's certificate too.
+    Fleet.CliRun history = fleet.cli("history");
+    assertThat(history.exit()).as(history.out() + history.err()).isZero();
+    assertThat(history.out()).contains("operator (certificate alice)");
     // The dashboard is served on the same origin, over TLS.
     assertThat(get(fleet.clientTls(), "/").body()).containsIgnoringCase("<html");
   }
@@ -111,7 +115,7 @@ class TlsIT {
     assertThat(forged.statusCode()).as(forged.body()).isEqualTo(403);
     assertThat(forged.body()).contains("forbidden").contains("agent web-2 of service " + service)
         .contains("agent web-1 of service " + service);
-    assertThat(get(web2, "/v1/services/" + service + "/desired", Fleet.AGENT_TOKEN).statusCode()).isEqualTo(200);
+    assertThat(get(web2, "/v1/services/" + service + "/desired", Fleet.agentToken(service, "web-2")).statusCode()).isEqualTo(200);
 
     // A certificate of the same id in another service is good for nothing here.
     SSLContext elsewhere = ca.clientContext(ca.issue("other-web-1", "/O=lockstep-test/OU=agent/CN=web-1",
@@ -119,7 +123,8 @@ class TlsIT {
     HttpResponse<String> crossService = report(elsewhere, "web-1", service);
     assertThat(crossService.statusCode()).isEqualTo(403);
     assertThat(crossService.body()).contains("agent web-1 of service other-service").contains("agent web-1 of service " + service);
-    HttpResponse<String> read = get(elsewhere, "/v1/services/" + service + "/desired", Fleet.AGENT_TOKEN);
+    // With a token good for this service, so that the certificate is what refuses.
+    HttpResponse<String> read = get(elsewhere, "/v1/services/" + service + "/desired", Fleet.agentToken(service, "web-1"));
     assertThat(read.statusCode()).isEqualTo(403);
     assertThat(read.body()).contains("desired state of service " + service);
 
@@ -220,7 +225,7 @@ class TlsIT {
     Process plain = serve("--host", "0.0.0.0");
     TestCertificates.Issued web1 = ca.agent("elsewhere", "web-1");
     Process agent = new ProcessBuilder(javaBin(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-jar", System.getProperty("lockstep.agentJar"),
-        "--coordinator", fleet.url(), "--service", "elsewhere", "--id", "web-1", "--revision", "v0", "--token", Fleet.AGENT_TOKEN,
+        "--coordinator", fleet.url(), "--service", "elsewhere", "--id", "web-1", "--revision", "v0", "--token", Fleet.agentToken("elsewhere", "web-1"),
         "--ca-cert", ca.caCert().toString(), "--client-cert", web1.cert().toString(), "--client-key", operator.key().toString())
         .start();
     try {
@@ -265,11 +270,14 @@ class TlsIT {
         .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  /** A report for agent {@code id} of {@code service}, with the agent token, presenting {@code tls}'s certificate. */
+  /**
+   * A report for agent {@code id} of {@code service}, with that agent's own token (so the token is good, and the
+   * certificate is what decides), presenting {@code tls}'s certificate.
+   */
   private static HttpResponse<String> report(SSLContext tls, String id, String service) throws Exception {
     String body = "{\"id\":\"" + id + "\",\"service\":\"" + service + "\",\"revision\":\"v9\",\"state\":\"serving\",\"epoch\":0}";
     return client(tls).send(HttpRequest.newBuilder(URI.create(fleet.url() + "/v1/agents/" + id))
-        .timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + Fleet.AGENT_TOKEN)
+        .timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + Fleet.agentToken(service, id))
         .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build(),
         HttpResponse.BodyHandlers.ofString());
   }
@@ -327,7 +335,7 @@ class TlsIT {
     List<String> cmd = new ArrayList<>(List.of(javaBin(), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar",
         System.getProperty("lockstep.coordinatorJar"), "serve", "--port", Integer.toString(Fleet.freePort()),
         "--database-url", db.postgresUrl(), "--redis-url", TestRedis.url(), "--service", "tls-" + fleet.service,
-        "--token", "operator-token-of-TlsIT", "--agent-token", "agent-token-of-TlsIT"));
+        "--token", "operator-token-of-TlsIT", "--agent-secret", "agent-secret-of-TlsIT-0123456789"));
     cmd.addAll(List.of(extra));
     ProcessBuilder builder = new ProcessBuilder(cmd);
     if (List.of(extra).contains("--host")) {

@@ -31,6 +31,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.assertj.core.api.SoftAssertions;
+import dev.lockstep.coordinator.identity.AgentCredentials;
+import dev.lockstep.coordinator.identity.OperatorTokens;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -67,7 +69,8 @@ class ApiDocumentTest {
     Clock clock = Clock.systemUTC();
     HealthRoutes health = new HealthRoutes(vertx, "app", new StoreState("PostgreSQL", "postgresql://db/app", clock),
         new StoreState("Redis", "redis://cache:6379", clock));
-    return HttpApi.router(vertx, new Auth("operator-token", "agent-token"), null, null, null, null, null, null, null, null,
+    return HttpApi.router(vertx, new Auth(OperatorTokens.load("operator-token", null),
+        AgentCredentials.load("agent-secret-of-sixteen-bytes", null, null, false, OperatorTokens.load("operator-token", null))), null, null, null, null, null, null, null, null,
         health, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
   }
 

@@ -88,7 +88,7 @@ class ReleaseStoreIT {
     try (Fence.Held held = Fence.acquire(db.connect(), "enter", "test")) {
       long epoch = held.epoch();
       await(store.advance(at(planned, Phase.PREPARING), Phase.PLANNED, epoch, "to preparing", null));
-      await(store.requestAbort("r-enter-1"));
+      await(store.requestAbort("r-enter-1", "alice", "127.0.0.1"));
       assertThat(await(store.enterMigrating(at(planned, Phase.MIGRATING), epoch, "migrating"))).as("abort first").isFalse();
       await(store.advance(at(planned, Phase.ABORTED), Phase.PREPARING, epoch, "aborted", null));
       Throwable moved = catchThrowable(() -> await(store.enterMigrating(at(planned, Phase.MIGRATING), epoch, "migrating")));
