@@ -18,6 +18,8 @@ public class LockstepException extends RuntimeException {
     PRUNED(410, "pruned"),
     TOO_LARGE(413, "too_large"),
     UNPROCESSABLE(422, "unprocessable"),
+    /** A caller went past one of the API's limits (failed authentications, open streams, long polls); the detail names it. */
+    TOO_MANY_REQUESTS(429, "too_many_requests"),
     /** Another coordinator took the service over, or the release moved on: the run must write nothing more. */
     FENCED(409, "fenced"),
     /** A release stops before any schema change committed (operator abort, pre-flight block, an agent refused). */
@@ -49,15 +51,34 @@ public class LockstepException extends RuntimeException {
   }
 
   private final Code code;
+  private final java.time.Duration retryAfter;
 
   public LockstepException(Code code, String message) {
     super(message);
     this.code = code;
+    this.retryAfter = null;
+  }
+
+  private LockstepException(Code code, String message, java.time.Duration retryAfter) {
+    super(message);
+    this.code = code;
+    this.retryAfter = retryAfter;
   }
 
   public LockstepException(Code code, String message, Throwable cause) {
     super(message, cause);
     this.code = code;
+    this.retryAfter = null;
+  }
+
+  /** A 429 whose {@code Retry-After} header says when the caller may try again. */
+  public static LockstepException tooManyRequests(String message, java.time.Duration retryAfter) {
+    return new LockstepException(Code.TOO_MANY_REQUESTS, message, retryAfter);
+  }
+
+  /** How long the caller should wait before trying again (the {@code Retry-After} header); null if it does not apply. */
+  public java.time.Duration retryAfter() {
+    return retryAfter;
   }
 
   public Code code() {

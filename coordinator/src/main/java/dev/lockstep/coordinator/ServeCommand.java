@@ -7,8 +7,10 @@ import dev.lockstep.coordinator.config.RedisUrl;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.fleet.FleetMetrics;
+import dev.lockstep.coordinator.http.ApiLimits;
 import dev.lockstep.coordinator.http.ApiServer;
 import dev.lockstep.coordinator.http.Auth;
+import dev.lockstep.coordinator.http.AuthFailureBudget;
 import dev.lockstep.coordinator.http.HealthRoutes;
 import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.identity.AgentCredentials;
@@ -218,6 +220,24 @@ public final class ServeCommand implements Callable<Integer> {
           + " (repeatable or comma-separated; env LOCKSTEP_PRIMARY_KEYS)")
   List<String> primaryKeys;
 
+  @Option(names = "--auth-failures", defaultValue = "${env:LOCKSTEP_AUTH_FAILURES:-10}",
+      description = "failed authentications one remote address may make before its requests with a token get 429,"
+          + " earned back evenly over --auth-failure-window (default 10)")
+  int authFailures;
+
+  @Option(names = "--auth-failure-window", defaultValue = "${env:LOCKSTEP_AUTH_FAILURE_WINDOW:-1m}",
+      description = "the time in which an address earns back --auth-failures attempts (default 1m)")
+  String authFailureWindow;
+
+  @Option(names = "--max-event-streams", defaultValue = "${env:LOCKSTEP_MAX_EVENT_STREAMS:-8}",
+      description = "release event streams one identity may hold open at once; more are refused with 429 (default 8)")
+  int maxEventStreams;
+
+  @Option(names = "--max-long-polls", defaultValue = "${env:LOCKSTEP_MAX_LONG_POLLS:-2}",
+      description = "blocking desired-state queries one identity may hold open at once; more are refused with 429"
+          + " (default 2)")
+  int maxLongPolls;
+
   @Override
   public Integer call() throws Exception {
     CoordinatorConfig config = config();
@@ -226,6 +246,7 @@ public final class ServeCommand implements Callable<Integer> {
     if (reloadInterval.isZero()) {
       throw new IllegalArgumentException("--tls-reload-interval must be more than 0 (got " + tlsReloadInterval + ")");
     }
+    ApiLimits limits = new ApiLimits(authFailures, Durations.parse(authFailureWindow), maxEventStreams, maxLongPolls);
     Clock clock = Clock.systemUTC();
     String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     RedisOptions redisOptions = RedisOptions.of(RedisUrl.parse(config.redisUrl()), redisCaCert);
@@ -319,7 +340,7 @@ public final class ServeCommand implements Callable<Integer> {
     Checker checker = new Checker(config.service(), migrationRunner, preflight, connections, store, sets, inspectionPool);
     Baselines baselines = new Baselines(config.service(), migrationRunner, connections, store, runs.locks(), inspectionPool,
         clock, instanceId);
-    Auth auth = new Auth(config.operatorTokens(), config.agentCredentials());
+    Auth auth = new Auth(config.operatorTokens(), config.agentCredentials(), AuthFailureBudget.of(limits, clock));
 
     CountDownLatch started = new CountDownLatch(1);
     Throwable[] failure = new Throwable[1];
@@ -329,7 +350,7 @@ public final class ServeCommand implements Callable<Integer> {
         .onSuccess(x -> fleetMetrics.start())
         .compose(x -> {
           http.serve(HttpApi.router(vertx, auth, registry, watch, nudges, releases, checker, baselines, store, sets, health,
-              meters));
+              meters, limits));
           releases.watchForOrphans();
           return releases.resumeUnfinished();
         })

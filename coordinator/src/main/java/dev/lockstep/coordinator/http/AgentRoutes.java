@@ -45,8 +45,10 @@ final class AgentRoutes {
   private final DesiredStateWatch watch;
   private final Nudges nudges;
   private final Auth auth;
+  private final StreamSlots longPolls;
 
-  AgentRoutes(AgentRegistry registry, DesiredStateWatch watch, Nudges nudges, Auth auth) {
+  AgentRoutes(AgentRegistry registry, DesiredStateWatch watch, Nudges nudges, Auth auth, StreamSlots longPolls) {
+    this.longPolls = longPolls;
     this.registry = registry;
     this.nudges = nudges;
     this.watch = watch;
@@ -201,6 +203,10 @@ final class AgentRoutes {
     }
     if (wait.compareTo(MAX_WAIT) > 0) {
       throw LockstepException.badRequest("query parameter wait may be at most 5m (got " + waitText + ")");
+    }
+    if (!wait.isZero()) {
+      // Only a query that may wait holds a slot; a plain read answers at once.
+      longPolls.hold(ctx);
     }
     watch.await(service, index, wait)
         .onSuccess(state -> {

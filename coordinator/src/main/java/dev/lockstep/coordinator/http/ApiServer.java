@@ -5,9 +5,12 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import dev.lockstep.protocol.Json;
 import io.vertx.ext.web.Router;
 
 /**
@@ -23,6 +26,11 @@ import io.vertx.ext.web.Router;
  * }</pre>
  */
 public final class ApiServer {
+  /** The request line (method, path and query) may be this long: Vert.x's default. */
+  public static final int MAX_REQUEST_LINE_BYTES = HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH;
+  /** All header lines of a request together may be this large: Vert.x's default, and room for any token. */
+  public static final int MAX_HEADER_BYTES = HttpServerOptions.DEFAULT_MAX_HEADER_SIZE;
+
   private volatile Handler<HttpServerRequest> handler;
   private HttpServer server;
 
@@ -42,7 +50,10 @@ public final class ApiServer {
       starting.route().handler(ctx -> Responses.json(ctx, 503,
           new ErrorBody("unavailable", "the coordinator is starting: " + health.notReadyReason() + "; retry shortly")));
       ApiServer api = new ApiServer(starting);
-      context.owner().createHttpServer(options).requestHandler(request -> api.handler.handle(request)).listen()
+      // The request line and headers are held to the API's limits, whatever TLS options the caller set.
+      options.setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES).setMaxHeaderSize(MAX_HEADER_BYTES);
+      context.owner().createHttpServer(options).requestHandler(request -> api.handler.handle(request))
+          .invalidRequestHandler(ApiServer::invalid).listen()
           .map(s -> {
             api.server = s;
             return api;
@@ -50,6 +61,30 @@ public final class ApiServer {
           .onComplete(listening);
     });
     return listening.future();
+  }
+
+  /**
+   * A request Netty could not decode never reaches the router: Vert.x would answer a line or headers over
+   * the limit with an empty 414 or 431. These get the API's JSON error naming the limit instead; anything
+   * else undecodable gets Vert.x's own answer (a 400, or the connection closed).
+   */
+  static void invalid(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    int status;
+    String detail;
+    if (cause instanceof TooLongHttpLineException) {
+      status = 414;
+      detail = "request line (method, path and query) longer than " + MAX_REQUEST_LINE_BYTES + " bytes, the limit; shorten it";
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      status = 431;
+      detail = "request headers larger than " + MAX_HEADER_BYTES + " bytes together, the limit; send fewer or shorter headers";
+    } else {
+      HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER.handle(request);
+      return;
+    }
+    // The rest of the request cannot be read any more: the connection closes after the answer.
+    request.response().setStatusCode(status).putHeader("Content-Type", "application/json").putHeader("Connection", "close")
+        .end(Json.write(new ErrorBody("too_large", detail)));
   }
 
   /** From now on {@code api} answers every request. */

@@ -20,10 +20,17 @@ import java.util.Set;
 public final class Auth {
   private final OperatorTokens operators;
   private final AgentCredentials agents;
+  private final AuthFailureBudget failures;
 
   public Auth(OperatorTokens operators, AgentCredentials agents) {
+    this(operators, agents, AuthFailureBudget.of(ApiLimits.DEFAULT, java.time.Clock.systemUTC()));
+  }
+
+  /** {@code failures} slows guessing: an address out of failed authentications gets 429 before any comparison. */
+  public Auth(OperatorTokens operators, AgentCredentials agents, AuthFailureBudget failures) {
     this.operators = operators;
     this.agents = agents;
+    this.failures = failures;
   }
 
   /** A handler that lets the request through only for one of {@code allowed}, with its {@link Caller} on the context. */
@@ -36,8 +43,10 @@ public final class Auth {
             "missing bearer token; send 'Authorization: Bearer <token>' (the operator token, or the agent token for agent calls)"));
         return;
       }
+      failures.check(AuthFailureBudget.address(ctx));
       Caller caller = identify(header.substring(7).trim(), address(ctx), ctx);
       if (caller == null) {
+        failures.failed(AuthFailureBudget.address(ctx));
         ctx.fail(new LockstepException(LockstepException.Code.UNAUTHORIZED, "unknown token"));
       } else if (!allowed.contains(caller.role())) {
         ctx.fail(new LockstepException(LockstepException.Code.FORBIDDEN,

@@ -60,6 +60,11 @@ public final class Failures implements Handler<RoutingContext> {
       ctx.response().end();
       return;
     }
+    if (failure instanceof LockstepException e && e.retryAfter() != null) {
+      // Whole seconds, rounded up: a client that waits exactly this long finds the budget refilled.
+      long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
+      ctx.response().putHeader("Retry-After", Long.toString(seconds));
+    }
     ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
         .end(Json.write(new ErrorBody(error, detail)));
   }

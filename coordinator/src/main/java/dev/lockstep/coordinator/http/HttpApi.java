@@ -29,6 +29,15 @@ public final class HttpApi {
   public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch, Nudges nudges,
                               ReleaseService releases, Checker checker, Baselines baselines, ReleaseStore store,
                               MigrationSetStore sets, HealthRoutes health, PrometheusMeterRegistry meters) {
+    return router(vertx, auth, registry, watch, nudges, releases, checker, baselines, store, sets, health, meters,
+        ApiLimits.DEFAULT);
+  }
+
+  /** As above, holding callers to {@code limits} (docs/reference.md, "Limits"). */
+  public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch, Nudges nudges,
+                              ReleaseService releases, Checker checker, Baselines baselines, ReleaseStore store,
+                              MigrationSetStore sets, HealthRoutes health, PrometheusMeterRegistry meters,
+                              ApiLimits limits) {
     Router router = Router.router(vertx);
     // The requests that may carry a migration set get room for one; everything else stays at 1 MiB
     // (a route's body handler runs once, so the general one below passes these through).
@@ -43,8 +52,10 @@ public final class HttpApi {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(meters));
     // Under mutual TLS, an agent's certificate must be that agent's: checked ahead of the agent routes.
     new AgentCertificateCheck().mount(router);
-    new AgentRoutes(registry, watch, nudges, auth).mount(router);
-    new ReleaseRoutes(vertx, releases, store, nudges, auth).mount(router);
+    new AgentRoutes(registry, watch, nudges, auth,
+        new StreamSlots("long polls", "--max-long-polls", limits.maxLongPolls())).mount(router);
+    new ReleaseRoutes(vertx, releases, store, nudges, auth,
+        new StreamSlots("event streams", "--max-event-streams", limits.maxEventStreams())).mount(router);
     new ReleaseMigrationRoutes(store, sets, auth).mount(router);
     new MigrationSetRoutes(sets, auth).mount(router);
     new MigrationRoutes(checker, auth).mount(router);

@@ -37,8 +37,11 @@ final class ReleaseRoutes {
   private final ReleaseStore store;
   private final Nudges nudges;
   private final Auth auth;
+  private final StreamSlots eventStreams;
 
-  ReleaseRoutes(Vertx vertx, ReleaseService releases, ReleaseStore store, Nudges nudges, Auth auth) {
+  ReleaseRoutes(Vertx vertx, ReleaseService releases, ReleaseStore store, Nudges nudges, Auth auth,
+                StreamSlots eventStreams) {
+    this.eventStreams = eventStreams;
     this.vertx = vertx;
     this.nudges = nudges;
     this.releases = releases;
@@ -92,6 +95,8 @@ final class ReleaseRoutes {
     String id = releaseId(ctx);
     long after = ctx.request().getHeader("Last-Event-ID") == null ? 0
         : parseLastEventId(ctx.request().getHeader("Last-Event-ID"));
+    // Held from before the first read, so a flood of streams is refused before it reaches PostgreSQL.
+    eventStreams.hold(ctx);
     find(id).onFailure(ctx::fail).onSuccess(doc -> {
       HttpServerResponse response = ctx.response();
       response.setChunked(true)
