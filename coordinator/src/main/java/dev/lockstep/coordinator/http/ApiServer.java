@@ -50,8 +50,12 @@ public final class ApiServer {
       starting.route().handler(ctx -> Responses.json(ctx, 503,
           new ErrorBody("unavailable", "the coordinator is starting: " + health.notReadyReason() + "; retry shortly")));
       ApiServer api = new ApiServer(starting);
-      // The request line and headers are held to the API's limits, whatever TLS options the caller set.
-      options.setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES).setMaxHeaderSize(MAX_HEADER_BYTES);
+      // The request line and headers are held to the API's limits, whatever TLS options the caller set. HTTP/1.1
+      // only in cleartext: Vert.x's default h2c upgrade would let a client (the JDK's HttpClient asks for it) past
+      // those limits, which are HTTP/1's; HTTP/2 over TLS gets the same header limit in its settings.
+      options.setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES).setMaxHeaderSize(MAX_HEADER_BYTES)
+          .setHttp2ClearTextEnabled(false);
+      options.getInitialSettings().setMaxHeaderListSize(MAX_HEADER_BYTES);
       context.owner().createHttpServer(options).requestHandler(request -> api.handler.handle(request))
           .invalidRequestHandler(ApiServer::invalid).listen()
           .map(s -> {

@@ -1,7 +1,6 @@
 package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.LockstepException;
-import dev.lockstep.coordinator.config.Durations;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Clock;
@@ -42,6 +41,7 @@ public final class AuthFailureBudget {
   private final long capacity;
   // Access order: the eldest entry is the address touched longest ago, the one to drop first.
   private final LinkedHashMap<String, Bucket> buckets = new LinkedHashMap<>(16, 0.75f, true);
+  private final String windowText;
   private long lastSweep;
 
   private static final class Bucket {
@@ -62,6 +62,7 @@ public final class AuthFailureBudget {
     this.cost = window.toMillis();
     this.capacity = failures * cost;
     this.lastSweep = clock.millis();
+    this.windowText = as(window);
   }
 
   public static AuthFailureBudget of(ApiLimits limits, Clock clock) {
@@ -80,7 +81,7 @@ public final class AuthFailureBudget {
       Duration wait = Duration.ofMillis((cost - bucket.left + failures - 1) / failures);
       long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
       throw LockstepException.tooManyRequests("too many failed authentications from " + address + " (more than "
-          + failures + " per " + Durations.format(window) + "); retry after " + seconds + " s", wait);
+          + failures + " per " + windowText + "); retry after " + seconds + " s", wait);
     }
   }
 
@@ -102,8 +103,15 @@ public final class AuthFailureBudget {
     bucket.left = Math.max(0, bucket.left - cost);
     if (bucket.left < cost) {
       log.warn("{} failed authentication {} times in {}: its requests with a token get 429 until it earns another try",
-          address, failures, Durations.format(window));
+          address, failures, windowText);
     }
+  }
+
+  /** The window as an operator writes it: {@code 1m}, {@code 90s}, {@code 1500ms}. */
+  private static String as(Duration d) {
+    long ms = d.toMillis();
+    return ms % 3_600_000 == 0 ? ms / 3_600_000 + "h" : ms % 60_000 == 0 ? ms / 60_000 + "m"
+        : ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
   }
 
   /** Addresses tracked now (for tests and memory). */

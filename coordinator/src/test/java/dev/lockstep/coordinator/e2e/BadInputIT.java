@@ -225,6 +225,11 @@ class BadInputIT {
     }
     tests.add(expect(new Call("GET", "/v1/releases/r-nope/events", OP, null, "Last-Event-ID", "abc"), 400, "Last-Event-ID"));
 
+    // Requests too large to read: headers and request line over the server's limits, before any route.
+    tests.add(expect(new Call("GET", "/v1/agents", OP, null, "X-Padding", "x".repeat(9000)), 431,
+        "headers larger than 8192 bytes"));
+    tests.add(expect(new Call("GET", "/v1/agents?service=" + "a".repeat(5000), OP, null), 414, "request line", "4096 bytes"));
+
     // Prune requests: nothing here may delete anything.
     tests.add(expect(new Call("POST", "/v1/migration-sets/prune", OP, null), 400, "empty"));
     for (Bad body : List.of(
