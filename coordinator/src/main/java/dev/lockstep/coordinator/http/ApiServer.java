@@ -52,7 +52,8 @@ public final class ApiServer {
       ApiServer api = new ApiServer(starting);
       // The request line and headers are held to the API's limits, whatever TLS options the caller set. HTTP/1.1
       // only in cleartext: Vert.x's default h2c upgrade would let a client (the JDK's HttpClient asks for it) past
-      // those limits, which are HTTP/1's; HTTP/2 over TLS gets the same header limit in its settings.
+      // those limits, which are HTTP/1's. HTTP/2 is not offered over TLS either; were it, its settings carry the
+      // same header limit.
       options.setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES).setMaxHeaderSize(MAX_HEADER_BYTES)
           .setHttp2ClearTextEnabled(false);
       options.getInitialSettings().setMaxHeaderListSize(MAX_HEADER_BYTES);

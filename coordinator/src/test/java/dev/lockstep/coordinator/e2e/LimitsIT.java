@@ -189,6 +189,14 @@ class LimitsIT {
           .phase().isTerminal());
     }
     assertThat(fleet.api().get("/v1/releases/" + id, ReleaseDocument.class).phase()).isEqualTo(Phase.ABORTED);
+    // A stream that ends (its release did) gives its slot back: the stream still held above ended with the
+    // release, and one after another, more streams than the cap each run to their end.
+    for (int i = 0; i < 3; i++) {
+      Answer ended = await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
+          .until(() -> send("127.0.0.1", events, operator, null), a -> a.status() != 429);
+      assertThat(ended.status()).as(ended.body()).isEqualTo(200);
+      assertThat(ended.body()).contains("event: end");
+    }
   }
 
   @Test
@@ -306,35 +314,49 @@ class LimitsIT {
   }
 
   private static Answer parse(byte[] raw) {
-    String text = new String(raw, StandardCharsets.UTF_8);
-    int end = text.indexOf("\r\n\r\n");
-    assertThat(end).as("an HTTP answer: " + text).isPositive();
-    String[] lines = text.substring(0, end).split("\r\n");
+    int end = indexOf(raw, 0);
+    assertThat(end).as("an HTTP answer: " + new String(raw, StandardCharsets.UTF_8)).isPositive();
+    String[] lines = new String(raw, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
     int status = Integer.parseInt(lines[0].split(" ")[1]);
     Map<String, String> headers = new LinkedHashMap<>();
     for (int i = 1; i < lines.length; i++) {
       int colon = lines[i].indexOf(':');
       headers.put(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).trim());
     }
-    String body = text.substring(end + 4);
+    byte[] body = java.util.Arrays.copyOfRange(raw, end + 4, raw.length);
     if ("chunked".equals(headers.get("transfer-encoding"))) {
       body = unchunk(body);
     }
-    return new Answer(status, headers, body);
+    return new Answer(status, headers, new String(body, StandardCharsets.UTF_8));
   }
 
-  private static String unchunk(String body) {
-    StringBuilder out = new StringBuilder();
-    int at = 0;
-    while (true) {
-      int eol = body.indexOf("\r\n", at);
-      int size = Integer.parseInt(body.substring(at, eol).trim(), 16);
-      if (size == 0) {
-        return out.toString();
+  /** Where the first CRLF CRLF at or after {@code from} starts, or -1. */
+  private static int indexOf(byte[] raw, int from) {
+    for (int i = from; i + 3 < raw.length; i++) {
+      if (raw[i] == '\r' && raw[i + 1] == '\n' && raw[i + 2] == '\r' && raw[i + 3] == '\n') {
+        return i;
       }
-      out.append(body, eol + 2, eol + 2 + size);
+    }
+    return -1;
+  }
+
+  /** Chunk sizes count bytes, so the body is taken apart as bytes. */
+  private static byte[] unchunk(byte[] body) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int at = 0;
+    while (at < body.length) {
+      int eol = at;
+      while (eol + 1 < body.length && !(body[eol] == '\r' && body[eol + 1] == '\n')) {
+        eol++;
+      }
+      int size = Integer.parseInt(new String(body, at, eol - at, StandardCharsets.US_ASCII).trim(), 16);
+      if (size == 0) {
+        break;
+      }
+      out.write(body, eol + 2, size);
       at = eol + 2 + size + 2;
     }
+    return out.toByteArray();
   }
 
   private static void closeQuietly(Socket socket) {
