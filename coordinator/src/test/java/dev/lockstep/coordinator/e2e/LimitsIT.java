@@ -57,7 +57,7 @@ class LimitsIT {
         "--max-event-streams", "2", "--max-long-polls", "1",
         "--agent-token", Fleet.SHARED_AGENT_TOKEN, "--allow-shared-agent-token");
     // Its prepare hook sleeps, so a release stays in PREPARING while the streams test holds it open.
-    fleet.startSlowAgent("slow-1", "v1", migrations, "sleep 120 && ");
+    fleet.startSlowAgent("slow-1", "v1", migrations, "sleep 30 && ");
     fleet.awaitAgents("slow-1");
     port = URI.create(fleet.url()).getPort();
   }
