@@ -43,8 +43,13 @@ public final class Auth {
             "missing bearer token; send 'Authorization: Bearer <token>' (the operator token, or the agent token for agent calls)"));
         return;
       }
-      failures.check(AuthFailureBudget.address(ctx));
-      Caller caller = identify(header.substring(7).trim(), address(ctx), ctx);
+      String token = header.substring(7).trim();
+      String digest = AuthFailureBudget.digest(token);
+      failures.check(AuthFailureBudget.address(ctx), digest);
+      Caller caller = identify(token, address(ctx), ctx);
+      if (caller != null) {
+        failures.succeeded(AuthFailureBudget.address(ctx), digest);
+      }
       if (caller == null) {
         failures.failed(AuthFailureBudget.address(ctx));
         ctx.fail(new LockstepException(LockstepException.Code.UNAUTHORIZED, "unknown token"));

@@ -5,9 +5,16 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Clock;
 import java.time.Duration;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * refilled evenly over {@code window} (10 per minute by default: ten at once, then one every 6 s).
  * While an address's bucket is empty, every request from it that presents a token is a 429 with
  * {@code Retry-After}, before the token is compared, so a guesser gets no answer at all, right or
- * wrong. Other addresses are not affected; a request without a token is not a guess and not counted.
+ * wrong — except a token that has authenticated from that address before: that is no guess, and agents
+ * behind one address (a host, a NAT, a proxy) must not lose the coordinator because one of them has a
+ * wrong token. Other addresses are not affected; a request without a token is not a guess and not counted.
  *
  * <p>Memory is bounded: at most {@code maxAddresses} addresses are tracked (the one touched longest ago
  * goes first), and an address whose bucket is full again is forgotten. The address is the TCP peer's:
@@ -43,6 +52,9 @@ public final class AuthFailureBudget {
   private final LinkedHashMap<String, Bucket> buckets = new LinkedHashMap<>(16, 0.75f, true);
   private final String windowText;
   private long lastSweep;
+  // Per address, digests of the tokens that authenticated from it (access order; the eldest address goes first).
+  private final LinkedHashMap<String, LinkedHashSet<String>> known = new LinkedHashMap<>(16, 0.75f, true);
+  static final int KNOWN_PER_ADDRESS = 32;
 
   private static final class Bucket {
     long left;
@@ -71,13 +83,22 @@ public final class AuthFailureBudget {
 
   /** Throws a 429 with {@code Retry-After} while {@code address} has no failed authentication left. */
   public synchronized void check(String address) {
+    check(address, null);
+  }
+
+  /**
+   * As {@link #check(String)}, letting through a token ({@link #digest}) that has authenticated from
+   * {@code address} before ({@link #succeeded}).
+   */
+  public synchronized void check(String address, String tokenDigest) {
     long now = clock.millis();
     Bucket bucket = buckets.get(address);
     if (bucket == null) {
       return;
     }
     refill(bucket, now);
-    if (bucket.left < cost) {
+    Set<String> good = known.get(address);
+    if (bucket.left < cost && !(tokenDigest != null && good != null && good.contains(tokenDigest))) {
       Duration wait = Duration.ofMillis((cost - bucket.left + failures - 1) / failures);
       long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
       throw LockstepException.tooManyRequests("too many failed authentications from " + address + " (more than "
@@ -104,6 +125,31 @@ public final class AuthFailureBudget {
     if (bucket.left < cost) {
       log.warn("{} failed authentication {} times in {}: its requests with a token get 429 until it earns another try",
           address, failures, windowText);
+    }
+  }
+
+  /** Remembers that the token of {@code tokenDigest} authenticated from {@code address}. */
+  public synchronized void succeeded(String address, String tokenDigest) {
+    LinkedHashSet<String> good = known.computeIfAbsent(address, a -> new LinkedHashSet<>());
+    if (good.add(tokenDigest) && good.size() > KNOWN_PER_ADDRESS) {
+      Iterator<String> oldest = good.iterator();
+      oldest.next();
+      oldest.remove();
+    }
+    if (known.size() > maxAddresses) {
+      Iterator<String> eldest = known.keySet().iterator();
+      eldest.next();
+      eldest.remove();
+    }
+  }
+
+  /** What {@link #succeeded} keeps of a token: a SHA-256 prefix, never the token. */
+  public static String digest(String token) {
+    try {
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+      return Base64.getEncoder().withoutPadding().encodeToString(Arrays.copyOf(hash, 16));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
     }
   }
 

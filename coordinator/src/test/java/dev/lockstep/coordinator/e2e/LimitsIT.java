@@ -102,6 +102,21 @@ class LimitsIT {
     await().atMost(Duration.ofSeconds(retryAfter + 5)).pollInterval(Duration.ofMillis(500)).until(() ->
         send("127.0.0.2", "GET /v1/agents", Map.of("Authorization", "Bearer " + Fleet.OPERATOR_TOKEN), null).status() == 200);
 
+    // Neighbours behind one address: a token that authenticated from 127.0.0.4 keeps working while a
+    // neighbour's wrong token empties the address's budget; a token new to that address waits like a guess.
+    String desired = "GET /v1/services/" + fleet.service + "/desired";
+    Map<String, String> neighbour = Map.of("Authorization", "Bearer " + Fleet.agentToken(fleet.service, "neighbour-1"));
+    assertThat(send("127.0.0.4", desired, neighbour, null).status()).isEqualTo(200);
+    for (int i = 0; i < 4; i++) {
+      send("127.0.0.4", "GET /v1/agents", Map.of("Authorization", "Bearer " + WRONG), null);
+    }
+    assertThat(send("127.0.0.4", "GET /v1/agents", Map.of("Authorization", "Bearer " + WRONG), null).status())
+        .isEqualTo(429);
+    Answer known = send("127.0.0.4", desired, neighbour, null);
+    assertThat(known.status()).as(known.body()).isEqualTo(200);
+    assertThat(send("127.0.0.4", desired, Map.of("Authorization", "Bearer " + Fleet.agentToken(fleet.service, "neighbour-2")),
+        null).status()).isEqualTo(429);
+
     String log = Files.readString(fleet.dir.resolve("coordinator.log"));
     assertThat(log).contains("127.0.0.2 failed authentication 3 times").doesNotContain(WRONG)
         .doesNotContain(Fleet.OPERATOR_TOKEN);

@@ -34,6 +34,27 @@ class AuthFailureBudgetTest {
   }
 
   @Test
+  void aTokenThatAuthenticatedFromTheAddressBeforeKeepsWorkingWhileGuessesAreRefused() {
+    String good = AuthFailureBudget.digest("lsa1.good-token");
+    budget.succeeded("10.0.0.5", good);
+    // A neighbour behind the same address (a NAT, a host of several agents) keeps sending a wrong token.
+    for (int i = 0; i < 10; i++) {
+      budget.failed("10.0.0.5");
+    }
+    assertThatCode(() -> budget.check("10.0.0.5", good)).as("a token known good from here is no guess")
+        .doesNotThrowAnyException();
+    assertThat(catchThrowableOfType(LockstepException.class,
+        () -> budget.check("10.0.0.5", AuthFailureBudget.digest("lsa1.a-guess"))).code())
+        .isEqualTo(LockstepException.Code.TOO_MANY_REQUESTS);
+    // Known good from one address is not known good from another.
+    for (int i = 0; i < 10; i++) {
+      budget.failed("10.0.0.6");
+    }
+    assertThat(catchThrowableOfType(LockstepException.class, () -> budget.check("10.0.0.6", good))).isNotNull();
+    assertThat(AuthFailureBudget.digest("lsa1.good-token")).isEqualTo(good).doesNotContain("good-token");
+  }
+
+  @Test
   void theBudgetRefillsEvenlyOverTheWindow() {
     for (int i = 0; i < 10; i++) {
       budget.failed("10.0.0.5");
