@@ -71,27 +71,26 @@ public final class TestDatabase implements AutoCloseable {
 
   /** The first column of the first row of {@code sql}, as a long. */
   public long queryLong(String sql) {
-    try (Connection connection = connect();
-        Statement statement = connection.createStatement();
-        ResultSet rows = statement.executeQuery(sql)) {
-      if (!rows.next()) {
-        throw new IllegalStateException("query on test database " + name + " returned no row: " + sql);
-      }
-      return rows.getLong(1);
-    } catch (SQLException e) {
-      throw failure(sql, e);
-    }
+    return firstValue(sql, rows -> rows.getLong(1));
   }
 
   /** The first column of the first row of {@code sql}, as text (null for SQL NULL): for diagnostics in a failure message. */
   public String queryText(String sql) {
+    return firstValue(sql, rows -> rows.getString(1));
+  }
+
+  private interface Column<T> {
+    T read(ResultSet rows) throws SQLException;
+  }
+
+  private <T> T firstValue(String sql, Column<T> column) {
     try (Connection connection = connect();
         Statement statement = connection.createStatement();
         ResultSet rows = statement.executeQuery(sql)) {
       if (!rows.next()) {
         throw new IllegalStateException("query on test database " + name + " returned no row: " + sql);
       }
-      return rows.getString(1);
+      return column.read(rows);
     } catch (SQLException e) {
       throw failure(sql, e);
     }

@@ -846,4 +846,31 @@ final class Fleet implements AutoCloseable {
     primary = c;
     return c.start().process;
   }
+
+  /**
+   * Starts a coordinator against {@code databaseUrl} and {@code redisUrl} that is expected to end by itself
+   * (a configuration error) within {@code limit}, and returns its exit status.
+   */
+  int exitStatusAgainst(String databaseUrl, String redisUrl, String logName, Duration limit) throws InterruptedException {
+    Process p = startCoordinatorAgainst(databaseUrl, redisUrl, null, logName);
+    if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError("coordinator still running after " + limit.toSeconds() + " s; see " + dir.resolve(logName));
+    }
+    return p.exitValue();
+  }
+
+  /**
+   * The one line a configuration error left in {@code logName}: it must be the only one of its kind, and the log
+   * must hold no stack trace.
+   */
+  String configurationError(String logName) throws IOException {
+    List<String> lines = Files.readAllLines(dir.resolve(logName));
+    List<String> stack = lines.stream().filter(l -> l.startsWith("\tat ")).toList();
+    List<String> errors = lines.stream().filter(l -> l.contains("configuration error")).toList();
+    if (!stack.isEmpty() || errors.size() != 1) {
+      throw new AssertionError("expected one configuration error and no stack trace in " + logName + ":\n"
+          + String.join("\n", lines));
+    }
+    return errors.get(0);
+  }
 }

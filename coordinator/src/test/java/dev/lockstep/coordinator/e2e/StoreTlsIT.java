@@ -211,17 +211,10 @@ class StoreTlsIT {
   }
 
   private int exitsWith(String databaseUrl, String redisUrl, String logName) throws InterruptedException {
-    Process p = fleet.startCoordinatorAgainst(databaseUrl, redisUrl, null, logName);
-    assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("coordinator still running after 30 s; see " + fleet.dir.resolve(logName))
-        .isTrue();
-    return p.exitValue();
+    return fleet.exitStatusAgainst(databaseUrl, redisUrl, logName, Duration.ofSeconds(30));
   }
 
   private String configurationError(String logName) throws IOException {
-    List<String> lines = Files.readAllLines(fleet.dir.resolve(logName));
-    assertThat(lines).filteredOn(l -> l.startsWith("\tat ")).isEmpty();
-    List<String> errors = lines.stream().filter(l -> l.contains("configuration error")).toList();
-    assertThat(errors).as(String.join("\n", lines)).hasSize(1);
-    return errors.get(0);
+    return fleet.configurationError(logName);
   }
 }
