@@ -73,12 +73,14 @@ public final class Agent extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    HookLedger ledger = HookLedger.of(config.service(), config.id());
     hooks = new HookRunner(config.hookTimeout(),
-        Map.of("LOCKSTEP_AGENT_ID", config.id(), "LOCKSTEP_SERVICE", config.service()));
+        Map.of("LOCKSTEP_AGENT_ID", config.id(), "LOCKSTEP_SERVICE", config.service()), ledger);
     // One hook at a time, but it may legitimately run for the whole hook timeout: don't warn before that.
     workers = vertx.createSharedWorkerExecutor("lockstep-hooks-" + POOLS.incrementAndGet(), 1,
         config.hookTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS);
-    return readRevision().onSuccess(revision -> {
+    // A hook an earlier life of this agent left running (it was killed mid-hook) must not run beside its retry.
+    return workers.executeBlocking(ledger::stopLeftovers).compose(stopped -> readRevision()).onSuccess(revision -> {
       state = LocalState.serving(revision);
       coordinator = new CoordinatorClient(vertx, config.coordinators(), config.token(), clock, config.tls());
       LOG.info("lockstep agent {} (service {}) on revision {}; coordinators {}; migrations {}; hooks: {}",

@@ -39,14 +39,21 @@ public final class HookRunner {
 
   private final Duration timeout;
   private final Map<String, String> baseEnvironment;
+  private final HookLedger ledger;
 
   /**
    * @param timeout how long one hook may run
    * @param baseEnvironment variables every hook gets on top of the agent's own (agent id, service)
    */
   public HookRunner(Duration timeout, Map<String, String> baseEnvironment) {
+    this(timeout, baseEnvironment, null);
+  }
+
+  /** As above, writing each running hook down in {@code ledger} (null: nowhere), for the agent's next life. */
+  HookRunner(Duration timeout, Map<String, String> baseEnvironment, HookLedger ledger) {
     this.timeout = timeout;
     this.baseEnvironment = Map.copyOf(baseEnvironment);
+    this.ledger = ledger;
   }
 
   public Duration timeout() {
@@ -102,6 +109,18 @@ public final class HookRunner {
     } catch (IOException e) {
       return new HookResult(name, -1, false, e.getMessage(), elapsedSince(started), timeout, "", "");
     }
+    if (ledger == null) {
+      return await(name, process, started, logStdout);
+    }
+    ledger.started(name, process.toHandle());
+    try {
+      return await(name, process, started, logStdout);
+    } finally {
+      ledger.finished(process.toHandle());
+    }
+  }
+
+  private HookResult await(String name, Process process, long started, boolean logStdout) {
     StringBuilder stdout = new StringBuilder();
     Tail stderr = new Tail();
     Thread outReader = drain(process.getInputStream(), name + "-stdout", line -> {

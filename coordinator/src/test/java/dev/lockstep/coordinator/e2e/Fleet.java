@@ -339,7 +339,10 @@ final class Fleet implements AutoCloseable {
           "--database-url", databaseUrl != null ? databaseUrl : database.postgresUrl(),
           "--redis-url", storeRedisUrl != null ? storeRedisUrl : redisUrl(), "--service", service,
           "--token", OPERATOR_TOKEN, "--agent-secret", AGENT_SECRET,
-          "--lost-after", "3s", "--prepare-timeout", "60s", "--switch-timeout", "60s"));
+          "--prepare-timeout", "60s", "--switch-timeout", "60s"));
+      if (!coordinatorArgs.contains("--lost-after")) {
+        cmd.addAll(List.of("--lost-after", "3s")); // a test may give its own
+      }
       if (migrations != null) {
         cmd.addAll(List.of("--migrations", migrations.toString()));
       }
