@@ -113,7 +113,7 @@ final class HookLedger {
     // Polled: onExit() of a process that is not this JVM's child can take seconds to notice, and a restarted
     // agent that stays silent that long is judged lost.
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GRACE_MS);
-    while ((hook.isAlive() || tree.stream().anyMatch(ProcessHandle::isAlive)) && System.nanoTime() < deadline) {
+    while ((running(hook) || tree.stream().anyMatch(HookLedger::running)) && System.nanoTime() < deadline) {
       try {
         Thread.sleep(20);
       } catch (InterruptedException e) {
@@ -125,6 +125,23 @@ final class HookLedger {
       hook.descendants().forEach(ProcessHandle::destroyForcibly);
       tree.forEach(ProcessHandle::destroyForcibly);
       hook.destroyForcibly();
+    }
+  }
+
+  /**
+   * Alive and not a zombie. A killed orphan (its parent, the dead agent, cannot reap it) stays a zombie until
+   * init reaps it, which took about 3 s here; {@link ProcessHandle#isAlive} counts a zombie as alive.
+   */
+  static boolean running(ProcessHandle process) {
+    if (!process.isAlive()) {
+      return false;
+    }
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      int end = stat.lastIndexOf(')'); // "pid (command) S …": the state follows the command, which may hold spaces
+      return !(end > 0 && end + 2 < stat.length() && stat.charAt(end + 2) == 'Z');
+    } catch (IOException e) {
+      return process.isAlive(); // no /proc (not Linux), or it just went: ask the JDK
     }
   }
 
@@ -149,7 +166,7 @@ final class HookLedger {
 
     /** The hook's process, if that pid still runs and is the same process (same start time) as recorded. */
     Optional<ProcessHandle> stillRunning() {
-      return ProcessHandle.of(hookPid).filter(ProcessHandle::isAlive).filter(p -> startedAt >= 0
+      return ProcessHandle.of(hookPid).filter(HookLedger::running).filter(p -> startedAt >= 0
           && p.info().startInstant().map(Instant::toEpochMilli).map(t -> t == startedAt).orElse(false));
     }
   }

@@ -37,13 +37,32 @@ class HookLedgerTest {
     List<ProcessHandle> children = hook.descendants().toList();
     recordAgent(ledger, hook, deadPid());
 
+    long stopping = System.nanoTime();
     assertThat(new HookLedger(dir.resolve("hooks")).stopLeftovers()).isEqualTo(1);
+    // SIGTERM was enough: stopping did not wait out its 2 s grace (a zombie counts as gone).
+    assertThat(java.time.Duration.ofNanos(System.nanoTime() - stopping)).isLessThan(java.time.Duration.ofMillis(1500));
 
     assertThat(hook.waitFor(10, TimeUnit.SECONDS)).isTrue();
     await(() -> children.stream().noneMatch(ProcessHandle::isAlive));
     children.forEach(c -> assertThat(c.isAlive()).as("child %d of the hook", c.pid()).isFalse());
     assertThat(marker).doesNotExist();
     assertThat(Files.list(dir.resolve("hooks"))).isEmpty();
+  }
+
+  @Test
+  void anOrphanThatWasKilledButNotYetReapedIsNotRunning() throws Exception {
+    // An orphan like a dead agent's hook: its parent shell exits at once, leaving it to init.
+    Path pidFile = dir.resolve("orphan.pid");
+    sh("sh -c 'sleep 30' > /dev/null 2>&1 & echo $! > " + pidFile).waitFor(10, TimeUnit.SECONDS);
+    ProcessHandle orphan = ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim())).orElseThrow();
+    assertThat(HookLedger.running(orphan)).isTrue();
+    orphan.destroy();
+    // Dead at once, though init may take seconds to reap it (isAlive() says true all that while).
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1000);
+    while (HookLedger.running(orphan) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(HookLedger.running(orphan)).isFalse();
   }
 
   @Test
