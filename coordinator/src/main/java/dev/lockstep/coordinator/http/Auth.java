@@ -45,13 +45,15 @@ public final class Auth {
       }
       String token = header.substring(7).trim();
       String digest = AuthFailureBudget.digest(token);
-      failures.check(AuthFailureBudget.address(ctx), digest);
-      Caller caller = identify(token, address(ctx), ctx);
+      String address = address(ctx);
+      String budgetKey = address == null ? "unknown" : address;
+      failures.check(budgetKey, digest);
+      Caller caller = identify(token, address, ctx);
       if (caller != null) {
-        failures.succeeded(AuthFailureBudget.address(ctx), digest);
+        failures.succeeded(budgetKey, digest);
       }
       if (caller == null) {
-        failures.failed(AuthFailureBudget.address(ctx));
+        failures.failed(budgetKey);
         ctx.fail(new LockstepException(LockstepException.Code.UNAUTHORIZED, "unknown token"));
       } else if (!allowed.contains(caller.role())) {
         ctx.fail(new LockstepException(LockstepException.Code.FORBIDDEN,

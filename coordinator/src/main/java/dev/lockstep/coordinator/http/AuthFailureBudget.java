@@ -1,8 +1,6 @@
 package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.LockstepException;
-import io.vertx.core.net.SocketAddress;
-import io.vertx.ext.web.RoutingContext;
 import java.time.Clock;
 import java.time.Duration;
 import java.nio.charset.StandardCharsets;
@@ -163,12 +161,6 @@ public final class AuthFailureBudget {
   /** Addresses tracked now (for tests and memory). */
   public synchronized int tracked() {
     return buckets.size();
-  }
-
-  /** The TCP peer of a request: the address the budget counts against. */
-  public static String address(RoutingContext ctx) {
-    SocketAddress remote = ctx.request().remoteAddress();
-    return remote == null ? "unknown" : remote.hostAddress();
   }
 
   private void refill(Bucket bucket, long now) {
