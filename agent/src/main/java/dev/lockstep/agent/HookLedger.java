@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,20 +19,27 @@ import org.slf4j.LoggerFactory;
  * this life left behind. Killing an agent (kill -9, the OOM killer) does not kill the hook it was running:
  * the shell and its children carry on. The restarted agent then catches up and runs the same hook again,
  * beside the first: two switches (two deploys) at once. The fault matrix saw exactly that ("an agent killed
- * @ SWITCHING", 1 run in 15). So on start the agent first stops what its previous life left running
+ * @ SWITCHING"). So on start the agent first stops what its previous life left running
  * ({@link #stopLeftovers}), as a hook past its timeout is stopped.
  *
- * <p>The files are {@code <java.io.tmpdir>/lockstep-agent/<service>/<id>/hooks/<hook pid>}, each holding the
- * agent's pid, the hook's pid, its start time and its name. A file whose agent is still alive belongs to
- * another agent with the same identity on this host (a mistake, but not this agent's to undo): it is left
- * alone. A pid that now belongs to another process (its start time differs) is not touched.
+ * <p>Each hook gets an id that is written down <em>before</em> the hook is forked and that the hook carries in
+ * its environment ({@value #MARKER}); its children inherit it. A leftover is found by that marker in
+ * {@code /proc/<pid>/environ}, not by a pid written after the fork: an agent killed between the fork and that
+ * write (it happened, 3 runs in 20) would otherwise leave a hook nobody knows about.
+ *
+ * <p>The files are {@code <java.io.tmpdir>/lockstep-agent/<service>/<id>/hooks/<hook id>}, each holding the
+ * agent's pid, its start time and the hook's name. A file whose agent is still alive belongs to another agent
+ * with the same identity on this host (a mistake, but not this agent's to undo): it is left alone. Linux only
+ * (it reads {@code /proc}); elsewhere nothing is found and nothing is stopped.
  *
  * <pre>{@code HookLedger ledger = HookLedger.of("shop", "web-1");
- * ledger.stopLeftovers();              // at start, before taking part in anything
- * ledger.started("switch", hook);      // HookRunner, around each hook
- * ledger.finished(hook);}</pre>
+ * ledger.stopLeftovers();                  // at start, before taking part in anything
+ * String id = ledger.starting("switch");   // HookRunner, before the fork: the hook gets LOCKSTEP_HOOK_ID=id
+ * ledger.finished(id);}</pre>
  */
 final class HookLedger {
+  /** The environment variable that marks a hook's processes as this agent's. */
+  static final String MARKER = "LOCKSTEP_HOOK_ID";
   private static final Logger LOG = LoggerFactory.getLogger(HookLedger.class);
   private static final long GRACE_MS = 2_000;
 
@@ -50,25 +58,29 @@ final class HookLedger {
     return dir;
   }
 
-  /** Writes down that {@code hook} (the hook's shell) runs now. A failure to write is logged, not fatal. */
-  void started(String name, ProcessHandle hook) {
+  /**
+   * Writes down that a {@code name} hook is about to be forked and returns its id, for the hook's
+   * {@value #MARKER}. A failure to write is logged, not fatal.
+   */
+  String starting(String name) {
+    String id = UUID.randomUUID().toString();
     try {
       Files.createDirectories(dir);
-      long startedAt = hook.info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
-      Files.write(dir.resolve(Long.toString(hook.pid())), List.of(Long.toString(ProcessHandle.current().pid()),
-          Long.toString(hook.pid()), Long.toString(startedAt), name));
+      ProcessHandle agent = ProcessHandle.current();
+      Files.write(dir.resolve(id), List.of(Long.toString(agent.pid()), Long.toString(startMillis(agent)), name));
     } catch (IOException e) {
-      LOG.warn("cannot write down the running {} hook in {} ({}); if this agent dies while it runs, its next run"
-          + " will not stop it", name, dir, e.getMessage());
+      LOG.warn("cannot write down the {} hook about to run in {} ({}); if this agent dies while it runs, its next"
+          + " run will not stop it", name, dir, e.getMessage());
     }
+    return id;
   }
 
-  /** Crosses {@code hook} off: it has ended (or was killed by this agent). */
-  void finished(ProcessHandle hook) {
+  /** Crosses the hook off: it has ended (or was killed by this agent, or never started). */
+  void finished(String id) {
     try {
-      Files.deleteIfExists(dir.resolve(Long.toString(hook.pid())));
+      Files.deleteIfExists(dir.resolve(id));
     } catch (IOException e) {
-      LOG.debug("cannot remove {}: {}", dir.resolve(Long.toString(hook.pid())), e.getMessage());
+      LOG.debug("cannot remove {}: {}", dir.resolve(id), e.getMessage());
     }
   }
 
@@ -86,15 +98,16 @@ final class HookLedger {
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
       for (Path file : files) {
         Optional<Entry> entry = Entry.read(file);
-        if (entry.isPresent() && isAlive(entry.get().agentPid()) && entry.get().agentPid() != ProcessHandle.current().pid()) {
+        if (entry.isPresent() && entry.get().agentStillRuns()) {
           continue; // another live agent of the same identity on this host: its hook, not ours
         }
-        Optional<ProcessHandle> hook = entry.flatMap(Entry::stillRunning);
-        if (hook.isPresent()) {
-          LOG.warn("the {} hook (pid {}) that this agent's previous run started is still running; stopping it and"
+        String id = file.getFileName().toString();
+        List<ProcessHandle> leftovers = carrying(id);
+        if (!leftovers.isEmpty()) {
+          LOG.warn("the {} hook that this agent's previous run started is still running (pids {}); stopping it and"
               + " its children before taking part in anything, so it never runs beside its own retry",
-              entry.get().name(), hook.get().pid());
-          stop(hook.get());
+              entry.map(Entry::name).orElse("unknown"), leftovers.stream().map(ProcessHandle::pid).toList());
+          stop(leftovers);
           stopped++;
         }
         Files.deleteIfExists(file);
@@ -105,15 +118,46 @@ final class HookLedger {
     return stopped;
   }
 
-  private static void stop(ProcessHandle hook) {
-    // Descendants first: once the shell is gone, its children are re-parented and out of reach through it.
-    List<ProcessHandle> tree = hook.descendants().toList();
+  /** The running processes whose environment holds {@code MARKER=id}: the hook's shell and what it spawned. */
+  static List<ProcessHandle> carrying(String id) {
+    byte[] marker = (MARKER + "=" + id).getBytes(StandardCharsets.UTF_8);
+    return ProcessHandle.allProcesses().filter(p -> p.pid() != ProcessHandle.current().pid())
+        .filter(p -> holds(environ(p.pid()), marker)).filter(HookLedger::running).toList();
+  }
+
+  private static byte[] environ(long pid) {
+    try {
+      return Files.readAllBytes(Path.of("/proc", Long.toString(pid), "environ"));
+    } catch (IOException | SecurityException e) {
+      return new byte[0]; // gone, or another user's: not ours either way
+    }
+  }
+
+  /** Whether the NUL-separated {@code environ} holds {@code entry} as a whole entry. */
+  private static boolean holds(byte[] environ, byte[] entry) {
+    int start = 0;
+    while (start < environ.length) {
+      int end = start;
+      while (end < environ.length && environ[end] != 0) {
+        end++;
+      }
+      if (end - start == entry.length && java.util.Arrays.equals(environ, start, end, entry, 0, entry.length)) {
+        return true;
+      }
+      start = end + 1;
+    }
+    return false;
+  }
+
+  private static void stop(List<ProcessHandle> leftovers) {
+    // Descendants first: once a shell is gone, its children are re-parented and out of reach through it.
+    List<ProcessHandle> tree = leftovers.stream().flatMap(p -> java.util.stream.Stream.concat(p.descendants(),
+        java.util.stream.Stream.of(p))).distinct().toList();
     tree.forEach(ProcessHandle::destroy);
-    hook.destroy();
     // Polled: onExit() of a process that is not this JVM's child can take seconds to notice, and a restarted
     // agent that stays silent that long is judged lost.
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GRACE_MS);
-    while ((running(hook) || tree.stream().anyMatch(HookLedger::running)) && System.nanoTime() < deadline) {
+    while (tree.stream().anyMatch(HookLedger::running) && System.nanoTime() < deadline) {
       try {
         Thread.sleep(20);
       } catch (InterruptedException e) {
@@ -122,9 +166,8 @@ final class HookLedger {
       }
     }
     for (int round = 0; round < 2; round++) {
-      hook.descendants().forEach(ProcessHandle::destroyForcibly);
+      tree.forEach(p -> p.descendants().forEach(ProcessHandle::destroyForcibly));
       tree.forEach(ProcessHandle::destroyForcibly);
-      hook.destroyForcibly();
     }
   }
 
@@ -145,29 +188,35 @@ final class HookLedger {
     }
   }
 
-  private static boolean isAlive(long pid) {
-    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+  private static long startMillis(ProcessHandle process) {
+    return process.info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
   }
 
   private static String encode(String part) {
     return URLEncoder.encode(part, StandardCharsets.UTF_8);
   }
 
-  private record Entry(long agentPid, long hookPid, long startedAt, String name) {
+  private record Entry(long agentPid, long agentStartedAt, String name) {
     static Optional<Entry> read(Path file) {
       try {
         List<String> lines = Files.readAllLines(file);
-        return Optional.of(new Entry(Long.parseLong(lines.get(0)), Long.parseLong(lines.get(1)), Long.parseLong(lines.get(2)),
-            lines.size() > 3 ? lines.get(3) : "unknown"));
+        return Optional.of(new Entry(Long.parseLong(lines.get(0)), Long.parseLong(lines.get(1)),
+            lines.size() > 2 ? lines.get(2) : "unknown"));
       } catch (IOException | RuntimeException e) {
-        return Optional.empty(); // half-written or foreign: nothing to act on
+        return Optional.empty(); // half-written or foreign: look for its hook all the same
       }
     }
 
-    /** The hook's process, if that pid still runs and is the same process (same start time) as recorded. */
-    Optional<ProcessHandle> stillRunning() {
-      return ProcessHandle.of(hookPid).filter(HookLedger::running).filter(p -> startedAt >= 0
-          && p.info().startInstant().map(Instant::toEpochMilli).map(t -> t == startedAt).orElse(false));
+    /**
+     * Whether the agent that wrote this still runs, as another process than this one: same pid and same start
+     * time (a pid reused by an unrelated process does not count).
+     */
+    boolean agentStillRuns() {
+      if (agentPid == ProcessHandle.current().pid()) {
+        return false;
+      }
+      return ProcessHandle.of(agentPid).filter(HookLedger::running)
+          .filter(p -> agentStartedAt < 0 || startMillis(p) == agentStartedAt).isPresent();
     }
   }
 }

@@ -102,21 +102,25 @@ public final class HookRunner {
         env.put(key, value);
       }
     });
+    // Written down before the fork, under an id the hook carries: an agent killed right after the fork still
+    // leaves its next life a way to find the hook (HookLedger).
+    String hookId = ledger == null ? null : ledger.starting(name);
+    if (hookId != null) {
+      env.put(HookLedger.MARKER, hookId);
+    }
     long started = System.nanoTime();
-    Process process;
     try {
-      process = builder.start();
-    } catch (IOException e) {
-      return new HookResult(name, -1, false, e.getMessage(), elapsedSince(started), timeout, "", "");
-    }
-    if (ledger == null) {
-      return await(name, process, started, logStdout);
-    }
-    ledger.started(name, process.toHandle());
-    try {
+      Process process;
+      try {
+        process = builder.start();
+      } catch (IOException e) {
+        return new HookResult(name, -1, false, e.getMessage(), elapsedSince(started), timeout, "", "");
+      }
       return await(name, process, started, logStdout);
     } finally {
-      ledger.finished(process.toHandle());
+      if (hookId != null) {
+        ledger.finished(hookId);
+      }
     }
   }
 

@@ -66,7 +66,7 @@ class AgentCrashIT {
     Thread.sleep(4_500);
     assertThat(fleet.hookLines()).filteredOn(l -> l.contains(" w-1 switch " + started.id())).hasSize(1);
     assertThat(Files.readString(fleet.dir.resolve("agent-w-1.log")))
-        .contains("the switch hook (pid ").contains("that this agent's previous run started is still running");
+        .contains("the switch hook that this agent's previous run started is still running (pids ");
     assertThat(fleet.agentList()).filteredOn(a -> a.id().equals("w-1")).extracting(AgentStatus::revision)
         .containsExactly("v2");
   }

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Each hook line reads {@code <epoch millis> <agent> <hook> <release> <target revision> <mode>} and is
  * written when the hook's work is done (after any sleep put in front of it), so a hook killed half-way
  * leaves no line. Killing an agent ({@link #killAgent}) kills its running hook with it, as a dying
- * server would; {@link #agentStarts} says when each life of an agent began.
+ * server would ({@link #killAgentAlone} leaves the hook running, as the OOM killer would); {@link #agentStarts} says when each life of an agent began.
  */
 final class Fleet implements AutoCloseable {
   static final String OPERATOR_TOKEN = "operator-" + UUID.randomUUID();
@@ -547,6 +547,20 @@ final class Fleet implements AutoCloseable {
     List<ProcessHandle> hooks = p.descendants().toList();
     p.destroyForcibly();
     hooks.forEach(ProcessHandle::destroyForcibly);
+    try {
+      p.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Kills the agent's JVM alone (SIGKILL), as the OOM killer would: the hook it was running lives on, and its
+   * next life must stop it (HookLedger). Waits until the JVM is gone.
+   */
+  void killAgentAlone(String id) {
+    Process p = agents.get(id);
+    p.destroyForcibly();
     try {
       p.waitFor(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
