@@ -17,9 +17,9 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * The canonical digest of a migration set: SHA-256 over the name and bytes of every {@code .sql} file
- * and every Flyway per-script config file ({@code .sql.conf}, which changes how a script runs), in
- * file-name order. A folder's files are found in subfolders too, as Flyway finds them.
+ * The canonical digest of a migration set: SHA-256 over the name and bytes of every {@code .sql} file,
+ * every Flyway per-script config file ({@code .sql.conf}, which changes how a script runs) and every
+ * Alembic revision ({@code .py}), in file-name order. A folder's files are found in subfolders too, as Flyway finds them.
  * An agent acknowledges PREPARING with the digest of the folder it staged; the coordinator computes
  * the same function over the (name, bytes) pairs of the set a release carries, and refuses to migrate
  * unless every agent staged exactly that set.
@@ -57,9 +57,12 @@ public final class MigrationsDigest {
     return files;
   }
 
-  /** Whether Flyway reads a file of this name: {@code .sql} scripts and their {@code .sql.conf}. */
+  /**
+   * Whether a migration tool reads a file of this name: Flyway's {@code .sql} scripts and their {@code .sql.conf},
+   * Alembic's {@code .py} revisions (a {@code versions} folder; its {@code __pycache__} holds {@code .pyc} only).
+   */
   public static boolean isMigrationFile(String name) {
-    return name.endsWith(".sql") || name.endsWith(".sql.conf");
+    return name.endsWith(".sql") || name.endsWith(".sql.conf") || name.endsWith(".py");
   }
 
   private static List<Map.Entry<String, byte[]>> pairs(Path folder) {

@@ -38,7 +38,7 @@ public final class Baselines {
   private static final Duration LOCK_WAIT = Duration.ofSeconds(5);
 
   private final String service;
-  private final Migrations migrations;
+  private final MigrationEngine migrations;
   private final Connections connections;
   private final ReleaseStore store;
   private final ServiceLock.Factory locks;
@@ -47,7 +47,7 @@ public final class Baselines {
   private final String instanceId;
 
   /** @param worker where the inspection, Flyway and the fence block; a baseline takes milliseconds */
-  public Baselines(String service, Migrations migrations, Connections connections, ReleaseStore store,
+  public Baselines(String service, MigrationEngine migrations, Connections connections, ReleaseStore store,
                    ServiceLock.Factory locks, WorkerExecutor worker, Clock clock, String instanceId) {
     this.service = service;
     this.migrations = migrations;

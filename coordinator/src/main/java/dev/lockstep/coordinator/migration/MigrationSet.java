@@ -37,10 +37,25 @@ import org.flywaydb.core.api.MigrationVersion;
  * PendingMigration undo = set.undo().get(MigrationVersion.fromVersion("7"));}</pre>
  */
 public final class MigrationSet {
+  /** Which tool's files a set holds: Flyway's SQL scripts, or an Alembic {@code versions} folder's Python revisions. */
+  public enum Kind {
+    FLYWAY("Flyway SQL migrations (V…__….sql)", "flyway"),
+    ALEMBIC("Alembic revisions (….py)", "alembic");
+
+    private final String describe;
+    private final String engine;
+
+    Kind(String describe, String engine) {
+      this.describe = describe;
+      this.engine = engine;
+    }
+  }
+
   private static final Pattern NAME = Pattern.compile("([VUR])([0-9][0-9._]*)?__(.+)\\.sql");
   private static final int MAX_NAME_BYTES = 255;
 
   private final String origin;
+  private final Kind kind;
   private final SortedMap<String, String> files;
   private final String digest;
   private final Map<String, String> sha256;
@@ -49,11 +64,16 @@ public final class MigrationSet {
   private final Map<MigrationVersion, PendingMigration> byVersion = new HashMap<>();
   private final Map<MigrationVersion, PendingMigration> undo = new HashMap<>();
 
-  private MigrationSet(String origin, SortedMap<String, String> files, String digest, Map<String, String> sha256) {
+  private MigrationSet(String origin, Kind kind, SortedMap<String, String> files, String digest, Map<String, String> sha256) {
     this.origin = origin;
+    this.kind = kind;
     this.files = files;
     this.digest = digest;
     this.sha256 = sha256;
+    if (kind == Kind.ALEMBIC) {
+      this.versioned = List.of(); // Alembic's own graph orders revisions: the engine asks `alembic history`
+      return;
+    }
     this.versioned = scripts('V');
     versioned.forEach(m -> byVersion.put(MigrationVersion.fromVersion(m.version()), m));
     scripts('U').forEach(m -> undo.put(MigrationVersion.fromVersion(m.version()), m));
@@ -79,16 +99,65 @@ public final class MigrationSet {
    * @throws LockstepException UNPROCESSABLE naming the file, for anything a release could not run
    */
   public static MigrationSet of(String origin, SortedMap<String, byte[]> bytes) {
+    Kind kind = kindOf(origin, bytes.keySet());
     SortedMap<String, String> files = new TreeMap<>();
     Map<String, String> sha256 = new HashMap<>();
     for (Map.Entry<String, byte[]> file : bytes.entrySet()) {
-      checkName(origin, file.getKey());
+      if (kind == Kind.ALEMBIC) {
+        checkPlainName(origin, file.getKey());
+      } else {
+        checkName(origin, file.getKey());
+      }
       files.put(file.getKey(), utf8(origin, file.getKey(), file.getValue()));
       sha256.put(file.getKey(), MigrationsDigest.sha256(file.getValue()));
     }
-    MigrationSet set = new MigrationSet(origin, files, MigrationsDigest.of(bytes), sha256);
-    set.check();
+    MigrationSet set = new MigrationSet(origin, kind, files, MigrationsDigest.of(bytes), sha256);
+    if (kind == Kind.FLYWAY) {
+      set.check();
+    }
     return set;
+  }
+
+  /** Alembic when every file is a {@code .py} revision; Flyway otherwise (and for no files). A mix is refused. */
+  private static Kind kindOf(String origin, java.util.Set<String> names) {
+    long python = names.stream().filter(n -> n.endsWith(".py")).count();
+    if (python == 0 || names.isEmpty()) {
+      return Kind.FLYWAY;
+    }
+    if (python < names.size()) {
+      String sql = names.stream().filter(n -> !n.endsWith(".py")).findFirst().orElseThrow();
+      String py = names.stream().filter(n -> n.endsWith(".py")).findFirst().orElseThrow();
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, origin + " mixes Alembic revisions (" + printable(py)
+          + ") with other migration files (" + printable(sql) + "); a set is either an Alembic versions folder or Flyway"
+          + " SQL migrations");
+    }
+    return Kind.ALEMBIC;
+  }
+
+  private static void checkPlainName(String origin, String name) {
+    boolean plain = !name.isEmpty() && name.getBytes(StandardCharsets.UTF_8).length <= MAX_NAME_BYTES
+        && name.chars().noneMatch(c -> c < 0x20 || c == 0x7f || c == '/' || c == '\\');
+    if (!plain) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "file '" + printable(name) + "' in " + origin
+          + " is not a plain file name of at most " + MAX_NAME_BYTES + " bytes");
+    }
+  }
+
+  /** Which tool's files this set holds. */
+  public Kind kind() {
+    return kind;
+  }
+
+  /**
+   * @throws LockstepException UNPROCESSABLE when the set holds another tool's files than this coordinator's
+   *     engine runs (an Alembic versions folder sent to a Flyway coordinator, or the reverse)
+   */
+  public void requireKind(Kind expected) {
+    if (kind != expected && !files.isEmpty()) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, origin + " holds " + kind.describe
+          + ", but this coordinator runs " + expected.engine + " (--engine " + expected.engine + "); send "
+          + expected.describe + ", or run a coordinator with --engine " + kind.engine);
+    }
   }
 
   // The constructor read every script's name, version and config file, and refused a version twice.
@@ -202,7 +271,7 @@ public final class MigrationSet {
 
   /** The same files, described as coming from {@code origin}. */
   public MigrationSet from(String origin) {
-    return new MigrationSet(origin, files, digest, sha256);
+    return new MigrationSet(origin, kind, files, digest, sha256);
   }
 
   /** Every {@code V…} migration, oldest first. */

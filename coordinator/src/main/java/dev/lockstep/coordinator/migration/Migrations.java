@@ -40,7 +40,7 @@ import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
  * <pre>{@code MigrationPlan plan = migrations.plan(set, null);     // to the newest
  * List<AppliedMigration> applied = migrations.migrate(set, plan.target(), epoch);}</pre>
  */
-public final class Migrations {
+public final class Migrations implements MigrationEngine {
   /** The description of the history row {@link #baseline} writes, as {@code flyway info} shows it. */
   public static final String BASELINE_DESCRIPTION = "<< Lockstep Baseline >>";
 
@@ -57,7 +57,13 @@ public final class Migrations {
     this.lockTimeout = lockTimeout;
   }
 
+  @Override
+  public String name() {
+    return "flyway";
+  }
+
   /** Whether the coordinator has a {@code --migrations} folder, the default set of a release that uploads none. */
+  @Override
   public boolean hasFolder() {
     return folder != null;
   }
@@ -68,6 +74,7 @@ public final class Migrations {
    *
    * @throws LockstepException UNPROCESSABLE when the coordinator has no folder
    */
+  @Override
   public MigrationSet folderSet() {
     if (folder == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "this coordinator was started without"
@@ -82,8 +89,11 @@ public final class Migrations {
    * brought one, else the coordinator's folder as it is now; checked whole either way, before anything
    * is stored.
    */
+  @Override
   public MigrationSet carried(Map<String, String> upload) {
-    return upload != null ? SetUpload.decode(upload, SetUpload.Limits.DEFAULT) : folderSet();
+    MigrationSet set = upload != null ? SetUpload.decode(upload, SetUpload.Limits.DEFAULT) : folderSet();
+    set.requireKind(MigrationSet.Kind.FLYWAY);
+    return set;
   }
 
   /**
@@ -92,6 +102,7 @@ public final class Migrations {
    * @throws LockstepException UNPROCESSABLE if the version is unknown, or a downgrade past a version
    *     that has no undo script
    */
+  @Override
   public MigrationPlan plan(MigrationSet set, String requestedSchema) {
     MigrationInfoService info = configure(set, null, false).load().info();
     MigrationInfo current = info.current();
@@ -242,6 +253,13 @@ public final class Migrations {
    * transaction, with Flyway's session lock so the concurrent build does not wait on Flyway itself.
    */
   public List<AppliedMigration> migrate(MigrationSet set, MigrationPlan.Step step, long epoch) {
+    return migrate(set, step, epoch, line -> {});
+  }
+
+  /** As above; Flyway runs in-process and gives no progress lines. */
+  @Override
+  public List<AppliedMigration> migrate(MigrationSet set, MigrationPlan.Step step, long epoch,
+                                        java.util.function.Consumer<String> output) {
     if (step.undo()) {
       return undo(step, epoch);
     }
@@ -277,6 +295,7 @@ public final class Migrations {
    * @throws LockstepException {@code FENCED} if another coordinator took the service over; {@code CONFLICT}
    *     if Flyway refuses (its history has migrations already)
    */
+  @Override
   public void baseline(MigrationSet set, String version, long epoch) {
     Flyway flyway = configure(set, null, true)
         .baselineVersion(version)
@@ -296,6 +315,7 @@ public final class Migrations {
   }
 
   /** Flyway's view of the history and {@code set}: applied (oldest first) and pending migrations. */
+  @Override
   public MigrationHistory history(MigrationSet set, String service) {
     MigrationInfoService info = configure(set, null, false).load().info();
     List<MigrationHistory.Entry> applied = new ArrayList<>();

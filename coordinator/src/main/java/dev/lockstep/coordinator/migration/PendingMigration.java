@@ -20,6 +20,20 @@ public record PendingMigration(String version, String description, String script
     this(version, description, script, sql, undo, executeInTransaction, SqlScript.parse(sql));
   }
 
+  /**
+   * An Alembic revision: {@code id}, its message and file. Lockstep never reads its Python: Alembic runs it.
+   * {@code transactional} is false for a revision that opens an {@code autocommit_block} (it commits what ran
+   * before it and runs outside a transaction), so the plan shows it as a step of its own.
+   */
+  public static PendingMigration revision(String id, String message, String file, boolean undo, boolean transactional) {
+    return new PendingMigration(id, message, file, "", undo, transactional, SqlScript.parse(""));
+  }
+
+  /** Whether this is an Alembic revision ({@link #revision}) rather than a Flyway script. */
+  public boolean alembic() {
+    return script != null && script.endsWith(".py");
+  }
+
   /** The same script, named by {@code version} as the history writes it ({@code 001} where the file says {@code U1}). */
   public PendingMigration withVersion(String version) {
     return new PendingMigration(version, description, script, sql, undo, executeInTransaction, statements);
@@ -27,6 +41,9 @@ public record PendingMigration(String version, String description, String script
 
   /** {@code V3 (add order fk)}, or {@code U3 (add order fk)} for its undo — how messages name a migration. */
   public String label() {
+    if (alembic()) {
+      return (undo ? "undo " : "") + version + " (" + description + ")";
+    }
     return (undo ? "U" : "V") + version + " (" + description + ")";
   }
 

@@ -2,7 +2,7 @@ package dev.lockstep.coordinator.preflight;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.migration.MigrationSet;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.BaselineStore;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.MigrationSetStore;
@@ -25,7 +25,7 @@ import java.sql.Connection;
  */
 public final class Checker {
   private final String service;
-  private final Migrations migrations;
+  private final MigrationEngine migrations;
   private final Preflight preflight;
   private final Connections connections;
   private final ReleaseStore store;
@@ -36,7 +36,7 @@ public final class Checker {
    * @param inspection the worker pool of checks and history: not the migrations', so a check never
    *     queues behind a running migration
    */
-  public Checker(String service, Migrations migrations, Preflight preflight, Connections connections, ReleaseStore store,
+  public Checker(String service, MigrationEngine migrations, Preflight preflight, Connections connections, ReleaseStore store,
                  MigrationSetStore sets, WorkerExecutor inspection) {
     this.service = service;
     this.migrations = migrations;

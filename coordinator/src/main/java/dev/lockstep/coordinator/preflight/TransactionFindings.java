@@ -30,8 +30,14 @@ final class TransactionFindings {
   private TransactionFindings() {}
 
   static Optional<Finding> of(PendingMigration m) {
-    String object = (m.undo() ? "U" : "V") + m.version();
+    String object = m.alembic() ? m.version() : (m.undo() ? "U" : "V") + m.version();
     SqlScript script = m.statements();
+    if (m.alembic()) {
+      return m.executeInTransaction() ? Optional.empty() : Optional.of(new Finding(NON_TRANSACTIONAL, Severity.WARN, object,
+          "revision " + m.label() + " (" + m.script() + ") opens an autocommit_block: Alembic commits what ran before it"
+              + " and runs that block outside any transaction, so it is a step of its own and this release is not atomic: if a"
+              + " later step fails, the database stays at the last step that committed", List.of()));
+    }
     if (!m.executeInTransaction()) {
       return Optional.of(new Finding(NON_TRANSACTIONAL, Severity.WARN, object, "migration " + m.label() + " is marked"
           + " non-transactional by " + m.confFile() + ": it runs as written, outside any transaction, in a step of its own"

@@ -2,7 +2,7 @@ package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.LockstepException.Code;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
@@ -33,11 +33,11 @@ public final class Ending {
   /** What ending a release writes: its terminal phase, the reason, and what the fleet is told (null: nothing). */
   record End(Phase phase, String reason, FleetInstruction instruction) {}
 
-  private final Migrations migrations;
+  private final MigrationEngine migrations;
   private final WorkerExecutor worker;
   private final String instanceId;
 
-  public Ending(Migrations migrations, WorkerExecutor worker, String instanceId) {
+  public Ending(MigrationEngine migrations, WorkerExecutor worker, String instanceId) {
     this.migrations = migrations;
     this.worker = worker;
     this.instanceId = instanceId;

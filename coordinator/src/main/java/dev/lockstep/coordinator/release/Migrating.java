@@ -3,11 +3,12 @@ package dev.lockstep.coordinator.release;
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.migration.MigrationPlan;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.protocol.AppliedMigration;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import java.time.Duration;
@@ -26,7 +27,7 @@ public final class Migrating implements PhaseStep {
   private static final int LOCK_ATTEMPTS = 3;
 
   private final Vertx vertx;
-  private final Migrations migrations;
+  private final MigrationEngine migrations;
   private final RepairStep repairs;
   private final WorkerExecutor worker;
   private final Duration lockTimeout;
@@ -34,7 +35,7 @@ public final class Migrating implements PhaseStep {
   private final String instanceId;
 
   /** @param instanceId this coordinator ({@code host/pid}), recorded with each migration it applies */
-  public Migrating(Vertx vertx, Migrations migrations, RepairStep repairs, WorkerExecutor worker, Duration lockTimeout,
+  public Migrating(Vertx vertx, MigrationEngine migrations, RepairStep repairs, WorkerExecutor worker, Duration lockTimeout,
                    Duration retryWait, String instanceId) {
     this.instanceId = instanceId;
     this.vertx = vertx;
@@ -74,13 +75,28 @@ public final class Migrating implements PhaseStep {
     Future<ReleaseDocument> announced = steps.size() == 1 ? Future.succeededFuture(journal.stored())
         : journal.write(journal.stored(), "MIGRATING: step " + (index + 1) + "/" + steps.size()
             + (step.transactional() ? " in one transaction: " : " outside a transaction: ") + labels);
+    // The engine's progress lines (Alembic's "Running upgrade a -> b") become release events, written one after
+    // the other on this context, and all of them before the step's result: a later write never stores an older
+    // document over the step's.
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    Future<?>[] events = {Future.succeededFuture()};
+    java.util.function.Consumer<String> output = line -> context.runOnContext(v ->
+        events[0] = events[0].transform(x -> journal.write(journal.stored(), "MIGRATING: " + line)));
     return announced
-        .compose(v -> worker.executeBlocking(() -> migrations.migrate(run.set(), step, run.epoch()), true))
+        .compose(v -> worker.executeBlocking(() -> migrations.migrate(run.set(), step, run.epoch(), output), true))
+        .transform(done -> {
+          Promise<List<AppliedMigration>> settled = Promise.promise();
+          // Queued behind any progress events still in flight (runOnContext keeps their order).
+          context.runOnContext(v -> events[0].transform(x -> done.succeeded() ? Future.succeededFuture(done.result())
+              : Future.<List<AppliedMigration>>failedFuture(done.cause())).onComplete(settled));
+          return settled.future();
+        })
         .compose(applied -> {
           List<AppliedMigration> all = new ArrayList<>(journal.stored().applied());
           applied.forEach(a -> all.add(a.by(instanceId)));
           return journal.write(journal.stored().toBuilder().applied(all).build(), "MIGRATING: applied " + applied.stream()
-              .map(a -> "V" + a.version() + " (" + a.description() + ", " + a.executionMs() + " ms)")
+              .map(a -> (a.script() != null && a.script().endsWith(".py") ? "" : "V") + a.version() + " (" + a.description()
+                  + ", " + a.executionMs() + " ms)")
               .collect(Collectors.joining(", ")));
         })
         .compose(v -> applySteps(steps, index + 1, 1, run), e -> {

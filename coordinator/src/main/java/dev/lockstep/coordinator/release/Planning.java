@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.release;
 
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
@@ -8,10 +8,10 @@ import io.vertx.core.WorkerExecutor;
 
 /** PLANNED: under the lock, what is pending from the schema the database is at now. Then PREFLIGHT. */
 public final class Planning implements PhaseStep {
-  private final Migrations migrations;
+  private final MigrationEngine migrations;
   private final WorkerExecutor worker;
 
-  public Planning(Migrations migrations, WorkerExecutor worker) {
+  public Planning(MigrationEngine migrations, WorkerExecutor worker) {
     this.migrations = migrations;
     this.worker = worker;
   }

@@ -2,7 +2,7 @@ package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.preflight.PreflightReport;
 import dev.lockstep.coordinator.store.Connections;
@@ -24,13 +24,13 @@ import java.util.stream.Collectors;
  * enters the phase.
  */
 public final class Preflighting implements PhaseStep {
-  private final Migrations migrations;
+  private final MigrationEngine migrations;
   private final Preflight preflight;
   private final Connections connections;
   private final AgentRegistry registry;
   private final WorkerExecutor worker;
 
-  public Preflighting(Migrations migrations, Preflight preflight, Connections connections, AgentRegistry registry,
+  public Preflighting(MigrationEngine migrations, Preflight preflight, Connections connections, AgentRegistry registry,
                       WorkerExecutor worker) {
     this.migrations = migrations;
     this.preflight = preflight;

@@ -5,7 +5,7 @@ import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.lock.ServiceLock;
 import dev.lockstep.coordinator.migration.MigrationSet;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.Nudges;
@@ -38,7 +38,7 @@ public final class ReleaseRun {
    * collaborators travel together.
    */
   public record Shared(ServiceLock.Factory locks, Connections connections, ReleaseStore store, MigrationSetStore sets,
-                       Migrations migrations, DesiredStateWatch watch, Nudges nudges, ReleaseMachine machine, Ending ending,
+                       MigrationEngine migrations, DesiredStateWatch watch, Nudges nudges, ReleaseMachine machine, Ending ending,
                        WorkerExecutor worker, ReleaseMetrics metrics, Clock clock, String instanceId) {}
 
   private final Shared shared;

@@ -4,7 +4,7 @@ import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.CoordinatorConfig;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import io.vertx.core.Promise;
@@ -48,7 +48,7 @@ public final class ReleaseService {
   private final CoordinatorConfig config;
   private final ReleaseStore store;
   private final AgentRegistry registry;
-  private final Migrations migrations;
+  private final MigrationEngine migrations;
   private final WorkerExecutor worker;
   private final ReleaseRun.Shared runs;
   private final Nudges nudges;
@@ -62,7 +62,7 @@ public final class ReleaseService {
   private Promise<Void> drained;
 
   public ReleaseService(Vertx vertx, CoordinatorConfig config, ReleaseStore store, AgentRegistry registry,
-                        Migrations migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Nudges nudges, Clock clock) {
+                        MigrationEngine migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Nudges nudges, Clock clock) {
     this.nudges = nudges;
     this.vertx = vertx;
     this.config = config;

@@ -1,0 +1,375 @@
+package dev.lockstep.coordinator.migration.alembic;
+
+import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.lock.Fence;
+import dev.lockstep.coordinator.lock.FenceKeys;
+import dev.lockstep.coordinator.migration.MigrationEngine;
+import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.migration.PendingMigration;
+import dev.lockstep.coordinator.migration.SchemaVersions;
+import dev.lockstep.coordinator.migration.SetUpload;
+import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.protocol.AppliedMigration;
+import dev.lockstep.protocol.MigrationHistory;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Alembic as a release's migration engine, run as the real {@code alembic} command ({@link AlembicCommand}) on a
+ * copy of the project holding exactly the release's revisions ({@link AlembicProject#workspace}). It plans with
+ * {@code alembic history --verbose} (the revision graph) and {@code alembic current}; a release's {@code schema}
+ * is a revision id ({@code head}, a unique prefix and {@code -N} are resolved to one). Each step runs
+ * {@code alembic upgrade <revision>} (or {@code downgrade <revision>-1}) fenced by {@link AlembicFence}: the epoch
+ * goes to the child as session settings and a trigger on {@code alembic_version} checks it in the migration's own
+ * transaction. Alembic's output streams into the release events. Every method blocks.
+ *
+ * <pre>{@code AlembicEngine engine = new AlembicEngine(AlembicProject.open(ini), command, database, "shop", lockTimeout);
+ * MigrationPlan plan = engine.plan(set, "head");}</pre>
+ */
+public final class AlembicEngine implements MigrationEngine {
+  /** {@code INFO  [alembic.runtime.migration] Running upgrade a1 -> b2, add orders} (a merge: {@code a1, c3 -> d4}). */
+  private static final Pattern RUNNING = Pattern.compile(".*Running (upgrade|downgrade) (.*?) -> (.*?), (.*)$");
+  private static final Pattern FENCED = Pattern.compile(
+      "lockstep-fence: coordinator fenced out of service (\\S+): it runs epoch (\\d+), the fence is at (\\d*)");
+  /** Python's {@code KeyError: 'WEBUI_SECRET_KEY'} from {@code os.environ[...]} in env.py. */
+  private static final Pattern MISSING_VARIABLE = Pattern.compile("KeyError: '([A-Za-z_][A-Za-z0-9_]*)'");
+  private static final Pattern AUTOCOMMIT = Pattern.compile("autocommit_block\\s*\\(");
+
+  private final AlembicProject project;
+  private final AlembicCommand command;
+  private final DatabaseUrl database;
+  private final String service;
+  private final Duration lockTimeout;
+
+  public AlembicEngine(AlembicProject project, AlembicCommand command, DatabaseUrl database, String service,
+                       Duration lockTimeout) {
+    this.project = project;
+    this.command = command;
+    this.database = database;
+    this.service = service;
+    this.lockTimeout = lockTimeout;
+  }
+
+  @Override
+  public String name() {
+    return "alembic";
+  }
+
+  @Override
+  public boolean hasFolder() {
+    return true;
+  }
+
+  @Override
+  public MigrationSet folderSet() {
+    return project.folderSet();
+  }
+
+  @Override
+  public MigrationSet carried(Map<String, String> upload) {
+    MigrationSet set = upload != null ? SetUpload.decode(upload, SetUpload.Limits.DEFAULT) : folderSet();
+    set.requireKind(MigrationSet.Kind.ALEMBIC);
+    return set;
+  }
+
+  /** {@code alembic current} runs env.py against the database: the first place a missing variable shows. */
+  @Override
+  public void checkRunnable(MigrationSet set) {
+    try (AlembicProject.Workspace ws = project.workspace(set)) {
+      current(ws, revisions(ws));
+    }
+  }
+
+  @Override
+  public boolean rehearsesInTransaction() {
+    return false;
+  }
+
+  @Override
+  public MigrationPlan plan(MigrationSet set, String requestedSchema) {
+    try (AlembicProject.Workspace ws = project.workspace(set)) {
+      AlembicRevisions graph = revisions(ws);
+      if (graph.isEmpty()) {
+        throw new LockstepException(LockstepException.Code.UNPROCESSABLE, set.origin() + " holds no Alembic revisions;"
+            + " nothing to release a schema to");
+      }
+      Set<String> current = current(ws, graph);
+      String currentLabel = current.isEmpty() ? null : String.join(",", current);
+      Set<String> target = target(graph, current, requestedSchema, set.origin());
+      Set<String> applied = graph.closure(current);
+      if (target.equals(Set.of(AlembicRevisions.BASE)) || (target.size() == 1 && applied.containsAll(target)
+          && !current.containsAll(target))) {
+        String to = target.iterator().next();
+        List<PendingMigration> undo = graph.downgrade(current, to).stream()
+            .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), true, transactional(set, r))).toList();
+        return new MigrationPlan(currentLabel, to, undo);
+      }
+      List<PendingMigration> up = graph.upgrade(current, target).stream()
+          .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), false, transactional(set, r))).toList();
+      return new MigrationPlan(currentLabel, String.join(",", target), up);
+    }
+  }
+
+  /** The revisions {@code requested} names: the heads (null, {@code head}, {@code heads}), one revision, or {@code -N}. */
+  private static Set<String> target(AlembicRevisions graph, Set<String> current, String requested, String origin) {
+    if (requested == null || requested.equals("head") || requested.equals("heads")) {
+      return new LinkedHashSet<>(graph.heads());
+    }
+    if (requested.equals(AlembicRevisions.BASE)) {
+      return Set.of(AlembicRevisions.BASE);
+    }
+    OptionalInt down = SchemaVersions.stepsDown(requested);
+    if (down.isPresent()) {
+      return Set.of(graph.below(current, down.getAsInt()));
+    }
+    Set<String> ids = new LinkedHashSet<>();
+    for (String part : requested.split(",")) {
+      ids.add(graph.resolve(part.trim(), origin));
+    }
+    return ids;
+  }
+
+  private static boolean transactional(MigrationSet set, AlembicRevisions.Revision r) {
+    String text = r.file() == null ? null : set.files().get(r.file());
+    return text == null || !AUTOCOMMIT.matcher(text).find();
+  }
+
+  @Override
+  public List<AppliedMigration> migrate(MigrationSet set, MigrationPlan.Step step, long epoch, Consumer<String> output) {
+    prepareFence(epoch);
+    Map<String, String> session = AlembicFence.sessionOptions(service, epoch, lockTimeout.toMillis(),
+        Fence.migrationApplicationName(service));
+    List<AppliedMigration> applied = new ArrayList<>();
+    try (AlembicProject.Workspace ws = project.workspace(set)) {
+      for (String[] args : commands(step)) {
+        Progress progress = new Progress(set, output);
+        AlembicCommand.Result result = command.run(ws, session, progress::line, args);
+        if (!result.succeeded()) {
+          // Nothing of this run is reported as applied: in one transaction (Alembic's default) it rolled back;
+          // the message says where the database is now, from alembic current.
+          throw failure(ws, set, args, result, progress, epoch);
+        }
+        progress.succeeded();
+        applied.addAll(progress.done());
+      }
+    }
+    return applied;
+  }
+
+  /**
+   * The runs a step needs: {@code upgrade R} for each revision of the step that no other of it descends from (one,
+   * unless the step ends on several branches), or {@code downgrade R-1} for an undo.
+   */
+  private static List<String[]> commands(MigrationPlan.Step step) {
+    if (step.undo()) {
+      return java.util.Collections.singletonList(new String[] {"downgrade", step.migrations().get(0).version() + "-1"});
+    }
+    String last = step.migrations().get(step.migrations().size() - 1).version();
+    return java.util.Collections.singletonList(new String[] {"upgrade", last});
+  }
+
+  private void prepareFence(long epoch) {
+    try (Connection c = new Connections(database).open(Fence.migrationApplicationName(service))) {
+      c.setAutoCommit(false);
+      Fence.checkEpoch(c, service, epoch);
+      AlembicFence.install(c);
+      c.commit();
+    } catch (SQLException e) {
+      throw new LockstepException(LockstepException.Code.MIGRATION_FAILED, "cannot put Lockstep's fence on alembic_version: "
+          + e.getMessage() + " (SQL state " + e.getSQLState() + ")", e);
+    }
+  }
+
+  private LockstepException failure(AlembicProject.Workspace ws, MigrationSet set, String[] args,
+                                    AlembicCommand.Result result, Progress progress, long epoch) {
+    String text = String.join("\n", result.lines());
+    Matcher fenced = FENCED.matcher(text);
+    long held = fenceEpoch();
+    if (fenced.find() || (held >= 0 && held != epoch)) {
+      return LockstepException.fenced(service, epoch, held);
+    }
+    String where;
+    try {
+      Set<String> now = current(ws, revisions(ws));
+      where = now.isEmpty() ? "no revision (base)" : String.join(", ", now);
+    } catch (LockstepException e) {
+      where = "unknown (alembic current failed: " + e.getMessage() + ")";
+    }
+    String revision = progress.running() == null ? "" : " in revision " + progress.running();
+    String sql = result.failedSql();
+    return new LockstepException(LockstepException.Code.MIGRATION_FAILED, "alembic " + String.join(" ", args) + " failed"
+        + revision + ": " + result.error() + (sql == null ? "" : " [SQL: " + abbreviate(sql, 300) + "]")
+        + "; the database is at " + where);
+  }
+
+  /** The service's epoch in the fence now, or -1 if it cannot be read. */
+  private long fenceEpoch() {
+    try (Connection c = new Connections(database).open("lockstep-info/" + service);
+         PreparedStatement read = c.prepareStatement(FenceKeys.EPOCH_SQL)) {
+      read.setString(1, service);
+      try (ResultSet rs = read.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : -1;
+      }
+    } catch (SQLException e) {
+      return -1;
+    }
+  }
+
+  @Override
+  public MigrationHistory history(MigrationSet set, String service) {
+    try (AlembicProject.Workspace ws = project.workspace(set)) {
+      AlembicRevisions graph = revisions(ws);
+      Set<String> current = current(ws, graph);
+      Set<String> applied = graph.closure(current);
+      List<MigrationHistory.Entry> done = new ArrayList<>();
+      List<MigrationHistory.Entry> pending = new ArrayList<>();
+      List<AlembicRevisions.Revision> oldestFirst = new ArrayList<>(graph.all());
+      java.util.Collections.reverse(oldestFirst);
+      for (AlembicRevisions.Revision r : oldestFirst) {
+        boolean in = applied.contains(r.id());
+        (in ? done : pending).add(new MigrationHistory.Entry(r.id(), r.message(), r.file(), in ? "Applied" : "Pending",
+            null, null, null, null, null));
+      }
+      return new MigrationHistory(service, current.isEmpty() ? null : String.join(",", current), done, pending, List.of(),
+          set.origin(), null);
+    }
+  }
+
+  /** {@code alembic stamp <version>}, fenced: Alembic's own way to record a revision without running it. */
+  @Override
+  public void baseline(MigrationSet set, String version, long epoch) {
+    prepareFence(epoch);
+    try (AlembicProject.Workspace ws = project.workspace(set)) {
+      String revision = revisions(ws).resolve(version, set.origin());
+      AlembicCommand.Result result = command.run(ws, AlembicFence.sessionOptions(service, epoch, lockTimeout.toMillis(),
+          Fence.migrationApplicationName(service)), line -> {}, "stamp", revision);
+      if (!result.succeeded()) {
+        if (FENCED.matcher(String.join("\n", result.lines())).find()) {
+          throw LockstepException.fenced(service, epoch, fenceEpoch());
+        }
+        throw new LockstepException(LockstepException.Code.CONFLICT, "alembic stamp " + revision + " failed: "
+            + result.error());
+      }
+    }
+  }
+
+  /**
+   * Runs alembic unfenced against another database (a scratch clone of the schema, for the rehearsal): upgrade or
+   * downgrade to {@code target}.
+   */
+  public AlembicCommand.Result rehearse(MigrationSet set, DatabaseUrl clone, MigrationPlan plan, Consumer<String> output) {
+    try (AlembicProject.Workspace ws = project.workspace(set)) {
+      Map<String, String> env = new HashMap<>(AlembicFence.unfenced("lockstep-rehearsal/" + service));
+      env.put("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(clone));
+      String target = plan.target().contains(",") ? "heads" : plan.target();
+      return command.run(ws, env, output, plan.downgrade() ? "downgrade" : "upgrade", target);
+    }
+  }
+
+  private AlembicRevisions revisions(AlembicProject.Workspace ws) {
+    AlembicCommand.Result result = command.run(ws, AlembicFence.unfenced("lockstep-info/" + service), line -> {},
+        "history", "--verbose");
+    if (!result.succeeded()) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "alembic history failed: " + result.error()
+          + "\n" + result.tail(12));
+    }
+    return AlembicRevisions.parse(result.lines());
+  }
+
+  /** The revisions {@code alembic current} names (none: base). */
+  private Set<String> current(AlembicProject.Workspace ws, AlembicRevisions graph) {
+    AlembicCommand.Result result = command.run(ws, AlembicFence.unfenced("lockstep-info/" + service), line -> {}, "current");
+    if (!result.succeeded()) {
+      Matcher missing = MISSING_VARIABLE.matcher(String.join("\n", result.lines()));
+      if (missing.find()) {
+        throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "Alembic's env.py needs the environment variable "
+            + missing.group(1) + ", which the coordinator does not give it: pass --engine-env " + missing.group(1)
+            + "=… or put it in --engine-env-file (nothing was locked or changed)");
+      }
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "alembic current failed: " + result.error()
+          + " (nothing was locked or changed)\n" + result.tail(12));
+    }
+    Set<String> current = new LinkedHashSet<>();
+    for (String line : result.lines()) {
+      String id = line.trim().split("\\s+")[0];
+      if (!line.startsWith(" ") && graph.get(id) != null) {
+        current.add(id);
+      }
+    }
+    return current;
+  }
+
+  private static String abbreviate(String text, int max) {
+    return text.length() <= max ? text : text.substring(0, max) + "…";
+  }
+
+  /** Reads "Running upgrade …" lines into applied revisions, timing each from its line to the next. */
+  private static final class Progress {
+    private final MigrationSet set;
+    private final Consumer<String> output;
+    private final List<AppliedMigration> done = new ArrayList<>();
+    private String running;
+    private String runningMessage;
+    private boolean undo;
+    private long startedNanos;
+
+    Progress(MigrationSet set, Consumer<String> output) {
+      this.set = set;
+      this.output = output;
+    }
+
+    synchronized void line(String line) {
+      Matcher m = RUNNING.matcher(line);
+      if (m.matches()) {
+        finishRunning();
+        undo = m.group(1).equals("downgrade");
+        running = undo ? m.group(2).trim() : m.group(3).trim();
+        runningMessage = m.group(4).trim();
+        startedNanos = System.nanoTime();
+        output.accept("alembic: " + line.substring(line.indexOf("Running ")));
+      }
+    }
+
+    /** The revisions that completed; the one running when the process ended counts only if it succeeded. */
+    synchronized List<AppliedMigration> done() {
+      return List.copyOf(done);
+    }
+
+    synchronized String running() {
+      return running == null ? null : running + " (" + runningMessage + ")";
+    }
+
+    private void finishRunning() {
+      if (running != null) {
+        done.add(new AppliedMigration(running, (undo ? "undo " : "") + runningMessage, fileOf(running),
+            (System.nanoTime() - startedNanos) / 1_000_000));
+        running = null;
+      }
+    }
+
+    private String fileOf(String id) {
+      return set.files().keySet().stream().filter(f -> f.startsWith(id + "_") || f.equals(id + ".py")).findFirst()
+          .orElse(null);
+    }
+
+    /** After a successful run, the last revision it started has completed too. */
+    synchronized void succeeded() {
+      finishRunning();
+    }
+  }
+}
