@@ -16,7 +16,10 @@ import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.identity.AgentCredentials;
 import dev.lockstep.coordinator.identity.OperatorTokens;
 import dev.lockstep.coordinator.migration.Baselines;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.config.EngineOptions;
+import dev.lockstep.coordinator.migration.MigrationEngine;
+import dev.lockstep.coordinator.migration.alembic.AlembicEngine;
+import dev.lockstep.coordinator.preflight.CloneRehearsal;
 import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.lock.ServiceLock;
@@ -146,6 +149,9 @@ public final class ServeCommand implements Callable<Integer> {
           + " is created; optional (env LOCKSTEP_MIGRATIONS)")
   Path migrations;
 
+  @picocli.CommandLine.Mixin
+  EngineOptions engine = new EngineOptions();
+
   @Option(names = "--token", defaultValue = "${env:LOCKSTEP_TOKEN}",
       description = "an operator token, named 'operator' in the audit; this or --token-file is required (env LOCKSTEP_TOKEN)")
   String token;
@@ -241,6 +247,9 @@ public final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CoordinatorConfig config = config();
+    // Built before anything connects: a wrong engine option is a configuration error (exit 2), said in one line.
+    MigrationEngine migrationEngine = engine.build(config.database(), config.migrations(), config.service(),
+        config.lockTimeout());
     TlsFiles tlsFiles = TlsFiles.of(tlsCert, tlsKey, tlsClientCa);
     Duration reloadInterval = Durations.parse(tlsReloadInterval);
     if (reloadInterval.isZero()) {
@@ -251,8 +260,8 @@ public final class ServeCommand implements Callable<Integer> {
     String instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
     RedisOptions redisOptions = RedisOptions.of(RedisUrl.parse(config.redisUrl()), redisCaCert);
     RedisUrl redis = redisOptions.url();
-    log.info("coordinator {} for service {}: database {}, redis {}, migrations {}", instanceId, config.service(),
-        config.database(), redis, config.migrations() == null ? "none (every release uploads its set)" : config.migrations());
+    log.info("coordinator {} for service {}: database {}, redis {}, engine {}, migrations {}", instanceId, config.service(),
+        config.database(), redis, migrationEngine.name(), engine.defaultSet(config.migrations()));
     log.info("operator tokens: {}; agents: {}", config.operatorTokens().names(),
         config.agentCredentials().tokens() == null ? "the shared agent token only" : "per-agent tokens from the agent secret"
             + (config.agentCredentials().allowsShared() ? ", and the shared agent token" : ""));
@@ -318,10 +327,11 @@ public final class ServeCommand implements Callable<Integer> {
     AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
     DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
     Nudges nudges = new Nudges(vertx, redisson);
-    Migrations migrationRunner = new Migrations(config.database(), config.migrations(), config.service(), config.lockTimeout());
+    MigrationEngine migrationRunner = migrationEngine;
     // The rules see each release's own set (Preflight adds it per run), never this coordinator's folder.
     InspectionContext inspection = InspectionContext.empty().withDeclaredKeys(declaredKeys);
-    Preflight preflight = new Preflight(rules, inspection, config.lockTimeout());
+    Preflight preflight = new Preflight(rules, inspection, config.lockTimeout(),
+        migrationEngine instanceof AlembicEngine alembic ? new CloneRehearsal(alembic, config.database()) : null);
     ReleaseMetrics releaseMetrics = new ReleaseMetrics(meters);
     FleetWait fleetWait = new FleetWait(registry, nudges, clock, config.lostAfter());
     ReleaseMachine machine = new ReleaseMachine(

@@ -124,6 +124,8 @@ public final class BaselineInspection {
     List<String> tables = snapshot.tables().stream()
         .filter(t -> !t.extensionMember())
         .filter(t -> !(t.name().name().equals(CatalogSnapshot.FLYWAY_HISTORY) && t.name().schema().equals(snapshot.currentSchema())))
+        // Alembic's version table, which Lockstep creates (empty) to fence the first write: no application data.
+        .filter(t -> !(set.kind() == MigrationSet.Kind.ALEMBIC && t.name().name().equals("alembic_version")))
         .map(t -> t.name().toString())
         .toList();
     MigrationVersion applied = null;

@@ -34,14 +34,6 @@ public interface MigrationEngine {
   /** The set a new release (or check) carries: {@code upload} (file name → Base64) when given, else the default. */
   MigrationSet carried(Map<String, String> upload);
 
-  /**
-   * Before the lock is taken: whether this engine can run at all with the set (its command installed, the
-   * environment its configuration needs). Flyway always can.
-   *
-   * @throws dev.lockstep.coordinator.LockstepException UNPROCESSABLE naming what is missing
-   */
-  default void checkRunnable(MigrationSet set) {}
-
   /** What a release to {@code requestedSchema} (null: the newest; {@code -N}: N below the current) would do. */
   MigrationPlan plan(MigrationSet set, String requestedSchema);
 

@@ -36,6 +36,12 @@ final class AdoptionFindings {
     String named = String.join(", ", tables.subList(0, Math.min(TABLES_NAMED, tables.size())))
         + (tables.size() > TABLES_NAMED ? " and " + (tables.size() - TABLES_NAMED) + " more" : "");
     String suggested = found.suggested();
+    if (set.kind() == MigrationSet.Kind.ALEMBIC) {
+      return Optional.of(new Finding(RULE, Severity.BLOCK, "database", "the database has " + tables.size() + " table(s) ("
+          + named + ") but no Alembic revision in alembic_version, so Lockstep cannot tell which revisions it already has;"
+          + " nothing was run. Adopt it first with lockstep baseline --schema REV (alembic stamp REV, fenced), REV being"
+          + " the last revision whose changes the database already has, then release again", List.of()));
+    }
     String how = suggested != null
         ? "lockstep baseline --schema " + suggested + " (the set's migrations up to V" + suggested
             + " create only objects that exist here; the command shows what is there before it records anything)"

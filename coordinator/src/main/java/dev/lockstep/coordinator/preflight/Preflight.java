@@ -35,15 +35,22 @@ public final class Preflight {
   private final RuleEngine rules;
   private final InspectionContext context;
   private final Duration lockTimeout;
+  private final CloneRehearsal clone;
 
   /**
    * @param context what the rules need beyond the catalog (declared key columns); the release's
    *     migration set (for Flyway checksums) and the tables the migrations lock are added per run
    */
   public Preflight(RuleEngine rules, InspectionContext context, Duration lockTimeout) {
+    this(rules, context, lockTimeout, null);
+  }
+
+  /** @param clone the rehearsal of an engine that owns its connection (Alembic); null when there is none (Flyway) */
+  public Preflight(RuleEngine rules, InspectionContext context, Duration lockTimeout, CloneRehearsal clone) {
     this.rules = rules;
     this.context = context;
     this.lockTimeout = lockTimeout;
+    this.clone = clone;
   }
 
   /**
@@ -81,7 +88,16 @@ public final class Preflight {
             new ModeDecision(options.mode() == Mode.AUTO ? Mode.MAINTENANCE : options.mode(), "not decided: pre-flight blocked"),
             false);
       }
-      Rehearsal.Result rehearsal = new Rehearsal(lockTimeout).run(connection, plan, rehearsable);
+      Rehearsal.Result rehearsal;
+      if (set.kind() == MigrationSet.Kind.ALEMBIC && !plan.pending().isEmpty()) {
+        if (clone == null) {
+          throw new IllegalStateException("an Alembic set reached a pre-flight without a clone rehearsal");
+        }
+        rehearsal = clone.run(connection, set, plan, rehearsable);
+        findings.add(new Finding(CloneRehearsal.RULE, Severity.INFO, "migrations", CloneRehearsal.CAVEAT, List.of()));
+      } else {
+        rehearsal = new Rehearsal(lockTimeout).run(connection, plan, rehearsable);
+      }
       if (!rehearsal.tablesLocked().isEmpty()) {
         // Now that the rehearsal showed which tables the release locks, look for sessions in its way.
         findings.removeIf(f -> f.rule().equals(BlockingSessionsRule.ID));

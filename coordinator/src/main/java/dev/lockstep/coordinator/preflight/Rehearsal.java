@@ -197,7 +197,7 @@ public final class Rehearsal {
   }
 
   /** How much data each drop would take with it, counted on the schema as it was before the migrations. */
-  private static List<DataLoss> countLoss(Connection c, SchemaShape baseline, List<CatalogDiff.Dropped> dropped)
+  static List<DataLoss> countLoss(Connection c, SchemaShape baseline, List<CatalogDiff.Dropped> dropped)
       throws SQLException {
     List<DataLoss> loss = new ArrayList<>();
     try (Statement s = c.createStatement()) {

@@ -87,14 +87,6 @@ public final class AlembicEngine implements MigrationEngine {
     return set;
   }
 
-  /** {@code alembic current} runs env.py against the database: the first place a missing variable shows. */
-  @Override
-  public void checkRunnable(MigrationSet set) {
-    try (AlembicProject.Workspace ws = project.workspace(set)) {
-      current(ws, revisions(ws));
-    }
-  }
-
   @Override
   public boolean rehearsesInTransaction() {
     return false;

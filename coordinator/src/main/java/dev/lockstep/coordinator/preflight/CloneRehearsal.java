@@ -1,0 +1,94 @@
+package dev.lockstep.coordinator.preflight;
+
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.migration.alembic.AlembicCommand;
+import dev.lockstep.coordinator.migration.alembic.AlembicEngine;
+import dev.lockstep.coordinator.migration.alembic.ScratchClone;
+import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.rules.Repairs;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The rehearsal of an engine that owns its connection (Alembic): it cannot run inside Lockstep's rolled-back
+ * transaction, so it runs on a scratch clone of the schema instead ({@link ScratchClone}: {@code pg_dump
+ * --schema-only} into a temporary database on the same server). The repairs that can be rehearsed run there
+ * first, then the real {@code alembic upgrade}; the catalogs before and after give the mode decision, and each
+ * dropped table or column is counted on the live database for the data-loss guard. The clone is dropped
+ * whatever happens. It has no rows, so a failure that depends on data (a data migration, a constraint the rows
+ * break) is not rehearsed: {@link #CAVEAT} says so in {@code check} and in the release's findings.
+ *
+ * <pre>{@code Rehearsal.Result r = new CloneRehearsal(engine, database).run(live, set, plan, repairs);}</pre>
+ */
+public final class CloneRehearsal {
+  static final String RULE = "rehearsal-clone";
+  static final String CAVEAT = "rehearsed with the real alembic on a schema-only clone of the database (no rows), because"
+      + " Alembic owns its connection and cannot run in Lockstep's rolled-back transaction: failures that depend on the"
+      + " data (a data migration, a constraint existing rows break) are not rehearsed";
+
+  private final AlembicEngine engine;
+  private final DatabaseUrl database;
+
+  public CloneRehearsal(AlembicEngine engine, DatabaseUrl database) {
+    this.engine = engine;
+    this.database = database;
+  }
+
+  /** Blocks. {@code live} is only read (the data-loss counts). */
+  public Rehearsal.Result run(Connection live, MigrationSet set, MigrationPlan plan, List<String> repairs) throws SQLException {
+    try (ScratchClone clone = ScratchClone.create(database, "rehearsal")) {
+      try (Connection c = new Connections(clone.url()).open("lockstep-rehearsal")) {
+        try (Statement s = c.createStatement()) {
+          for (String repair : repairs) {
+            if (!Repairs.isTransactional(repair)) {
+              continue;
+            }
+            try {
+              s.execute(repair);
+            } catch (SQLException e) {
+              return new Rehearsal.Result("rehearsal: repair " + repair + " would fail: " + e.getMessage(), List.of(),
+                  List.of(), List.of(), Set.of());
+            }
+          }
+        }
+        SchemaShape before = SchemaShape.read(c);
+        AlembicCommand.Result result = engine.rehearse(set, clone.url(), plan, line -> {});
+        if (!result.succeeded()) {
+          String sql = result.failedSql();
+          return new Rehearsal.Result("rehearsal on a schema-only clone: alembic " + (plan.downgrade() ? "downgrade " : "upgrade ")
+              + plan.target() + " would fail" + running(result) + ": " + result.error()
+              + (sql == null ? "" : " [SQL: " + (sql.length() > 300 ? sql.substring(0, 300) + "…" : sql) + "]"),
+              List.of(), List.of(), List.of(), Set.of());
+        }
+        SchemaShape after = SchemaShape.read(c);
+        CatalogDiff diff = CatalogDiff.between(before, after);
+        List<String> effects = new ArrayList<>();
+        String what = plan.downgrade() ? "the downgrade to " + plan.target() : "the upgrade to " + plan.target();
+        diff.breaking().forEach(b -> effects.add(what + " " + b));
+        return new Rehearsal.Result(null, effects, Rehearsal.countLoss(live, before, diff.dropped()), List.of(), Set.of());
+      }
+    }
+  }
+
+  /** " in revision b2c3 (fill display names)", from the last "Running upgrade a -> b, msg" line, or "". */
+  private static String running(AlembicCommand.Result result) {
+    for (int i = result.lines().size() - 1; i >= 0; i--) {
+      String line = result.lines().get(i);
+      int at = line.indexOf("Running ");
+      int arrow = line.indexOf(" -> ");
+      if (at >= 0 && arrow > at) {
+        String rest = line.substring(arrow + 4);
+        boolean down = line.startsWith("Running downgrade ", at);
+        String id = down ? line.substring(at + "Running downgrade ".length(), arrow).trim() : rest.split(",", 2)[0].trim();
+        return " in revision " + id + (rest.contains(", ") ? " (" + rest.substring(rest.indexOf(", ") + 2) + ")" : "");
+      }
+    }
+    return "";
+  }
+}
