@@ -81,6 +81,37 @@ class ScratchCloneIT {
     assertThat(databases(name)).as("dropped on close").isZero();
   }
 
+  /**
+   * The use the copy exists for, with the real {@code alembic} and the shop project. The copy has no rows, so
+   * not {@code alembic_version}'s either: the rehearsal stamps the live revision on it before upgrading.
+   */
+  @Test
+  void anAlembicUpgradeRehearsedOnTheCopyGivesTheSchemaOfTheRealUpgrade() throws Exception {
+    Path ini = Path.of(ScratchCloneIT.class.getResource("/alembic/shop/alembic.ini").toURI());
+    try (TestDatabase app = TestPostgres.instance().createDatabase("ScratchCloneAlembic")) {
+      alembic(ini, app.postgresUrl(), "upgrade", "b2c3d4e5f6a7");
+      try (ScratchClone clone = ScratchClone.create(DatabaseUrl.parse(app.postgresUrl()), "alembic rehearsal")) {
+        assertThat(countOn(clone, "SELECT count(*) FROM alembic_version")).isZero();
+        alembic(ini, clone.url().libpqUrl(), "stamp", "b2c3d4e5f6a7");
+        alembic(ini, clone.url().libpqUrl(), "upgrade", "head");
+        alembic(ini, app.postgresUrl(), "upgrade", "head");
+        assertThat(SchemaDump.of(clone.url().libpqUrl())).isEqualTo(SchemaDump.of(app)).contains("CREATE TABLE public.orders");
+        assertThat(app.queryText("SELECT string_agg(display_name, ',' ORDER BY id) FROM \"user\""))
+            .isEqualTo("Ada,bob@example.com");
+      }
+    }
+  }
+
+  private static void alembic(Path ini, String databaseUrl, String... args) throws Exception {
+    java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("/usr/bin/alembic", "-c", ini.toString()));
+    command.addAll(java.util.List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("DATABASE_URL", databaseUrl);
+    Process p = builder.start();
+    String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as("%s\n%s", command, output).isZero();
+  }
+
   @Test
   void closeDropsTheCopyEvenWithASessionOnItAndNeverThrows() throws Exception {
     ScratchClone clone = ScratchClone.create(liveUrl, "session left open");
