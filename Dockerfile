@@ -5,6 +5,13 @@ COPY . .
 RUN mvn -B -q package -DskipTests
 
 FROM eclipse-temurin:17-jre AS coordinator
+# The Alembic engine runs the real `alembic` command, and its rehearsal copies the schema with pg_dump and psql
+# (postgresql-client: its major version must be at least the database server's). Distribution packages, as in
+# scripts/services.sh; without them, `pip install alembic psycopg2-binary` gives the same command.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      alembic python3-alembic python3-psycopg2 python3-sqlalchemy postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/coordinator/target/lockstep-coordinator.jar /opt/lockstep/lockstep-coordinator.jar
 EXPOSE 7070
 ENTRYPOINT ["java", "-Xmx128m", "-XX:+UseSerialGC", "-jar", "/opt/lockstep/lockstep-coordinator.jar"]

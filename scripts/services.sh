@@ -3,7 +3,10 @@
 # uses what is running, else starts the local packages, else installs them with apt-get.
 # Also installs Debian's chromium and chromium-driver if missing, for the dashboard's browser test
 # (DashboardIT); LOCKSTEP_SKIP_BROWSER=1 skips that (the demo needs no browser). And promtool (Debian's
-# prometheus package), which lints the coordinator's /metrics in MetricsIT.
+# prometheus package), which lints the coordinator's /metrics in MetricsIT. And Debian's Alembic (packages
+# alembic, python3-alembic, python3-psycopg2, python3-sqlalchemy) for the Alembic engine and its tests;
+# LOCKSTEP_SKIP_ALEMBIC=1 skips that. Where Debian's packages are not at hand, `pip install alembic
+# psycopg2-binary` gives the same `alembic` command (PyPI is not reachable on the build machine).
 # Idempotent; sourced by .ci/run and demo/run.sh.
 set -euo pipefail
 
@@ -68,7 +71,17 @@ ensure_promtool() {
   if pgrep -x prometheus >/dev/null; then as_root pkill -x prometheus || true; fi
 }
 
+ensure_alembic() {
+  if [ "${LOCKSTEP_SKIP_ALEMBIC:-0}" = 1 ]; then return; fi
+  if command -v alembic >/dev/null; then return; fi
+  say "installing Debian's alembic, python3-alembic, python3-psycopg2 and python3-sqlalchemy with apt-get (for the Alembic engine)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # Without Debian's packages: pip install alembic psycopg2-binary
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq alembic python3-alembic python3-psycopg2 python3-sqlalchemy >/dev/null
+}
+
 ensure_postgres
 ensure_redis
 ensure_browser
 ensure_promtool
+ensure_alembic
