@@ -268,6 +268,15 @@ public final class AlembicEngine implements MigrationEngine {
     try (AlembicProject.Workspace ws = project.workspace(set)) {
       Map<String, String> env = new HashMap<>(AlembicFence.unfenced("lockstep-rehearsal/" + service));
       env.put("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(clone));
+      if (plan.current() != null) {
+        // The clone has no rows, so no alembic_version row either: stamp it where the live database is first.
+        List<String> stamp = new ArrayList<>(List.of("stamp"));
+        stamp.addAll(List.of(plan.current().split(",")));
+        AlembicCommand.Result stamped = command.run(ws, env, line -> {}, stamp.toArray(String[]::new));
+        if (!stamped.succeeded()) {
+          return stamped;
+        }
+      }
       String target = plan.target().contains(",") ? "heads" : plan.target();
       return command.run(ws, env, output, plan.downgrade() ? "downgrade" : "upgrade", target);
     }

@@ -102,16 +102,29 @@ class AlembicEngineIT {
   void aStaleEpochIsRefusedByTheTriggerInTheMigrationsOwnTransaction() throws Exception {
     AlembicEngine engine = engine("shop", url, Map.of());
     MigrationSet set = engine.folderSet();
-    MigrationPlan plan = engine.plan(set, null);
     long stale = takeFence();
+    engine.migrate(set, engine.plan(set, "a1b2c3d4e5f6").steps().get(0), stale, line -> {});
     long current = takeFence(); // another coordinator took the service over
-    assertThatThrownBy(() -> engine.migrate(set, plan.steps().get(0), stale, line -> {}))
-        .isInstanceOfSatisfying(LockstepException.class, e -> assertThat(e.is(LockstepException.Code.FENCED)).isTrue());
-    // Nothing of the run committed: no tables, no version.
-    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('user', 'orders')"))
-        .isZero();
-    assertThat(db.queryLong("SELECT count(*) FROM alembic_version")).isZero();
     assertThat(current).isEqualTo(stale + 1);
+
+    // The engine itself checks the fence before it starts alembic.
+    assertThatThrownBy(() -> engine.migrate(set, engine.plan(set, null).steps().get(0), stale, line -> {}))
+        .isInstanceOfSatisfying(LockstepException.class, e -> assertThat(e.is(LockstepException.Code.FENCED)).isTrue());
+    // A stale alembic already running (as after SIGSTOP) reaches the trigger: its transaction fails and rolls back.
+    AlembicCommand command = new AlembicCommand(List.of("alembic"), Map.of("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(url)),
+        Duration.ofMinutes(2));
+    try (AlembicProject.Workspace ws = AlembicProject.open(PROJECTS.resolve("shop/alembic.ini")).workspace(set)) {
+      AlembicCommand.Result refused = command.run(ws, AlembicFence.sessionOptions(SERVICE, stale, 10_000, "stale"),
+          line -> {}, "upgrade", "head");
+      assertThat(refused.succeeded()).isFalse();
+      assertThat(String.join("\n", refused.lines()))
+          .contains("lockstep-fence: coordinator fenced out of service shop: it runs epoch " + stale + ", the fence is at "
+              + current);
+    }
+    assertThat(db.queryText("SELECT version_num FROM alembic_version")).isEqualTo("a1b2c3d4e5f6");
+    assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'orders'")).isZero();
+    assertThat(db.queryLong("SELECT count(*) FROM information_schema.columns WHERE table_name = 'user'"
+        + " AND column_name = 'display_name'")).as("b2's column was rolled back with the refused write").isZero();
   }
 
   @Test
@@ -166,7 +179,7 @@ class AlembicEngineIT {
     MigrationPlan down = engine.plan(set, "-1");
     assertThat(down.downgrade()).isTrue();
     assertThat(down.target()).isEqualTo("b2c3d4e5f6a7");
-    assertThat(down.pendingLabels()).containsExactly("undo c3d4e5f6a7b8 (create orders)");
+    assertThat(down.pendingLabels()).containsExactly("undo c3d4e5f6a7b8 (create table orders)");
     long epoch = takeFence();
     List<AppliedMigration> undone = new ArrayList<>();
     for (MigrationPlan.Step step : down.steps()) {
