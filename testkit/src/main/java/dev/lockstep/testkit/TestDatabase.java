@@ -79,6 +79,21 @@ public final class TestDatabase implements AutoCloseable {
     return firstValue(sql, rows -> rows.getString(1));
   }
 
+  /** The first column of every row of {@code sql}, as text. */
+  public java.util.List<String> queryTexts(String sql) {
+    try (Connection connection = connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery(sql)) {
+      java.util.List<String> values = new java.util.ArrayList<>();
+      while (rows.next()) {
+        values.add(rows.getString(1));
+      }
+      return values;
+    } catch (SQLException e) {
+      throw failure(sql, e);
+    }
+  }
+
   private interface Column<T> {
     T read(ResultSet rows) throws SQLException;
   }

@@ -34,6 +34,16 @@ public interface MigrationEngine {
   /** The set a new release (or check) carries: {@code upload} (file name → Base64) when given, else the default. */
   MigrationSet carried(Map<String, String> upload);
 
+  /**
+   * Checks a requested {@code schema} before anything else: Flyway takes a version or {@code -N}; Alembic a
+   * revision id, {@code head}, {@code heads}, {@code base} or {@code -N}.
+   *
+   * @throws dev.lockstep.coordinator.LockstepException BAD_REQUEST naming the text
+   */
+  default void checkSchema(String text) {
+    SchemaVersions.check(text);
+  }
+
   /** What a release to {@code requestedSchema} (null: the newest; {@code -N}: N below the current) would do. */
   MigrationPlan plan(MigrationSet set, String requestedSchema);
 

@@ -14,7 +14,6 @@ import io.vertx.core.eventbus.MessageConsumer;
 import java.time.Clock;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.MigrationSet;
-import dev.lockstep.coordinator.migration.SchemaVersions;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.Mode;
@@ -96,7 +95,7 @@ public final class ReleaseService {
     }
     if (request.schema() != null) {
       try {
-        SchemaVersions.check(request.schema());
+        migrations.checkSchema(request.schema());
       } catch (LockstepException e) {
         return Future.failedFuture(e);
       }

@@ -101,6 +101,61 @@ final class Fleet implements AutoCloseable {
     }
   }
 
+  /**
+   * Copies a whole project (an Alembic project: alembic.ini, migrations/env.py, migrations/versions/…) from test
+   * resources into this test's folder, so tests may change it; returns the copy's root.
+   */
+  Path project(String resource) {
+    try {
+      Path source = Path.of("src", "test", "resources", resource);
+      Path target = dir.resolve("project-" + resource.replace('/', '-'));
+      if (Files.exists(target)) {
+        try (var old = Files.walk(target)) {
+          for (Path p : old.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            Files.delete(p);
+          }
+        }
+      }
+      try (var files = Files.walk(source)) {
+        for (Path p : files.toList()) {
+          Path t = target.resolve(source.relativize(p).toString());
+          if (Files.isDirectory(p)) {
+            Files.createDirectories(t);
+          } else {
+            Files.copy(p, t);
+          }
+        }
+      }
+      return target;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Plain {@code alembic -c <project>/alembic.ini args…} against {@code database}, as an operator would run it
+   * without Lockstep; fails the test with alembic's output if it fails.
+   */
+  static String alembic(Path project, TestDatabase database, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("alembic", "-c", project.resolve("alembic.ini").toString()));
+    cmd.addAll(List.of(args));
+    try {
+      ProcessBuilder builder = new ProcessBuilder(cmd).directory(project.toFile()).redirectErrorStream(true);
+      builder.environment().put("DATABASE_URL", database.postgresUrl());
+      Process p = builder.start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
+        throw new IllegalStateException(String.join(" ", cmd) + " failed:\n" + out);
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Writes {@code files} (name → SQL) into a fresh folder {@code name} of this test's folder: a build's checkout. */
   Path folder(String name, Map<String, String> files) {
     try {
@@ -128,7 +183,7 @@ final class Fleet implements AutoCloseable {
     try (var walk = Files.walk(folder)) {
       for (Path p : walk.filter(Files::isRegularFile).toList()) {
         String name = p.getFileName().toString();
-        if (name.endsWith(".sql") || name.endsWith(".sql.conf")) {
+        if (dev.lockstep.protocol.MigrationsDigest.isMigrationFile(name)) {
           files.put(name, java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(p)));
         }
       }

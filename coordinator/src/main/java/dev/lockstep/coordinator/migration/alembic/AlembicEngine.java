@@ -87,6 +87,18 @@ public final class AlembicEngine implements MigrationEngine {
     return set;
   }
 
+  /** A revision id (or unique prefix, or several joined by commas), {@code head}, {@code heads}, {@code base} or {@code -N}. */
+  @Override
+  public void checkSchema(String text) {
+    if (text == null || SchemaVersions.stepsDown(text).isPresent()) {
+      return;
+    }
+    if (text.length() > 400 || !text.matches("[A-Za-z0-9_]{1,64}(,[A-Za-z0-9_]{1,64})*")) {
+      throw LockstepException.badRequest("schema must be an Alembic revision id (or a unique prefix of one), head, heads,"
+          + " base, or -N for N revisions down (got '" + text + "')");
+    }
+  }
+
   @Override
   public boolean rehearsesInTransaction() {
     return false;
