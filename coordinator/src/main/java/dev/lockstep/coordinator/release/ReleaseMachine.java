@@ -30,7 +30,7 @@ public final class ReleaseMachine {
         "agents were told in the transaction that entered PREPARING: wait for their acknowledgements again"
             + " (nothing is sent twice); an abort or a failure tells them to abort"));
     table.put(Phase.MIGRATING, new Transition(migrating, Set.of(Phase.SWITCHING),
-        "Flyway's history says what committed: repairs are re-planned, only pending migrations run; a failure"
+        "the migration tool's history (Flyway's, Alembic's) says what committed: repairs are re-planned, only pending migrations run; a failure"
             + " ends FAILED and tells agents to hold when an earlier step (of any run) moved the schema"));
     table.put(Phase.SWITCHING, new Transition(switching, Set.of(Phase.COMPLETED),
         "the schema is at the target and agents were told to switch: wait for their switches again; never go back"));
