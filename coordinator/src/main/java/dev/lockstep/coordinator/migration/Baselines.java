@@ -77,6 +77,9 @@ public final class Baselines {
           + " what is there and what the baseline would mean, false to record it after reading that; nothing is"
           + " baselined silently"));
     }
+    if (migrations.name().equals("alembic")) {
+      return stamp(request, requestedBy, caller);
+    }
     MigrationVersion version;
     try {
       version = SchemaVersions.parse(request.schema());
@@ -131,6 +134,10 @@ public final class Baselines {
    */
   private Future<BaselineReport> record(String schema, MigrationVersion version, MigrationSet set, String requestedBy,
                                         String caller) {
+    return underLock(() -> fenced(schema, version, set, requestedBy, caller));
+  }
+
+  private Future<BaselineReport> underLock(java.util.concurrent.Callable<BaselineReport> fenced) {
     ServiceLock lock = locks.of(service);
     return lock.acquire(LOCK_WAIT).compose(won -> {
       if (!won) {
@@ -138,7 +145,7 @@ public final class Baselines {
             + " (a release is running or starting); baseline when it has ended"));
       }
       return store.active(service)
-          .compose(active -> active.isEmpty() ? worker.executeBlocking(() -> fenced(schema, version, set, requestedBy, caller), false)
+          .compose(active -> active.isEmpty() ? worker.executeBlocking(fenced, false)
               : Future.failedFuture(LockstepException.conflict("service " + service + " has release " + active.get().id()
                   + " in progress (" + active.get().phase() + "); baseline when it has ended, or abort it")))
           .eventually(lock::release);
@@ -161,6 +168,73 @@ public final class Baselines {
           baseline.tables().size(), covered.isEmpty() ? "no migration" : String.join(", ", covered));
       return report(schema, version, now, baseline);
     }
+  }
+
+  /**
+   * Alembic's baseline: {@code alembic stamp REV}, fenced. Lockstep does not read Alembic's Python, so it cannot say
+   * which revisions created which tables: the report lists the tables and says so. Refused when alembic_version
+   * already names a revision (409) or the database has no tables (422), as for Flyway.
+   */
+  private Future<BaselineReport> stamp(BaselineRequest request, String requestedBy, String caller) {
+    try {
+      migrations.checkSchema(request.schema());
+    } catch (LockstepException e) {
+      return Future.failedFuture(e);
+    }
+    Future<StampCheck> checked = worker.executeBlocking(() -> stampCheck(migrations.carried(request.migrations()),
+        request.schema()), false);
+    if (request.dryRun()) {
+      return checked.map(c -> stampReport(c, null));
+    }
+    return checked.compose(c -> underLock(() -> {
+      try (Fence.Held held = Fence.acquire(connections.open("lockstep-baseline/" + service), service, instanceId)) {
+        StampCheck now = stampCheck(c.set(), c.revision());
+        migrations.baseline(now.set(), now.revision(), held.epoch());
+        Baseline baseline = new Baseline(service, now.revision(), "alembic stamp " + now.revision(), requestedBy, caller,
+            clock.instant().toString(), now.tables(), List.of(), now.set().digest());
+        BaselineStore.record(held.connection(), baseline, held.epoch());
+        log.info("service {}: alembic stamp {} recorded by {} from {} (epoch {}): {} table(s) adopted", service,
+            baseline.version(), requestedBy, caller, held.epoch(), baseline.tables().size());
+        return stampReport(now, baseline);
+      }
+    }));
+  }
+
+  private record StampCheck(MigrationSet set, String revision, List<String> tables) {}
+
+  private StampCheck stampCheck(MigrationSet set, String schema) throws java.sql.SQLException {
+    String revision = migrations.plan(set, schema).target(); // resolves head, a prefix; refuses what the set lacks
+    try (Connection c = connections.open("lockstep-baseline/" + service)) {
+      String stamped = null;
+      try (var s = c.createStatement(); var exists = s.executeQuery("SELECT to_regclass('alembic_version') IS NOT NULL")) {
+        exists.next();
+        if (exists.getBoolean(1)) {
+          try (var rs = s.executeQuery("SELECT string_agg(version_num, ',') FROM alembic_version")) {
+            rs.next();
+            stamped = rs.getString(1);
+          }
+        }
+      }
+      if (stamped != null) {
+        throw LockstepException.conflict("the database is already at Alembic revision " + stamped + " (alembic_version):"
+            + " it is adopted already and a baseline would rewrite what it says; release to move it on (lockstep"
+            + " release), and see lockstep history");
+      }
+      BaselineInspection.Result found = BaselineInspection.inspect(c, set);
+      if (found.tables().isEmpty()) {
+        throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "the database has no tables (outside"
+            + " PostgreSQL's own schemas and lockstep): there is nothing to adopt; just release (lockstep release"
+            + " --revision R), which applies every revision from the first");
+      }
+      return new StampCheck(set, revision, found.tables());
+    }
+  }
+
+  private BaselineReport stampReport(StampCheck c, Baseline baseline) {
+    return new BaselineReport(service, c.revision(), baseline == null, c.tables(), List.of(), null,
+        List.of("Lockstep does not read Alembic's Python, so it cannot tell which revisions created these tables: check"
+            + " by hand that the database has every change up to " + c.revision() + " (alembic stamp records them as"
+            + " applied without running them)"), c.set().digest(), baseline);
   }
 
   private BaselineReport report(String schema, MigrationVersion version, Inspected inspected, Baseline baseline) {

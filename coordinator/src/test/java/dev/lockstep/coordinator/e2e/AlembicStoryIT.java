@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.lockstep.protocol.BaselineReport;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
@@ -14,8 +15,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The seed's story with Alembic and three real agents: the {@code user} table loses its primary key after a first
- * release; the next Alembic revision adds a foreign key to it, which plain {@code alembic upgrade head} fails on
+ * The seed's story with Alembic and three real agents: a database the application migrated itself is adopted
+ * ({@code lockstep baseline}, which is {@code alembic stamp} under the fence); the {@code user} table then loses its
+ * primary key; the next Alembic revision adds a foreign key to it, which plain {@code alembic upgrade head} fails on
  * ({@code InvalidForeignKey}: no unique constraint matching given keys). Through Lockstep the key is restored first
  * (on the rehearsal's clone, then live), the revision applies once, and the fleet switches together.
  */
@@ -44,11 +46,26 @@ class AlembicStoryIT {
 
   @Test
   void theDriftedKeyIsRepairedBeforeTheRevisionThatAddsAForeignKeyToIt() throws Exception {
-    Fleet.CliRun first = fleet.cli("release", "--revision", "v1", "--schema", "e1f2a3b4c5d6", "--json");
-    assertThat(first.exit()).as(first.out() + first.err()).isZero();
-    assertThat(Json.read(first.out(), ReleaseDocument.class).schema()).isEqualTo("e1f2a3b4c5d6");
-
+    // The application migrated itself until now, but its alembic_version was lost: adopt it (alembic stamp, fenced).
+    db.execute("CREATE TABLE \"user\" (id integer PRIMARY KEY, email text)");
     db.execute("INSERT INTO \"user\" (id, email) VALUES (1, 'ada@example.com'), (2, 'bob@example.com')");
+    Fleet.CliRun refused = fleet.cli("release", "--revision", "v1", "--json");
+    assertThat(refused.out()).as(refused.out() + refused.err()).contains("unadopted-database")
+        .contains("no Alembic revision in alembic_version");
+    Fleet.CliRun dry = fleet.cli("baseline", "--schema", "e1f2", "--dry-run", "--json");
+    assertThat(dry.exit()).as(dry.out() + dry.err()).isZero();
+    BaselineReport report = Json.read(dry.out(), BaselineReport.class);
+    assertThat(report.schema()).isEqualTo("e1f2a3b4c5d6");
+    assertThat(report.tables()).containsExactly("public.user");
+    assertThat(report.warnings()).anySatisfy(w -> assertThat(w).contains("cannot tell which revisions created"));
+    Fleet.CliRun stamped = fleet.cli("baseline", "--schema", "e1f2", "--yes");
+    assertThat(stamped.exit()).as(stamped.out() + stamped.err()).isZero();
+    assertThat(db.queryText("SELECT version_num FROM alembic_version")).isEqualTo("e1f2a3b4c5d6");
+    Fleet.CliRun again = fleet.cli("baseline", "--schema", "e1f2", "--dry-run");
+    assertThat(again.exit()).isEqualTo(2);
+    assertThat(again.err()).contains("already at Alembic revision e1f2a3b4c5d6");
+
+    // Drift: the key is lost.
     db.execute("ALTER TABLE \"user\" DROP CONSTRAINT user_pkey");
     int hookLinesBefore = fleet.hookLines().size();
 
