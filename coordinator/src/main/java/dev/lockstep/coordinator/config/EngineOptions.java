@@ -34,7 +34,7 @@ public final class EngineOptions {
 
   @Option(names = "--engine-env", paramLabel = "KEY=VALUE",
       description = "a variable the application's env.py needs (e.g. WEBUI_SECRET_KEY=…), repeatable; DATABASE_URL is"
-          + " always the --database Lockstep migrates")
+          + " always the --database-url Lockstep migrates")
   List<String> engineEnv = List.of();
 
   @Option(names = "--engine-env-file", defaultValue = "${env:LOCKSTEP_ENGINE_ENV_FILE}",

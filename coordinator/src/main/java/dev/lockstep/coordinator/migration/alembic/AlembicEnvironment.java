@@ -55,7 +55,7 @@ public final class AlembicEnvironment {
     String key = entry.substring(0, eq);
     if (key.equals("DATABASE_URL")) {
       throw new IllegalArgumentException(where + " sets DATABASE_URL; Lockstep gives Alembic the database it migrates"
-          + " and fences (--database), so leave DATABASE_URL out of the engine's environment");
+          + " and fences (--database-url), so leave DATABASE_URL out of the engine's environment");
     }
     String value = entry.substring(eq + 1);
     if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"") || value.startsWith("'") && value.endsWith("'"))) {
