@@ -133,6 +133,51 @@ class AlembicCorpusIT {
         engineMs, steps.size(), steps.stream().map(s -> String.valueOf(s.migrations().size())).toList());
   }
 
+  /**
+   * Undoing osparc-simcore's nested merges one revision at a time, as the plan's undo steps say: 6e9f34338072 (above
+   * the merge 7c552b906888 of 61fa093c21bb and the merge e108d9f673fe, itself of 5649397a81bf and the branch point
+   * ae72826e75fc) down to the branch point e3334cced752. Plain {@code alembic downgrade <merge>-1} fails with
+   * "Ambiguous walk", and {@code downgrade <R>-1} (to R's parent) also undoes every other applied descendant of that
+   * parent, so each step must name the Alembic target that undoes its revision alone.
+   */
+  @Test
+  void osparcSimcoreDowngradedThroughItsNestedMergesUndoesOneRevisionPerStep() throws Exception {
+    TestDatabase plain = database("AlembicCorpusIT_osparc_merges_plain");
+    Plain plainUp = plainAlembic("osparc-simcore", plain, Map.of(), "upgrade", "6e9f34338072");
+    assertThat(plainUp.exitCode()).as(plainUp.tail()).isZero();
+    Plain plainDown = plainAlembic("osparc-simcore", plain, Map.of(), "downgrade", "e3334cced752");
+    assertThat(plainDown.exitCode()).as(plainDown.tail()).isZero();
+
+    TestDatabase db = lockstepDatabase("AlembicCorpusIT_osparc_merges_engine");
+    DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
+    AlembicEngine engine = engine("osparc-simcore", url);
+    MigrationSet set = engine.folderSet();
+    long epoch = takeFence(url);
+    for (MigrationPlan.Step step : engine.plan(set, "6e9f34338072").steps()) {
+      engine.migrate(set, step, epoch, line -> {});
+    }
+    assertThat(db.queryTexts("SELECT version_num FROM alembic_version")).containsExactly("6e9f34338072");
+
+    MigrationPlan down = engine.plan(set, "e3334cced752");
+    assertThat(down.downgrade()).isTrue();
+    assertThat(down.pending()).extracting(PendingMigration::version).containsExactly("6e9f34338072", "7c552b906888",
+        "61fa093c21bb", "e108d9f673fe", "5649397a81bf", "ae72826e75fc");
+    List<MigrationPlan.Step> undo = down.steps();
+    assertThat(undo).hasSize(6);
+    long undoEpoch = takeFence(url);
+    for (MigrationPlan.Step step : undo) {
+      PendingMigration m = step.migrations().get(0);
+      List<AppliedMigration> done = engine.migrate(set, step, undoEpoch, line -> {});
+      assertThat(done).as("undo step %s", m.label()).extracting(AppliedMigration::version).containsExactly(m.version());
+      assertThat(done.get(0).description()).isEqualTo("undo " + m.description());
+      assertThat(engine.history(set, SERVICE).applied()).extracting(h -> h.version()).doesNotContain(m.version());
+    }
+    assertThat(db.queryTexts("SELECT version_num FROM alembic_version")).containsExactly("e3334cced752");
+    assertThat(plain.queryTexts("SELECT version_num FROM alembic_version")).containsExactly("e3334cced752");
+    assertThat(SchemaDump.of(db, SchemaDump.Exclusions.LOCKSTEP))
+        .isEqualTo(SchemaDump.of(plain, SchemaDump.Exclusions.LOCKSTEP));
+  }
+
   @Test
   void powerdnsAdminReleasedToHeadIsPlainAlembicsAndItsDowngradeStopsAtTheBrokenStepNamingIt() throws Exception {
     TestDatabase plain = database("AlembicCorpusIT_pdns_plain");
