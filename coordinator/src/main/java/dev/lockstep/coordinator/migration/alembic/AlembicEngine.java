@@ -210,8 +210,8 @@ public final class AlembicEngine implements MigrationEngine {
     if (target == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "merge revision " + r.id() + " cannot be undone"
           + " alone: each of its parents (" + String.join(", ", r.parents()) + ") has another applied descendant, and"
-          + " Alembic's downgrade undoes all of them; release a schema below " + String.join(" and ", r.parents())
-          + " instead (nothing was changed)");
+          + " Alembic's downgrade undoes all of them, so no single alembic downgrade undoes only this step; downgrade"
+          + " past it by hand with alembic (nothing was changed)");
     }
     return target;
   }
