@@ -49,6 +49,8 @@ public final class AlembicEngine implements MigrationEngine {
   /** Python's {@code KeyError: 'WEBUI_SECRET_KEY'} from {@code os.environ[...]} in env.py. */
   private static final Pattern MISSING_VARIABLE = Pattern.compile("KeyError: '([A-Za-z_][A-Za-z0-9_]*)'");
   private static final Pattern AUTOCOMMIT = Pattern.compile("autocommit_block\\s*\\(");
+  /** {@code down_revision = ("a1", "b2")}: a merge (or a one-element tuple, which the graph then tells apart). */
+  private static final Pattern MERGE_DECLARED = Pattern.compile("(?m)^down_revision\\b[^=\\n]*=\\s*[(\\[]");
 
   private final AlembicProject project;
   private final AlembicCommand command;
@@ -160,7 +162,7 @@ public final class AlembicEngine implements MigrationEngine {
         Fence.migrationApplicationName(service));
     List<AppliedMigration> applied = new ArrayList<>();
     try (AlembicProject.Workspace ws = project.workspace(set)) {
-      for (String[] args : commands(step)) {
+      for (String[] args : commands(ws, set, step)) {
         Progress progress = new Progress(set, output);
         AlembicCommand.Result result = command.run(ws, session, progress::line, args);
         if (!result.succeeded()) {
@@ -176,15 +178,42 @@ public final class AlembicEngine implements MigrationEngine {
   }
 
   /**
-   * The runs a step needs: {@code upgrade R} for each revision of the step that no other of it descends from (one,
-   * unless the step ends on several branches), or {@code downgrade R-1} for an undo.
+   * The runs a step needs: {@code upgrade R} for the step's last revision (Alembic applies its unapplied ancestors,
+   * which are the step's revisions), or for an undo the {@code downgrade} that undoes its one revision alone
+   * ({@link #undoTarget}).
    */
-  private static List<String[]> commands(MigrationPlan.Step step) {
+  private List<String[]> commands(AlembicProject.Workspace ws, MigrationSet set, MigrationPlan.Step step) {
     if (step.undo()) {
-      return java.util.Collections.singletonList(new String[] {"downgrade", step.migrations().get(0).version() + "-1"});
+      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, set, step.migrations().get(0))});
     }
     String last = step.migrations().get(step.migrations().size() - 1).version();
     return java.util.Collections.singletonList(new String[] {"upgrade", last});
+  }
+
+  /**
+   * What {@code alembic downgrade} is given to undo {@code m} and nothing else (the plan undoes newest first, so
+   * {@code m} is a current head): {@code R@-1} for a revision with one parent ({@code R-1} would name the parent,
+   * and {@code downgrade <parent>} also undoes the parent's other applied descendants, such as a sibling branch);
+   * for a merge, which {@code @-1} cannot walk ("Ambiguous walk"), a parent that only the merge descends from.
+   */
+  private String undoTarget(AlembicProject.Workspace ws, MigrationSet set, PendingMigration m) {
+    String text = m.script() == null ? null : set.files().get(m.script());
+    if (text == null || !MERGE_DECLARED.matcher(text).find()) {
+      return m.version() + "@-1";
+    }
+    AlembicRevisions graph = revisions(ws);
+    AlembicRevisions.Revision r = graph.get(m.version());
+    if (r == null || !r.merge()) {
+      return m.version() + "@-1";
+    }
+    String target = graph.unmergeTarget(r.id(), graph.closure(current(ws, graph)));
+    if (target == null) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "merge revision " + r.id() + " cannot be undone"
+          + " alone: each of its parents (" + String.join(", ", r.parents()) + ") has another applied descendant, and"
+          + " Alembic's downgrade undoes all of them, so no single alembic downgrade undoes only this step; downgrade"
+          + " past it by hand with alembic (nothing was changed)");
+    }
+    return target;
   }
 
   private void prepareFence(long epoch) {
@@ -352,10 +381,23 @@ public final class AlembicEngine implements MigrationEngine {
         finishRunning();
         undo = m.group(1).equals("downgrade");
         running = undo ? m.group(2).trim() : m.group(3).trim();
-        runningMessage = m.group(4).trim();
+        runningMessage = undo ? undoMessage(m.group(3), m.group(4)) : m.group(4).trim();
         startedNanos = System.nanoTime();
         output.accept("alembic: " + line.substring(line.indexOf("Running ")));
       }
+    }
+
+    /**
+     * The message of {@code Running downgrade c3 -> a1, b2, merge a1 b2}: the arrow's right side lists every parent
+     * of a merge (none at base), so the message starts after the ids, not at the first comma.
+     */
+    private String undoMessage(String afterArrow, String rest) {
+      String[] parts = (afterArrow + ", " + rest).split(", ", -1);
+      int i = 0;
+      while (i < parts.length - 1 && (parts[i].isBlank() || fileOf(parts[i].trim()) != null)) {
+        i++;
+      }
+      return String.join(", ", java.util.Arrays.asList(parts).subList(i, parts.length)).trim();
     }
 
     /** The revisions that completed; the one running when the process ended counts only if it succeeded. */

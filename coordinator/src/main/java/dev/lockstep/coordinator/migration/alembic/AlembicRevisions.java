@@ -165,6 +165,36 @@ public final class AlembicRevisions {
   }
 
   /**
+   * The target of {@code alembic downgrade} that undoes merge revision {@code id} alone while {@code applied} are
+   * applied: one of its parents with no applied descendant but the merge (Alembic's {@code downgrade X} undoes every
+   * applied descendant of X, and {@code downgrade <merge>-1} is refused as an "Ambiguous walk"). Null when each parent
+   * has another applied descendant, so no single downgrade undoes the merge alone.
+   */
+  public String unmergeTarget(String id, Set<String> applied) {
+    Revision merge = byId.get(id);
+    if (merge == null) {
+      return null;
+    }
+    Map<String, List<String>> children = new LinkedHashMap<>();
+    byId.values().forEach(r -> r.parents().forEach(p -> children.computeIfAbsent(p, k -> new ArrayList<>()).add(r.id())));
+    for (String parent : merge.parents()) {
+      Set<String> seen = new LinkedHashSet<>();
+      Deque<String> todo = new ArrayDeque<>(children.getOrDefault(parent, List.of()));
+      while (!todo.isEmpty()) {
+        String child = todo.pop();
+        if (seen.add(child)) {
+          todo.addAll(children.getOrDefault(child, List.of()));
+        }
+      }
+      seen.retainAll(applied);
+      if (seen.equals(Set.of(id))) {
+        return parent;
+      }
+    }
+    return null;
+  }
+
+  /**
    * The revision {@code steps} below the single current head ({@code base} past the first), as
    * {@code alembic downgrade -N} goes.
    *
