@@ -42,6 +42,7 @@ import java.util.regex.Pattern;
  * MigrationPlan plan = engine.plan(set, "head");}</pre>
  */
 public final class AlembicEngine implements MigrationEngine {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AlembicEngine.class);
   /** {@code INFO  [alembic.runtime.migration] Running upgrade a1 -> b2, add orders} (a merge: {@code a1, c3 -> d4}). */
   private static final Pattern RUNNING = Pattern.compile(".*Running (upgrade|downgrade) (.*?) -> (.*?), (.*)$");
   private static final Pattern FENCED = Pattern.compile(
@@ -57,6 +58,13 @@ public final class AlembicEngine implements MigrationEngine {
   private final DatabaseUrl database;
   private final String service;
   private final Duration lockTimeout;
+  /** Revision graphs by set digest, the last few. */
+  private final Map<String, AlembicRevisions> graphs = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, AlembicRevisions> eldest) {
+      return size() > 8;
+    }
+  };
 
   public AlembicEngine(AlembicProject project, AlembicCommand command, DatabaseUrl database, String service,
                        Duration lockTimeout) {
@@ -162,7 +170,7 @@ public final class AlembicEngine implements MigrationEngine {
         Fence.migrationApplicationName(service));
     List<AppliedMigration> applied = new ArrayList<>();
     try (AlembicProject.Workspace ws = project.workspace(set)) {
-      for (String[] args : commands(ws, set, step)) {
+      for (String[] args : commands(ws, set, step, session)) {
         Progress progress = new Progress(set, output);
         AlembicCommand.Result result = command.run(ws, session, progress::line, args);
         if (!result.succeeded()) {
@@ -178,16 +186,27 @@ public final class AlembicEngine implements MigrationEngine {
   }
 
   /**
-   * The runs a step needs: {@code upgrade R} for the step's last revision (Alembic applies its unapplied ancestors,
-   * which are the step's revisions), or for an undo the {@code downgrade} that undoes its one revision alone
-   * ({@link #undoTarget}).
+   * The runs a step needs: {@code upgrade R} for each tip of the step (a revision of it that no other of it descends
+   * from: one, unless the step ends on several branches; Alembic applies a tip's unapplied ancestors, which are the
+   * step's revisions), or for an undo the {@code downgrade} that undoes its one revision alone ({@link #undoTarget}).
+   *
+   * @param env the environment of the runs (the live database, or the rehearsal's clone)
    */
-  private List<String[]> commands(AlembicProject.Workspace ws, MigrationSet set, MigrationPlan.Step step) {
+  private List<String[]> commands(AlembicProject.Workspace ws, MigrationSet set, MigrationPlan.Step step,
+                                  Map<String, String> env) {
     if (step.undo()) {
-      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, set, step.migrations().get(0))});
+      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, set, step.migrations().get(0), env)});
     }
-    String last = step.migrations().get(step.migrations().size() - 1).version();
-    return java.util.Collections.singletonList(new String[] {"upgrade", last});
+    AlembicRevisions graph = revisions(ws);
+    List<String> ids = step.migrations().stream().map(PendingMigration::version).toList();
+    List<String[]> runs = new ArrayList<>();
+    for (String id : ids) {
+      boolean below = ids.stream().anyMatch(other -> !other.equals(id) && graph.closure(Set.of(other)).contains(id));
+      if (!below) {
+        runs.add(new String[] {"upgrade", id});
+      }
+    }
+    return runs;
   }
 
   /**
@@ -196,7 +215,7 @@ public final class AlembicEngine implements MigrationEngine {
    * and {@code downgrade <parent>} also undoes the parent's other applied descendants, such as a sibling branch);
    * for a merge, which {@code @-1} cannot walk ("Ambiguous walk"), a parent that only the merge descends from.
    */
-  private String undoTarget(AlembicProject.Workspace ws, MigrationSet set, PendingMigration m) {
+  private String undoTarget(AlembicProject.Workspace ws, MigrationSet set, PendingMigration m, Map<String, String> env) {
     String text = m.script() == null ? null : set.files().get(m.script());
     if (text == null || !MERGE_DECLARED.matcher(text).find()) {
       return m.version() + "@-1";
@@ -206,7 +225,7 @@ public final class AlembicEngine implements MigrationEngine {
     if (r == null || !r.merge()) {
       return m.version() + "@-1";
     }
-    String target = graph.unmergeTarget(r.id(), graph.closure(current(ws, graph)));
+    String target = graph.unmergeTarget(r.id(), graph.closure(current(ws, graph, env)));
     if (target == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "merge revision " + r.id() + " cannot be undone"
           + " alone: each of its parents (" + String.join(", ", r.parents()) + ") has another applied descendant, and"
@@ -318,12 +337,39 @@ public final class AlembicEngine implements MigrationEngine {
           return stamped;
         }
       }
-      String target = plan.target().contains(",") ? "heads" : plan.target();
-      return command.run(ws, env, output, plan.downgrade() ? "downgrade" : "upgrade", target);
+      // The same runs, step by step, as the release itself makes (migrate), so the rehearsal does what it will do.
+      AlembicCommand.Result last = null;
+      for (MigrationPlan.Step step : plan.steps()) {
+        for (String[] args : commands(ws, set, step, env)) {
+          last = command.run(ws, env, output, args);
+          if (!last.succeeded()) {
+            return last;
+          }
+        }
+      }
+      return last != null ? last : new AlembicCommand.Result(List.of(), 0, false, List.of());
     }
   }
 
+  /**
+   * The set's revision graph. It depends on the set alone, so it is asked of Alembic once per set (a release plans
+   * five times, and {@code history --verbose} of a 273-revision chain takes about a second).
+   */
   private AlembicRevisions revisions(AlembicProject.Workspace ws) {
+    synchronized (graphs) {
+      AlembicRevisions known = graphs.get(ws.digest());
+      if (known != null) {
+        return known;
+      }
+    }
+    AlembicRevisions graph = readRevisions(ws);
+    synchronized (graphs) {
+      graphs.put(ws.digest(), graph);
+    }
+    return graph;
+  }
+
+  private AlembicRevisions readRevisions(AlembicProject.Workspace ws) {
     AlembicCommand.Result result = command.run(ws, AlembicFence.unfenced("lockstep-info/" + service), line -> {},
         "history", "--verbose");
     if (!result.succeeded()) {
@@ -335,7 +381,12 @@ public final class AlembicEngine implements MigrationEngine {
 
   /** The revisions {@code alembic current} names (none: base). */
   private Set<String> current(AlembicProject.Workspace ws, AlembicRevisions graph) {
-    AlembicCommand.Result result = command.run(ws, AlembicFence.unfenced("lockstep-info/" + service), line -> {}, "current");
+    return current(ws, graph, AlembicFence.unfenced("lockstep-info/" + service));
+  }
+
+  /** As above, with {@code env} on top of the application's (another DATABASE_URL: the rehearsal's clone). */
+  private Set<String> current(AlembicProject.Workspace ws, AlembicRevisions graph, Map<String, String> env) {
+    AlembicCommand.Result result = command.run(ws, env, line -> {}, "current");
     if (!result.succeeded()) {
       Matcher missing = MISSING_VARIABLE.matcher(String.join("\n", result.lines()));
       if (missing.find()) {
@@ -376,6 +427,7 @@ public final class AlembicEngine implements MigrationEngine {
     }
 
     synchronized void line(String line) {
+      LOG.info("[alembic] {}", line); // all of it in the coordinator's log; the release events get the revisions
       Matcher m = RUNNING.matcher(line);
       if (m.matches()) {
         finishRunning();

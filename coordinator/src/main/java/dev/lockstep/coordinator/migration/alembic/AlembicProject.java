@@ -108,7 +108,7 @@ public final class AlembicProject {
       }
       Path config = root.resolve("alembic.ini");
       Files.write(config, rewritten(read(ini), copy, directory()));
-      return new Workspace(root, config, directory());
+      return new Workspace(root, config, directory(), set.digest());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare a copy of the Alembic project " + ini + ": " + e.getMessage(), e);
     }
@@ -171,7 +171,7 @@ public final class AlembicProject {
   }
 
   /** A temporary copy of the project; {@link #close} deletes it. */
-  public record Workspace(Path root, Path ini, Path directory) implements AutoCloseable {
+  public record Workspace(Path root, Path ini, Path directory, String digest) implements AutoCloseable {
     @Override
     public void close() {
       try (Stream<Path> files = Files.walk(root)) {
