@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
  * it refuses unless {@code --yes} says the report was read.
  */
 @Command(name = "baseline", mixinStandardHelpOptions = true,
-    description = {"Adopt a database that already has tables but no Flyway history (like `alembic stamp`, `flyway baseline`):"
+    description = {"Adopt a database that already has tables but no migration history (like `alembic stamp`, `flyway baseline`):"
         + " record V as applied without running it, after showing what is there.",
         "Shows the application's tables and, for each migration, the objects it would create and whether they exist, then"
         + " asks before it records anything. Without a terminal it refuses (exit 2) unless --yes is given."})
@@ -84,20 +84,25 @@ public final class BaselineCommand implements Callable<Integer> {
       out.println(Json.write(report));
       return;
     }
-    out.printf("service %s: %d table(s), no Flyway history; migration set %s%n", report.service(), report.tables().size(),
+    out.printf("service %s: %d table(s), no migration history; migration set %s%n", report.service(), report.tables().size(),
         MigrationsDigest.shortForm(report.migrationsDigest()));
     report.tables().forEach(t -> out.println("  " + t));
-    out.printf("%nbaseline at %s: the migrations marked 'recorded' are recorded as applied and never run%n", report.schema());
-    Table t = new Table("VERSION", "DESCRIPTION", "BASELINE", "CREATES");
-    for (BaselineReport.Migration m : report.migrations()) {
-      t.row(m.version(), m.description(), m.covered() ? "recorded" : "runs later", m.creates().isEmpty() ? "(nothing it can check)"
-          : m.creates().stream().map(c -> c.kind() + " " + c.name() + (c.exists() ? " (exists)" : " (missing)"))
-              .collect(Collectors.joining(", ")));
+    if (report.migrations().isEmpty()) {
+      // Alembic: Lockstep does not read the revisions' Python, so there is nothing per migration to show.
+      out.printf("%nbaseline at %s: recorded as the database's revision (alembic stamp); nothing is run%n", report.schema());
+    } else {
+      out.printf("%nbaseline at %s: the migrations marked 'recorded' are recorded as applied and never run%n", report.schema());
+      Table t = new Table("VERSION", "DESCRIPTION", "BASELINE", "CREATES");
+      for (BaselineReport.Migration m : report.migrations()) {
+        t.row(m.version(), m.description(), m.covered() ? "recorded" : "runs later", m.creates().isEmpty() ? "(nothing it can check)"
+            : m.creates().stream().map(c -> c.kind() + " " + c.name() + (c.exists() ? " (exists)" : " (missing)"))
+                .collect(Collectors.joining(", ")));
+      }
+      t.print(out);
+      out.println(report.suggested() == null
+          ? "suggested: none (the first migration already creates something the database lacks)"
+          : "suggested: --schema " + report.suggested() + " (every migration up to it creates only objects that exist)");
     }
-    t.print(out);
-    out.println(report.suggested() == null
-        ? "suggested: none (the first migration already creates something the database lacks)"
-        : "suggested: --schema " + report.suggested() + " (every migration up to it creates only objects that exist)");
     if (!report.warnings().isEmpty()) {
       out.println("look at:");
       report.warnings().forEach(w -> out.println("  - " + w));
