@@ -42,7 +42,10 @@ public final class CloneRehearsal {
 
   /** Blocks. {@code live} is only read (the data-loss counts). */
   public Rehearsal.Result run(Connection live, MigrationSet set, MigrationPlan plan, List<String> repairs) throws SQLException {
-    try (ScratchClone clone = ScratchClone.create(database, "rehearsal")) {
+    // Copies a killed coordinator left behind (over an hour old) go first; a rehearsal is the one place that makes them.
+    ScratchClone.sweep(database);
+    try (ScratchClone clone = ScratchClone.create(database, "the pre-flight rehearsal of " + plan.pendingLabels().size()
+        + " Alembic revision(s)")) {
       try (Connection c = new Connections(clone.url()).open("lockstep-rehearsal")) {
         try (Statement s = c.createStatement()) {
           for (String repair : repairs) {

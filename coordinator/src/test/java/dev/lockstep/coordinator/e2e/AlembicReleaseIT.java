@@ -75,7 +75,8 @@ class AlembicReleaseIT {
     assertThat(doc.agents()).extracting(ReleaseAgent::id).containsExactly("web-1", "web-2", "web-3");
     assertThat(db.queryText("SELECT version_num FROM alembic_version")).isEqualTo("c3d4e5f6a7b8");
     assertThat(db.queryLong("SELECT count(*) FROM \"user\" WHERE display_name IS NOT NULL")).isEqualTo(2);
-    assertThat(db.queryLong("SELECT count(*) FROM pg_database WHERE datname LIKE 'lockstep_rehearsal_%'"))
+    assertThat(db.queryLong("SELECT count(*) FROM pg_database d JOIN pg_shdescription c ON c.objoid = d.oid"
+        + " WHERE d.datname LIKE 'lockstep_rehearsal_%' AND c.description LIKE '%of the schema of " + db.name() + ":%'"))
         .as("the rehearsal's clone is gone").isZero();
 
     // Alembic's own lines are release events, between prepare and switch.
