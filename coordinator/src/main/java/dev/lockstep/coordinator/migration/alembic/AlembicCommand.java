@@ -39,6 +39,11 @@ public final class AlembicCommand {
     this.timeout = timeout;
   }
 
+  /** The same command with another limit per run (the quick questions: history, current). */
+  public AlembicCommand withTimeout(Duration limit) {
+    return new AlembicCommand(executable, environment, limit.compareTo(timeout) < 0 ? limit : timeout);
+  }
+
   /**
    * What one run printed (stdout and stderr, interleaved as they came) and how it ended.
    *

@@ -54,7 +54,10 @@ public final class AlembicEngine implements MigrationEngine {
   private static final Pattern MERGE_DECLARED = Pattern.compile("(?m)^down_revision\\b[^=\\n]*=\\s*[(\\[]");
 
   private final AlembicProject project;
+  private static final Duration QUESTION_TIMEOUT = Duration.ofMinutes(2);
+
   private final AlembicCommand command;
+  private final AlembicCommand questions;
   private final DatabaseUrl database;
   private final String service;
   private final Duration lockTimeout;
@@ -70,6 +73,9 @@ public final class AlembicEngine implements MigrationEngine {
                        Duration lockTimeout) {
     this.project = project;
     this.command = command;
+    // history and current answer in about a second; one that hangs (env.py waiting on a network) must not hold a
+    // release request for the migration timeout
+    this.questions = command.withTimeout(QUESTION_TIMEOUT);
     this.database = database;
     this.service = service;
     this.lockTimeout = lockTimeout;
@@ -370,7 +376,7 @@ public final class AlembicEngine implements MigrationEngine {
   }
 
   private AlembicRevisions readRevisions(AlembicProject.Workspace ws) {
-    AlembicCommand.Result result = command.run(ws, AlembicFence.unfenced("lockstep-info/" + service), line -> {},
+    AlembicCommand.Result result = questions.run(ws, AlembicFence.unfenced("lockstep-info/" + service), line -> {},
         "history", "--verbose");
     if (!result.succeeded()) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "alembic history failed: " + result.error()
@@ -386,7 +392,7 @@ public final class AlembicEngine implements MigrationEngine {
 
   /** As above, with {@code env} on top of the application's (another DATABASE_URL: the rehearsal's clone). */
   private Set<String> current(AlembicProject.Workspace ws, AlembicRevisions graph, Map<String, String> env) {
-    AlembicCommand.Result result = command.run(ws, env, line -> {}, "current");
+    AlembicCommand.Result result = questions.run(ws, env, line -> {}, "current");
     if (!result.succeeded()) {
       Matcher missing = MISSING_VARIABLE.matcher(String.join("\n", result.lines()));
       if (missing.find()) {
