@@ -23,12 +23,14 @@ sql -c 'ALTER TABLE "user" DROP CONSTRAINT user_pkey'
 step "An app instance still migrating at start-up (ENABLE_DB_MIGRATIONS=True) runs plain 'alembic upgrade head'"
 echo "Lockstep's trigger lockstep_fence_check on alembic_version refuses a session without its epoch; Alembic's"
 echo "one transaction rolls back with it:"
-PGOPTIONS= plain_alembic "$DB_URL" upgrade head 2>&1 | grep -E 'Running upgrade|lockstep-fence|HINT' | sed 's/^/  /' || true
-echo "  alembic_version still says: $(sql -tAc 'SELECT version_num FROM alembic_version'); \"user\" has no column name: \
-$(sql -tAc "SELECT count(*) = 0 FROM information_schema.columns WHERE table_name = 'user' AND column_name = 'name'")"
+PGOPTIONS= plain_alembic "$DB_URL" upgrade head 2>&1 | grep -E 'Running upgrade|^sqlalchemy.exc|^HINT' \
+  | awk '!seen[$0]++' | sed 's/^/  /' || true
+has_name=$(sql -tAc "SELECT count(*) FROM information_schema.columns WHERE table_name = 'user' AND column_name = 'name'")
+echo "  alembic_version still says $(sql -tAc 'SELECT version_num FROM alembic_version'); \"user\" has $has_name column(s) named name"
 
 step "What plain 'alembic upgrade head' would hit unfenced (on a throwaway copy ${DB}_probe, never on $DB)"
-psql -h 127.0.0.1 -U postgres -X -qc "DROP DATABASE IF EXISTS ${DB}_probe WITH (FORCE)" -c "CREATE DATABASE ${DB}_probe"
+psql -h 127.0.0.1 -U postgres -X -q -c 'SET client_min_messages = warning' \
+  -c "DROP DATABASE IF EXISTS ${DB}_probe WITH (FORCE)" -c "CREATE DATABASE ${DB}_probe"
 pg_dump -h 127.0.0.1 -U postgres "$DB" | psql -h 127.0.0.1 -U postgres -X -q -d "${DB}_probe" >/dev/null
 PGOPTIONS='-c lockstep.epoch=unfenced' plain_alembic "${DB_URL}_probe" upgrade head 2>&1 \
   | grep -E 'Running upgrade|^sqlalchemy.exc' | sed 's/^/  /' || true
