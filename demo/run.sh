@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Lockstep's main job, end to end on this machine: PostgreSQL and Redis (started if needed), a
-# coordinator, three agents, and two real releases of the story Lockstep exists for:
+# coordinator, three agents, and real releases of the story Lockstep exists for:
 #   release 1 creates the "user" table; the table then loses its primary key (drift);
-#   release 2 adds orders with a foreign key to "user": Lockstep repairs the key first,
+#   release 2 adds a table with a foreign key to "user": Lockstep repairs the key first,
 #   applies the migration once, and switches all three servers together.
+#
+#   bash demo/run.sh            Flyway: V1/V2 SQL migrations from demo/migrations (service "shop")
+#   bash demo/run.sh alembic    Alembic: an Open WebUI-like Python app whose project is demo/alembic
+#                               (service "webui"): release to revision 1, drift, release to head
+#                               (repair, then the real alembic upgrade), then a coordinated downgrade -1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 WORK="$ROOT/demo/work"
 PORT="${LOCKSTEP_DEMO_PORT:-7070}"
 DB="${LOCKSTEP_DEMO_DB:-lockstep_demo}"
-SERVICE=shop
+VARIANT="${1:-flyway}"
+case "$VARIANT" in
+  flyway) SERVICE=shop ;;
+  alembic) SERVICE=webui ;;
+  *) echo "usage: bash demo/run.sh [alembic]   (no argument: the Flyway demo)" >&2; exit 2 ;;
+esac
+DB_URL="postgresql://postgres@127.0.0.1:5432/$DB"
 export LOCKSTEP_TOKEN="demo-operator-token"
 # Each agent's token is derived from this secret (`lockstep agent-token`), so an agent can report only for itself.
 export LOCKSTEP_AGENT_SECRET="demo-agent-secret-change-me"
@@ -23,6 +34,15 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
+memory_and_done() {
+  step "Memory (resident set size)"
+  for p in "${pids[@]}"; do
+    printf '  %-12s %6d MB\n' "$(tr '\0' ' ' </proc/$p/cmdline | grep -o 'lockstep-[a-z]*.jar' | sed 's/.jar//')" \
+      "$(( $(awk '/VmRSS/ {print $2}' /proc/$p/status) / 1024 ))"
+  done
+  echo
+  echo "Done. Logs are in demo/work/."
+}
 
 step "PostgreSQL and Redis"
 LOCKSTEP_SKIP_BROWSER=1 bash scripts/services.sh
@@ -38,14 +58,38 @@ lockstep() { java "${JVM[@]}" -jar "$ROOT/coordinator/target/lockstep-coordinato
 step "A fresh database: $DB"
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
 rm -rf "$WORK" && mkdir -p "$WORK"
-cp -r demo/migrations "$WORK/migrations"
 redis-cli -h 127.0.0.1 del "lockstep:agents:$SERVICE" >/dev/null 2>&1 || true
+if [ "$VARIANT" = flyway ]; then
+  cp -r demo/migrations "$WORK/migrations"
+  ENGINE=(--migrations "$WORK/migrations")
+  STAGED="$WORK/migrations"
+else
+  # The app's Alembic project, as a build of the app ships it; each server stages its versions folder.
+  mkdir -p "$WORK/alembic" && (cd demo/alembic && tar --exclude=__pycache__ -cf - .) | (cd "$WORK/alembic" && tar -xf -)
+  STAGED="$WORK/alembic/migrations/versions"
+  # The app's environment file (Open WebUI reads these at start-up). env.py needs WEBUI_SECRET_KEY;
+  # DATABASE_URL stays out of it: Lockstep always gives Alembic its own --database-url.
+  cat >"$WORK/app.env" <<'ENV'
+WEBUI_SECRET_KEY=demo-webui-secret-change-me
+# The app instances no longer run `alembic upgrade head` at start-up; Lockstep migrates once for all of them.
+ENABLE_DB_MIGRATIONS=False
+ENV
+  ENGINE=(--engine alembic --alembic-config "$WORK/alembic/alembic.ini" --engine-env-file "$WORK/app.env")
+  if ! command -v alembic >/dev/null; then
+    echo "alembic is not installed: apt-get install alembic python3-alembic python3-psycopg2 (elsewhere: pip install alembic psycopg2-binary)" >&2
+    exit 1
+  fi
+  echo "Alembic project: demo/work/alembic (alembic.ini, migrations/env.py, migrations/versions/*.py)"
+  echo "The seed guide's shell pitfall: plain 'alembic current' in a shell without DATABASE_URL and WEBUI_SECRET_KEY:"
+  (cd "$WORK/alembic" && env -u DATABASE_URL -u WEBUI_SECRET_KEY alembic current 2>&1 | tail -1 | sed 's/^/  /') || true
+fi
 
 step "Coordinator on port $PORT (log: demo/work/coordinator.log)"
 java "${JVM[@]}" -jar coordinator/target/lockstep-coordinator.jar serve --port "$PORT" \
-  --database-url "postgresql://postgres@127.0.0.1:5432/$DB" --redis-url redis://127.0.0.1:6379 \
-  --service "$SERVICE" --migrations "$WORK/migrations" --lost-after 6s >"$WORK/coordinator.log" 2>&1 &
+  --database-url "$DB_URL" --redis-url redis://127.0.0.1:6379 \
+  --service "$SERVICE" "${ENGINE[@]}" --lost-after 6s >"$WORK/coordinator.log" 2>&1 &
 pids+=($!)
+[ "$VARIANT" = alembic ] && echo "serve ${ENGINE[*]#$ROOT/}"
 # GET /health over bash's own /dev/tcp, so the demo needs no curl.
 health() {
   exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
@@ -54,14 +98,20 @@ health() {
   [[ "$body" == *'"status":"ok"'* ]] && printf '%s\n' "${body##*$'\r\n\r\n'}"
 }
 for _ in $(seq 1 60); do health 2>/dev/null && break; sleep 0.5; done
+kill -0 "${pids[0]}" 2>/dev/null || { echo "the coordinator exited:" >&2; tail -5 "$WORK/coordinator.log" >&2; exit 1; }
 
 step "Three agents: web-1, web-2, web-3, all on revision v0 (logs: demo/work/agent-*.log)"
+if [ "$VARIANT" = alembic ]; then
+  echo "Each agent's --migrations is the versions folder its server staged; the app instances run with"
+  echo "ENABLE_DB_MIGRATIONS=False (demo/work/app.env), so none of them migrates at start-up any more."
+fi
+MODE_NOTE=""; [ "$VARIANT" = alembic ] && MODE_NOTE=", mode \$LOCKSTEP_MODE"
 for id in web-1 web-2 web-3; do
   echo v0 > "$WORK/revision-$id"
-  hook() { echo "echo \"[$id] $1 hook: release \$LOCKSTEP_RELEASE_ID, revision \$LOCKSTEP_TARGET_REVISION ($2)\" >> $WORK/hooks.log${3:-}"; }
+  hook() { echo "echo \"[$id] $1 hook: release \$LOCKSTEP_RELEASE_ID, revision \$LOCKSTEP_TARGET_REVISION$MODE_NOTE ($2)\" >> $WORK/hooks.log${3:-}"; }
   LOCKSTEP_AGENT_TOKEN="$(lockstep agent-token --service "$SERVICE" --id "$id")" \
   java "${AGENT_JVM[@]}" -jar agent/target/lockstep-agent.jar --coordinator "$LOCKSTEP_COORDINATOR" --id "$id" \
-    --service "$SERVICE" --revision-command "cat $WORK/revision-$id" --migrations "$WORK/migrations" \
+    --service "$SERVICE" --revision-command "cat $WORK/revision-$id" --migrations "$STAGED" \
     --on-prepare "$(hook prepare 'staging the new build')" \
     --on-switch "$(hook switch 'now serving the new code' " && echo \$LOCKSTEP_TARGET_REVISION > $WORK/revision-$id")" \
     --on-abort "$(hook abort 'staying on the old code')" >"$WORK/agent-$id.log" 2>&1 &
@@ -71,6 +121,13 @@ for _ in $(seq 1 60); do
   [ "$(lockstep agents --service "$SERVICE" 2>/dev/null | grep -c serving)" = 3 ] && break; sleep 0.5
 done
 lockstep agents --service "$SERVICE"
+
+if [ "$VARIANT" = alembic ]; then
+  # The Alembic variant's releases (same coordinator, agents and helpers as below).
+  source demo/alembic-story.sh
+  memory_and_done
+  exit 0
+fi
 
 step "Release 1: revision v1, schema 1 (creates the \"user\" table)"
 lockstep release --revision v1 --schema 1
@@ -97,10 +154,4 @@ step "The fleet now"
 lockstep current
 lockstep history
 
-step "Memory (resident set size)"
-for p in "${pids[@]}"; do
-  printf '  %-12s %6d MB\n' "$(tr '\0' ' ' </proc/$p/cmdline | grep -o 'lockstep-[a-z]*.jar' | sed 's/.jar//')" \
-    "$(( $(awk '/VmRSS/ {print $2}' /proc/$p/status) / 1024 ))"
-done
-echo
-echo "Done. Logs are in demo/work/."
+memory_and_done
