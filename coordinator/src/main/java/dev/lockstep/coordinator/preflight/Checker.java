@@ -91,11 +91,13 @@ public final class Checker {
         }, false))
         .compose(history -> Future.all(store.repairs(service), store.appliedBy(service)).map(both -> {
           // Keyed by Flyway's version, so the history's "1.0" finds a release's "1".
+          // An Alembic revision id is no Flyway version: it is its own key.
           Map<MigrationVersion, ReleaseStore.AppliedBy> by = new HashMap<>();
           Map<String, ReleaseStore.AppliedBy> fromReleases = both.resultAt(1);
           fromReleases.forEach((v, a) -> version(v).ifPresent(key -> by.put(key, a)));
           List<MigrationHistory.Entry> applied = history.applied().stream().map(e -> {
-            ReleaseStore.AppliedBy a = version(e.version()).map(by::get).orElse(null);
+            ReleaseStore.AppliedBy a = version(e.version()).map(by::get)
+                .orElseGet(() -> e.version() == null ? null : fromReleases.get(e.version()));
             return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest(), a.coordinator(), a.requestedBy());
           }).toList();
           return new MigrationHistory(history.service(), history.current(), applied, history.pending(),

@@ -26,8 +26,9 @@ public final class Planning implements PhaseStep {
       return attempt.journal().write(planned, "PLANNED: lock and fence taken (epoch " + attempt.epoch() + "); schema "
               + Releases.orNone(plan.current()) + " → " + plan.target() + "; " + what)
           .compose(doc -> attempt.journal().write(doc.toBuilder().phase(Phase.PREFLIGHT).build(),
-              "PREFLIGHT: inspecting the database and rehearsing " + plan.pending().size()
-                  + " migration(s) in a transaction that is rolled back"));
+              "PREFLIGHT: inspecting the database and rehearsing " + plan.pending().size() + " migration(s) "
+                  + (migrations.rehearsesInTransaction() ? "in a transaction that is rolled back"
+                      : "with " + migrations.name() + " on a schema-only clone of the database, dropped afterwards")));
     });
   }
 }

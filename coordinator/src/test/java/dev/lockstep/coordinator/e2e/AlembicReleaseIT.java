@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.MigrationHistory;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
@@ -102,6 +103,14 @@ class AlembicReleaseIT {
     }
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(fleet.agentList())
         .extracting(AgentStatus::revision).containsExactly("v1", "v1", "v1"));
+
+    // `lockstep history`: every revision applied, each attributed to this release.
+    MigrationHistory history = fleet.api().get("/v1/migrations?service=" + fleet.service, MigrationHistory.class);
+    assertThat(history.current()).isEqualTo("c3d4e5f6a7b8");
+    assertThat(history.applied()).extracting(MigrationHistory.Entry::version)
+        .containsExactly("a1b2c3d4e5f6", "b2c3d4e5f6a7", "c3d4e5f6a7b8");
+    assertThat(history.applied()).allSatisfy(e -> assertThat(e.releaseId()).isEqualTo(doc.id()));
+    assertThat(events).anySatisfy(e -> assertThat(e).contains("with alembic on a schema-only clone"));
   }
 
   @Test

@@ -270,9 +270,12 @@ public final class AlembicEngine implements MigrationEngine {
     }
     String revision = progress.running() == null ? "" : " in revision " + progress.running();
     String sql = result.failedSql();
-    return new LockstepException(LockstepException.Code.MIGRATION_FAILED, "alembic " + String.join(" ", args) + " failed"
-        + revision + ": " + result.error() + (sql == null ? "" : " [SQL: " + abbreviate(sql, 300) + "]")
-        + "; the database is at " + where);
+    String message = "alembic " + String.join(" ", args) + " failed" + revision + ": " + result.error()
+        + (sql == null ? "" : " [SQL: " + abbreviate(sql, 300) + "]") + "; the database is at " + where;
+    // psycopg2 names the SQL state by its class; a lock_timeout is retried as for Flyway (Migrating), so say 55P03.
+    java.sql.SQLException cause = text.contains("LockNotAvailable") || text.contains("canceling statement due to lock timeout")
+        ? new java.sql.SQLException(result.error(), "55P03") : null;
+    return new LockstepException(LockstepException.Code.MIGRATION_FAILED, message, cause);
   }
 
   /** The service's epoch in the fence now, or -1 if it cannot be read. */

@@ -11,12 +11,14 @@ import java.util.Map;
 /**
  * The environment Alembic's {@code env.py} runs with: the application's variables ({@code --engine-env KEY=VALUE},
  * {@code --engine-env-file FILE}, the later winning) and {@code DATABASE_URL}, which is always the database
- * Lockstep migrates and fences (a {@code DATABASE_URL} given as engine env would point the migration elsewhere,
- * so it is refused).
+ * Lockstep migrates and fences: a {@code DATABASE_URL} given with {@code --engine-env} would point the migration
+ * elsewhere, so it is refused; one in the env file (an application's {@code .env} usually has it) is ignored with a
+ * warning.
  *
  * <pre>{@code Map<String, String> env = AlembicEnvironment.of(database, List.of("WEBUI_SECRET_KEY=s3cret"), null);}</pre>
  */
 public final class AlembicEnvironment {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AlembicEnvironment.class);
   private AlembicEnvironment() {}
 
   /**
@@ -37,7 +39,14 @@ public final class AlembicEnvironment {
         if (line.isEmpty() || line.startsWith("#")) {
           continue;
         }
-        put(env, line.startsWith("export ") ? line.substring(7).strip() : line, file + " line " + (i + 1));
+        String entry = line.startsWith("export ") ? line.substring(7).strip() : line;
+        if (entry.startsWith("DATABASE_URL=")) {
+          // The application's own .env usually names its database: Lockstep's --database-url wins, said once.
+          LOG.warn("{} line {} sets DATABASE_URL; ignored: Alembic runs against --database-url, the database Lockstep"
+              + " migrates and fences", file, i + 1);
+          continue;
+        }
+        put(env, entry, file + " line " + (i + 1));
       }
     }
     for (String entry : entries) {

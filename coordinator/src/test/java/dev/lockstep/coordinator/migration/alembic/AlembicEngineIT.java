@@ -192,6 +192,28 @@ class AlembicEngineIT {
   }
 
   @Test
+  void aLockTimeoutInsideAlembicIsReportedAsOneSoTheReleaseRetriesIt() throws Exception {
+    AlembicEngine first = engine("shop", url, Map.of());
+    MigrationSet set = first.folderSet();
+    first.migrate(set, first.plan(set, "a1b2c3d4e5f6").steps().get(0), takeFence(), line -> {});
+    AlembicEngine engine = new AlembicEngine(AlembicProject.open(PROJECTS.resolve("shop/alembic.ini")),
+        new AlembicCommand(List.of("alembic"), Map.of("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(url)),
+            Duration.ofMinutes(2)), url, SERVICE, Duration.ofMillis(500));
+    long epoch = takeFence();
+    try (Connection holder = db.connect(); java.sql.Statement s = holder.createStatement()) {
+      holder.setAutoCommit(false);
+      s.execute("LOCK TABLE \"user\" IN ACCESS EXCLUSIVE MODE"); // a long transaction in the way
+      assertThatThrownBy(() -> engine.migrate(set, engine.plan(set, "b2c3d4e5f6a7").steps().get(0), epoch, line -> {}))
+          .isInstanceOfSatisfying(LockstepException.class, e -> {
+            assertThat(e.lockTimeout()).as(e.getMessage()).isTrue();
+            assertThat(e.getMessage()).contains("in revision b2c3d4e5f6a7").contains("lock timeout");
+          });
+      holder.rollback();
+    }
+    assertThat(db.queryText("SELECT version_num FROM alembic_version")).isEqualTo("a1b2c3d4e5f6");
+  }
+
+  @Test
   void aVariableEnvPyNeedsIsNamedBeforeAnythingIsLocked(@TempDir Path tmp) throws Exception {
     // The seed guide's pitfall: env.py reads a variable the coordinator's shell does not have.
     Path project = copyProject("shop", tmp);
