@@ -106,30 +106,8 @@ final class Fleet implements AutoCloseable {
    * resources into this test's folder, so tests may change it; returns the copy's root.
    */
   Path project(String resource) {
-    try {
-      Path source = Path.of("src", "test", "resources", resource);
-      Path target = dir.resolve("project-" + resource.replace('/', '-'));
-      if (Files.exists(target)) {
-        try (var old = Files.walk(target)) {
-          for (Path p : old.sorted(java.util.Comparator.reverseOrder()).toList()) {
-            Files.delete(p);
-          }
-        }
-      }
-      try (var files = Files.walk(source)) {
-        for (Path p : files.toList()) {
-          Path t = target.resolve(source.relativize(p).toString());
-          if (Files.isDirectory(p)) {
-            Files.createDirectories(t);
-          } else {
-            Files.copy(p, t);
-          }
-        }
-      }
-      return target;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return dev.lockstep.testkit.TestFiles.copyTree(Path.of("src", "test", "resources", resource),
+        dir.resolve("project-" + resource.replace('/', '-')));
   }
 
   /**

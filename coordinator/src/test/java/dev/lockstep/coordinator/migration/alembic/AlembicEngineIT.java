@@ -234,19 +234,7 @@ class AlembicEngineIT {
     assertThat(given.plan(given.folderSet(), null).pending()).hasSize(3);
   }
 
-  static Path copyProject(String name, Path into) throws Exception {
-    Path source = PROJECTS.resolve(name);
-    Path target = into.resolve(name);
-    try (var files = Files.walk(source)) {
-      for (Path p : files.toList()) {
-        Path t = target.resolve(source.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t);
-        }
-      }
-    }
-    return target;
+  static Path copyProject(String name, Path into) {
+    return dev.lockstep.testkit.TestFiles.copyTree(PROJECTS.resolve(name), into.resolve(name));
   }
 }
