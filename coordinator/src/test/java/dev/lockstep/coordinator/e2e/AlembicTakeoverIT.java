@@ -33,13 +33,19 @@ class AlembicTakeoverIT {
   static void start() throws Exception {
     db = TestPostgres.instance().createDatabase("AlembicTakeoverIT");
     fleet = new Fleet("AlembicTakeoverIT", db);
-    project = fleet.project("alembic/shop");
+    project = slowProject(fleet);
+    fleet.startCoordinator(null, "--engine", "alembic", "--alembic-config", project.resolve("alembic.ini").toString());
+    // No agent: agents report to the coordinator they were given, which is paused here (as in FencedTakeoverIT).
+  }
+
+  /** The shop project plus d4, which sleeps 4 s inside the migration's transaction before it creates a table. */
+  private static Path slowProject(Fleet fleet) throws Exception {
+    Path project = fleet.project("alembic/shop");
     Path versions = project.resolve("migrations/versions");
     Files.writeString(versions.resolve("d4e5f6a7b8c9_ledger.py"), AlembicReleaseIT.revision("d4e5f6a7b8c9", "c3d4e5f6a7b8",
         "a slow ledger", "    op.execute('SELECT pg_sleep(4)')\n"
             + "    op.create_table('ledger', sa.Column('id', sa.Integer, primary_key=True))\n"));
-    fleet.startCoordinator(null, "--engine", "alembic", "--alembic-config", project.resolve("alembic.ini").toString());
-    // No agent: agents report to the coordinator they were given, which is paused here (as in FencedTakeoverIT).
+    return project;
   }
 
   @AfterAll
@@ -85,5 +91,41 @@ class AlembicTakeoverIT {
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'ledger'")).isEqualTo(1);
     assertThat(Files.readString(fleet.dir.resolve("standby.log"))).contains("resuming release " + started.id());
     standby.destroy();
+  }
+
+  /**
+   * kill -9 of the coordinator mid-revision: its alembic child is not killed with it and runs on, an orphan in the
+   * middle of the migration's transaction. Whether it commits before the standby's takeover or is terminated by it,
+   * every revision ends applied exactly once.
+   */
+  @Test
+  void aKilledCoordinatorsOrphanedAlembicCannotApplyARevisionTwice() throws Exception {
+    try (TestDatabase killDb = TestPostgres.instance().createDatabase("AlembicTakeoverIT_kill");
+         Fleet killFleet = new Fleet("AlembicTakeoverIT-kill", killDb)) {
+      Path slow = slowProject(killFleet);
+      killFleet.startCoordinator(null, "--engine", "alembic", "--alembic-config", slow.resolve("alembic.ini").toString());
+      ReleaseDocument started = killFleet.api().post("/v1/releases", ReleaseRequest.of("v1", null), ReleaseDocument.class);
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> killDb.queryLong(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'"
+              + " AND application_name = 'lockstep-migrate/" + killFleet.service + "' AND query LIKE '%pg_sleep(4)%'") > 0);
+      Process killed = killFleet.coordinator();
+      List<ProcessHandle> children = killed.descendants().toList();
+      killed.destroyForcibly();
+      killed.waitFor();
+      assertThat(children).as("the alembic child outlives the coordinator").anyMatch(ProcessHandle::isAlive);
+
+      Process standby = killFleet.startStandbyCoordinator("standby.log").process();
+      await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).until(() -> killDb.queryLong(
+          "SELECT count(*) FROM lockstep.releases WHERE id = '" + started.id() + "' AND phase = 'COMPLETED'") == 1);
+      await().atMost(Duration.ofSeconds(30)).until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
+
+      assertThat(killDb.queryText("SELECT version_num FROM alembic_version")).isEqualTo("d4e5f6a7b8c9");
+      assertThat(killDb.queryLong("SELECT count(*) FROM alembic_version")).isEqualTo(1);
+      assertThat(killDb.queryLong("SELECT count(*) FROM \"user\"")).as("the data revision's rows, once").isEqualTo(2);
+      assertThat(killDb.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'ledger'")).isEqualTo(1);
+      assertThat(killDb.queryLong("SELECT epoch FROM lockstep.fence WHERE service = '" + killFleet.service + "'"))
+          .isEqualTo(2);
+      standby.destroy();
+    }
   }
 }
