@@ -45,8 +45,8 @@ public final class AlembicEngine implements MigrationEngine {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AlembicEngine.class);
   /** {@code INFO  [alembic.runtime.migration] Running upgrade a1 -> b2, add orders} (a merge: {@code a1, c3 -> d4}). */
   private static final Pattern RUNNING = Pattern.compile(".*Running (upgrade|downgrade) (.*?) -> (.*?), (.*)$");
-  private static final Pattern FENCED = Pattern.compile(
-      "lockstep-fence: coordinator fenced out of service (\\S+): it runs epoch (\\d+), the fence is at (\\d*)");
+  private static final Pattern FENCED = Pattern.compile(Pattern.quote(AlembicFence.ERROR_PREFIX)
+      + " coordinator fenced out of service (\\S+): it runs epoch (\\d+), the fence is at (\\d*)");
   /** Python's {@code KeyError: 'WEBUI_SECRET_KEY'} from {@code os.environ[...]} in env.py. */
   private static final Pattern MISSING_VARIABLE = Pattern.compile("KeyError: '([A-Za-z_][A-Za-z0-9_]*)'");
   private static final Pattern AUTOCOMMIT = Pattern.compile("autocommit_block\\s*\\(");

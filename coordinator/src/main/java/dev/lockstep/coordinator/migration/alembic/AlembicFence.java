@@ -23,7 +23,10 @@ import java.util.Map;
  * {@code PGOPTIONS='-c lockstep.epoch=unfenced'} lets a person write the table by hand.
  */
 public final class AlembicFence {
-  /** The name the trigger's errors start with, which {@link AlembicEngine} looks for in alembic's output. */
+  /**
+   * What the trigger's errors start with, which {@link AlembicEngine} looks for in alembic's output (the trigger's
+   * SQL below spells it out too).
+   */
   public static final String ERROR_PREFIX = "lockstep-fence:";
   public static final String UNFENCED = "unfenced";
 
