@@ -191,7 +191,7 @@ public final class Agent extends VerticleBase {
     reportAgain = false;
     Readiness now = readiness;
     coordinator.report(state.toReport(config.id(), config.service(), now == null ? null : now.ready(),
-        config.ephemeral())).onComplete(done -> {
+        config.ephemeral(), config.reportInterval())).onComplete(done -> {
       reportInFlight = false;
       if (done.succeeded() && done.result().sendMigrations() != null) {
         upload(done.result().sendMigrations());

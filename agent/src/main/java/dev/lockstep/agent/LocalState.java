@@ -86,8 +86,12 @@ public record LocalState(
     return new AgentReport(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt);
   }
 
-  /** With readiness mode's answer ({@code ready}, null without it) and whether the agent is ephemeral. */
-  public AgentReport toReport(String id, String service, Boolean ready, boolean ephemeral) {
-    return new AgentReport(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt, ready, ephemeral);
+  /**
+   * With readiness mode's answer ({@code ready}, null without it), whether the agent is ephemeral and how often it
+   * reports.
+   */
+  public AgentReport toReport(String id, String service, Boolean ready, boolean ephemeral, java.time.Duration interval) {
+    return new AgentReport(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt, ready, ephemeral,
+        interval.toMillis());
   }
 }

@@ -17,6 +17,7 @@ package dev.lockstep.protocol;
  * @param ready in readiness mode ({@code --readiness-port}), what its {@code GET /ready} answers now; null otherwise
  * @param ephemeral it runs with {@code --ephemeral}: it never comes back under this id, so a silent one is forgotten
  *     rather than kept as {@code lost}
+ * @param reportIntervalMs how often it reports ({@code --report-interval}); 0 from agents that do not say
  */
 public record AgentReport(
     String id,
@@ -29,16 +30,18 @@ public record AgentReport(
     String detail,
     String switchedAt,
     Boolean ready,
-    boolean ephemeral) {
+    boolean ephemeral,
+    long reportIntervalMs) {
 
   /** A report of a long-lived server without readiness mode. */
   public AgentReport(String id, String service, String revision, AgentState state, String releaseId, long epoch,
                      String digest, String detail, String switchedAt) {
-    this(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt, null, false);
+    this(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt, null, false, 0);
   }
 
   /** The same report with {@code newDetail}. */
   public AgentReport withDetail(String newDetail) {
-    return new AgentReport(id, service, revision, state, releaseId, epoch, digest, newDetail, switchedAt, ready, ephemeral);
+    return new AgentReport(id, service, revision, state, releaseId, epoch, digest, newDetail, switchedAt, ready, ephemeral,
+        reportIntervalMs);
   }
 }

@@ -17,23 +17,24 @@ public record AgentStatus(
     String switchedAt,
     String lastSeen,
     Boolean ready,
-    boolean ephemeral) {
+    boolean ephemeral,
+    long reportIntervalMs) {
 
   /** A long-lived server without readiness mode. */
   public AgentStatus(String id, String service, String revision, AgentState state, String releaseId, long epoch,
                      String digest, String detail, String switchedAt, String lastSeen) {
-    this(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt, lastSeen, null, false);
+    this(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt, lastSeen, null, false, 0);
   }
 
   public static AgentStatus of(AgentReport report, String lastSeen) {
     return new AgentStatus(report.id(), report.service(), report.revision(), report.state(), report.releaseId(),
         report.epoch(), report.digest(), report.detail(), report.switchedAt(), lastSeen, report.ready(),
-        report.ephemeral());
+        report.ephemeral(), report.reportIntervalMs());
   }
 
   public AgentStatus withState(AgentState newState) {
     return new AgentStatus(id, service, revision, newState, releaseId, epoch, digest, detail, switchedAt, lastSeen, ready,
-        ephemeral);
+        ephemeral, reportIntervalMs);
   }
 
   /** In readiness mode ({@code --readiness-port}): it answers the platform's readiness probe. */
