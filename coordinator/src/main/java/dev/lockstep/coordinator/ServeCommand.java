@@ -225,7 +225,7 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--auto-release", defaultValue = "${env:LOCKSTEP_AUTO_RELEASE:-false}",
       description = "release on arrival: when instances in readiness mode appear on a revision no release brought, all"
           + " with one migrations digest, start the release to it with their set (--migrations-from agents), requested"
-          + " by 'auto' (env LOCKSTEP_AUTO_RELEASE, default off)")
+          + " by 'auto' (env LOCKSTEP_AUTO_RELEASE, default false)")
   boolean autoRelease;
 
   @Option(names = "--rules", defaultValue = "${env:LOCKSTEP_RULES}",
