@@ -251,7 +251,7 @@ public final class Agent extends VerticleBase {
       return;
     }
     long sentAt = System.nanoTime();
-    coordinator.desired(config.service(), index, config.pollWait()).onComplete(answer -> {
+    coordinator.desired(config.service(), config.id(), index, config.pollWait()).onComplete(answer -> {
       if (stopped) {
         return;
       }
@@ -431,7 +431,8 @@ public final class Agent extends VerticleBase {
         return Future.succeededFuture();
       }
       String switchedAt = clock.instant().toString();
-      if (config.revisionCommand() == null) {
+      // A pod's revision is its image's: nothing to read again, and the moment it turns ready is this one.
+      if (config.revisionCommand() == null || config.readinessMode()) {
         update(state.switched(desired.targetRevision(), switchedAt));
         return Future.succeededFuture();
       }

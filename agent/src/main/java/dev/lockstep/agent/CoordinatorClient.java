@@ -145,11 +145,20 @@ public final class CoordinatorClient {
    * coordinator meanwhile, the query is re-issued there and the future completes with that coordinator's answer.
    */
   public Future<DesiredState> desired(String service, long index, Duration wait) {
+    return desired(service, null, index, wait);
+  }
+
+  /**
+   * As above, naming the asking agent ({@code &agent=ID}): with a token of the whole service, the coordinator counts the
+   * query against that agent, not against every pod that holds the token.
+   */
+  public Future<DesiredState> desired(String service, String agentId, long index, Duration wait) {
     if (inFlight != null) {
       return Future.failedFuture(new IllegalStateException("a blocking query to " + bases.get(inFlight.used)
           + " is still in flight; the agent runs one at a time"));
     }
-    String path = "/v1/services/" + segment(service) + "/desired?index=" + index + "&wait=" + Durations.format(wait);
+    String path = "/v1/services/" + segment(service) + "/desired?index=" + index + "&wait=" + Durations.format(wait)
+        + (agentId == null ? "" : "&agent=" + segment(agentId));
     long timeoutMs = wait.toMillis() + POLL_MARGIN_MS;
     return hold(path, timeoutMs).compose(answer -> {
       try {

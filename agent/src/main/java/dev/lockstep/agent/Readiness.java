@@ -17,6 +17,8 @@ import java.util.Objects;
  * instances on R (new) are not ready until SWITCHING, and then only once they switched with the release's migrations;
  * instances on another revision (retiring) stop being ready at SWITCHING, or at PREPARING in maintenance mode. Before
  * the first release of a service no instance is ready; the first release makes its instances ready when it switches.
+ * Retiring instances stop when the desired state says {@code retire}: in online mode the coordinator says so once every
+ * new instance is ready, so the service is never left without a ready instance.
  * While the coordinator cannot be reached the agent does not decide again, so it keeps its last answer.
  *
  * <pre>{@code Readiness r = Readiness.decide(local, desired); // r.ready(), r.reason()}</pre>
@@ -61,7 +63,12 @@ public record Readiness(boolean ready, String reason) {
       }
       case SWITCHING, COMPLETED -> {
         if (!revision.equals(target)) {
-          yield no("retired: " + release + " moved service " + desired.service() + " to " + target);
+          if (desired.retire() || desired.phase() == Phase.COMPLETED) {
+            yield no("retired: " + release + " moved service " + desired.service() + " to " + target);
+          }
+          yield revision.equals(released)
+              ? yes("serving released revision " + released + " until the new instances on " + target + " are ready")
+              : notReleased(revision, released);
         }
         String digestProblem = digestProblem(local, desired);
         if (digestProblem != null) {

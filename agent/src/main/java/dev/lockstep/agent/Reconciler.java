@@ -7,7 +7,6 @@ import static dev.lockstep.protocol.AgentState.SWITCHED;
 
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.DesiredState;
-import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import java.util.EnumSet;
 import java.util.Set;
@@ -63,15 +62,18 @@ public final class Reconciler {
 
   /**
    * A retiring instance (readiness mode, not on the target revision): its image cannot become the target, so it only
-   * stops taking traffic when the release says so, and comes back if a maintenance release that stopped it aborts.
+   * stops taking traffic when the release says so ({@code retire}, and at COMPLETED), and comes back if a maintenance
+   * release that stopped it aborts.
    */
   private static Action retiring(LocalState local, DesiredState desired, boolean sameRelease) {
     boolean retired = sameRelease && local.state() == AgentState.RETIRED;
     return switch (desired.phase()) {
       case PLANNED, PREFLIGHT -> new Action.Nothing(desired);
-      case PREPARING, MIGRATING -> desired.mode() == Mode.MAINTENANCE && !retired
+      case PREPARING, MIGRATING, SWITCHING -> desired.retire() && !retired
           ? new Action.Retire(desired) : new Action.Nothing(desired);
-      case SWITCHING, COMPLETED -> retired ? new Action.Nothing(desired) : new Action.Retire(desired);
+      // After the switch only an instance that served before has anything to retire from; a pod of a newer revision
+      // that arrived meanwhile waits for its own release as it is.
+      case COMPLETED -> retired || local.releaseId() == null ? new Action.Nothing(desired) : new Action.Retire(desired);
       case ABORTED, FAILED -> !retired ? new Action.Nothing(desired)
           : desired.hold() && desired.phase() == Phase.FAILED ? new Action.Hold(desired) : new Action.Abort(desired);
     };

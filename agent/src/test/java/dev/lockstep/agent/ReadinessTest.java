@@ -25,6 +25,11 @@ class ReadinessTest {
     return new DesiredState("app", 7, 3, "r-2", phase, V2, mode, DIGEST, "2", false, released);
   }
 
+  /** As the coordinator says it once every new instance is ready (online) or from PREPARING (maintenance). */
+  private static DesiredState retiring(Phase phase, Mode mode, String released) {
+    return new DesiredState("app", 8, 3, "r-2", phase, V2, mode, DIGEST, "2", false, released, true);
+  }
+
   private static LocalState old() {
     return LocalState.serving(V1);
   }
@@ -61,10 +66,14 @@ class ReadinessTest {
     }
 
     @Test
-    void atTheSwitchTheNewTurnsReadyOnceSwitchedAndTheOldRetires() {
+    void atTheSwitchTheNewTurnsReadyOnceSwitchedAndTheOldRetiresOnlyWhenTold() {
       DesiredState switching = desired(Phase.SWITCHING, Mode.ONLINE, V1);
-      assertThat(Readiness.decide(old(), switching).reason()).isEqualTo("retired: release r-2 moved service app to v2");
-      assertThat(ready(old(), switching)).isFalse();
+      assertThat(ready(old(), switching)).as("the new instances are not all ready yet").isTrue();
+      assertThat(Readiness.decide(old(), switching).reason())
+          .isEqualTo("serving released revision v1 until the new instances on v2 are ready");
+      assertThat(Readiness.decide(old(), retiring(Phase.SWITCHING, Mode.ONLINE, V1)).reason())
+          .isEqualTo("retired: release r-2 moved service app to v2");
+      assertThat(ready(old(), retiring(Phase.SWITCHING, Mode.ONLINE, V1))).isFalse();
       LocalState prepared = fresh().enter("r-2", AgentState.PREPARED).withDigest(DIGEST);
       assertThat(ready(prepared, switching)).as("switch hook not run yet").isFalse();
       assertThat(ready(prepared.with(AgentState.SWITCHING), switching)).isFalse();
@@ -135,16 +144,22 @@ class ReadinessTest {
       assertThat(Reconciler.decide(old(), desired(Phase.PREPARING, Mode.ONLINE, V1), true)).isInstanceOf(Action.Nothing.class);
       assertThat(Reconciler.decide(old(), desired(Phase.PREPARING, Mode.ONLINE, V1), false))
           .as("a long-lived server prepares in place").isInstanceOf(Action.Prepare.class);
-      assertThat(Reconciler.decide(old(), desired(Phase.SWITCHING, Mode.ONLINE, V1), true)).isInstanceOf(Action.Retire.class);
-      assertThat(Reconciler.decide(old().retired("r-2", "t"), desired(Phase.SWITCHING, Mode.ONLINE, V1), true))
+      assertThat(Reconciler.decide(old(), desired(Phase.SWITCHING, Mode.ONLINE, V1), true))
+          .as("until every new instance is ready").isInstanceOf(Action.Nothing.class);
+      assertThat(Reconciler.decide(old(), retiring(Phase.SWITCHING, Mode.ONLINE, V1), true)).isInstanceOf(Action.Retire.class);
+      assertThat(Reconciler.decide(old().retired("r-2", "t"), retiring(Phase.SWITCHING, Mode.ONLINE, V1), true))
           .isInstanceOf(Action.Nothing.class);
+      assertThat(Reconciler.decide(old().servingRelease("r-1"), desired(Phase.COMPLETED, Mode.ONLINE, V2), true))
+          .as("an instance that served and missed the switch").isInstanceOf(Action.Retire.class);
+      assertThat(Reconciler.decide(LocalState.serving("v3"), desired(Phase.COMPLETED, Mode.ONLINE, V2), true))
+          .as("a pod of a newer revision waits for its own release").isInstanceOf(Action.Nothing.class);
       assertThat(Reconciler.decide(old().retired("r-2", "t"), desired(Phase.COMPLETED, Mode.ONLINE, V2), true))
           .isInstanceOf(Action.Nothing.class);
     }
 
     @Test
     void inMaintenanceItRetiresAtPreparingAndComesBackOnAbort() {
-      assertThat(Reconciler.decide(old(), desired(Phase.PREPARING, Mode.MAINTENANCE, V1), true))
+      assertThat(Reconciler.decide(old(), retiring(Phase.PREPARING, Mode.MAINTENANCE, V1), true))
           .isInstanceOf(Action.Retire.class);
       LocalState retired = old().retired("r-2", "t");
       assertThat(Reconciler.decide(retired, desired(Phase.MIGRATING, Mode.MAINTENANCE, V1), true))

@@ -18,6 +18,9 @@ package dev.lockstep.protocol;
  *     not serving, instead of going back to old code that may not read the schema (state {@code holding})
  * @param releasedRevision the revision of the service's last COMPLETED release, null before the first: in readiness
  *     mode an instance on it takes traffic while no release says otherwise
+ * @param retire readiness mode: instances on a revision other than {@code targetRevision} stop taking traffic now —
+ *     from PREPARING in maintenance mode; in online mode once every new instance has turned ready in SWITCHING, so the
+ *     service never has no instance ready; and at COMPLETED
  */
 public record DesiredState(
     String service,
@@ -30,17 +33,24 @@ public record DesiredState(
     String digest,
     String schema,
     boolean hold,
-    String releasedRevision) {
+    String releasedRevision,
+    boolean retire) {
 
   /** A desired state that does not ask agents to hold. */
   public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
                       Mode mode, String digest, String schema) {
-    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, false, null);
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, false, null, false);
   }
 
   public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
                       Mode mode, String digest, String schema, boolean hold) {
-    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, null);
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, null, false);
+  }
+
+  /** With the released revision, without asking retiring instances to stop. */
+  public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
+                      Mode mode, String digest, String schema, boolean hold, String releasedRevision) {
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, releasedRevision, false);
   }
 
   public static DesiredState none(String service) {
@@ -49,10 +59,11 @@ public record DesiredState(
 
   public DesiredState withIndex(long newIndex) {
     return new DesiredState(service, newIndex, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold,
-        releasedRevision);
+        releasedRevision, retire);
   }
 
   public DesiredState withReleasedRevision(String revision) {
-    return new DesiredState(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, revision);
+    return new DesiredState(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, revision,
+        retire);
   }
 }

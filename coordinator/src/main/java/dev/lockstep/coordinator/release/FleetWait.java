@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
@@ -36,7 +37,14 @@ public final class FleetWait {
    * waits for at all (a retiring instance in an online PREPARING is not asked anything), how to stop.
    */
   record Goal(Phase phase, Duration timeout, Judge judge, Function<ReleaseAgent, String> through,
-              Predicate<ReleaseAgent> awaited, Function<String, LockstepException> stop) {}
+              Predicate<ReleaseAgent> awaited, Function<String, LockstepException> stop,
+              BiFunction<ReleaseDocument, ReleaseDocument, String> tells) {
+    /** A goal whose progress never changes what the fleet is told. */
+    Goal(Phase phase, Duration timeout, Judge judge, Function<ReleaseAgent, String> through,
+         Predicate<ReleaseAgent> awaited, Function<String, LockstepException> stop) {
+      this(phase, timeout, judge, through, awaited, stop, (before, after) -> null);
+    }
+  }
 
   /** Judges the participants from the agents' reports and the ephemeral agents that went ({@link FleetCheck}). */
   @FunctionalInterface
@@ -149,7 +157,13 @@ public final class FleetWait {
     long through = awaited.stream().filter(a -> goal.through().apply(a) != null).count();
     String event = news.isEmpty() ? null
         : goal.phase() + ": " + String.join(", ", news) + " (" + through + "/" + awaited.size() + ")";
-    return journal.write(doc.toBuilder().agents(progress.agents()).build(), event).map(progress);
+    ReleaseDocument next = doc.toBuilder().agents(progress.agents()).build();
+    // Progress that changes what the fleet is told (the retiring instances may stop now) is published with it.
+    String told = goal.tells().apply(doc, next);
+    if (told == null) {
+      return journal.write(next, event).map(progress);
+    }
+    return journal.tell(next, (event == null ? goal.phase() + ": " : event + "; ") + told, false).map(progress);
   }
 
   /**

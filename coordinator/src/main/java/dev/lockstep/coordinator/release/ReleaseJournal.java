@@ -100,6 +100,6 @@ final class ReleaseJournal {
 
   private DesiredState desired(ReleaseDocument doc, boolean hold) {
     return new DesiredState(doc.service(), 0, epoch, doc.id(), doc.phase(), doc.revision(), doc.mode(), digest, doc.schema(),
-        hold);
+        hold, null, FleetCheck.retire(doc));
   }
 }

@@ -66,7 +66,9 @@ public final class Switching implements PhaseStep {
             : a.switchedAt() != null ? a.id() + (a.role() == ReleaseRole.NEW ? " ready at " : " switched at ") + a.switchedAt()
             : a.state() == AgentState.SERVING ? a.id() + " serves " + stored.revision() + " (restarted)" : null,
         a -> true,
-        reason -> LockstepException.failed(reason, null));
+        reason -> LockstepException.failed(reason, null),
+        (before, after) -> !FleetCheck.retire(before) && FleetCheck.retire(after)
+            ? "every new instance is ready: the retiring instances stop taking traffic now" : null);
     return fleet.await(goal, attempt).compose(switched -> {
       Long skew = FleetCheck.skewMs(switched.agents());
       if (skew != null) {

@@ -557,6 +557,39 @@ final class Fleet implements AutoCloseable {
     return agents.get(id);
   }
 
+  /**
+   * Starts an agent as the sidecar of a pod: readiness mode on a port of its own (ephemeral, as readiness mode
+   * implies), on {@code revision} with the migrations folder its image carries, plus {@code extra} flags. Returns the
+   * readiness port, which a {@link Kubelet} probes.
+   */
+  int startPod(String id, String revision, Path migrations, String... extra) {
+    return startPod(AgentSpec.of(id, revision, migrations), extra);
+  }
+
+  /** As above, from a spec (e.g. one whose prepare hook takes a while). */
+  int startPod(AgentSpec spec, String... extra) {
+    int port = freePort();
+    List<String> flags = new ArrayList<>(spec.extra());
+    flags.addAll(List.of("--readiness-port", Integer.toString(port)));
+    flags.addAll(List.of(extra));
+    startAgent(new AgentSpec(spec.id(), spec.revision(), spec.migrations(), spec.beforePrepare(), spec.beforeSwitch(),
+        flags));
+    return port;
+  }
+
+  /** Sends SIGTERM to agent {@code id}, as the kubelet does to a pod the Deployment removes, and waits until it exits. */
+  void terminateAgent(String id) {
+    Process p = agents.get(id);
+    signal(p.pid(), "TERM");
+    try {
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("agent " + id + " did not exit within 20 s of SIGTERM; see its log");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** The token of agent {@code id} of {@code service}, as {@code lockstep agent-token} prints it for {@link #AGENT_SECRET}. */
   static String agentToken(String service, String id) {
     return dev.lockstep.coordinator.identity.AgentTokens.of(AGENT_SECRET).issue(service, id);
