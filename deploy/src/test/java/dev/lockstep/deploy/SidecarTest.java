@@ -11,8 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -85,9 +83,7 @@ class SidecarTest {
     assertThat(named(pod.path("volumes"), "lockstep-migrations").has("emptyDir")).isTrue();
     assertThat(copy.path("args").toString()).contains("/app/db/migrations");
 
-    Set<String> known = new TreeSet<>(EnvironmentNames.agent());
-    known.addAll(EnvironmentNames.AGENT_NOT_IN_CODE_YET);
-    assertThat(known).containsAll(Manifests.envNames(agent));
+    assertThat(EnvironmentNames.agent()).containsAll(Manifests.envNames(agent));
   }
 
   @Test
