@@ -23,6 +23,12 @@ public sealed interface Action {
   /** Run the switch hook; if {@code prepareFirst}, run the prepare hook before it (a returning agent catching up). */
   record Switch(DesiredState desired, boolean prepareFirst) implements Action {}
 
+  /**
+   * Readiness mode, an instance on another revision than the release's: stop taking traffic now and report
+   * {@code retired} (at the switch, or at PREPARING in maintenance mode). No hook runs.
+   */
+  record Retire(DesiredState desired) implements Action {}
+
   /** Already on the target revision of a completed release: say so by serving. */
   record Serve(DesiredState desired) implements Action {}
 

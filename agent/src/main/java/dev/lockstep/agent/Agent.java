@@ -22,8 +22,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agent: reports this server's revision and state to the coordinator, follows the service's desired state
- * with a blocking query, and runs the local hooks that {@link Reconciler} asks for. Everything it owns is touched
- * on its own verticle context only; hooks, the revision command and the digest run on a named worker pool.
+ * with a blocking query, and runs the local hooks that {@link Reconciler} asks for. In readiness mode it also answers
+ * the platform's readiness probe ({@link ReadinessServer}) with what {@link Readiness} decides from the same desired
+ * state, and an ephemeral agent leaves the registry when it stops. Everything it owns is touched on its own verticle
+ * context only; hooks, the revision command and the digest run on a named worker pool.
  *
  * <pre>{@code
  * Vertx vertx = Vertx.vertx();
@@ -55,6 +57,14 @@ public final class Agent extends VerticleBase {
   private boolean busy;
   private String lastDesiredSeen;
   private long lastStaleIndexLogged = -1;
+  /** The newest desired state not from a superseded coordinator: what readiness is decided on. */
+  private DesiredState latestDesired;
+  /** Readiness mode's current answer; null without readiness mode. */
+  private volatile Readiness readiness;
+  private ReadinessServer readinessServer;
+  /** The digest of the migrations folder as last read (at start, after each prepare); null without one. */
+  private String folderDigest;
+  private boolean uploading;
 
   public Agent(AgentConfig config) {
     this(config, Clock.systemUTC());
@@ -71,6 +81,17 @@ public final class Agent extends VerticleBase {
     return state;
   }
 
+  /** Readiness mode's answer now ({@link Readiness#NOT_YET} before it started); null without readiness mode. */
+  public Readiness readiness() {
+    return readiness;
+  }
+
+  /** The port {@code GET /ready} is served on, once started in readiness mode; -1 otherwise. */
+  public int readinessPort() {
+    ReadinessServer server = readinessServer;
+    return server == null ? -1 : server.port();
+  }
+
   @Override
   public Future<?> start() {
     HookLedger ledger = HookLedger.of(config.service(), config.id());
@@ -80,16 +101,44 @@ public final class Agent extends VerticleBase {
     workers = vertx.createSharedWorkerExecutor("lockstep-hooks-" + POOLS.incrementAndGet(), 1,
         config.hookTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS);
     // A hook an earlier life of this agent left running (it was killed mid-hook) must not run beside its retry.
-    return workers.executeBlocking(ledger::stopLeftovers).compose(stopped -> readRevision()).onSuccess(revision -> {
-      state = LocalState.serving(revision);
-      coordinator = new CoordinatorClient(vertx, config.coordinators(), config.token(), clock, config.tls());
-      LOG.info("lockstep agent {} (service {}) on revision {}; coordinators {}; migrations {}; hooks: {}",
-          config.id(), config.service(), revision, urls(config.coordinators()),
-          config.migrations() == null ? "none" : config.migrations(), describeHooks());
-      reportTimer = vertx.setPeriodic(config.reportInterval().toMillis(), tick -> report());
-      report();
-      poll(0);
-    }).onFailure(e -> workers.close());
+    if (config.readinessMode()) {
+      readiness = Readiness.NOT_YET;
+    }
+    return workers.executeBlocking(ledger::stopLeftovers).compose(stopped -> readRevision())
+        .compose(revision -> startingDigest().map(digest -> LocalState.serving(revision).withDigest(digest)))
+        .compose(initial -> {
+          state = initial;
+          folderDigest = initial.digest();
+          return !config.readinessMode() ? Future.succeededFuture()
+              : ReadinessServer.listen(vertx, config.readinessPort(), this::answer).onSuccess(s -> readinessServer = s);
+        })
+        .onSuccess(v -> {
+          coordinator = new CoordinatorClient(vertx, config.coordinators(), config.token(), clock, config.tls());
+          LOG.info("lockstep agent {} (service {}) on revision {}; coordinators {}; migrations {}{}; hooks: {}{}{}",
+              config.id(), config.service(), state.revision(), urls(config.coordinators()),
+              config.migrations() == null ? "none" : config.migrations(),
+              folderDigest == null ? "" : " (digest " + MigrationsDigest.shortForm(folderDigest) + ")", describeHooks(),
+              readinessServer == null ? "" : "; readiness probe on port " + readinessServer.port()
+                  + " (GET /ready, GET /live), not ready until the coordinator says so",
+              config.ephemeral() ? "; ephemeral: leaves the registry when stopped" : "");
+          reportTimer = vertx.setPeriodic(config.reportInterval().toMillis(), tick -> report());
+          report();
+          poll(0);
+        })
+        .onFailure(e -> {
+          if (readinessServer != null) {
+            readinessServer.close();
+          }
+          workers.close();
+        });
+  }
+
+  /** What {@code GET /ready} answers now. */
+  private ReadinessServer.Answer answer() {
+    LocalState now = state;
+    DesiredState desired = latestDesired;
+    return new ReadinessServer.Answer(readiness, now == null ? null : now.revision(),
+        desired == null ? null : desired.releaseId());
   }
 
   @Override
@@ -98,11 +147,30 @@ public final class Agent extends VerticleBase {
     if (reportTimer >= 0) {
       vertx.cancelTimer(reportTimer);
     }
-    if (coordinator != null) {
-      coordinator.close();
+    return leave().eventually(() -> {
+      if (coordinator != null) {
+        coordinator.close();
+      }
+      LOG.info("lockstep agent {} stopped", config.id());
+      return readinessServer == null ? Future.succeededFuture() : readinessServer.close();
+    }).eventually(() -> workers.close());
+  }
+
+  /**
+   * An ephemeral agent (a pod) never comes back under its id: it says it is leaving, so it is gone from the registry at
+   * once instead of showing as lost. Bounded: a coordinator out of reach forgets it after its liveness timeout anyway.
+   */
+  private Future<Void> leave() {
+    if (!config.ephemeral() || coordinator == null) {
+      return Future.succeededFuture();
     }
-    LOG.info("lockstep agent {} stopped", config.id());
-    return workers.close();
+    return coordinator.leave(config.service(), config.id())
+        .onSuccess(v -> LOG.info("left the registry of service {} (ephemeral agent stopping)", config.service()))
+        .recover(e -> {
+          LOG.warn("could not tell the coordinator this agent is leaving ({}); it forgets this agent once it has been"
+              + " silent past its liveness timeout", e.getMessage());
+          return Future.succeededFuture();
+        });
   }
 
   // ---- reporting --------------------------------------------------------------------------------------------
@@ -121,12 +189,43 @@ public final class Agent extends VerticleBase {
     }
     reportInFlight = true;
     reportAgain = false;
-    coordinator.report(state.toReport(config.id(), config.service())).onComplete(done -> {
+    Readiness now = readiness;
+    coordinator.report(state.toReport(config.id(), config.service(), now == null ? null : now.ready(),
+        config.ephemeral(), config.reportInterval())).onComplete(done -> {
       reportInFlight = false;
+      if (done.succeeded() && done.result().sendMigrations() != null) {
+        upload(done.result().sendMigrations());
+      }
       if (reportAgain) {
         report();
       }
     });
+  }
+
+  /**
+   * The coordinator asked for the set of this agent's migrations folder (it has none of that digest yet), so that a
+   * release can take the set from the new instances. Sent once at a time, and only while the folder still has that
+   * digest: the coordinator stores only what digests to what it asked for.
+   */
+  private void upload(String digest) {
+    if (uploading || config.migrations() == null || !digest.equals(folderDigest)) {
+      return;
+    }
+    uploading = true;
+    workers.executeBlocking(() -> {
+      java.util.SortedMap<String, byte[]> files = MigrationsDigest.files(config.migrations());
+      if (!MigrationsDigest.of(files).equals(digest)) {
+        throw new IllegalStateException("the migrations folder " + config.migrations() + " changed since it was read");
+      }
+      java.util.Map<String, String> encoded = new java.util.TreeMap<>();
+      files.forEach((name, bytes) -> encoded.put(name, java.util.Base64.getEncoder().encodeToString(bytes)));
+      return new dev.lockstep.protocol.MigrationSetUpload(encoded);
+    }).compose(body -> coordinator.uploadSet(config.service(), digest, body).map(body.files().size()))
+        .onSuccess(n -> LOG.info("uploaded the migration set {} ({} files) the coordinator asked for",
+            MigrationsDigest.shortForm(digest), n))
+        .onFailure(e -> LOG.warn("could not upload the migration set {} the coordinator asked for: {}",
+            MigrationsDigest.shortForm(digest), e.getMessage()))
+        .onComplete(done -> uploading = false);
   }
 
   private void update(LocalState next) {
@@ -135,6 +234,7 @@ public final class Agent extends VerticleBase {
       return;
     }
     state = next;
+    judge();
     if (next.state() != previous.state() || !Objects.equals(next.releaseId(), previous.releaseId())) {
       LOG.info("state {} → {} (release {}, revision {}{}{})", previous.state(), next.state(), next.releaseId(),
           next.revision(),
@@ -186,7 +286,33 @@ public final class Agent extends VerticleBase {
       LOG.info("desired state: {}", summary);
     }
     pending = desired;
+    latestDesired = desired;
+    if (judge()) {
+      report();
+    }
     drain();
+  }
+
+  /**
+   * Readiness mode: decides again from what the agent knows now, and logs a change. Called whenever the state or the
+   * desired state changes, never on a failed poll: an agent that cannot reach the coordinator keeps its last answer.
+   *
+   * @return whether the answer changed
+   */
+  private boolean judge() {
+    if (!config.readinessMode()) {
+      return false;
+    }
+    Readiness before = readiness;
+    Readiness now = Readiness.decide(state, latestDesired);
+    if (now.equals(before)) {
+      return false;
+    }
+    readiness = now;
+    if (before == null || before.ready() != now.ready()) {
+      LOG.info("{}: {}", now.ready() ? "ready" : "not ready", now.reason());
+    }
+    return true;
   }
 
   private void drain() {
@@ -210,7 +336,7 @@ public final class Agent extends VerticleBase {
     if (stopped) {
       return Future.succeededFuture();
     }
-    Action action = Reconciler.decide(state, desired);
+    Action action = Reconciler.decide(state, desired, config.readinessMode());
     if (action instanceof Action.IgnoreStale stale) {
       logStale(desired, stale.highestEpochSeen());
       return Future.succeededFuture();
@@ -238,7 +364,17 @@ public final class Agent extends VerticleBase {
       return ready.compose(prepared -> prepared && pending == null ? switchTo(desired) : Future.succeededFuture());
     }
     if (action instanceof Action.Serve) {
-      update(state.servingRelease(desired.releaseId()));
+      LocalState serving = state.servingRelease(desired.releaseId());
+      // Not the release it prepared for: what it serves is what its folder holds.
+      update(serving.digest() == null ? serving.withDigest(folderDigest) : serving);
+      return Future.succeededFuture();
+    }
+    if (action instanceof Action.Retire) {
+      LOG.info("retiring: release {} {} service {} to revision {}; this instance ({}) stops taking traffic",
+          desired.releaseId(), desired.phase() == dev.lockstep.protocol.Phase.SWITCHING
+              || desired.phase() == dev.lockstep.protocol.Phase.COMPLETED ? "switched" : "stops the old code of",
+          config.service(), desired.targetRevision(), state.revision());
+      update(state.retired(desired.releaseId(), clock.instant().toString()));
       return Future.succeededFuture();
     }
     if (action instanceof Action.Abort) {
@@ -265,6 +401,7 @@ public final class Agent extends VerticleBase {
       // After the hook: staging the new build is what puts the new migrations in the folder.
       return digest().map(digest -> {
         warnIfDigestDiffers(desired, digest);
+        folderDigest = digest;
         update(state.with(AgentState.PREPARED).withDigest(digest));
         return true;
       }).recover(e -> {
@@ -274,8 +411,19 @@ public final class Agent extends VerticleBase {
     });
   }
 
-  /** SWITCHING → switch hook → SWITCHED on the new revision, with the time the hook finished. */
+  /**
+   * SWITCHING → switch hook → SWITCHED on the new revision, with the time the hook finished. In readiness mode that is
+   * the moment it turns ready, so an instance whose staged set is not the release's stops here, failed: the coordinator
+   * checked the instances that prepared in PREPARING, this one caught up after it.
+   */
   private Future<Void> switchTo(DesiredState desired) {
+    if (config.readinessMode() && state.digest() != null && desired.digest() != null
+        && !state.digest().equals(desired.digest())) {
+      update(state.with(AgentState.FAILED).withDetail("staged migrations digest "
+          + MigrationsDigest.shortForm(state.digest()) + " but release " + desired.releaseId() + " applied "
+          + MigrationsDigest.shortForm(desired.digest()) + "; not taking traffic: deploy the build of that release"));
+      return Future.succeededFuture();
+    }
     update(state.with(AgentState.SWITCHING).withDetail(null));
     return runHook("switch", config.hooks().onSwitch(), desired, "SWITCHING").compose(result -> {
       if (!result.succeeded()) {
@@ -342,6 +490,17 @@ public final class Agent extends VerticleBase {
       return Future.succeededFuture(null);
     }
     return workers.executeBlocking(() -> MigrationsDigest.of(config.migrations()));
+  }
+
+  /**
+   * The folder's digest at start, reported while no release is in hand (a release can take the set from new instances
+   * by it). A folder that is not there yet is no error here: a prepare hook may be what creates it.
+   */
+  private Future<String> startingDigest() {
+    return digest().recover(e -> {
+      LOG.info("no digest of the migrations folder yet: {}", e.getMessage());
+      return Future.succeededFuture(null);
+    });
   }
 
   // ---- log lines ------------------------------------------------------------------------------------------------

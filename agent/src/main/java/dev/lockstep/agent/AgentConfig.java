@@ -29,6 +29,10 @@ import java.util.Objects;
  * @param retry the backoff between attempts while no coordinator answers
  * @param tls the CA to trust and the client certificate for {@code https://} coordinators ({@link ClientTls#NONE}:
  *     the JVM's trust store, no client certificate)
+ * @param readinessPort readiness mode: the port of {@code GET /ready} and {@code GET /live} (0 picks a free one, for
+ *     tests); null without readiness mode
+ * @param ephemeral the instance never comes back under this id (a pod): on stop the agent leaves the registry, and a
+ *     silent one is forgotten instead of blocking releases as lost
  */
 public record AgentConfig(
     List<URI> coordinators,
@@ -43,7 +47,9 @@ public record AgentConfig(
     Duration reportInterval,
     Duration pollWait,
     Retry retry,
-    ClientTls tls) {
+    ClientTls tls,
+    Integer readinessPort,
+    boolean ephemeral) {
 
   public static final Duration DEFAULT_HOOK_TIMEOUT = Duration.ofSeconds(60);
   public static final Duration DEFAULT_REPORT_INTERVAL = Duration.ofSeconds(2);
@@ -93,6 +99,33 @@ public record AgentConfig(
     pollWait = positive(pollWait, DEFAULT_POLL_WAIT, "poll wait");
     retry = retry == null ? Retry.DEFAULT : retry;
     tls = tls == null ? ClientTls.NONE : tls;
+    if (readinessPort != null && (readinessPort < 0 || readinessPort > 65535)) {
+      throw new IllegalArgumentException("readiness port must be 0–65535, got " + readinessPort);
+    }
+  }
+
+  /** Without readiness mode, not ephemeral. */
+  public AgentConfig(List<URI> coordinators, String id, String service, String revision, String revisionCommand,
+                     String token, Path migrations, Hooks hooks, Duration hookTimeout, Duration reportInterval,
+                     Duration pollWait, Retry retry, ClientTls tls) {
+    this(coordinators, id, service, revision, revisionCommand, token, migrations, hooks, hookTimeout, reportInterval,
+        pollWait, retry, tls, null, false);
+  }
+
+  /** Whether {@code GET /ready} is served: new and retiring instances switch by readiness. */
+  public boolean readinessMode() {
+    return readinessPort != null;
+  }
+
+  /** Readiness mode on {@code port}; ephemeral as well, as a pod is. */
+  public AgentConfig withReadiness(int port) {
+    return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, migrations, hooks,
+        hookTimeout, reportInterval, pollWait, retry, tls, port, true);
+  }
+
+  public AgentConfig withEphemeral(boolean newEphemeral) {
+    return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, migrations, hooks,
+        hookTimeout, reportInterval, pollWait, retry, tls, readinessPort, newEphemeral);
   }
 
   /** Without TLS settings of its own (the JVM's trust store, no client certificate). */
@@ -105,7 +138,7 @@ public record AgentConfig(
 
   public AgentConfig withTls(ClientTls newTls) {
     return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, migrations, hooks,
-        hookTimeout, reportInterval, pollWait, retry, newTls);
+        hookTimeout, reportInterval, pollWait, retry, newTls, readinessPort, ephemeral);
   }
 
   /** A configuration with a fixed revision, no migrations folder, no hooks and default timings. */
@@ -116,24 +149,24 @@ public record AgentConfig(
 
   public AgentConfig withRevisionCommand(String command) {
     return new AgentConfig(coordinators, id, service, null, command, token, migrations, hooks,
-        hookTimeout, reportInterval, pollWait, retry, tls);
+        hookTimeout, reportInterval, pollWait, retry, tls, readinessPort, ephemeral);
   }
 
   public AgentConfig withMigrations(Path folder) {
     return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, folder, hooks,
-        hookTimeout, reportInterval, pollWait, retry, tls);
+        hookTimeout, reportInterval, pollWait, retry, tls, readinessPort, ephemeral);
   }
 
   public AgentConfig withHooks(Hooks newHooks) {
     return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, migrations, newHooks,
-        hookTimeout, reportInterval, pollWait, retry, tls);
+        hookTimeout, reportInterval, pollWait, retry, tls, readinessPort, ephemeral);
   }
 
   /** Faster timings, for tests and impatient operators. */
   public AgentConfig withTimings(Duration newHookTimeout, Duration newReportInterval, Duration newPollWait,
       Retry newRetry) {
     return new AgentConfig(coordinators, id, service, revision, revisionCommand, token, migrations, hooks,
-        newHookTimeout, newReportInterval, newPollWait, newRetry, tls);
+        newHookTimeout, newReportInterval, newPollWait, newRetry, tls, readinessPort, ephemeral);
   }
 
   private static void requireText(String value, String name) {

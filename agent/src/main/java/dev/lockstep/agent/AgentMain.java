@@ -117,6 +117,18 @@ public final class AgentMain implements Callable<Integer> {
           + "default: ${DEFAULT-VALUE}).")
   Duration reportInterval;
 
+  @Option(names = "--readiness-port", paramLabel = "PORT", defaultValue = "${env:LOCKSTEP_READINESS_PORT}",
+      description = "Readiness mode, for replicas of an image (a pod's sidecar): serve GET /ready (200 when this "
+          + "instance should take traffic, else 503) and GET /live on this port; new instances turn ready and old "
+          + "ones un-ready at a release's switch (env LOCKSTEP_READINESS_PORT).")
+  Integer readinessPort;
+
+  @Option(names = "--ephemeral", negatable = true, defaultValue = "${env:LOCKSTEP_EPHEMERAL}",
+      description = "This instance never comes back under its id (a pod): leave the registry on SIGTERM, and be "
+          + "forgotten rather than kept as lost when silent (env LOCKSTEP_EPHEMERAL; default: on with "
+          + "--readiness-port, off otherwise).")
+  Boolean ephemeral;
+
   public static void main(String[] args) {
     int code = commandLine().execute(args);
     // On success the agent keeps running on Vert.x's threads until the process is stopped.
@@ -198,9 +210,13 @@ public final class AgentMain implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw usage(e.getMessage());
     }
+    if (readinessPort != null && (readinessPort < 1 || readinessPort > 65535)) {
+      throw usage("--readiness-port must be a port number, 1–65535 (got " + readinessPort + ")");
+    }
+    boolean leavesOnStop = ephemeral != null ? ephemeral : readinessPort != null;
     return new AgentConfig(urls, agentId(), service.trim(), fixedRevision, command, token.trim(), migrations,
         new AgentConfig.Hooks(orNull(onPrepare), orNull(onSwitch), orNull(onAbort)),
-        hookTimeout, reportInterval, null, null, tls);
+        hookTimeout, reportInterval, null, null, tls, readinessPort, leavesOnStop);
   }
 
   private List<URI> coordinatorUrls() {

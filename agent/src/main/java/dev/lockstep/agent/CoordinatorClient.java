@@ -4,6 +4,8 @@ import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.ErrorBody;
 import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.MigrationSetUpload;
+import dev.lockstep.protocol.ReportReceipt;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -61,6 +63,9 @@ public final class CoordinatorClient {
   /** The coordinator holds a blocking query for {@code wait}; allow it that long and a margin for the answer. */
   private static final long POLL_MARGIN_MS = 10_000;
   private static final String USER_AGENT = "lockstep-agent";
+  /** A migration set is up to 8 MiB (the coordinator's limit): time to send it on a slow link. */
+  private static final long UPLOAD_TIMEOUT_MS = 60_000;
+  private static final ReportReceipt NOTHING_ASKED = new ReportReceipt(null);
 
   private final HttpClientAgent http;
   private final WebClient web;
@@ -92,11 +97,45 @@ public final class CoordinatorClient {
     this.clock = clock;
   }
 
-  /** {@code PUT /v1/agents/{id}}; any 2xx is success and its body is ignored. */
-  public Future<Void> report(AgentReport report) {
+  /**
+   * {@code PUT /v1/agents/{id}}; any 2xx is success. The answer may ask for the agent's migration set
+   * ({@link ReportReceipt#sendMigrations}); an answer that says nothing readable asks nothing.
+   */
+  public Future<ReportReceipt> report(AgentReport report) {
     String path = "/v1/agents/" + segment(report.id());
     return send("report", HttpMethod.PUT, path, REPORT_TIMEOUT_MS, Buffer.buffer(Json.write(report)))
+        .map(answer -> receipt(answer.body()));
+  }
+
+  /**
+   * {@code DELETE /v1/agents/{id}?service=S} with the agent's own token: an ephemeral agent leaving for good. Tries
+   * the current coordinator and, on no answer, the next, within {@value #REPORT_TIMEOUT_MS} ms each.
+   */
+  public Future<Void> leave(String service, String id) {
+    String path = "/v1/agents/" + segment(id) + "?service=" + segment(service);
+    return send("leave", HttpMethod.DELETE, path, REPORT_TIMEOUT_MS, null)
+        .recover(e -> e instanceof CoordinatorException c && c.kind() == CoordinatorException.Kind.UNREACHABLE
+            && bases.size() > 1 ? send("leave", HttpMethod.DELETE, path, REPORT_TIMEOUT_MS, null) : Future.failedFuture(e))
         .mapEmpty();
+  }
+
+  /** {@code PUT /v1/services/{service}/migration-sets/{digest}}: the set the coordinator asked this agent for. */
+  public Future<Void> uploadSet(String service, String digest, MigrationSetUpload upload) {
+    String path = "/v1/services/" + segment(service) + "/migration-sets/" + segment(digest);
+    return send("migration set upload", HttpMethod.PUT, path, UPLOAD_TIMEOUT_MS, Buffer.buffer(Json.write(upload)))
+        .mapEmpty();
+  }
+
+  private static ReportReceipt receipt(String body) {
+    if (body == null || body.isBlank()) {
+      return NOTHING_ASKED;
+    }
+    try {
+      ReportReceipt receipt = Json.read(body, ReportReceipt.class);
+      return receipt == null ? NOTHING_ASKED : receipt;
+    } catch (IllegalArgumentException e) {
+      return NOTHING_ASKED;
+    }
   }
 
   /**

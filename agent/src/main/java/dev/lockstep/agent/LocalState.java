@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param state what the agent is doing
  * @param releaseId the release {@code state} refers to, or null
  * @param epoch the highest epoch seen in a desired state; lower ones are ignored
- * @param digest the migrations digest staged for {@code releaseId}, or null
+ * @param digest the migrations digest staged for {@code releaseId}; outside a release, that of the migrations folder as
+ *     it is (so new instances say which set their image carries); null without a folder
  * @param detail why a hook failed, or null
  * @param switchedAt when the switch hook finished (ISO-8601), or null
  */
@@ -33,6 +34,11 @@ public record LocalState(
   /** A freshly started agent: serving its revision, in no release, no epoch seen yet. */
   public static LocalState serving(String revision) {
     return new LocalState(revision, AgentState.SERVING, null, 0, null, null, null);
+  }
+
+  /** Readiness mode: stopped taking traffic for {@code retiringReleaseId} at {@code at}; the digest stays what it is. */
+  public LocalState retired(String retiringReleaseId, String at) {
+    return new LocalState(revision, AgentState.RETIRED, retiringReleaseId, epoch, digest, null, at);
   }
 
   /** True when this state is about {@code otherReleaseId}. */
@@ -78,5 +84,14 @@ public record LocalState(
 
   public AgentReport toReport(String id, String service) {
     return new AgentReport(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt);
+  }
+
+  /**
+   * With readiness mode's answer ({@code ready}, null without it), whether the agent is ephemeral and how often it
+   * reports.
+   */
+  public AgentReport toReport(String id, String service, Boolean ready, boolean ephemeral, java.time.Duration interval) {
+    return new AgentReport(id, service, revision, state, releaseId, epoch, digest, detail, switchedAt, ready, ephemeral,
+        interval.toMillis());
   }
 }

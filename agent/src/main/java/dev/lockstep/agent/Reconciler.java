@@ -7,6 +7,7 @@ import static dev.lockstep.protocol.AgentState.SWITCHED;
 
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.DesiredState;
+import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import java.util.EnumSet;
 import java.util.Set;
@@ -27,7 +28,16 @@ public final class Reconciler {
 
   private Reconciler() {}
 
+  /** For a long-lived server that switches in place with hooks (no readiness mode). */
   public static Action decide(LocalState local, DesiredState desired) {
+    return decide(local, desired, false);
+  }
+
+  /**
+   * @param readinessMode the agent answers a readiness probe ({@code --readiness-port}): an instance on another
+   *     revision than the release's never prepares or switches in place; it retires
+   */
+  public static Action decide(LocalState local, DesiredState desired, boolean readinessMode) {
     if (desired.epoch() < local.epoch()) {
       // A coordinator that lost the fence may still answer; what it says is history.
       return new Action.IgnoreStale(desired, local.epoch());
@@ -36,6 +46,9 @@ public final class Reconciler {
       return new Action.Nothing(desired);
     }
     boolean sameRelease = local.isFor(desired.releaseId());
+    if (readinessMode && desired.targetRevision() != null && !desired.targetRevision().equals(local.revision())) {
+      return retiring(local, desired, sameRelease);
+    }
     return switch (desired.phase()) {
       case PLANNED, PREFLIGHT -> new Action.Nothing(desired);
       case PREPARING, MIGRATING -> sameRelease && PREPARED_NOT_SWITCHED.contains(local.state())
@@ -44,6 +57,22 @@ public final class Reconciler {
       case SWITCHING, COMPLETED -> switchOrServe(local, desired, sameRelease);
       case ABORTED, FAILED -> !sameRelease || !PREPARED_NOT_SWITCHED.contains(local.state())
           ? new Action.Nothing(desired)
+          : desired.hold() && desired.phase() == Phase.FAILED ? new Action.Hold(desired) : new Action.Abort(desired);
+    };
+  }
+
+  /**
+   * A retiring instance (readiness mode, not on the target revision): its image cannot become the target, so it only
+   * stops taking traffic when the release says so, and comes back if a maintenance release that stopped it aborts.
+   */
+  private static Action retiring(LocalState local, DesiredState desired, boolean sameRelease) {
+    boolean retired = sameRelease && local.state() == AgentState.RETIRED;
+    return switch (desired.phase()) {
+      case PLANNED, PREFLIGHT -> new Action.Nothing(desired);
+      case PREPARING, MIGRATING -> desired.mode() == Mode.MAINTENANCE && !retired
+          ? new Action.Retire(desired) : new Action.Nothing(desired);
+      case SWITCHING, COMPLETED -> retired ? new Action.Nothing(desired) : new Action.Retire(desired);
+      case ABORTED, FAILED -> !retired ? new Action.Nothing(desired)
           : desired.hold() && desired.phase() == Phase.FAILED ? new Action.Hold(desired) : new Action.Abort(desired);
     };
   }

@@ -23,7 +23,12 @@ import dev.lockstep.coordinator.preflight.CloneRehearsal;
 import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.lock.ServiceLock;
+import dev.lockstep.coordinator.release.AutoRelease;
 import dev.lockstep.coordinator.release.Backup;
+import dev.lockstep.coordinator.release.NewInstances;
+import dev.lockstep.coordinator.release.ReleasePhaseGauge;
+import dev.lockstep.coordinator.release.StagedSets;
+import dev.lockstep.coordinator.store.AgentDepartures;
 import dev.lockstep.coordinator.release.Ending;
 import dev.lockstep.coordinator.release.FleetWait;
 import dev.lockstep.coordinator.release.Migrating;
@@ -217,6 +222,12 @@ public final class ServeCommand implements Callable<Integer> {
       description = "how long the backup command may run before it is stopped and the release aborted (default 1h)")
   String backupTimeout;
 
+  @Option(names = "--auto-release", defaultValue = "${env:LOCKSTEP_AUTO_RELEASE:-false}",
+      description = "release on arrival: when instances in readiness mode appear on a revision no release brought, all"
+          + " with one migrations digest, start the release to it with their set (--migrations-from agents), requested"
+          + " by 'auto' (env LOCKSTEP_AUTO_RELEASE, default false)")
+  boolean autoRelease;
+
   @Option(names = "--rules", defaultValue = "${env:LOCKSTEP_RULES}",
       description = "folder of user rules (*.json: id, severity, message, detect, repair) (env LOCKSTEP_RULES)")
   Path rulesDir;
@@ -324,7 +335,9 @@ public final class ServeCommand implements Callable<Integer> {
 
     ReleaseStore store = new ReleaseStore(vertx, pool, clock);
     MigrationSetStore sets = new MigrationSetStore(pool, worker);
-    AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter());
+    AgentDepartures departures = new AgentDepartures(pool, clock);
+    AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter(), departures);
+    StagedSets staged = new StagedSets(sets, clock);
     DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);
     Nudges nudges = new Nudges(vertx, redisson);
     MigrationEngine migrationRunner = migrationEngine;
@@ -346,7 +359,9 @@ public final class ServeCommand implements Callable<Integer> {
         migrationRunner, watch, nudges, machine, new Ending(migrationRunner, worker, instanceId), worker, releaseMetrics, clock,
         instanceId);
     ReleaseService releases = new ReleaseService(vertx, config, store, registry, migrationRunner, worker, runs, nudges,
-        clock);
+        clock, new NewInstances(vertx, sets, staged));
+    AutoRelease arrivals = autoRelease ? new AutoRelease(vertx, config.service(), registry, store, releases,
+        config.timings().orphanScan(), instanceId) : null;
     Checker checker = new Checker(config.service(), migrationRunner, preflight, connections, store, sets, inspectionPool);
     Baselines baselines = new Baselines(config.service(), migrationRunner, connections, store, runs.locks(), inspectionPool,
         clock, instanceId);
@@ -355,14 +370,23 @@ public final class ServeCommand implements Callable<Integer> {
     CountDownLatch started = new CountDownLatch(1);
     Throwable[] failure = new Throwable[1];
     FleetMetrics fleetMetrics = new FleetMetrics(vertx, registry, meters, config.service());
+    ReleasePhaseGauge phaseGauge = new ReleasePhaseGauge(vertx, store, meters, config.service(), clock);
     context.runOnContext(v -> watch.start()
         .compose(x -> nudges.start())
-        .onSuccess(x -> fleetMetrics.start())
+        .onSuccess(x -> {
+          fleetMetrics.start();
+          phaseGauge.start();
+        })
         .compose(x -> {
           http.serve(HttpApi.router(vertx, auth, registry, watch, nudges, releases, checker, baselines, store, sets, health,
-              meters, limits));
+              meters, limits, staged, departures));
           releases.watchForOrphans();
           return releases.resumeUnfinished();
+        })
+        .onSuccess(x -> {
+          if (arrivals != null) {
+            arrivals.start();
+          }
         })
         .onComplete(r -> {
           failure[0] = r.cause();
@@ -385,12 +409,16 @@ public final class ServeCommand implements Callable<Integer> {
       if (reloader != null) {
         context.runOnContext(v -> reloader.stop());
       }
+      if (arrivals != null) {
+        context.runOnContext(v -> arrivals.stop());
+      }
       closeQuietly(http.server());
       Duration grace = config.timings().shutdownGrace();
       awaitQuietly(Future.<Void>future(p -> context.runOnContext(v -> releases.handOver(grace).onComplete(p))),
           grace.plusSeconds(2));
       log.info("coordinator handed over in {} ms", (System.nanoTime() - began) / 1_000_000);
       fleetMetrics.stop();
+      phaseGauge.stop();
       watch.stop();
       nudges.stop();
       shutdown(vertx, redisson, http.server(), List.of(worker, inspectionPool), pool);

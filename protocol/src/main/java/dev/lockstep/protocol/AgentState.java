@@ -19,6 +19,11 @@ public enum AgentState {
   SWITCHING,
   /** Switched to the release's target revision. */
   SWITCHED,
+  /**
+   * Readiness mode: an instance on another revision that stopped taking traffic when a release to a new revision
+   * switched (at PREPARING in maintenance mode); the platform removes it.
+   */
+  RETIRED,
   /** Ran its abort hook and stays on its old revision. */
   ABORTED,
   /** Not serving, waiting for the operator: a failed non-atomic maintenance release. */

@@ -16,6 +16,8 @@ package dev.lockstep.protocol;
  * @param schema the target schema version
  * @param hold after a failed non-atomic maintenance release: agents that prepared stay as they are,
  *     not serving, instead of going back to old code that may not read the schema (state {@code holding})
+ * @param releasedRevision the revision of the service's last COMPLETED release, null before the first: in readiness
+ *     mode an instance on it takes traffic while no release says otherwise
  */
 public record DesiredState(
     String service,
@@ -27,12 +29,18 @@ public record DesiredState(
     Mode mode,
     String digest,
     String schema,
-    boolean hold) {
+    boolean hold,
+    String releasedRevision) {
 
   /** A desired state that does not ask agents to hold. */
   public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
                       Mode mode, String digest, String schema) {
-    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, false);
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, false, null);
+  }
+
+  public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
+                      Mode mode, String digest, String schema, boolean hold) {
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, null);
   }
 
   public static DesiredState none(String service) {
@@ -40,6 +48,11 @@ public record DesiredState(
   }
 
   public DesiredState withIndex(long newIndex) {
-    return new DesiredState(service, newIndex, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold);
+    return new DesiredState(service, newIndex, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold,
+        releasedRevision);
+  }
+
+  public DesiredState withReleasedRevision(String revision) {
+    return new DesiredState(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, revision);
   }
 }

@@ -40,9 +40,17 @@ public final class AgentsCommand implements Callable<Integer> {
       System.out.println("no agents registered");
       return;
     }
-    Table t = new Table("AGENT", "SERVICE", "REVISION", "STATE", "RELEASE", "LAST SEEN");
+    // Readiness mode adds what the platform's probe hears: ready, not ready, or nothing (a long-lived server).
+    boolean readiness = list.agents().stream().anyMatch(AgentStatus::readinessMode);
+    Table t = readiness ? new Table("AGENT", "SERVICE", "REVISION", "STATE", "READY", "RELEASE", "LAST SEEN")
+        : new Table("AGENT", "SERVICE", "REVISION", "STATE", "RELEASE", "LAST SEEN");
     for (AgentStatus a : list.agents()) {
-      t.row(a.id(), a.service(), a.revision(), a.state().wireName(), a.releaseId(), a.lastSeen());
+      if (readiness) {
+        t.row(a.id(), a.service(), a.revision(), a.state().wireName(),
+            a.ready() == null ? "-" : a.ready() ? "yes" : "no", a.releaseId(), a.lastSeen());
+      } else {
+        t.row(a.id(), a.service(), a.revision(), a.state().wireName(), a.releaseId(), a.lastSeen());
+      }
     }
     t.print(System.out);
   }

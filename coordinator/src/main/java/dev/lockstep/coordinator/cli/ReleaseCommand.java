@@ -8,6 +8,7 @@ import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseEvent;
 import dev.lockstep.protocol.ReleaseRequest;
+import dev.lockstep.protocol.ReleaseRole;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -58,14 +59,33 @@ public final class ReleaseCommand implements Callable<Integer> {
           + " e.g. the build's db/migrations; default: the coordinator's --migrations folder as it is now")
   Path migrations;
 
+  @Option(names = "--migrations-from", paramLabel = "agents",
+      description = "take the migration set from the new instances (agents in readiness mode already on --revision),"
+          + " which must all report one digest; instead of --migrations")
+  String migrationsFrom;
+
+  @Option(names = "--min-ready", paramLabel = "N",
+      description = "readiness mode: wait in PREPARING until N new instances (agents already on --revision) are"
+          + " prepared (default: as many as there are serving instances when the release starts)")
+  Integer minReady;
+
   @Override
   public Integer call() {
     PrintStream out = System.out;
     PrintStream progress = options.json ? System.err : System.out;
     ApiClient api = options.client();
     Mode parsedMode = mode == null ? null : Mode.parse(mode);
+    if (migrationsFrom != null && !ReleaseRequest.FROM_AGENTS.equals(migrationsFrom)) {
+      throw new CliException(2, "--migrations-from takes one value, agents (got '" + migrationsFrom + "')");
+    }
+    if (migrationsFrom != null && migrations != null) {
+      throw new CliException(2, "give --migrations DIR or --migrations-from agents, not both");
+    }
+    if (minReady != null && minReady < 0) {
+      throw new CliException(2, "--min-ready must be 0 or more (got " + minReady + ")");
+    }
     ReleaseRequest request = new ReleaseRequest(options.service, revision, schema, parsedMode, allowLost, allowDestructive,
-        allowDataLoss, migrations == null ? null : FolderUpload.read(migrations, progress));
+        allowDataLoss, migrations == null ? null : FolderUpload.read(migrations, progress), minReady, migrationsFrom);
     ReleaseDocument doc = api.post("/v1/releases", request, ReleaseDocument.class);
     if (detach) {
       out.println(options.json ? Json.write(doc) : doc.id());
@@ -126,9 +146,15 @@ public final class ReleaseCommand implements Callable<Integer> {
       out.println("  repairs: " + String.join("; ", doc.repairs()));
     }
     if (!doc.agents().isEmpty()) {
-      Table t = new Table("AGENT", "STATE", "SWITCHED AT");
+      boolean roles = doc.agents().stream().anyMatch(a -> a.role() != ReleaseRole.IN_PLACE || a.gone());
+      Table t = roles ? new Table("AGENT", "ROLE", "STATE", "SWITCHED AT") : new Table("AGENT", "STATE", "SWITCHED AT");
       for (ReleaseAgent a : doc.agents()) {
-        t.row(a.id(), a.state().wireName(), a.switchedAt());
+        String state = a.gone() ? a.state().wireName() + " (gone)" : a.state().wireName();
+        if (roles) {
+          t.row(a.id(), a.role().wireName(), state, a.switchedAt());
+        } else {
+          t.row(a.id(), state, a.switchedAt());
+        }
       }
       t.print(out);
     }

@@ -1,5 +1,6 @@
 package dev.lockstep.coordinator.fleet;
 
+import dev.lockstep.coordinator.store.AgentDepartures;
 import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
@@ -11,7 +12,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -20,6 +23,8 @@ import org.redisson.api.RMap;
 import org.redisson.api.RSet;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The live registry of agents, in Redis so that any coordinator instance can answer for the whole
@@ -29,7 +34,10 @@ import org.redisson.client.codec.StringCodec;
  * {@code lockstep:agent-services} names every service that ever reported, so the whole fleet can be
  * listed too. Liveness is computed when read: an agent silent for longer than {@code lostAfter} is
  * {@code lost}, and stays listed as such (a lost server may come back on old code) until an
- * operator removes it.
+ * operator removes it. An ephemeral agent (a pod, which never comes back under its id) is different: it leaves
+ * when it stops, and one silent for {@code lostAfter} plus one report interval is forgotten. Both are recorded in
+ * {@code lockstep:departed:<service>} (id → how and when, kept an hour), so a release waiting for it knows it went
+ * rather than fell silent, and audited durably in {@link AgentDepartures}.
  *
  * <pre>{@code registry.report(report).compose(v -> registry.list("app"))}</pre>
  */
@@ -38,19 +46,35 @@ public final class AgentRegistry {
   public static final String AGENTS_KEY_PREFIX = "lockstep:agents:";
   /** The set of service names that have reported. Not under the prefix, so no service name can collide with it. */
   public static final String SERVICES_KEY = "lockstep:agent-services";
+  /** Prefix of the per-service hashes of agents that left or were forgotten. */
+  public static final String DEPARTED_KEY_PREFIX = "lockstep:departed:";
+  private static final Duration DEPARTURES_KEPT = Duration.ofHours(1);
+  /** The report interval of agents that do not say theirs: the agent's default. */
+  private static final Duration DEFAULT_REPORT_INTERVAL = Duration.ofSeconds(2);
+  private static final Logger log = LoggerFactory.getLogger(AgentRegistry.class);
+
+  /** How and when an ephemeral agent went: {@code left} or {@code forgotten}, at an ISO-8601 instant. */
+  public record Departure(String how, String at) {}
 
   private final Vertx vertx;
   private final RedissonClient redisson;
   private final RSet<String> services;
   private final Clock clock;
   private final Duration lostAfter;
+  private final AgentDepartures audit;
 
+  /** Without a durable audit of departures (tests of the registry alone). */
   public AgentRegistry(Vertx vertx, RedissonClient redisson, Clock clock, Duration lostAfter) {
+    this(vertx, redisson, clock, lostAfter, null);
+  }
+
+  public AgentRegistry(Vertx vertx, RedissonClient redisson, Clock clock, Duration lostAfter, AgentDepartures audit) {
     this.vertx = vertx;
     this.redisson = redisson;
     this.services = redisson.getSet(SERVICES_KEY, StringCodec.INSTANCE);
     this.clock = clock;
     this.lostAfter = lostAfter;
+    this.audit = audit;
   }
 
   public Future<AgentStatus> report(AgentReport report) {
@@ -73,9 +97,74 @@ public final class AgentRegistry {
                 .toList())
             .map(all -> all.<Collection<String>>list().stream().flatMap(Collection::stream).toList()));
     return raw.map(values -> values.stream()
-        .map(json -> withLiveness(Json.read(json, AgentStatus.class), now))
+        .map(json -> Json.read(json, AgentStatus.class))
+        .filter(agent -> !forgotten(agent, now))
+        .map(agent -> withLiveness(agent, now))
         .sorted(Comparator.comparing(AgentStatus::service).thenComparing(AgentStatus::id))
         .toList());
+  }
+
+  /**
+   * An ephemeral agent silent past {@code lostAfter} plus its report interval: its pod is gone and will not come back
+   * under this id, so it is forgotten (here, for whoever reads next) instead of blocking releases as lost.
+   */
+  private boolean forgotten(AgentStatus agent, Instant now) {
+    if (!agent.ephemeral()) {
+      return false;
+    }
+    Duration interval = agent.reportIntervalMs() > 0 ? Duration.ofMillis(agent.reportIntervalMs()) : DEFAULT_REPORT_INTERVAL;
+    Duration silent = Duration.between(Instant.parse(agent.lastSeen()), now);
+    if (silent.compareTo(lostAfter.plus(interval)) <= 0) {
+      return false;
+    }
+    on(agents(agent.service()).fastRemoveAsync(agent.id())).onSuccess(n -> {
+      if (n > 0) {
+        log.info("forgot ephemeral agent {} of service {}: silent since {} (longer than --lost-after {} plus its report"
+            + " interval)", agent.id(), agent.service(), agent.lastSeen(), lostAfter, interval);
+        departed(agent.service(), agent.id(), AgentDepartures.How.FORGOTTEN, now);
+        if (audit != null) {
+          audit.record(agent.service(), agent.id(), AgentDepartures.How.FORGOTTEN, agent.revision(), null, null)
+              .onFailure(e -> log.warn("could not audit that agent {} of service {} was forgotten: {}", agent.id(),
+                  agent.service(), e.getMessage()));
+        }
+      }
+    });
+    return true;
+  }
+
+  /**
+   * An ephemeral agent leaving for good (its pod stops): gone from the registry at once, recorded as left. Returns false
+   * if it was not registered.
+   */
+  public Future<Boolean> leave(String service, String id) {
+    return on(agents(service).fastRemoveAsync(id)).map(n -> {
+      departed(service, id, AgentDepartures.How.LEFT, clock.instant());
+      return n > 0;
+    });
+  }
+
+  /** The ephemeral agents of {@code service} that left or were forgotten within the last hour, by id. */
+  public Future<Map<String, Departure>> departures(String service) {
+    return on(departed(service).readAllMapAsync()).map(all -> {
+      Map<String, Departure> out = new HashMap<>();
+      all.forEach((id, json) -> out.put(id, Json.read(json, Departure.class)));
+      return out;
+    });
+  }
+
+  private void departed(String service, String id, AgentDepartures.How how, Instant at) {
+    RBatch batch = redisson.createBatch();
+    batch.getMap(DEPARTED_KEY_PREFIX + service, StringCodec.INSTANCE)
+        .fastPutAsync(id, Json.write(new Departure(how.wireName(), at.toString())));
+    batch.getMap(DEPARTED_KEY_PREFIX + service, StringCodec.INSTANCE).expireAsync(DEPARTURES_KEPT);
+    batch.executeAsync().exceptionally(e -> {
+      log.warn("could not record that agent {} of service {} {}: {}", id, service, how.wireName(), e.getMessage());
+      return null;
+    });
+  }
+
+  private RMap<String, String> departed(String service) {
+    return redisson.getMap(DEPARTED_KEY_PREFIX + service, StringCodec.INSTANCE);
   }
 
   public Future<Optional<AgentStatus>> get(String service, String id) {

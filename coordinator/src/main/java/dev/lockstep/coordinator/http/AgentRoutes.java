@@ -10,7 +10,10 @@ import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
+import dev.lockstep.coordinator.release.StagedSets;
+import dev.lockstep.coordinator.store.AgentDepartures;
 import dev.lockstep.coordinator.store.Nudges;
+import dev.lockstep.protocol.MigrationSetUpload;
 import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
@@ -27,11 +30,13 @@ import java.util.stream.Collectors;
 
 /**
  * The agents' side of the API: {@code PUT /v1/agents/{id}} (report), {@code GET
- * /v1/services/{service}/desired} (blocking query), and the operators' view of the fleet: {@code GET
- * /v1/agents}, {@code GET /v1/agents/{id}[?service=]}, {@code DELETE /v1/agents/{id}[?service=]}. An agent is
- * (service, id): the report's body names the service; the operator's calls name it with
- * {@code ?service=}, which may be left out while the id is unique across services. An agent token may
- * report and read only for its own (service, id) ({@link Caller}); a removal is audited.
+ * /v1/services/{service}/desired} (blocking query), {@code DELETE /v1/agents/{id}?service=} with an agent's own token
+ * (an ephemeral agent leaving), {@code PUT /v1/services/{service}/migration-sets/{digest}} (the set of an agent's
+ * image, when the answer to its report asked for it: {@link StagedSets}), and the operators' view of the fleet:
+ * {@code GET /v1/agents}, {@code GET /v1/agents/{id}[?service=]}, {@code DELETE /v1/agents/{id}[?service=]}. An agent
+ * is (service, id): the report's body names the service; the operator's calls name it with {@code ?service=}, which
+ * may be left out while the id is unique across services. An agent token may report and read only for its own
+ * (service, id) ({@link Caller}); a removal and a leave are audited ({@link AgentDepartures}).
  */
 final class AgentRoutes {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AgentRoutes.class);
@@ -46,9 +51,14 @@ final class AgentRoutes {
   private final Nudges nudges;
   private final Auth auth;
   private final StreamSlots longPolls;
+  private final StagedSets staged;
+  private final AgentDepartures departures;
 
-  AgentRoutes(AgentRegistry registry, DesiredStateWatch watch, Nudges nudges, Auth auth, StreamSlots longPolls) {
+  AgentRoutes(AgentRegistry registry, DesiredStateWatch watch, Nudges nudges, Auth auth, StreamSlots longPolls,
+              StagedSets staged, AgentDepartures departures) {
     this.longPolls = longPolls;
+    this.staged = staged;
+    this.departures = departures;
     this.registry = registry;
     this.nudges = nudges;
     this.watch = watch;
@@ -59,9 +69,13 @@ final class AgentRoutes {
     router.put("/v1/agents/:id").handler(auth.require(Role.AGENT, Role.OPERATOR)).handler(this::report);
     router.get("/v1/agents").handler(auth.require(Role.OPERATOR)).handler(this::list);
     router.get("/v1/agents/:id").handler(auth.require(Role.OPERATOR)).handler(this::get);
-    router.delete("/v1/agents/:id").handler(auth.require(Role.OPERATOR)).handler(this::remove);
+    router.delete("/v1/agents/:id").handler(auth.require(Role.OPERATOR, Role.AGENT)).handler(this::remove);
     router.get("/v1/services/:service/desired").handler(auth.require(Role.AGENT, Role.OPERATOR)).handler(this::desired);
+    router.put(SET_UPLOAD).handler(auth.require(Role.AGENT, Role.OPERATOR)).handler(this::uploadSet);
   }
+
+  /** Where an agent sends the set of its image; its body may be as large as a release's upload. */
+  static final String SET_UPLOAD = "/v1/services/:service/migration-sets/:digest";
 
   private void report(RoutingContext ctx) {
     String id = Names.agentId("agent id", ctx.pathParam("id"));
@@ -76,10 +90,54 @@ final class AgentRoutes {
     Caller.of(ctx).mayReportFor(valid.service(), id);
     // A report of a release in progress wakes the run waiting for it (on whichever coordinator runs it);
     // the steady reports of serving agents wake nobody.
+    Caller caller = Caller.of(ctx);
     reply(ctx, 200, registry.report(valid).onSuccess(saved -> {
       if (report.releaseId() != null && IN_A_RELEASE.contains(report.state())) {
         nudges.publish(Nudges.RUN_INPUT, report.service());
       }
+    }).compose(saved -> askForSet(saved, caller)));
+  }
+
+  /**
+   * The answer to a report: the agent as now seen and, for a readiness-mode agent whose image's migration set is not
+   * stored, {@code sendMigrations} asking it for the set ({@link StagedSets}). Only an agent's own token is asked: an
+   * operator reporting by hand has no folder to send.
+   */
+  private Future<Map<String, Object>> askForSet(AgentStatus saved, Caller caller) {
+    Map<String, Object> answer = dev.lockstep.protocol.Json.mapper().convertValue(saved,
+        new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, Object>>() {});
+    if (!saved.readinessMode() || saved.digest() == null || caller.role() != Role.AGENT) {
+      return Future.succeededFuture(answer);
+    }
+    return staged.ask(saved.service(), saved.digest(), saved.service() + "/" + saved.id())
+        .otherwise(e -> {
+          log.warn("could not tell whether migration set {} is stored: {}", saved.digest(), e.getMessage());
+          return null;
+        })
+        .map(digest -> {
+          if (digest != null) {
+            answer.put("sendMigrations", digest);
+          }
+          return answer;
+        });
+  }
+
+  private void uploadSet(RoutingContext ctx) {
+    String service = Names.service("service", ctx.pathParam("service"));
+    String digest = ctx.pathParam("digest");
+    if (digest == null || !digest.matches("[0-9a-f]{64}")) {
+      throw LockstepException.badRequest("path digest must be a hex SHA-256 of 64 characters (got '"
+          + Names.printable(digest) + "')");
+    }
+    Caller caller = Caller.of(ctx);
+    caller.mayReadDesiredStateOf(service);
+    MigrationSetUpload upload = body(ctx, MigrationSetUpload.class);
+    reply(ctx, 200, staged.receive(service, digest, upload, caller.name()).map(set -> {
+      Map<String, Object> answer = new java.util.LinkedHashMap<>();
+      answer.put("digest", set.digest());
+      answer.put("files", set.files().size());
+      answer.put("stored", true);
+      return answer;
     }));
   }
 
@@ -109,8 +167,11 @@ final class AgentRoutes {
             + " 2026-01-01T12:00:00Z (got '" + Names.printable(report.switchedAt()) + "')");
       }
     }
-    return report.detail() == null ? report : new AgentReport(report.id(), report.service(), report.revision(),
-        report.state(), report.releaseId(), report.epoch(), report.digest(), detail(report.detail()), report.switchedAt());
+    if (report.reportIntervalMs() < 0) {
+      throw LockstepException.badRequest("field 'reportIntervalMs'" + of + " must not be negative (got "
+          + report.reportIntervalMs() + ")");
+    }
+    return report.detail() == null ? report : report.withDetail(detail(report.detail()));
   }
 
   /**
@@ -150,17 +211,48 @@ final class AgentRoutes {
   private void remove(RoutingContext ctx) {
     String id = Names.agentId("agent id", ctx.pathParam("id"));
     Caller caller = Caller.of(ctx);
-    reply(ctx, 200, resolve(id, serviceParam(ctx)).compose(agent -> registry.remove(agent.service(), id)
-        .compose(removed -> removed ? Future.succeededFuture(removed(agent, caller))
+    if (caller.role() == Role.AGENT) {
+      leave(ctx, id, caller);
+      return;
+    }
+    reply(ctx, 200, resolve(id, serviceParam(ctx)).compose(agent -> departures.record(agent.service(), id,
+            AgentDepartures.How.REMOVED, agent.revision(), caller.name(), caller.address())
+        .compose(audited -> registry.remove(agent.service(), id))
+        .compose(removed -> removed ? Future.succeededFuture(departed(agent, caller, "removed"))
             : Future.failedFuture(LockstepException.notFound("agent " + id + " of service " + agent.service()
                 + " was removed meanwhile")))));
   }
 
+  /**
+   * An agent leaving for good with its own token (an ephemeral agent whose pod stops): gone from the registry at once,
+   * recorded as left, never lost. Idempotent: leaving twice, or after being forgotten, answers 200 all the same.
+   */
+  private void leave(RoutingContext ctx, String id, Caller caller) {
+    String service = serviceParam(ctx);
+    if (service == null) {
+      throw LockstepException.badRequest("an agent leaving names its service: DELETE /v1/agents/" + id + "?service=S");
+    }
+    caller.mayReportFor(service, id);
+    reply(ctx, 200, registry.get(service, id).compose(agent -> departures.record(service, id, AgentDepartures.How.LEFT,
+            agent.map(AgentStatus::revision).orElse(null), caller.name(), caller.address())
+        .compose(audited -> registry.leave(service, id))
+        .map(was -> {
+          log.info("agent {} of service {} left{} ({} from {})", id, service, was ? "" : " (it was not registered)",
+              caller.name(), caller.address());
+          Map<String, String> answer = new java.util.LinkedHashMap<>();
+          answer.put("left", id);
+          answer.put("service", service);
+          answer.put("requestedBy", caller.name());
+          answer.put("requestedFrom", caller.address());
+          return answer;
+        })));
+  }
+
   /** The audit of a removal: a log line and the answer name who asked and from where. */
-  private static Map<String, String> removed(AgentStatus agent, Caller caller) {
-    log.info("agent {} of service {} removed by {} from {}", agent.id(), agent.service(), caller.name(), caller.address());
+  private static Map<String, String> departed(AgentStatus agent, Caller caller, String how) {
+    log.info("agent {} of service {} {} by {} from {}", agent.id(), agent.service(), how, caller.name(), caller.address());
     Map<String, String> answer = new java.util.LinkedHashMap<>();
-    answer.put("removed", agent.id());
+    answer.put(how, agent.id());
     answer.put("service", agent.service());
     answer.put("requestedBy", caller.name());
     answer.put("requestedFrom", caller.address());

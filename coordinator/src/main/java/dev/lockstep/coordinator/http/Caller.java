@@ -40,10 +40,10 @@ public record Caller(String name, Role role, String service, String id, String a
 
   /** Refuses an agent token of another (service, id): an agent may report only for itself. */
   void mayReportFor(String service, String id) {
-    if (bound() && !(this.service.equals(service) && this.id.equals(id))) {
+    if (bound() && !new AgentIdentity(this.service, this.id).covers(service, id)) {
       throw new LockstepException(LockstepException.Code.FORBIDDEN, "agent token of " + name + " may not report for "
           + service + "/" + id + "; each agent reports with its own token (`lockstep agent-token --service "
-          + service + " --id " + id + "`)");
+          + service + " --id " + id + "`, or for pods `--any-id`, a token of the whole service)");
     }
   }
 

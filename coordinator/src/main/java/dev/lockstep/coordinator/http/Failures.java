@@ -82,7 +82,7 @@ public final class Failures implements Handler<RoutingContext> {
     return switch (status) {
       case 404 -> "no such path: " + ctx.request().path();
       case 405 -> ctx.request().method() + " is not allowed on " + ctx.request().path();
-      case 413 -> HttpApi.UPLOAD_ROUTES.contains(ctx.request().path()) && ctx.request().method().name().equals("POST")
+      case 413 -> HttpApi.carriesSet(ctx.request().method().name(), ctx.request().path())
           ? "request body too large (limit " + (SetUpload.Limits.DEFAULT.bodyBytes() >> 20) + " MiB for a request that carries"
               + " a migration set; the set itself may hold " + (SetUpload.Limits.DEFAULT.maxBytes() >> 20) + " MiB and "
               + SetUpload.Limits.DEFAULT.maxFiles() + " files)"

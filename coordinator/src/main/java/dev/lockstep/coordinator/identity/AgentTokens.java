@@ -20,6 +20,10 @@ import javax.crypto.spec.SecretKeySpec;
  * (Base64url without padding.) Service names and agent ids cannot hold a newline, so the MAC's input is
  * unambiguous. Verification recomputes the MAC and compares in constant time.
  *
+ * <p>A service token ({@link #issueForService}) has the id {@value #ANY_ID}, which no agent id can be: it speaks for any
+ * agent of its one service. It is for replicas whose ids are not known in advance (pods, named by Kubernetes), which
+ * are copies of one image and trusted alike; it still cannot report for, or read, another service.
+ *
  * <pre>{@code
  * AgentTokens tokens = AgentTokens.of(secret);
  * String token = tokens.issue("shop", "web-1");
@@ -31,6 +35,8 @@ public final class AgentTokens {
   public static final String PREFIX = "lsa1.";
   /** Shorter secrets could be guessed offline from one stolen token. */
   public static final int MIN_SECRET_BYTES = 16;
+  /** The id of a service token: any agent of the service. Not an agent id (ids never hold {@code *}). */
+  public static final String ANY_ID = "*";
   private static final String ALGORITHM = "HmacSHA256";
   private static final String CONTEXT = "lockstep-agent\n";
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
@@ -65,6 +71,12 @@ public final class AgentTokens {
     return PREFIX + encode(service) + "." + encode(id) + "." + ENCODE.encodeToString(mac(service, id));
   }
 
+  /** The token of every agent of {@code service}, whatever its id: for pods, whose names are not known in advance. */
+  public String issueForService(String service) {
+    check("service", service);
+    return PREFIX + encode(service) + "." + encode(ANY_ID) + "." + ENCODE.encodeToString(mac(service, ANY_ID));
+  }
+
   /** The identity {@code token} was issued for by this secret; empty for anything else (malformed, other secret). */
   public Optional<AgentIdentity> verify(String token) {
     if (token == null || !token.startsWith(PREFIX)) {
@@ -78,7 +90,7 @@ public final class AgentTokens {
       String service = new String(DECODE.decode(parts[0]), StandardCharsets.UTF_8);
       String id = new String(DECODE.decode(parts[1]), StandardCharsets.UTF_8);
       byte[] presented = DECODE.decode(parts[2]);
-      if (!NAME.matcher(service).matches() || !NAME.matcher(id).matches()) {
+      if (!NAME.matcher(service).matches() || !(NAME.matcher(id).matches() || ANY_ID.equals(id))) {
         return Optional.empty();
       }
       return MessageDigest.isEqual(presented, mac(service, id)) ? Optional.of(new AgentIdentity(service, id)) : Optional.empty();
@@ -107,8 +119,13 @@ public final class AgentTokens {
     }
   }
 
-  /** Who an agent token speaks for. */
+  /** Who an agent token speaks for; {@code id} is {@value #ANY_ID} for a service token. */
   public record AgentIdentity(String service, String id) {
+    /** Whether it may speak for agent {@code agentId} of {@code agentService}. */
+    public boolean covers(String agentService, String agentId) {
+      return service.equals(agentService) && (ANY_ID.equals(id) || id.equals(agentId));
+    }
+
     @Override
     public String toString() {
       return service + "/" + id;

@@ -35,6 +35,14 @@ public interface MigrationEngine {
   MigrationSet carried(Map<String, String> upload);
 
   /**
+   * Checks a set that came another way (the new instances' set, {@code --migrations-from agents}) as {@link #carried}
+   * checks an upload.
+   *
+   * @throws dev.lockstep.coordinator.LockstepException UNPROCESSABLE for the other engine's set, naming a file
+   */
+  void accept(MigrationSet set);
+
+  /**
    * Checks a requested {@code schema} before anything else: Flyway takes a version or {@code -N}; Alembic a
    * revision id, {@code head}, {@code heads}, {@code base} or {@code -N}.
    *

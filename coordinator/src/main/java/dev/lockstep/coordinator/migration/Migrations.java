@@ -92,8 +92,13 @@ public final class Migrations implements MigrationEngine {
   @Override
   public MigrationSet carried(Map<String, String> upload) {
     MigrationSet set = upload != null ? SetUpload.decode(upload, SetUpload.Limits.DEFAULT) : folderSet();
-    set.requireKind(MigrationSet.Kind.FLYWAY);
+    accept(set);
     return set;
+  }
+
+  @Override
+  public void accept(MigrationSet set) {
+    set.requireKind(MigrationSet.Kind.FLYWAY);
   }
 
   /**

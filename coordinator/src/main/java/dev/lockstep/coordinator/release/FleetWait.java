@@ -15,8 +15,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,11 +31,19 @@ public final class FleetWait {
   /** The re-read when no nudge comes: a nudge lost with a Redis blip costs at most this. */
   private static final long FALLBACK_MS = 1000;
 
-  /** What one wait is for: how to judge the reports, how to describe an agent that is through, how to stop. */
-  record Goal(Phase phase, Duration timeout,
-              BiFunction<List<ReleaseAgent>, Map<String, AgentStatus>, FleetCheck.Progress> judge,
-              Function<ReleaseAgent, String> through,
-              Function<String, LockstepException> stop) {}
+  /**
+   * What one wait is for: how to judge the reports, how to describe an agent that is through, which participants it
+   * waits for at all (a retiring instance in an online PREPARING is not asked anything), how to stop.
+   */
+  record Goal(Phase phase, Duration timeout, Judge judge, Function<ReleaseAgent, String> through,
+              Predicate<ReleaseAgent> awaited, Function<String, LockstepException> stop) {}
+
+  /** Judges the participants from the agents' reports and the ephemeral agents that went ({@link FleetCheck}). */
+  @FunctionalInterface
+  interface Judge {
+    FleetCheck.Progress apply(List<ReleaseAgent> participants, Map<String, AgentStatus> reports,
+                              Map<String, AgentRegistry.Departure> departed);
+  }
 
   private final AgentRegistry registry;
   private final Nudges nudges;
@@ -67,7 +75,7 @@ public final class FleetWait {
         .compose(abort -> abort
             ? Future.failedFuture(LockstepException.aborted("aborted by the operator during " + goal.phase()))
             : registry.list(service))
-        .compose(list -> record(goal, journal, list))
+        .compose(list -> departures(service, journal.stored(), list).compose(departed -> record(goal, journal, list, departed)))
         .recover(e -> {
           if (e instanceof LockstepException) {
             return Future.failedFuture(e);
@@ -89,34 +97,58 @@ public final class FleetWait {
               return Future.succeededFuture(journal.stored());
             }
             if (clock.millis() > deadline) {
-              String waiting = progress.agents().stream().filter(a -> goal.through().apply(a) == null)
+              String waiting = progress.agents().stream()
+                  .filter(a -> !a.gone() && goal.awaited().test(a) && goal.through().apply(a) == null)
                   .map(a -> a.id() + " (" + a.state().wireName() + ")").collect(Collectors.joining(", "));
-              return Future.failedFuture(goal.stop().apply("agent(s) " + waiting + " did not finish " + goal.phase()
-                  + " within " + Durations.format(goal.timeout())));
+              String within = " within " + Durations.format(goal.timeout());
+              return Future.failedFuture(goal.stop().apply(waiting.isEmpty()
+                  ? progress.shortfall() + within
+                  : "agent(s) " + waiting + " did not finish " + goal.phase() + within
+                      + (progress.shortfall() == null ? "" : "; " + progress.shortfall())));
             }
           }
           return woken.compose(v -> poll(goal, attempt, deadline, unregisteredSince));
         });
   }
 
-  /** Judges the reports and stores what changed, with one event naming the agents newly through. */
-  private Future<FleetCheck.Progress> record(Goal goal, ReleaseJournal journal, List<AgentStatus> list) {
+  /**
+   * The ephemeral agents that went, read only when a participant is missing from the registry: the common round, where
+   * every participant is registered, costs one read.
+   */
+  private Future<Map<String, AgentRegistry.Departure>> departures(String service, ReleaseDocument doc,
+                                                                  List<AgentStatus> list) {
+    java.util.Set<String> registered = list.stream().map(AgentStatus::id).collect(Collectors.toSet());
+    boolean missing = doc.agents().stream().anyMatch(a -> !a.gone() && !registered.contains(a.id()));
+    return missing ? registry.departures(service) : Future.succeededFuture(Map.of());
+  }
+
+  /** Judges the reports and stores what changed, with one event naming the agents newly through, joined or gone. */
+  private Future<FleetCheck.Progress> record(Goal goal, ReleaseJournal journal, List<AgentStatus> list,
+                                             Map<String, AgentRegistry.Departure> departed) {
     ReleaseDocument doc = journal.stored();
     Map<String, AgentStatus> reports = list.stream().collect(Collectors.toMap(AgentStatus::id, a -> a));
-    FleetCheck.Progress progress = goal.judge().apply(doc.agents(), reports);
+    FleetCheck.Progress progress = goal.judge().apply(doc.agents(), reports, departed);
     if (progress.agents().equals(doc.agents())) {
       return Future.succeededFuture(progress);
     }
+    Map<String, ReleaseAgent> before = doc.agents().stream().collect(Collectors.toMap(ReleaseAgent::id, a -> a));
     List<String> news = new ArrayList<>();
-    for (int i = 0; i < progress.agents().size(); i++) {
-      String now = goal.through().apply(progress.agents().get(i));
-      if (now != null && goal.through().apply(doc.agents().get(i)) == null) {
+    for (ReleaseAgent a : progress.agents()) {
+      ReleaseAgent was = before.get(a.id());
+      if (was == null) {
+        news.add(a.id() + " joined (" + a.role().wireName() + " instance on " + reports.get(a.id()).revision() + ")");
+      } else if (a.gone() && !was.gone()) {
+        news.add(a.id() + " went: " + a.detail());
+      }
+      String now = a.gone() ? null : goal.through().apply(a);
+      if (now != null && (was == null || goal.through().apply(was) == null)) {
         news.add(now);
       }
     }
-    long through = progress.agents().stream().filter(a -> goal.through().apply(a) != null).count();
+    List<ReleaseAgent> awaited = progress.agents().stream().filter(a -> !a.gone() && goal.awaited().test(a)).toList();
+    long through = awaited.stream().filter(a -> goal.through().apply(a) != null).count();
     String event = news.isEmpty() ? null
-        : goal.phase() + ": " + String.join(", ", news) + " (" + through + "/" + progress.agents().size() + ")";
+        : goal.phase() + ": " + String.join(", ", news) + " (" + through + "/" + awaited.size() + ")";
     return journal.write(doc.toBuilder().agents(progress.agents()).build(), event).map(progress);
   }
 

@@ -7,6 +7,9 @@ import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.preflight.PreflightReport;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.AgentStatus;
+import dev.lockstep.protocol.Mode;
+import dev.lockstep.protocol.ReleaseRole;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseAgent;
@@ -15,7 +18,6 @@ import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;
 import java.sql.Connection;
 import java.util.List;
-import java.util.stream.Collectors;
 
 /**
  * PREFLIGHT: the rules inspect, repairs are planned, repairs and migrations are rehearsed and rolled
@@ -58,15 +60,43 @@ public final class Preflighting implements PhaseStep {
               : registry.list(checked.service()));
         })
         .compose(agents -> {
+          ReleaseDocument checked = journal.stored();
           List<ReleaseAgent> participants = agents.stream()
               .filter(a -> a.state() != AgentState.LOST)
-              .map(a -> new ReleaseAgent(a.id(), AgentState.PREPARING, null, null, null))
+              .map(a -> participant(a, checked.revision()))
               .toList();
-          String names = participants.stream().map(ReleaseAgent::id).collect(Collectors.joining(", "));
-          return journal.tell(journal.stored().toBuilder().phase(Phase.PREPARING).agents(participants).build(),
-              "PREPARING: asking " + participants.size() + " agent(s) to prepare" + (participants.isEmpty() ? "" : ": " + names)
-                  + " (migrations digest " + MigrationsDigest.shortForm(attempt.digest()) + ")", false);
+          return journal.tell(checked.toBuilder().phase(Phase.PREPARING).agents(participants).build(),
+              "PREPARING: " + describe(participants, checked) + " (migrations digest "
+                  + MigrationsDigest.shortForm(attempt.digest()) + ")", false);
         });
+  }
+
+  /**
+   * How an agent takes part: in readiness mode it cannot change its code, so one already on the target is a new
+   * instance (it prepares) and one on another revision retires; any other agent switches in place with its hooks.
+   */
+  private static ReleaseAgent participant(AgentStatus agent, String target) {
+    if (!agent.readinessMode()) {
+      return new ReleaseAgent(agent.id(), AgentState.PREPARING, null, null, null, ReleaseRole.IN_PLACE);
+    }
+    return target.equals(agent.revision())
+        ? new ReleaseAgent(agent.id(), AgentState.PREPARING, null, null, null, ReleaseRole.NEW)
+        : new ReleaseAgent(agent.id(), agent.state(), null, null, null, ReleaseRole.RETIRING);
+  }
+
+  private static String describe(List<ReleaseAgent> participants, ReleaseDocument doc) {
+    List<String> prepare = participants.stream().filter(p -> p.role() != ReleaseRole.RETIRING).map(ReleaseAgent::id).toList();
+    List<String> retiring = participants.stream().filter(p -> p.role() == ReleaseRole.RETIRING).map(ReleaseAgent::id).toList();
+    String text = "asking " + prepare.size() + " agent(s) to prepare" + (prepare.isEmpty() ? "" : ": " + String.join(", ", prepare));
+    if (!retiring.isEmpty()) {
+      text += "; " + retiring.size() + " retiring instance(s) (" + String.join(", ", retiring) + ") turn un-ready "
+          + (doc.mode() == Mode.MAINTENANCE ? "now, before the schema changes" : "at the switch");
+    }
+    Integer min = doc.options().minReady();
+    if (min != null && min > 0) {
+      text += "; waiting for at least " + min + " new instance(s) on " + doc.revision() + " (--min-ready)";
+    }
+    return text;
   }
 
   private static Future<ReleaseDocument> record(ReleaseDocument stored, PreflightReport report, ReleaseJournal journal) {

@@ -5,6 +5,8 @@ import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.protocol.BackupResult;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.MigrationsDigest;
+import dev.lockstep.protocol.Mode;
+import dev.lockstep.protocol.ReleaseRole;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
@@ -12,8 +14,9 @@ import io.vertx.core.WorkerExecutor;
 import java.time.Duration;
 
 /**
- * PREPARING: every participant stages the new code and acknowledges with the digest of the migrations
- * it staged; then the backup command, if there is one. Then MIGRATING, in one statement that also checks no abort was asked for, so an abort
+ * PREPARING: every in-place and new participant stages the new code and acknowledges with the digest of the migrations
+ * it staged (new instances that appear meanwhile join, and at least {@code minReady} of them must); in maintenance mode
+ * the retiring instances stop taking traffic; then the backup command, if there is one. Then MIGRATING, in one statement that also checks no abort was asked for, so an abort
  * either lands before the schema is touched or is refused.
  */
 public final class Preparing implements PhaseStep {
@@ -31,9 +34,14 @@ public final class Preparing implements PhaseStep {
 
   @Override
   public Future<ReleaseDocument> run(ReleaseDocument stored, Attempt attempt) {
+    FleetCheck.PrepareGoal judged = FleetCheck.PrepareGoal.of(stored, attempt.digest());
+    boolean maintenance = stored.mode() == Mode.MAINTENANCE;
     FleetWait.Goal goal = new FleetWait.Goal(Phase.PREPARING, timeout,
-        (participants, reports) -> FleetCheck.prepare(stored.id(), attempt.digest(), participants, reports),
-        a -> a.state() == AgentState.PREPARED ? a.id() + " prepared (digest " + MigrationsDigest.shortForm(a.digest()) + ")" : null,
+        (participants, reports, departed) -> FleetCheck.prepare(judged, participants, reports, departed),
+        a -> a.role() == ReleaseRole.RETIRING
+            ? (a.state() == AgentState.RETIRED ? a.id() + " retired (old code stopped)" : null)
+            : a.state() == AgentState.PREPARED ? a.id() + " prepared (digest " + MigrationsDigest.shortForm(a.digest()) + ")" : null,
+        a -> maintenance || a.role() != ReleaseRole.RETIRING,
         LockstepException::aborted);
     return fleet.await(goal, attempt).compose(ready -> backedUp(ready, attempt)).compose(prepared -> {
       attempt.checkStopping("before MIGRATING");

@@ -52,6 +52,7 @@ public final class ReleaseService {
   private final ReleaseRun.Shared runs;
   private final Nudges nudges;
   private final Clock clock;
+  private final NewInstances newInstances;
 
   private final Map<String, ReleaseRun> running = new HashMap<>();
   private long orphanTimer = -1;
@@ -61,7 +62,9 @@ public final class ReleaseService {
   private Promise<Void> drained;
 
   public ReleaseService(Vertx vertx, CoordinatorConfig config, ReleaseStore store, AgentRegistry registry,
-                        MigrationEngine migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Nudges nudges, Clock clock) {
+                        MigrationEngine migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Nudges nudges, Clock clock,
+                        NewInstances newInstances) {
+    this.newInstances = newInstances;
     this.nudges = nudges;
     this.vertx = vertx;
     this.config = config;
@@ -100,9 +103,22 @@ public final class ReleaseService {
         return Future.failedFuture(e);
       }
     }
+    if (request.migrationsFrom() != null && !request.fromNewInstances()) {
+      return Future.failedFuture(LockstepException.badRequest("migrationsFrom takes one value, agents (the set the new"
+          + " instances staged); got '" + request.migrationsFrom() + "'"));
+    }
+    if (request.fromNewInstances() && request.migrations() != null) {
+      return Future.failedFuture(LockstepException.badRequest("give the migration set either as migrations (an upload) or"
+          + " as migrationsFrom: agents, not both"));
+    }
+    if (request.minReady() != null && request.minReady() < 0) {
+      return Future.failedFuture(LockstepException.badRequest("minReady must be 0 or more (got " + request.minReady()
+          + ")"));
+    }
     return registry.list(service)
         .compose(agents -> {
-          List<AgentStatus> lost = agents.stream().filter(a -> a.state() == AgentState.LOST).toList();
+          // An ephemeral agent (a pod) never comes back under its id: lost, it blocks nothing and is soon forgotten.
+          List<AgentStatus> lost = agents.stream().filter(a -> a.state() == AgentState.LOST && !a.ephemeral()).toList();
           if (!lost.isEmpty() && !request.allowLost()) {
             return Future.failedFuture(LockstepException.conflict(lost.stream()
                 .map(a -> "agent " + a.id() + " is lost (silent since " + a.lastSeen() + ", on revision " + a.revision() + ")")
@@ -110,10 +126,15 @@ public final class ReleaseService {
                 + "; a release cannot start while a server may come back on old code: remove it (DELETE /v1/agents/"
                 + lost.get(0).id() + "?service=" + service + ", or fix it so it reports again) or pass --allow-lost"));
           }
-          return worker.executeBlocking(() -> {
-            MigrationSet set = migrations.carried(request.migrations());
-            return new Planned(set, migrations.plan(set, request.schema()));
-          }, false);
+          Integer minReady = request.minReady() != null ? request.minReady() : NewInstances.servingNow(agents);
+          Future<MigrationSet> set = request.fromNewInstances()
+              ? newInstances.set(service, request.revision(), agents).compose(stored -> worker.executeBlocking(() -> {
+                  migrations.accept(stored);
+                  return stored;
+                }, false))
+              : worker.executeBlocking(() -> migrations.carried(request.migrations()), false);
+          return set.compose(carried -> worker.executeBlocking(() -> new Planned(carried,
+              migrations.plan(carried, request.schema()), NewInstances.anyInReadinessMode(agents) ? minReady : null), false));
         })
         .compose(planned -> {
           MigrationPlan plan = planned.plan();
@@ -125,7 +146,7 @@ public final class ReleaseService {
               .schema(plan.target())
               .fromSchema(plan.current())
               .mode(request.mode() == null ? Mode.AUTO : request.mode())
-              .options(request.options())
+              .options(request.options().withMinReady(planned.minReady()))
               .phase(Phase.PLANNED)
               .pending(plan.pendingLabels())
               .createdAt(now)
@@ -142,7 +163,8 @@ public final class ReleaseService {
         });
   }
 
-  private record Planned(MigrationSet set, MigrationPlan plan) {}
+  /** @param minReady the new instances PREPARING waits for; null when no agent of the service is in readiness mode */
+  private record Planned(MigrationSet set, MigrationPlan plan, Integer minReady) {}
 
   /** Asks release {@code id} to abort, recording who asked and from where. */
   public Future<ReleaseDocument> abort(String id, String requestedBy, String requestedFrom) {

@@ -4,11 +4,14 @@ import dev.lockstep.coordinator.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseRole;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import dev.lockstep.protocol.ReleaseAgent;
 
 /**
  * SWITCHING: the schema is at the target and every participant was told, in the transaction that
@@ -28,12 +31,41 @@ public final class Switching implements PhaseStep {
     this.clock = clock;
   }
 
+  /** "3 agent(s) on revision v2", or with readiness mode "3 new instance(s) ready on v2, 3 retired". */
+  private static String describe(ReleaseDocument doc) {
+    long retired = doc.agents().stream().filter(a -> a.role() == ReleaseRole.RETIRING && !a.gone()).count();
+    long fresh = doc.agents().stream().filter(a -> a.role() == ReleaseRole.NEW && !a.gone()).count();
+    long inPlace = doc.agents().stream().filter(a -> a.role() == ReleaseRole.IN_PLACE && !a.gone()).count();
+    long gone = doc.agents().stream().filter(ReleaseAgent::gone).count();
+    if (retired == 0 && fresh == 0 && gone == 0) {
+      return inPlace + " agent(s) on revision " + doc.revision();
+    }
+    List<String> parts = new java.util.ArrayList<>();
+    if (fresh > 0) {
+      parts.add(fresh + " new instance(s) ready on " + doc.revision());
+    }
+    if (inPlace > 0) {
+      parts.add(inPlace + " agent(s) switched in place");
+    }
+    if (retired > 0) {
+      parts.add(retired + " retired");
+    }
+    if (gone > 0) {
+      parts.add(gone + " gone during the release");
+    }
+    return String.join(", ", parts);
+  }
+
   @Override
   public Future<ReleaseDocument> run(ReleaseDocument stored, Attempt attempt) {
     FleetWait.Goal goal = new FleetWait.Goal(Phase.SWITCHING, timeout,
-        (participants, reports) -> FleetCheck.switched(stored.id(), stored.revision(), participants, reports),
-        a -> a.switchedAt() != null ? a.id() + " switched at " + a.switchedAt()
+        (participants, reports, departed) -> FleetCheck.switched(stored.id(), stored.revision(), participants, reports,
+            departed),
+        a -> a.role() == ReleaseRole.RETIRING
+            ? (a.switchedAt() != null ? a.id() + " retired at " + a.switchedAt() : null)
+            : a.switchedAt() != null ? a.id() + (a.role() == ReleaseRole.NEW ? " ready at " : " switched at ") + a.switchedAt()
             : a.state() == AgentState.SERVING ? a.id() + " serves " + stored.revision() + " (restarted)" : null,
+        a -> true,
         reason -> LockstepException.failed(reason, null));
     return fleet.await(goal, attempt).compose(switched -> {
       Long skew = FleetCheck.skewMs(switched.agents());
@@ -42,8 +74,8 @@ public final class Switching implements PhaseStep {
       }
       return attempt.journal().tell(switched.toBuilder().phase(Phase.COMPLETED).switchSkewMs(skew).build(),
           "COMPLETED in " + Durations.format(Duration.between(Instant.parse(switched.createdAt()), clock.instant())) + "; "
-              + switched.agents().size() + " agent(s) on revision " + switched.revision() + ", schema " + switched.schema()
-              + (skew == null ? "" : ", switch skew " + skew + " ms"), false);
+              + describe(switched) + ", schema " + switched.schema() + (skew == null ? "" : ", switch skew " + skew + " ms"),
+          false);
     });
   }
 }

@@ -91,6 +91,19 @@ public final class LockstepSchema {
       covered           text[] NOT NULL,
       migrations_digest text NOT NULL,
       epoch             bigint NOT NULL)""",
+    // Audit of agents that went from the registry: removed by an operator, left (an ephemeral agent stopping), or
+    // forgotten (an ephemeral agent silent past its liveness timeout and one report interval).
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.agent_departures (
+      id             bigserial PRIMARY KEY,
+      service        text NOT NULL,
+      agent_id       text NOT NULL,
+      how            text NOT NULL,
+      revision       text,
+      requested_by   text,
+      requested_from text,
+      at             timestamptz NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS agent_departures_by_service ON lockstep.agent_departures (service, at DESC)",
   };
 
   private LockstepSchema() {}

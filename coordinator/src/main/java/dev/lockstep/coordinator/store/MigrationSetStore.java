@@ -76,6 +76,21 @@ public final class MigrationSetStore {
   }
 
   /**
+   * Stores {@code set} in a transaction of its own, unless a set of that digest is stored already: a set an agent sent
+   * before any release carries it ({@code --migrations-from agents}). A prune may delete it again while no release
+   * carries it and it is older than the prune's age.
+   */
+  public Future<Void> store(MigrationSet set) {
+    return pool.withTransaction(conn -> insert(conn, set));
+  }
+
+  /** Whether a set of {@code digest} is stored now. */
+  public Future<Boolean> exists(String digest) {
+    return pool.preparedQuery("SELECT 1 FROM lockstep.migration_sets WHERE digest = $1").execute(Tuple.of(digest))
+        .map(rows -> rows.size() > 0);
+  }
+
+  /**
    * The stored set of {@code digest}, its digest checked against its bytes.
    *
    * @param release the release that carries it, for messages

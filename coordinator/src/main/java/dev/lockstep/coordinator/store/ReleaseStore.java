@@ -192,6 +192,28 @@ public final class ReleaseStore {
             : Optional.of(Json.read(rows.iterator().next().getString(0), ReleaseDocument.class))));
   }
 
+  /**
+   * When the service's unfinished release entered the phase it is in: the time of the first event written at that
+   * phase (every transition writes one). Empty when no release is unfinished.
+   */
+  public Future<Optional<PhaseSince>> activePhaseSince(String service) {
+    return pool.preparedQuery("SELECT r.phase, (SELECT min(e.at) FROM lockstep.release_events e WHERE e.release_id = r.id"
+            + " AND e.phase = r.phase), r.updated_at FROM lockstep.releases r WHERE r.service = $1"
+            + " AND r.phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
+        .execute(Tuple.of(service))
+        .map(rows -> {
+          if (rows.size() == 0) {
+            return Optional.empty();
+          }
+          Row row = rows.iterator().next();
+          OffsetDateTime since = row.getOffsetDateTime(1) != null ? row.getOffsetDateTime(1) : row.getOffsetDateTime(2);
+          return Optional.of(new PhaseSince(Phase.valueOf(row.getString(0)), since.toInstant()));
+        });
+  }
+
+  /** A phase and when a release entered it. */
+  public record PhaseSince(Phase phase, java.time.Instant since) {}
+
   public Future<List<ReleaseDocument>> recent(String service, int limit) {
     return pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE ($1::text IS NULL OR service = $1)"
             + " ORDER BY created_at DESC LIMIT $2")
@@ -270,8 +292,16 @@ public final class ReleaseStore {
         });
   }
 
+  /**
+   * The service's desired state, with the revision of its last COMPLETED release ({@code releasedRevision}, which
+   * readiness mode serves): read with it rather than stored in it, so a desired state written before it existed, or by
+   * a coordinator that does not write it, says it too. It changes only when a release completes, which writes a new
+   * desired state, so the index covers it.
+   */
   public Future<DesiredState> desired(String service) {
-    return retrying(() -> pool.preparedQuery("SELECT idx, document::text FROM lockstep.desired_state WHERE service = $1")
+    return retrying(() -> pool.preparedQuery("SELECT d.idx, d.document::text, (SELECT r.document->>'revision'"
+            + " FROM lockstep.releases r WHERE r.service = d.service AND r.phase = 'COMPLETED'"
+            + " ORDER BY r.created_at DESC LIMIT 1) FROM lockstep.desired_state d WHERE d.service = $1")
         .execute(Tuple.of(service))
         .map(rows -> {
           if (rows.size() == 0) {
@@ -279,7 +309,18 @@ public final class ReleaseStore {
           }
           Row row = rows.iterator().next();
           DesiredState d = Json.read(row.getString(1), DesiredState.class);
-          return d.withIndex(row.getLong(0));
+          return d.withIndex(row.getLong(0)).withReleasedRevision(row.getString(2));
+        }));
+  }
+
+  /** Every revision a release of {@code service} ever moved to, whatever its end: what release on arrival leaves be. */
+  public Future<java.util.Set<String>> releasedRevisions(String service) {
+    return retrying(() -> pool.preparedQuery("SELECT DISTINCT document->>'revision' FROM lockstep.releases WHERE service = $1")
+        .execute(Tuple.of(service))
+        .map(rows -> {
+          java.util.Set<String> revisions = new java.util.HashSet<>();
+          rows.forEach(row -> revisions.add(row.getString(0)));
+          return revisions;
         }));
   }
 

@@ -99,8 +99,13 @@ public final class AlembicEngine implements MigrationEngine {
   @Override
   public MigrationSet carried(Map<String, String> upload) {
     MigrationSet set = upload != null ? SetUpload.decode(upload, SetUpload.Limits.DEFAULT) : folderSet();
-    set.requireKind(MigrationSet.Kind.ALEMBIC);
+    accept(set);
     return set;
+  }
+
+  @Override
+  public void accept(MigrationSet set) {
+    set.requireKind(MigrationSet.Kind.ALEMBIC);
   }
 
   /** A revision id (or unique prefix, or several joined by commas), {@code head}, {@code heads}, {@code base} or {@code -N}. */
