@@ -18,8 +18,8 @@ final class EnvironmentNames {
    * Variables of flags DESIGN.md names ("Containers and Kubernetes") that the code does not read yet. Remove an
    * entry when its flag lands: {@link #coordinator()} and {@link #agent()} fail while a listed name is in the code.
    */
-  static final Set<String> COORDINATOR_NOT_IN_CODE_YET = Set.of("LOCKSTEP_AUTO_RELEASE");
-  static final Set<String> AGENT_NOT_IN_CODE_YET = Set.of("LOCKSTEP_READINESS_PORT", "LOCKSTEP_EPHEMERAL");
+  static final Set<String> COORDINATOR_NOT_IN_CODE_YET = Set.of();
+  static final Set<String> AGENT_NOT_IN_CODE_YET = Set.of();
 
   private static final Pattern ENV = Pattern.compile("\\$\\{env:(LOCKSTEP_[A-Z0-9_]+)");
 
