@@ -59,8 +59,8 @@ class CoordinatorChartTest {
     JsonNode coordinator = named(pod.path("containers"), "coordinator");
     assertThat(coordinator.at("/ports/0/containerPort").asInt()).isEqualTo(7070);
     assertThat(coordinator.at("/ports/0/name").asString()).isEqualTo("http");
-    assertThat(coordinator.at("/livenessProbe/httpGet/path").asString()).isEqualTo("/health");
-    assertThat(coordinator.at("/startupProbe/httpGet/path").asString()).isEqualTo("/health");
+    assertThat(coordinator.at("/livenessProbe/httpGet/path").asString()).as("never the stores").isEqualTo("/live");
+    assertThat(coordinator.at("/startupProbe/httpGet/path").asString()).isEqualTo("/live");
     assertThat(coordinator.at("/readinessProbe/httpGet/path").asString()).isEqualTo("/ready");
     assertThat(coordinator.at("/readinessProbe/httpGet/port").asString()).isEqualTo("http");
     assertThat(coordinator.at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();

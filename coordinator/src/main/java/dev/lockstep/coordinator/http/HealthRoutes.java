@@ -19,7 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code GET /health} and {@code GET /ready}, both without a token. Until start-up has finished they
+ * {@code GET /health}, {@code GET /ready} and {@code GET /live}, all without a token; {@code /live} answers 200 while
+ * the process runs, whatever the stores, for a platform's liveness probe. Until start-up has finished they
  * answer from what start-up saw of each store; after it, each request asks PostgreSQL and Redis
  * itself (at most {@value #PROBE_TIMEOUT_MS} ms each), so an outage and its end show at once.
  *
@@ -58,6 +59,9 @@ public final class HealthRoutes {
   }
 
   public void mount(Router router) {
+    // Liveness: the process runs and its event loop answers. Never the stores: restarting a coordinator does not bring
+    // a database back, and a platform that restarts on /health would restart every instance through an outage.
+    router.get("/live").handler(ctx -> Responses.json(ctx, 200, Map.of("live", true)));
     router.get("/health").handler(ctx -> probe().onComplete(r -> health(ctx)));
     router.get("/ready").handler(ctx -> probe().onComplete(r -> ready(ctx)));
   }
