@@ -136,8 +136,8 @@ class RolloutIT {
     // Gone from the registry at once, audited as left: never lost.
     await().atMost(Duration.ofSeconds(5)).until(() -> fleet.agentList().stream()
         .noneMatch(a -> a.id().equals(old.get(0)) || a.id().equals(old.get(1))));
-    assertThat(db.queryTexts("SELECT agent_id || ' ' || how FROM lockstep.agent_departures WHERE how = 'left'"
-        + " ORDER BY agent_id")).containsExactly(old.get(0) + " left", old.get(1) + " left");
+    assertThat(db.queryTexts("SELECT agent_id || ' ' || how FROM lockstep.agent_departures WHERE agent_id IN ('"
+        + old.get(0) + "', '" + old.get(1) + "') ORDER BY agent_id")).containsExactly(old.get(0) + " left", old.get(1) + " left");
     long killedAt = System.currentTimeMillis();
     fleet.killAgentAlone(old.get(2)); // kill -9: it says nothing, and falls silent
     pods.kubelet.forget(old.get(2));
