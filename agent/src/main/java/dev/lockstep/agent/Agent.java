@@ -494,10 +494,14 @@ public final class Agent extends VerticleBase {
   }
 
   /**
-   * The folder's digest at start, reported while no release is in hand (a release can take the set from new instances
-   * by it). A folder that is not there yet is no error here: a prepare hook may be what creates it.
+   * Readiness mode: the image's folder digest at start, reported while no release is in hand (a release can take the
+   * set from new instances by it). A long-lived server's folder is what its next prepare hook stages, so it reports a
+   * digest only for a release, as before. A folder that is not there yet is no error here.
    */
   private Future<String> startingDigest() {
+    if (!config.readinessMode()) {
+      return Future.succeededFuture(null);
+    }
     return digest().recover(e -> {
       LOG.info("no digest of the migrations folder yet: {}", e.getMessage());
       return Future.succeededFuture(null);

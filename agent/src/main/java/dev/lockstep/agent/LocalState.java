@@ -12,8 +12,8 @@ import java.util.Objects;
  * @param state what the agent is doing
  * @param releaseId the release {@code state} refers to, or null
  * @param epoch the highest epoch seen in a desired state; lower ones are ignored
- * @param digest the migrations digest staged for {@code releaseId}; outside a release, that of the migrations folder as
- *     it is (so new instances say which set their image carries); null without a folder
+ * @param digest the migrations digest staged for {@code releaseId}; in readiness mode outside a release, that of the
+ *     migrations folder as it is (so new instances say which set their image carries); null without a folder
  * @param detail why a hook failed, or null
  * @param switchedAt when the switch hook finished (ISO-8601), or null
  */

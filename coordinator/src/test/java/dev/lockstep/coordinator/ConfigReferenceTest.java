@@ -93,7 +93,13 @@ class ConfigReferenceTest {
     Set<String> options = new TreeSet<>();
     // Interpolated: the names of --help and --version are variables in picocli's own mixin.
     for (CommandSpec spec : commands(false).values()) {
-      spec.options().forEach(o -> options.addAll(List.of(o.names())));
+      spec.options().forEach(o -> {
+        options.addAll(List.of(o.names()));
+        if (o.negatable()) {
+          // A negatable option's other name, e.g. --no-ephemeral for --ephemeral.
+          List.of(o.names()).forEach(n -> options.add(n.replaceFirst("^--", "--no-")));
+        }
+      });
     }
     List<String> unknown = new ArrayList<>();
     for (String doc : List.of("docs/reference.md", "README.md", "agent/README.md")) {
