@@ -31,6 +31,8 @@ final class FakeCoordinator {
   private final Object lock = new Object();
   private final List<Waiter> waiting = new ArrayList<>();
   private final List<AgentReport> reports = new CopyOnWriteArrayList<>();
+  /** The request URIs of agents that left ({@code DELETE /v1/agents/{id}?service=S}). */
+  private final List<String> leaves = new CopyOnWriteArrayList<>();
   private final AtomicInteger refused = new AtomicInteger();
   private final AtomicInteger desiredQueries = new AtomicInteger();
   private final AtomicInteger openDesiredQueries = new AtomicInteger();
@@ -75,6 +77,10 @@ final class FakeCoordinator {
       paused = false;
     }
     return server.close();
+  }
+
+  List<String> leaves() {
+    return List.copyOf(leaves);
   }
 
   URI url() {
@@ -139,11 +145,15 @@ final class FakeCoordinator {
 
   /** Sets a new desired state (next index) and answers every held query at once, as the coordinator does. */
   DesiredState publish(String releaseId, Phase phase, long epoch, String targetRevision) {
+    return publish(new DesiredState(desired.service(), 0, epoch, releaseId, phase, targetRevision, Mode.ONLINE, null, "2"));
+  }
+
+  /** As above, with every field as given but the index, which is the next one. */
+  DesiredState publish(DesiredState next) {
     List<Waiter> toAnswer;
     DesiredState now;
     synchronized (lock) {
-      desired = new DesiredState(desired.service(), desired.index() + 1, epoch, releaseId, phase, targetRevision,
-          Mode.ONLINE, null, "2");
+      desired = next.withIndex(desired.index() + 1);
       now = desired;
       toAnswer = List.copyOf(waiting);
       waiting.clear();
@@ -191,6 +201,9 @@ final class FakeCoordinator {
     if (request.method() == HttpMethod.PUT && path.startsWith("/v1/agents/")) {
       reports.add(Json.read(body, AgentReport.class));
       request.response().setStatusCode(204).end();
+    } else if (request.method() == HttpMethod.DELETE && path.startsWith("/v1/agents/")) {
+      leaves.add(request.uri());
+      request.response().setStatusCode(200).putHeader("Content-Type", "application/json").end("{}");
     } else if (request.method() == HttpMethod.GET && path.matches("/v1/services/[^/]+/desired")) {
       long index = Long.parseLong(request.getParam("index", "0"));
       long waitMs = Durations.parse(request.getParam("wait", "30s")).toMillis();

@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.http;
 
 import static dev.lockstep.coordinator.http.Responses.body;
+import static dev.lockstep.coordinator.http.Responses.exactBody;
 import static dev.lockstep.coordinator.http.Responses.json;
 import static dev.lockstep.coordinator.http.Responses.longParam;
 import static dev.lockstep.coordinator.http.Responses.reply;
@@ -131,7 +132,7 @@ final class AgentRoutes {
     }
     Caller caller = Caller.of(ctx);
     caller.mayReadDesiredStateOf(service);
-    MigrationSetUpload upload = body(ctx, MigrationSetUpload.class);
+    MigrationSetUpload upload = exactBody(ctx, MigrationSetUpload.class, "so a misspelt 'files' is named, not taken for none");
     reply(ctx, 200, staged.receive(service, digest, upload, caller.name()).map(set -> {
       Map<String, Object> answer = new java.util.LinkedHashMap<>();
       answer.put("digest", set.digest());

@@ -69,13 +69,16 @@ class BadInputIT {
   static final List<Route> ROUTES = List.of(
       new Route("GET", "/health", false, (String) null),
       new Route("GET", "/ready", false, (String) null),
+      new Route("GET", "/live", false, (String) null),
       new Route("GET", "/metrics", false, (String) null),
       new Route("GET", "/openapi.yaml", false, (String) null),
       new Route("PUT", "/v1/agents/{agent}", true, AGENT, OP),
       new Route("GET", "/v1/agents", false, OP),
       new Route("GET", "/v1/agents/{agent}", false, OP),
-      new Route("DELETE", "/v1/agents/{agent}", false, OP),
+      new Route("DELETE", "/v1/agents/{agent}", false, OP, AGENT),
       new Route("GET", "/v1/services/{service}/desired", false, AGENT, OP),
+      new Route("GET", "/v1/services/{service}/gate", false, OP, AGENT),
+      new Route("PUT", "/v1/services/{service}/migration-sets/" + "a".repeat(64), true, OP),
       new Route("POST", "/v1/releases", true, OP),
       new Route("GET", "/v1/releases", false, OP),
       new Route("GET", "/v1/releases/{release}", false, OP),
@@ -214,6 +217,31 @@ class BadInputIT {
       tests.add(expect(new Call("GET", "/v1/agents/a-1?" + query.text(), OP, null), 400, query.detail()));
     }
     tests.add(expect(new Call("DELETE", "/v1/agents/a-1?service=a%00b", OP, null), 400, "service", "control character"));
+    tests.add(expect(new Call("DELETE", "/v1/agents/a-1", AGENT, null), 400, "names its service", "?service="));
+
+    // Readiness mode: the gate, the set an agent sends, a release from the new instances.
+    for (String token : List.of(OP, AGENT)) {
+      tests.add(expect(new Call("GET", "/v1/services/" + service + "/gate", token, null), 400, "revision", "required"));
+      tests.add(expect(new Call("GET", "/v1/services/" + service + "/gate?revision=v%00", token, null), 400, "revision",
+          "control character"));
+    }
+    String upload = "/v1/services/" + service + "/migration-sets/";
+    tests.add(expect(new Call("PUT", upload + "abc", OP, bytes("{\"files\":{}}")), 400, "digest", "64"));
+    tests.add(expect(new Call("PUT", upload + "a".repeat(64), OP, bytes("{}")), 400, "files", "required"));
+    tests.add(expect(new Call("PUT", upload + "a".repeat(64), OP, bytes("{\"files\":{\"V1__x.sql\":\"!!\"}}")), 400,
+        "V1__x.sql", "Base64"));
+    tests.add(expect(new Call("PUT", upload + "a".repeat(64), OP, bytes("{\"files\":{\"V1__x.sql\":\"U0VMRUNUIDE7\"}}")),
+        422, "digest to", "aaaaaaaaaaaa"));
+    tests.add(expect(new Call("POST", "/v1/releases", OP, bytes("{\"revision\":\"v2\",\"migrationsFrom\":\"elsewhere\"}")),
+        400, "migrationsFrom", "agents", "elsewhere"));
+    tests.add(expect(new Call("POST", "/v1/releases", OP, bytes("{\"revision\":\"v2\",\"migrationsFrom\":\"agents\","
+        + "\"migrations\":{}}")), 400, "not both"));
+    tests.add(expect(new Call("POST", "/v1/releases", OP, bytes("{\"revision\":\"v2\",\"minReady\":-1}")), 400,
+        "minReady", "-1"));
+    tests.add(expect(new Call("POST", "/v1/releases", OP, bytes("{\"revision\":\"v2\",\"minReady\":\"all\"}")), 400,
+        "minReady", "string"));
+    tests.add(expect(new Call("POST", "/v1/releases", OP, bytes("{\"revision\":\"v2\",\"migrationsFrom\":\"agents\"}")),
+        409, "no new instance", "readiness mode"));
 
     // Path ids.
     for (Bad id : IDS) {

@@ -92,11 +92,24 @@ class OpenApiIT {
     expect(200, "PUT", "/v1/agents/{id}", "/v1/agents/oa-1", Fleet.agentToken(fleet.service, "oa-1"), report);
     expect(200, "GET", "/v1/agents", "/v1/agents", op, null);
     expect(200, "GET", "/v1/agents", "/v1/agents?service=" + fleet.service + "&state=serving&revision=v1", op, null);
-    expect(200, "GET", "/v1/agents/{id}", "/v1/agents/oa-1", op, null);
+    // With ?service=: the shared Redis may hold an oa-1 of another test run's service.
+    expect(200, "GET", "/v1/agents/{id}", "/v1/agents/oa-1?service=" + fleet.service, op, null);
     expect(404, "GET", "/v1/agents/{id}", "/v1/agents/ghost", op, null);
     expect(200, "GET", "/v1/services/{service}/desired", "/v1/services/" + fleet.service + "/desired?index=0", Fleet.agentToken(fleet.service, "oa-1"), null);
     expect(400, "GET", "/v1/services/{service}/desired", "/v1/services/" + fleet.service + "/desired?wait=forever", op, null);
+    expect(409, "GET", "/v1/services/{service}/gate", "/v1/services/" + fleet.service + "/gate?revision=v1",
+        Fleet.agentToken(fleet.service, "oa-1"), null);
+    expect(409, "GET", "/v1/services/{service}/gate", "/v1/services/" + fleet.service + "/gate?revision=v9", op, null);
+    expect(400, "GET", "/v1/services/{service}/gate", "/v1/services/" + fleet.service + "/gate", op, null);
+    String set = "{\"files\":{\"V1__x.sql\":\"U0VMRUNUIDE7\"}}";
+    String digest = dev.lockstep.protocol.MigrationsDigest.of(new java.util.TreeMap<>(Map.of("V1__x.sql",
+        "SELECT 1;".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    expect(200, "PUT", "/v1/services/{service}/migration-sets/{digest}", "/v1/services/" + fleet.service
+        + "/migration-sets/" + digest, Fleet.agentToken(fleet.service, "oa-1"), set);
+    expect(422, "PUT", "/v1/services/{service}/migration-sets/{digest}", "/v1/services/" + fleet.service
+        + "/migration-sets/" + "0".repeat(64), op, set);
     expect(200, "DELETE", "/v1/agents/{id}", "/v1/agents/oa-1?service=" + fleet.service, op, null);
+    expect(200, "DELETE", "/v1/agents/{id}", "/v1/agents/oa-1?service=" + fleet.service, Fleet.agentToken(fleet.service, "oa-1"), null);
     expect(200, "POST", "/v1/check", "/v1/check", op, null);
     expect(200, "POST", "/v1/check", "/v1/check", op, "{\"schema\":\"1\"}");
     expect(200, "GET", "/v1/migrations", "/v1/migrations", op, null);
@@ -120,6 +133,7 @@ class OpenApiIT {
 
     expect(200, "GET", "/health", "/health", null, null);
     expect(200, "GET", "/ready", "/ready", null, null);
+    expect(200, "GET", "/live", "/live", null, null);
     expect(200, "GET", "/metrics", "/metrics", null, null);
     expect(200, "GET", "/", "/", null, null);
     expect(200, "GET", "/dashboard/{path}", "/dashboard/dashboard.css", null, null);

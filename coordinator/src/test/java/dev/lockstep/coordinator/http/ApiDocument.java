@@ -180,8 +180,22 @@ public final class ApiDocument {
     if (schema.get("$ref") instanceof String ref) {
       checkInto(value, resolve(ref), where, problems);
     }
-    for (Object part : list(schema.get("allOf"))) {
-      checkInto(value, map(part, where + " allOf"), where, problems);
+    if (schema.containsKey("allOf")) {
+      // Composition, as OpenAPI uses it: the object has the fields of every part (each part alone would call the
+      // others' fields unknown), and each field is checked against the part that names it.
+      Map<String, Object> properties = new java.util.LinkedHashMap<>();
+      List<Object> required = new ArrayList<>();
+      for (Object part : list(schema.get("allOf"))) {
+        Map<String, Object> resolved = map(part, where + " allOf");
+        if (resolved.get("$ref") instanceof String ref) {
+          resolved = resolve(ref);
+        }
+        if (resolved.containsKey("properties")) {
+          properties.putAll(map(resolved.get("properties"), where));
+        }
+        required.addAll(list(resolved.get("required")));
+      }
+      checkInto(value, Map.of("type", "object", "properties", properties, "required", required), where, problems);
     }
     if (schema.containsKey("oneOf")) {
       long matching = list(schema.get("oneOf")).stream()
