@@ -6,7 +6,6 @@ import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.testkit.AlembicCorpus;
 import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestFiles;
-import dev.lockstep.testkit.TestPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -40,24 +39,17 @@ class AlembicRolloutIT {
 
   @BeforeAll
   static void start() {
-    db = TestPostgres.instance().createDatabase("AlembicRolloutIT");
-    fleet = new Fleet("AlembicRolloutIT", db);
-    Fleet.shareClassData(db);
-    project = TestFiles.copyTree(AlembicCorpus.folder("powerdns-admin"), fleet.dir.resolve("coordinator-project"));
-    fleet.startCoordinator(null, "--engine", "alembic", "--alembic-config", project.resolve("alembic.ini").toString());
-    pods = new Pods(fleet, db);
+    project = TestFiles.copyTree(AlembicCorpus.folder("powerdns-admin"),
+        Path.of("target", "e2e", "AlembicRolloutIT-project").toAbsolutePath());
+    pods = Pods.start("AlembicRolloutIT", "--engine", "alembic", "--alembic-config", project.resolve("alembic.ini").toString());
+    fleet = pods.fleet;
+    db = pods.database();
   }
 
   @AfterAll
   static void stop() {
     if (pods != null) {
       pods.close();
-    }
-    if (fleet != null) {
-      fleet.close();
-    }
-    if (db != null) {
-      db.close();
     }
   }
 

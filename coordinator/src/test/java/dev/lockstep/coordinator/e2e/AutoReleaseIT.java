@@ -7,7 +7,6 @@ import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -33,23 +32,15 @@ class AutoReleaseIT {
 
   @BeforeAll
   static void start() {
-    db = TestPostgres.instance().createDatabase("AutoReleaseIT");
-    fleet = new Fleet("AutoReleaseIT", db);
-    Fleet.shareClassData(db);
-    fleet.startCoordinator(null, "--auto-release", "--orphan-scan", "1s");
-    pods = new Pods(fleet, db);
+    pods = Pods.start("AutoReleaseIT", "--auto-release", "--orphan-scan", "1s");
+    fleet = pods.fleet;
+    db = pods.database();
   }
 
   @AfterAll
   static void stop() {
     if (pods != null) {
       pods.close();
-    }
-    if (fleet != null) {
-      fleet.close();
-    }
-    if (db != null) {
-      db.close();
     }
   }
 

@@ -10,6 +10,7 @@ import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseRole;
 import dev.lockstep.testkit.TestDatabase;
+import dev.lockstep.testkit.TestPostgres;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -29,7 +30,7 @@ import java.util.stream.IntStream;
  * asks of a rollout, made on what that kubelet saw.
  *
  * <pre>{@code
- * Pods pods = new Pods(fleet, db);
+ * Pods pods = Pods.start("RolloutIT");
  * List<String> fresh = pods.start("v2", image, 3, 0);
  * ... release ...
  * Pods.Measured m = pods.checkRollout(doc, old, fresh, begun);
@@ -51,10 +52,26 @@ final class Pods implements AutoCloseable {
   private final TestDatabase db;
   private final Map<String, List<String>> byRevision = new LinkedHashMap<>();
 
-  Pods(Fleet fleet, TestDatabase db) {
+  private Pods(Fleet fleet, TestDatabase db) {
     this.fleet = fleet;
     this.db = db;
     kubelet.start();
+  }
+
+  /**
+   * A database of the test's own, a fleet whose coordinator runs with {@code coordinatorArgs} (and no migrations folder:
+   * every release here takes its set from the pods), and the kubelet. {@link #close} ends all three.
+   */
+  static Pods start(String testName, String... coordinatorArgs) {
+    TestDatabase db = TestPostgres.instance().createDatabase(testName);
+    Fleet fleet = new Fleet(testName, db);
+    Fleet.shareClassData(db);
+    fleet.startCoordinator(null, coordinatorArgs);
+    return new Pods(fleet, db);
+  }
+
+  TestDatabase database() {
+    return db;
   }
 
   /** Starts {@code n} pods of {@code revision} whose image carries {@code image}; the first prepares for {@code slowPrepare} s. */
@@ -179,5 +196,7 @@ final class Pods implements AutoCloseable {
   @Override
   public void close() {
     kubelet.close();
+    fleet.close();
+    db.close();
   }
 }

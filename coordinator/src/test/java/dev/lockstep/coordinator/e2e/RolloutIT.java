@@ -11,7 +11,6 @@ import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseRequest;
 import dev.lockstep.protocol.ReleaseRole;
 import dev.lockstep.testkit.TestDatabase;
-import dev.lockstep.testkit.TestPostgres;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,23 +55,15 @@ class RolloutIT {
 
   @BeforeAll
   static void start() {
-    db = TestPostgres.instance().createDatabase("RolloutIT");
-    fleet = new Fleet("RolloutIT", db);
-    Fleet.shareClassData(db);
-    fleet.startCoordinator(null);
-    pods = new Pods(fleet, db);
+    pods = Pods.start("RolloutIT");
+    fleet = pods.fleet;
+    db = pods.database();
   }
 
   @AfterAll
   static void stop() {
     if (pods != null) {
       pods.close();
-    }
-    if (fleet != null) {
-      fleet.close();
-    }
-    if (db != null) {
-      db.close();
     }
     measured.forEach(m -> System.out.println("RolloutIT " + m));
   }
