@@ -12,7 +12,8 @@
   const PHASES = ["PLANNED", "PREFLIGHT", "PREPARING", "MIGRATING", "SWITCHING", "COMPLETED"];
   const TERMINAL = new Set(["COMPLETED", "ABORTED", "FAILED"]);
   // Worst first: the order of state chips and of agents inside a group.
-  const STATE_ORDER = ["lost", "failed", "holding", "aborted", "preparing", "prepared", "switching", "switched", "serving"];
+  const STATE_ORDER = ["lost", "failed", "holding", "aborted", "preparing", "prepared", "switching", "switched", "serving",
+    "retired"];
   const EXPAND_UP_TO = 30;      // fleets this small open every revision group by default
   const ROWS_PER_GROUP = 100;   // rows drawn in an open group before "show all"
   const RELEASE_AGENT_ROWS = 30;
@@ -420,7 +421,11 @@
       h("thead", null, h("tr", null, h("th", null, "Agent"), h("th", null, "State"), h("th", null, "Staged"), h("th", {class: "num"}, "Switched"))),
       h("tbody", null, shown.map((a) => h("tr", {"data-release-agent": a.id},
         h("td", {class: "mono"}, a.id),
-        h("td", null, stateBadge(a.state), a.detail ? h("div", {class: "muted small"}, a.detail) : null),
+        h("td", null, stateBadge(a.state),
+          // Readiness mode: a new instance turns ready at the switch, a retiring one un-ready; a gone one left.
+          a.role && a.role !== "in-place" ? h("span", {class: "muted small", "data-role": a.role}, " " + a.role
+            + (a.gone ? " · gone" : "")) : null,
+          a.detail ? h("div", {class: "muted small"}, a.detail) : null),
         h("td", {class: "mono nowrap", title: a.digest ? "staged migrations digest " + a.digest : null}, a.digest ? "✓ " + a.digest.slice(0, 8) : "–"),
         h("td", {class: "num"}, a.switchedAt ? clock(a.switchedAt) : "–")))));
     const more = agents.length > shown.length
