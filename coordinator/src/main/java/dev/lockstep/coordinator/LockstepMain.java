@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator;
 
 import dev.lockstep.coordinator.cli.AbortCommand;
+import dev.lockstep.coordinator.server.ServeCommand;
 import dev.lockstep.coordinator.cli.AgentTokenCommand;
 import dev.lockstep.coordinator.cli.AgentsCommand;
 import dev.lockstep.coordinator.cli.BaselineCommand;

@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.http;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.protocol.AgentReport;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;

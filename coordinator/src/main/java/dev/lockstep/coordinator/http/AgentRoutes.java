@@ -7,7 +7,7 @@ import static dev.lockstep.coordinator.http.Responses.longParam;
 import static dev.lockstep.coordinator.http.Responses.reply;
 import static dev.lockstep.coordinator.http.Responses.serviceParam;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;

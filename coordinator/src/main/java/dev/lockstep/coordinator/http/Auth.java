@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.http;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.identity.AgentCredentials;
 import dev.lockstep.coordinator.identity.OperatorTokens;
 import io.vertx.core.Handler;

@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.http;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.migration.SetUpload;
 import dev.lockstep.coordinator.store.Outages;
 import dev.lockstep.protocol.ErrorBody;

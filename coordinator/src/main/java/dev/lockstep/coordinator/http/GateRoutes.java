@@ -2,7 +2,7 @@ package dev.lockstep.coordinator.http;
 
 import static dev.lockstep.coordinator.http.Responses.json;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.Phase;

@@ -3,7 +3,7 @@ package dev.lockstep.coordinator.http;
 import static dev.lockstep.coordinator.http.Responses.exactBody;
 import static dev.lockstep.coordinator.http.Responses.reply;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.protocol.MigrationsDigest;

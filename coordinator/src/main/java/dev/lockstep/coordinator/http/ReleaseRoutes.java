@@ -5,7 +5,7 @@ import static dev.lockstep.coordinator.http.Responses.longParam;
 import static dev.lockstep.coordinator.http.Responses.reply;
 import static dev.lockstep.coordinator.http.Responses.serviceParam;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;

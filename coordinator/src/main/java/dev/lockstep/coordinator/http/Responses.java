@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.http;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.protocol.Json;
 import io.vertx.core.Future;
 import io.vertx.ext.web.RoutingContext;

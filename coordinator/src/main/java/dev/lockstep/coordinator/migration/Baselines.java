@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.migration;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.lock.ServiceLock;
 import dev.lockstep.coordinator.store.BaselineStore;

@@ -27,7 +27,7 @@ public interface MigrationEngine {
   /**
    * The default set, as it is now.
    *
-   * @throws dev.lockstep.coordinator.LockstepException UNPROCESSABLE when there is none
+   * @throws dev.lockstep.coordinator.error.LockstepException UNPROCESSABLE when there is none
    */
   MigrationSet folderSet();
 
@@ -38,7 +38,7 @@ public interface MigrationEngine {
    * Checks a set that came another way (the new instances' set, {@code --migrations-from agents}) as {@link #carried}
    * checks an upload.
    *
-   * @throws dev.lockstep.coordinator.LockstepException UNPROCESSABLE for the other engine's set, naming a file
+   * @throws dev.lockstep.coordinator.error.LockstepException UNPROCESSABLE for the other engine's set, naming a file
    */
   void accept(MigrationSet set);
 
@@ -46,7 +46,7 @@ public interface MigrationEngine {
    * Checks a requested {@code schema} before anything else: Flyway takes a version or {@code -N}; Alembic a
    * revision id, {@code head}, {@code heads}, {@code base} or {@code -N}.
    *
-   * @throws dev.lockstep.coordinator.LockstepException BAD_REQUEST naming the text
+   * @throws dev.lockstep.coordinator.error.LockstepException BAD_REQUEST naming the text
    */
   default void checkSchema(String text) {
     SchemaVersions.check(text);
@@ -59,7 +59,7 @@ public interface MigrationEngine {
    * Applies one step of a plan, fenced by {@code epoch}; {@code output} gets the tool's progress lines, if it
    * has any to give, as they come.
    *
-   * @throws dev.lockstep.coordinator.LockstepException MIGRATION_FAILED naming the migration and the database
+   * @throws dev.lockstep.coordinator.error.LockstepException MIGRATION_FAILED naming the migration and the database
    *     error; FENCED if another coordinator took the service over
    */
   List<AppliedMigration> migrate(MigrationSet set, MigrationPlan.Step step, long epoch, Consumer<String> output);

@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.migration;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.protocol.MigrationsDigest;
 import java.io.IOException;
 import java.nio.ByteBuffer;

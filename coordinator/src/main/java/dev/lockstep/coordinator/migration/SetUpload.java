@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.migration;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import java.util.Base64;
 import java.util.Map;
 import java.util.SortedMap;

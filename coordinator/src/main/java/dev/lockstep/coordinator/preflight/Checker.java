@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.preflight;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.BaselineStore;

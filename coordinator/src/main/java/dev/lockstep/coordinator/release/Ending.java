@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.release;
 
-import dev.lockstep.coordinator.LockstepException;
-import dev.lockstep.coordinator.LockstepException.Code;
+import dev.lockstep.coordinator.error.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException.Code;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;

@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.release;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.Finding;

@@ -27,7 +27,7 @@ public final class BaselineStore {
    * Records {@code baseline} in one transaction that first checks {@code epoch} against the fence, so a
    * coordinator that lost the service records nothing. Leaves {@code connection} in autocommit.
    *
-   * @throws dev.lockstep.coordinator.LockstepException {@code FENCED} if the epoch moved
+   * @throws dev.lockstep.coordinator.error.LockstepException {@code FENCED} if the epoch moved
    */
   public static void record(Connection connection, Baseline baseline, long epoch) throws SQLException {
     connection.setAutoCommit(false);

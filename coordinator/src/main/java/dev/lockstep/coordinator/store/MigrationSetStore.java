@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.store;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.PruneReport;

@@ -2,7 +2,7 @@ package dev.lockstep.coordinator.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.store.StoreState;
 import dev.lockstep.protocol.Phase;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

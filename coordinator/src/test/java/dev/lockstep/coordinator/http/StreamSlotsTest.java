@@ -3,7 +3,7 @@ package dev.lockstep.coordinator.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import org.junit.jupiter.api.Test;
 
 /** Counting open streams per identity: the cap, the message, and giving slots back exactly once. */

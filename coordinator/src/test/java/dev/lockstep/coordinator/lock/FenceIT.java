@@ -3,7 +3,7 @@ package dev.lockstep.coordinator.lock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.store.Connections;

@@ -2,7 +2,7 @@ package dev.lockstep.coordinator.release;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;

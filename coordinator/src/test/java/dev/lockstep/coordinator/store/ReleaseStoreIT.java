@@ -3,7 +3,7 @@ package dev.lockstep.coordinator.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.protocol.Phase;

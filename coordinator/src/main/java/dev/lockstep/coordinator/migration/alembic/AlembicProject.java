@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.migration.alembic;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.migration.MigrationSet;
 import java.io.IOException;
 import java.io.UncheckedIOException;

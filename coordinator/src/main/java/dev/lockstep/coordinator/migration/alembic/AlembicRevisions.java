@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.migration.alembic;
 
-import dev.lockstep.coordinator.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;

@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.migration.alembic;
 
-import dev.lockstep.coordinator.LockstepException;
-import dev.lockstep.coordinator.LockstepException.Code;
+import dev.lockstep.coordinator.error.LockstepException;
+import dev.lockstep.coordinator.error.LockstepException.Code;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.store.Connections;
 import java.io.IOException;

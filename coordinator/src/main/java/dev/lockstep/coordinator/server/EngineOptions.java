@@ -1,5 +1,7 @@
-package dev.lockstep.coordinator.config;
+package dev.lockstep.coordinator.server;
 
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.migration.Migrations;
 import dev.lockstep.coordinator.migration.alembic.AlembicCommand;

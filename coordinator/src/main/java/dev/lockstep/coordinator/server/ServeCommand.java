@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator;
+package dev.lockstep.coordinator.server;
 
 import dev.lockstep.coordinator.config.CoordinatorConfig;
 import dev.lockstep.coordinator.config.DatabaseUrl;
@@ -16,7 +16,7 @@ import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.identity.AgentCredentials;
 import dev.lockstep.coordinator.identity.OperatorTokens;
 import dev.lockstep.coordinator.migration.Baselines;
-import dev.lockstep.coordinator.config.EngineOptions;
+import dev.lockstep.coordinator.server.EngineOptions;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.migration.alembic.AlembicEngine;
 import dev.lockstep.coordinator.preflight.CloneRehearsal;

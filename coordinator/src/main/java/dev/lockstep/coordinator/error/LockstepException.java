@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator;
+package dev.lockstep.coordinator.error;
 
 /**
  * The one error type of the coordinator. Its {@link Code} decides the HTTP status once, in the
