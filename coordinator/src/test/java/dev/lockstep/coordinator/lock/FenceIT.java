@@ -1,5 +1,6 @@
 package dev.lockstep.coordinator.lock;
 
+import dev.lockstep.coordinator.store.FenceKeys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -3,7 +3,7 @@ package dev.lockstep.coordinator.migration.alembic;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.lock.Fence;
-import dev.lockstep.coordinator.lock.FenceKeys;
+import dev.lockstep.coordinator.store.EpochCheck;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.MigrationSet;
@@ -285,16 +285,13 @@ public final class AlembicEngine implements MigrationEngine {
 
   /** The service's epoch in the fence now, or -1 if it cannot be read. */
   private long fenceEpoch() {
-    try (Connection c = new Connections(database).open("lockstep-info/" + service);
-         PreparedStatement read = c.prepareStatement(FenceKeys.EPOCH_SQL)) {
-      read.setString(1, service);
-      try (ResultSet rs = read.executeQuery()) {
-        return rs.next() ? rs.getLong(1) : -1;
-      }
+    try (Connection c = new Connections(database).open("lockstep-info/" + service)) {
+      return EpochCheck.current(c, service);
     } catch (SQLException e) {
       return -1;
     }
   }
+
 
   @Override
   public MigrationHistory history(MigrationSet set, String service) {
