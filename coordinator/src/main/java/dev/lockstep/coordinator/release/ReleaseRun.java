@@ -4,7 +4,7 @@ import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.lock.ServiceLock;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.MigrationSetStore;

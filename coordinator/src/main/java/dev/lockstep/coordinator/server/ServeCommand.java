@@ -15,11 +15,9 @@ import dev.lockstep.coordinator.http.HealthRoutes;
 import dev.lockstep.coordinator.http.HttpApi;
 import dev.lockstep.coordinator.identity.AgentCredentials;
 import dev.lockstep.coordinator.identity.OperatorTokens;
-import dev.lockstep.coordinator.migration.Baselines;
+import dev.lockstep.coordinator.baseline.Baselines;
 import dev.lockstep.coordinator.server.EngineOptions;
 import dev.lockstep.coordinator.migration.MigrationEngine;
-import dev.lockstep.coordinator.migration.alembic.AlembicEngine;
-import dev.lockstep.coordinator.preflight.CloneRehearsal;
 import dev.lockstep.coordinator.preflight.Checker;
 import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.lock.ServiceLock;
@@ -343,8 +341,7 @@ public final class ServeCommand implements Callable<Integer> {
     MigrationEngine migrationRunner = migrationEngine;
     // The rules see each release's own set (Preflight adds it per run), never this coordinator's folder.
     InspectionContext inspection = InspectionContext.empty().withDeclaredKeys(declaredKeys);
-    Preflight preflight = new Preflight(rules, inspection, config.lockTimeout(),
-        migrationEngine instanceof AlembicEngine alembic ? new CloneRehearsal(alembic, config.database()) : null);
+    Preflight preflight = new Preflight(rules, inspection, migrationEngine);
     ReleaseMetrics releaseMetrics = new ReleaseMetrics(meters);
     FleetWait fleetWait = new FleetWait(registry, nudges, clock, config.lostAfter());
     ReleaseMachine machine = new ReleaseMachine(
