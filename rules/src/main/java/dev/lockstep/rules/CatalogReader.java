@@ -5,10 +5,12 @@ import dev.lockstep.rules.CatalogSnapshot.Constraint;
 import dev.lockstep.rules.CatalogSnapshot.HistoryEntry;
 import dev.lockstep.rules.CatalogSnapshot.Index;
 import dev.lockstep.rules.CatalogSnapshot.OwnedBy;
+import dev.lockstep.rules.CatalogSnapshot.Relation.Kind;
 import dev.lockstep.rules.CatalogSnapshot.Sequence;
 import dev.lockstep.rules.CatalogSnapshot.SessionLock;
 import dev.lockstep.rules.CatalogSnapshot.Table;
 import dev.lockstep.rules.CatalogSnapshot.TableName;
+import dev.lockstep.rules.CatalogSnapshot.View;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -28,12 +30,12 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The catalog queries behind {@link CatalogSnapshot#read(Connection)}: one query each for tables,
- * columns, constraints, indexes, index builds in progress, sequences, table locks, and Flyway's history,
- * all filtered the same way, then grouped by table in memory: nine queries whatever the schema's size,
- * plus one per 500 sequences for their last values.
+ * The catalog queries behind {@link CatalogSnapshot#read(Connection)}: one query each for relations
+ * (tables and views), columns, constraints, indexes, index builds in progress, sequences, table locks,
+ * and Flyway's history, all filtered the same way, then grouped by relation in memory: nine queries
+ * whatever the schema's size, plus one per 500 sequences for their last values.
  *
- * <p>The table list decides what the snapshot holds: in a {@code READ COMMITTED} transaction of the
+ * <p>The relation list decides what the snapshot holds: in a {@code READ COMMITTED} transaction of the
  * caller's, a table created between two queries may show up in a later one, and its rows are dropped
  * rather than half-describing a table the snapshot does not list.
  */
@@ -51,35 +53,41 @@ final class CatalogReader {
   /** Tables and partitioned tables in those schemas. */
   private static final String USER_TABLES = "c.relkind in ('r', 'p') and " + USER_SCHEMA;
 
-  private static final String TABLES = """
-      select c.oid, n.nspname, c.relname, c.reltuples::bigint, c.relkind = 'p', c.relispartition,
+  /** Tables, partitioned tables, views and materialized views in those schemas: what has columns code reads. */
+  private static final String USER_RELATIONS = "c.relkind in ('r', 'p', 'v', 'm') and " + USER_SCHEMA;
+
+  private static final String RELATIONS = """
+      select c.oid, n.nspname, c.relname, c.reltuples::bigint, c.relkind, c.relispartition,
              exists (select 1 from pg_depend d
                       where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
        where %s
        order by n.nspname, c.relname
-      """.formatted(USER_TABLES);
+      """.formatted(USER_RELATIONS);
 
   // The parts below name their table by oid and their columns by number, and are ordered by oid:
   // sorting tens of thousands of rows by schema and table name, or resolving every column name in SQL,
   // cost more than all the rest of the query.
   private static final String COLUMNS = """
-      select a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), not a.attnotnull
+      select a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), not a.attnotnull, a.atthasdef
         from pg_attribute a
         join pg_class c on c.oid = a.attrelid
         join pg_namespace n on n.oid = c.relnamespace
        where %s and a.attnum > 0 and not a.attisdropped
        order by a.attrelid, a.attnum
-      """.formatted(USER_TABLES);
+      """.formatted(USER_RELATIONS);
 
+  // Every kind of table constraint but PostgreSQL 18's NOT NULL ('n'), which the column's nullable says.
+  // Printing the definitions is most of this query's time; the relations-only read leaves them out.
   private static final String CONSTRAINTS = """
-      select k.conrelid, k.conname, k.contype, array_to_string(k.conkey, ' '), pg_get_constraintdef(k.oid, true)
+      select k.conrelid, k.conname, k.contype, array_to_string(k.conkey, ' '), %s, k.convalidated
         from pg_constraint k
         join pg_class c on c.oid = k.conrelid
         join pg_namespace n on n.oid = c.relnamespace
-       where %s and k.contype in ('p', 'u', 'f', 'c', 'x')
+       where %s and k.contype in ('p', 'u', 'f', 'c', 'x', 't')
        order by k.conrelid, k.conname
-      """.formatted(USER_TABLES);
+      """;
+  private static final String DEFINITION = "pg_get_constraintdef(k.oid, true)";
 
   // indkey holds the key columns, then the INCLUDE columns; 0 marks an expression, whose text only
   // pg_get_indexdef gives, so it is called for indexes on expressions only.
@@ -149,13 +157,19 @@ final class CatalogReader {
       """.formatted(CatalogSnapshot.FLYWAY_HISTORY);
 
   private final Connection connection;
+  private final boolean relationsOnly;
 
-  CatalogReader(Connection connection) {
+  /**
+   * @param relationsOnly read tables and views with their columns and constraints only: no indexes, sequences,
+   *     locks, nor Flyway's history ({@link CatalogSnapshot#readRelations})
+   */
+  CatalogReader(Connection connection, boolean relationsOnly) {
     this.connection = connection;
+    this.relationsOnly = relationsOnly;
   }
 
   CatalogSnapshot read() throws SQLException {
-    Map<Long, TableParts> tables = new LinkedHashMap<>();
+    Map<Long, RelationParts> relations = new LinkedHashMap<>();
     List<SessionLock> locks = new ArrayList<>();
     List<HistoryEntry> history = List.of();
     List<Sequence> sequences;
@@ -169,13 +183,17 @@ final class CatalogReader {
         readAt = rows.getTimestamp(2).toInstant();
         hasHistory = rows.getBoolean(3);
       }
-      readTables(statement, tables);
-      readIndexes(statement, tables);
+      readRelations(statement, relations, relationsOnly);
+      if (relationsOnly) {
+        return snapshot(relations, List.of(), locks, history, currentSchema, readAt);
+      }
+      readIndexes(statement, relations);
       sequences = readSequences(statement);
       try (ResultSet rows = statement.executeQuery(LOCKS)) {
         while (rows.next()) {
-          TableParts table = tables.get(rows.getLong(1));
-          if (table != null) { // a lock on a table the snapshot lists: not on catalogs, indexes, our own schema
+          RelationParts table = relations.get(rows.getLong(1));
+          // a lock on a table the snapshot lists: not on catalogs, indexes, views, our own schema
+          if (table != null && table.isTable()) {
             locks.add(lock(table.name, rows));
           }
         }
@@ -184,40 +202,49 @@ final class CatalogReader {
         history = history(statement, currentSchema);
       }
     }
-    return new CatalogSnapshot(tables.values().stream().map(TableParts::toTable).toList(), sequences, locks, history,
-        currentSchema, readAt);
+    return snapshot(relations, sequences, locks, history, currentSchema, readAt);
   }
 
-  private static void readTables(Statement statement, Map<Long, TableParts> tables) throws SQLException {
-    try (ResultSet rows = statement.executeQuery(TABLES)) {
+  private static CatalogSnapshot snapshot(Map<Long, RelationParts> relations, List<Sequence> sequences,
+      List<SessionLock> locks, List<HistoryEntry> history, String currentSchema, Instant readAt) {
+    List<Table> tables = relations.values().stream().filter(RelationParts::isTable).map(RelationParts::toTable).toList();
+    List<View> views = relations.values().stream().filter(parts -> !parts.isTable()).map(RelationParts::toView).toList();
+    return new CatalogSnapshot(tables, views, sequences, locks, history, currentSchema, readAt);
+  }
+
+  private static void readRelations(Statement statement, Map<Long, RelationParts> relations, boolean withoutDefinitions)
+      throws SQLException {
+    try (ResultSet rows = statement.executeQuery(RELATIONS)) {
       while (rows.next()) {
         TableName name = new TableName(rows.getString(2), rows.getString(3));
-        tables.put(rows.getLong(1),
-            new TableParts(name, rows.getLong(4), rows.getBoolean(5), rows.getBoolean(6), rows.getBoolean(7)));
+        relations.put(rows.getLong(1), new RelationParts(rows.getLong(1), name, Kind.fromCode(rows.getString(5).charAt(0)),
+            rows.getLong(4), rows.getBoolean(6), rows.getBoolean(7)));
       }
     }
     try (ResultSet rows = statement.executeQuery(COLUMNS)) {
       while (rows.next()) {
-        TableParts parts = tables.get(rows.getLong(1));
+        RelationParts parts = relations.get(rows.getLong(1));
         if (parts != null) {
-          Column column = new Column(rows.getString(2), rows.getInt(3), rows.getString(4), rows.getBoolean(5));
+          Column column = new Column(rows.getString(2), rows.getInt(3), rows.getString(4), rows.getBoolean(5),
+              rows.getBoolean(6));
           parts.columns.add(column);
           parts.columnNames.put(column.position(), column.name());
         }
       }
     }
-    try (ResultSet rows = statement.executeQuery(CONSTRAINTS)) {
+    String constraints = CONSTRAINTS.formatted(withoutDefinitions ? "null::text" : DEFINITION, USER_TABLES);
+    try (ResultSet rows = statement.executeQuery(constraints)) {
       while (rows.next()) {
-        TableParts parts = tables.get(rows.getLong(1));
+        RelationParts parts = relations.get(rows.getLong(1));
         if (parts != null) {
           parts.constraints.add(new Constraint(rows.getString(2), Constraint.Type.fromCode(rows.getString(3).charAt(0)),
-              parts.names(numbers(rows.getString(4))), rows.getString(5)));
+              parts.names(numbers(rows.getString(4))), rows.getString(5), rows.getBoolean(6)));
         }
       }
     }
   }
 
-  private static void readIndexes(Statement statement, Map<Long, TableParts> tables) throws SQLException {
+  private static void readIndexes(Statement statement, Map<Long, RelationParts> tables) throws SQLException {
     Set<Long> building = new HashSet<>();
     try (ResultSet rows = statement.executeQuery(INDEX_BUILDS)) {
       while (rows.next()) {
@@ -226,7 +253,7 @@ final class CatalogReader {
     }
     try (ResultSet rows = statement.executeQuery(INDEXES)) {
       while (rows.next()) {
-        TableParts parts = tables.get(rows.getLong(1));
+        RelationParts parts = tables.get(rows.getLong(1));
         if (parts == null) {
           continue;
         }
@@ -356,11 +383,12 @@ final class CatalogReader {
     }
   }
 
-  /** A table while its parts are being collected. */
-  private static final class TableParts {
+  /** A table or view while its parts are being collected (a view has columns only). */
+  private static final class RelationParts {
+    final long oid;
     final TableName name;
+    final Kind kind;
     final long estimatedRows;
-    final boolean partitioned;
     final boolean partition;
     final boolean extensionMember;
     final List<Column> columns = new ArrayList<>();
@@ -368,12 +396,17 @@ final class CatalogReader {
     final List<Index> indexes = new ArrayList<>();
     final Map<Integer, String> columnNames = new HashMap<>();
 
-    TableParts(TableName name, long estimatedRows, boolean partitioned, boolean partition, boolean extensionMember) {
+    RelationParts(long oid, TableName name, Kind kind, long estimatedRows, boolean partition, boolean extensionMember) {
+      this.oid = oid;
       this.name = name;
+      this.kind = kind;
       this.estimatedRows = estimatedRows;
-      this.partitioned = partitioned;
       this.partition = partition;
       this.extensionMember = extensionMember;
+    }
+
+    boolean isTable() {
+      return kind == Kind.TABLE || kind == Kind.PARTITIONED_TABLE;
     }
 
     List<String> names(List<Integer> attnums) {
@@ -381,7 +414,12 @@ final class CatalogReader {
     }
 
     Table toTable() {
-      return new Table(name, estimatedRows, partitioned, partition, extensionMember, columns, constraints, indexes);
+      return new Table(oid, name, estimatedRows, kind == Kind.PARTITIONED_TABLE, partition, extensionMember, columns,
+          constraints, indexes);
+    }
+
+    View toView() {
+      return new View(oid, name, kind == Kind.MATERIALIZED_VIEW, columns);
     }
   }
 }

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -14,14 +15,17 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * One consistent read of what the rules look at: every user table with its columns, constraints and
- * indexes, the sequences with the columns that own them, the table locks other sessions hold or wait
- * for, and Flyway's history. It takes a fixed handful of queries however many tables there are, so that
- * rules look at the same picture and never query the catalog table by table.
+ * One consistent read of the database catalog: every user table with its columns, constraints and
+ * indexes, the views and materialized views with their columns, the sequences with the columns that own
+ * them, the table locks other sessions hold or wait for, and Flyway's history. It takes a fixed handful of
+ * queries however many tables there are, so that rules look at the same picture and never query the
+ * catalog table by table. Two snapshots, before and after migrations, are what {@link CatalogDiff}
+ * compares: relations carry their OID and columns their attribute number, so that a rename is seen as a
+ * rename.
  *
- * <p>Tables in {@code pg_catalog}, {@code information_schema}, {@code pg_toast*}, temporary schemas
- * and the coordinator's own schema {@value #COORDINATOR_SCHEMA} are left out. Tables are ordered by
- * schema and name; columns by position; constraints and indexes by name.
+ * <p>Relations in {@code pg_catalog}, {@code information_schema}, {@code pg_toast*}, temporary schemas
+ * and the coordinator's own schema {@value #COORDINATOR_SCHEMA} are left out. Tables and views are
+ * ordered by schema and name; columns by position; constraints and indexes by name.
  *
  * <pre>{@code
  * CatalogSnapshot snapshot = CatalogSnapshot.read(connection);
@@ -29,12 +33,14 @@ import java.util.stream.Collectors;
  *   if (!user.hasPrimaryKey()) { ... }
  *   user.column("id").map(Column::nullable);
  * });
+ * snapshot.views();            // views and materialized views, with their columns
  * snapshot.sequences();        // with owner column and last value
  * snapshot.locks();            // who holds or waits for a lock on which table
  * snapshot.flywayHistory();    // empty if there is no flyway_schema_history in the current schema
  * }</pre>
  *
- * @param tables every table read, with its parts
+ * @param tables every table read (ordinary and partitioned, partitions included), with its parts
+ * @param views every view and materialized view in the same schemas, with its columns
  * @param sequences every sequence in the same schemas, by schema and name
  * @param locks table locks held or awaited by other sessions of this database (never the reader's own)
  * @param flywayHistory the rows of {@value #FLYWAY_HISTORY} in {@code currentSchema}, by installed rank;
@@ -42,7 +48,7 @@ import java.util.stream.Collectors;
  * @param currentSchema the connection's {@code current_schema()}, which unqualified names refer to; may be null
  * @param readAt the server's clock when the snapshot was read, to measure transaction ages against
  */
-public record CatalogSnapshot(List<Table> tables, List<Sequence> sequences, List<SessionLock> locks,
+public record CatalogSnapshot(List<Table> tables, List<View> views, List<Sequence> sequences, List<SessionLock> locks,
     List<HistoryEntry> flywayHistory, String currentSchema, Instant readAt) {
   /** The coordinator keeps its own state in this schema; rules leave it alone. */
   public static final String COORDINATOR_SCHEMA = "lockstep";
@@ -51,6 +57,7 @@ public record CatalogSnapshot(List<Table> tables, List<Sequence> sequences, List
 
   public CatalogSnapshot {
     tables = List.copyOf(tables);
+    views = List.copyOf(views);
     sequences = List.copyOf(sequences);
     locks = List.copyOf(locks);
     flywayHistory = List.copyOf(flywayHistory);
@@ -62,7 +69,26 @@ public record CatalogSnapshot(List<Table> tables, List<Sequence> sequences, List
    * transaction sees.
    */
   public static CatalogSnapshot read(Connection connection) throws SQLException {
-    return Transactions.readConsistently(connection, () -> new CatalogReader(connection).read());
+    return Transactions.readConsistently(connection, () -> new CatalogReader(connection, false).read());
+  }
+
+  /**
+   * Reads what {@link CatalogDiff} compares and nothing else: the tables and views with their columns and
+   * constraints, whose {@link Constraint#definition()} is null; {@link Table#indexes()}, {@link #sequences()},
+   * {@link #locks()} and {@link #flywayHistory()} are left empty. A rehearsal reads the catalog before and after
+   * every migration while it holds the migrations' locks; this read costs about a third of {@link #read}'s (no
+   * printed definitions or index expressions, no sequence values, no lock table). Transactions as in {@link #read}.
+   */
+  public static CatalogSnapshot readRelations(Connection connection) throws SQLException {
+    return Transactions.readConsistently(connection, () -> new CatalogReader(connection, true).read());
+  }
+
+  /** The tables, then the views: every relation the snapshot holds. */
+  public List<Relation> relations() {
+    List<Relation> relations = new ArrayList<>(tables.size() + views.size());
+    relations.addAll(tables);
+    relations.addAll(views);
+    return relations;
   }
 
   /**
@@ -121,7 +147,51 @@ public record CatalogSnapshot(List<Table> tables, List<Sequence> sequences, List
   }
 
   /**
-   * A relation's schema and name, unquoted: a table's, or a sequence's. {@link #toString()} is the
+   * A table or a view: what has columns that code reads. {@link CatalogDiff} compares relations by
+   * {@link #oid()}, so a relation renamed between two snapshots keeps its identity.
+   */
+  public sealed interface Relation permits Table, View {
+    /** The relation's {@code pg_class} OID: stable across renames, new for a relation dropped and created again. */
+    long oid();
+
+    TableName name();
+
+    Kind kind();
+
+    /** Its columns by position, dropped columns left out. */
+    List<Column> columns();
+
+    default Optional<Column> column(String columnName) {
+      return columns().stream().filter(column -> column.name().equals(columnName)).findFirst();
+    }
+
+    /** The kinds of relation read, with their {@code pg_class.relkind} code. */
+    enum Kind {
+      TABLE('r'), PARTITIONED_TABLE('p'), VIEW('v'), MATERIALIZED_VIEW('m');
+
+      private final char code;
+
+      Kind(char code) {
+        this.code = code;
+      }
+
+      public char code() {
+        return code;
+      }
+
+      public static Kind fromCode(char code) {
+        for (Kind kind : values()) {
+          if (kind.code == code) {
+            return kind;
+          }
+        }
+        throw new IllegalArgumentException("unknown relation kind '" + code + "'");
+      }
+    }
+  }
+
+  /**
+   * A relation's schema and name, unquoted: a table's, a view's, or a sequence's. {@link #toString()} is the
    * {@code schema.name} form used in findings and messages; {@link #quoted()} is the form for SQL.
    */
   public record TableName(String schema, String name) {
@@ -150,21 +220,24 @@ public record CatalogSnapshot(List<Table> tables, List<Sequence> sequences, List
   /**
    * A table (ordinary or partitioned).
    *
+   * @param oid its {@code pg_class} OID
    * @param estimatedRows the planner's estimate ({@code pg_class.reltuples}); -1 if never analysed
    * @param partitioned a partitioned table (its rows live in its partitions)
    * @param partition a partition of another table (keys are declared on the parent)
    * @param extensionMember created by an extension, which owns its definition
    */
-  public record Table(TableName name, long estimatedRows, boolean partitioned, boolean partition,
-      boolean extensionMember, List<Column> columns, List<Constraint> constraints, List<Index> indexes) {
+  public record Table(long oid, TableName name, long estimatedRows, boolean partitioned, boolean partition,
+      boolean extensionMember, List<Column> columns, List<Constraint> constraints, List<Index> indexes)
+      implements Relation {
     public Table {
       columns = List.copyOf(columns);
       constraints = List.copyOf(constraints);
       indexes = List.copyOf(indexes);
     }
 
-    public Optional<Column> column(String columnName) {
-      return columns.stream().filter(column -> column.name().equals(columnName)).findFirst();
+    @Override
+    public Kind kind() {
+      return partitioned ? Kind.PARTITIONED_TABLE : Kind.TABLE;
     }
 
     public Optional<Constraint> primaryKey() {
@@ -181,28 +254,63 @@ public record CatalogSnapshot(List<Table> tables, List<Sequence> sequences, List
   }
 
   /**
+   * A view ({@code CREATE VIEW}) or a materialized view.
+   *
+   * @param oid its {@code pg_class} OID
+   */
+  public record View(long oid, TableName name, boolean materialized, List<Column> columns) implements Relation {
+    public View {
+      columns = List.copyOf(columns);
+    }
+
+    @Override
+    public Kind kind() {
+      return materialized ? Kind.MATERIALIZED_VIEW : Kind.VIEW;
+    }
+  }
+
+  /**
    * A column.
    *
-   * @param position its attribute number, from 1
-   * @param type as SQL writes it, e.g. {@code integer}, {@code character varying(20)}
+   * @param position its attribute number, from 1; it stays when the column is renamed
+   * @param type as SQL writes it ({@code format_type}), e.g. {@code integer}, {@code character varying(20)}
    * @param nullable false when declared {@code NOT NULL}
+   * @param hasDefault it has a default (or is a generated column), so an insert that leaves it out still fills it
    */
-  public record Column(String name, int position, String type, boolean nullable) {}
+  public record Column(String name, int position, String type, boolean nullable, boolean hasDefault) {
+    /** A column without a default. */
+    public Column(String name, int position, String type, boolean nullable) {
+      this(name, position, type, nullable, false);
+    }
+  }
 
   /**
    * A table constraint.
    *
-   * @param columns the constrained columns in key order (empty for a check on an expression)
-   * @param definition as {@code pg_get_constraintdef} prints it, e.g. {@code FOREIGN KEY (user_id) REFERENCES "user"(id)}
+   * @param columns the constrained columns in key order (empty for a check on an expression, or a constraint trigger)
+   * @param definition as {@code pg_get_constraintdef} prints it, e.g. {@code FOREIGN KEY (user_id) REFERENCES "user"(id)};
+   *     null in a snapshot read by {@link CatalogSnapshot#readRelations}
+   * @param validated false for a constraint added {@code NOT VALID} and not validated since: the rows it had then
+   *     were not checked (the definition ends in {@code NOT VALID} too)
    */
-  public record Constraint(String name, Type type, List<String> columns, String definition) {
+  public record Constraint(String name, Type type, List<String> columns, String definition, boolean validated) {
     public Constraint {
       columns = List.copyOf(columns);
     }
 
-    /** The kinds of constraint read, with their {@code pg_constraint.contype} code. */
+    /** A validated constraint. */
+    public Constraint(String name, Type type, List<String> columns, String definition) {
+      this(name, type, columns, definition, true);
+    }
+
+    /**
+     * The kinds of constraint read, with their {@code pg_constraint.contype} code. PostgreSQL 18 also keeps
+     * {@code NOT NULL} there ({@code n}); that is not read, a column's {@link Column#nullable()} says it.
+     */
     public enum Type {
-      PRIMARY_KEY('p'), UNIQUE('u'), FOREIGN_KEY('f'), CHECK('c'), EXCLUSION('x');
+      PRIMARY_KEY('p'), UNIQUE('u'), FOREIGN_KEY('f'), CHECK('c'), EXCLUSION('x'),
+      /** {@code CREATE CONSTRAINT TRIGGER}: a trigger that can raise on the rows old code writes. */
+      TRIGGER('t');
 
       private final char code;
 

@@ -7,9 +7,11 @@ import dev.lockstep.rules.CatalogSnapshot.Constraint;
 import dev.lockstep.rules.CatalogSnapshot.HistoryEntry;
 import dev.lockstep.rules.CatalogSnapshot.Index;
 import dev.lockstep.rules.CatalogSnapshot.OwnedBy;
+import dev.lockstep.rules.CatalogSnapshot.Relation;
 import dev.lockstep.rules.CatalogSnapshot.Sequence;
 import dev.lockstep.rules.CatalogSnapshot.Table;
 import dev.lockstep.rules.CatalogSnapshot.TableName;
+import dev.lockstep.rules.CatalogSnapshot.View;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -93,6 +95,107 @@ class CatalogSnapshotTest {
     assertThat(snapshot.table("lockstep", "fence")).isEmpty();
     assertThat(snapshot.table("pg_catalog", "pg_class")).isEmpty();
     assertThat(snapshot.hasPrimaryKey(new TableName("public", "missing"))).isFalse();
+  }
+
+  @Test
+  void readsViewsOidsDefaultsAndWhetherConstraintsAreValidated() throws SQLException {
+    db.execute("""
+        CREATE TABLE "user" (id integer PRIMARY KEY, name text DEFAULT 'anonymous', age int,
+          twice int GENERATED ALWAYS AS (age * 2) STORED, serial_no serial);
+        ALTER TABLE "user" ADD CONSTRAINT adult CHECK (age >= 18) NOT VALID;
+        CREATE FUNCTION nothing() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+        CREATE CONSTRAINT TRIGGER audited AFTER INSERT ON "user" DEFERRABLE FOR EACH ROW EXECUTE FUNCTION nothing();
+        CREATE TABLE measurement (id bigint, at date NOT NULL) PARTITION BY RANGE (at);
+        CREATE VIEW user_names AS SELECT id, name FROM "user";
+        CREATE MATERIALIZED VIEW adults AS SELECT id, age FROM "user" WHERE age >= 18;
+        CREATE INDEX adults_id ON adults (id);
+        CREATE SCHEMA lockstep;
+        CREATE VIEW lockstep.own_view AS SELECT 1 AS one;
+        """);
+    try (Connection holder = db.connect(); Connection connection = db.connect()) {
+      holder.setAutoCommit(false);
+      try (Statement statement = holder.createStatement()) {
+        statement.execute("SELECT count(*) FROM adults"); // a materialized view: a lock on it alone
+      }
+      CatalogSnapshot snapshot = CatalogSnapshot.read(connection);
+      Table user = snapshot.table("public", "user").orElseThrow();
+      assertThat(user.oid()).isEqualTo(db.queryLong("SELECT '\"user\"'::regclass::oid"));
+      assertThat(user.kind()).isEqualTo(Relation.Kind.TABLE);
+      assertThat(snapshot.table("public", "measurement").orElseThrow().kind()).isEqualTo(Relation.Kind.PARTITIONED_TABLE);
+      assertThat(user.columns()).containsExactly(
+          new Column("id", 1, "integer", false, false),
+          new Column("name", 2, "text", true, true),
+          new Column("age", 3, "integer", true, false),
+          new Column("twice", 4, "integer", true, true),
+          new Column("serial_no", 5, "integer", false, true));
+      assertThat(user.constraints(Constraint.Type.CHECK)).singleElement().satisfies(check -> {
+        assertThat(check.validated()).isFalse();
+        assertThat(check.definition()).isEqualTo("CHECK (age >= 18) NOT VALID");
+      });
+      assertThat(user.primaryKey()).hasValueSatisfying(key -> assertThat(key.validated()).isTrue());
+      assertThat(user.constraints(Constraint.Type.TRIGGER)).singleElement().satisfies(trigger -> {
+        assertThat(trigger.name()).isEqualTo("audited");
+        assertThat(trigger.columns()).isEmpty();
+      });
+
+      assertThat(snapshot.tables()).extracting(Table::name).as("views are not tables")
+          .containsExactly(new TableName("public", "measurement"), new TableName("public", "user"));
+      assertThat(snapshot.views()).containsExactly(
+          new View(db.queryLong("SELECT 'adults'::regclass::oid"), new TableName("public", "adults"), true,
+              List.of(new Column("id", 1, "integer", true), new Column("age", 2, "integer", true))),
+          new View(db.queryLong("SELECT 'user_names'::regclass::oid"), new TableName("public", "user_names"), false,
+              List.of(new Column("id", 1, "integer", true), new Column("name", 2, "text", true))));
+      assertThat(snapshot.views()).extracting(View::kind)
+          .containsExactly(Relation.Kind.MATERIALIZED_VIEW, Relation.Kind.VIEW);
+      assertThat(snapshot.relations()).extracting(Relation::name).containsExactly(new TableName("public", "measurement"),
+          new TableName("public", "user"), new TableName("public", "adults"), new TableName("public", "user_names"));
+      assertThat(snapshot.resolve("user_names")).as("configuration names tables only").isEmpty();
+      assertThat(snapshot.locks()).as("locks are read on tables only").isEmpty();
+      holder.rollback();
+    }
+  }
+
+  @Test
+  void theRelationsOnlyReadHasTheRelationsWithoutIndexesSequencesLocksOrHistory() throws SQLException {
+    db.execute("""
+        CREATE TABLE "user" (id serial PRIMARY KEY, email text UNIQUE, age int CHECK (age > 0));
+        CREATE INDEX user_age ON "user" (age);
+        CREATE VIEW user_emails AS SELECT id, email FROM "user";
+        CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description text,
+          type text, script text, checksum int, installed_by text, installed_on timestamp, execution_time int,
+          success boolean);
+        INSERT INTO flyway_schema_history VALUES (1, '1', 'a', 'SQL', 'V1__a.sql', 7, 'me', now(), 1, true);
+        INSERT INTO "user" (email) VALUES ('a@example.com');
+        """);
+    try (Connection holder = db.connect(); Connection connection = db.connect()) {
+      holder.setAutoCommit(false);
+      try (Statement statement = holder.createStatement()) {
+        statement.execute("LOCK TABLE \"user\" IN SHARE MODE");
+      }
+      CatalogSnapshot full = CatalogSnapshot.read(connection);
+      CatalogSnapshot relations = CatalogSnapshot.readRelations(connection);
+      assertThat(full.sequences()).isNotEmpty();
+      assertThat(full.locks()).isNotEmpty();
+      assertThat(full.flywayHistory()).isNotEmpty();
+      assertThat(full.table("public", "user").orElseThrow().indexes()).hasSize(3);
+
+      assertThat(relations.sequences()).isEmpty();
+      assertThat(relations.locks()).isEmpty();
+      assertThat(relations.flywayHistory()).isEmpty();
+      assertThat(relations.currentSchema()).isEqualTo("public");
+      assertThat(relations.views()).isEqualTo(full.views());
+      assertThat(relations.tables()).extracting(Table::oid, Table::name, Table::columns)
+          .isEqualTo(full.tables().stream().map(t -> org.assertj.core.groups.Tuple.tuple(t.oid(), t.name(), t.columns()))
+              .toList());
+      Table user = relations.table("public", "user").orElseThrow();
+      assertThat(user.indexes()).isEmpty();
+      assertThat(user.constraints()).extracting(Constraint::name, Constraint::type, Constraint::columns,
+          Constraint::validated, Constraint::definition).containsExactly(
+              org.assertj.core.groups.Tuple.tuple("user_age_check", Constraint.Type.CHECK, List.of("age"), true, null),
+              org.assertj.core.groups.Tuple.tuple("user_email_key", Constraint.Type.UNIQUE, List.of("email"), true, null),
+              org.assertj.core.groups.Tuple.tuple("user_pkey", Constraint.Type.PRIMARY_KEY, List.of("id"), true, null));
+      holder.rollback();
+    }
   }
 
   @Test

@@ -1,5 +1,8 @@
 package dev.lockstep.coordinator.migration;
 
+import dev.lockstep.rules.CatalogDiff;
+import dev.lockstep.rules.CatalogSnapshot;
+import dev.lockstep.rules.CatalogSnapshot.Relation;
 import dev.lockstep.rules.Sql;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -24,14 +27,15 @@ public record DataLoss(String object, long count, boolean column) {
    * How much data each drop would take with it, counted on {@code c} as the schema was before the migrations
    * ({@code baseline}); drops of what the release itself created hold no data of old code and are left out.
    */
-  public static List<DataLoss> count(Connection c, SchemaShape baseline, List<CatalogDiff.Dropped> dropped)
+  public static List<DataLoss> count(Connection c, CatalogSnapshot baseline, List<CatalogDiff.Dropped> dropped)
       throws SQLException {
     List<DataLoss> loss = new ArrayList<>();
+    java.util.Collection<Relation> existing = CatalogDiff.relations(baseline).values();
     try (Statement s = c.createStatement()) {
       for (CatalogDiff.Dropped d : dropped) {
-        boolean existed = baseline.relations().values().stream().anyMatch(r -> r.schema().equals(d.schema())
-            && r.name().equals(d.table())
-            && (d.column() == null || r.columns().values().stream().anyMatch(col -> col.name().equals(d.column()))));
+        boolean existed = existing.stream().anyMatch(r -> r.name().schema().equals(d.schema())
+            && r.name().name().equals(d.table())
+            && (d.column() == null || r.column(d.column()).isPresent()));
         if (!existed) {
           continue;
         }

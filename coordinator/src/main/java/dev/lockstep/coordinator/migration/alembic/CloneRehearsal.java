@@ -3,11 +3,11 @@ package dev.lockstep.coordinator.migration.alembic;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.set.MigrationSet;
-import dev.lockstep.coordinator.migration.CatalogDiff;
 import dev.lockstep.coordinator.migration.DataLoss;
 import dev.lockstep.coordinator.migration.Rehearsed;
-import dev.lockstep.coordinator.migration.SchemaShape;
 import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.rules.CatalogDiff;
+import dev.lockstep.rules.CatalogSnapshot;
 import dev.lockstep.rules.Repairs;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -61,7 +61,7 @@ final class CloneRehearsal {
             }
           }
         }
-        SchemaShape before = SchemaShape.read(c);
+        CatalogSnapshot before = CatalogSnapshot.readRelations(c);
         AlembicCommand.Result result = engine.runOnClone(set, clone.url(), plan, line -> {});
         if (!result.succeeded()) {
           String sql = result.failedSql();
@@ -70,7 +70,7 @@ final class CloneRehearsal {
               + (sql == null ? "" : " [SQL: " + (sql.length() > 300 ? sql.substring(0, 300) + "…" : sql) + "]"),
               null, List.of(), Set.of());
         }
-        SchemaShape after = SchemaShape.read(c);
+        CatalogSnapshot after = CatalogSnapshot.readRelations(c);
         CatalogDiff diff = CatalogDiff.between(before, after);
         List<String> effects = new ArrayList<>();
         String what = plan.downgrade() ? "the downgrade to " + plan.target() : "the upgrade to " + plan.target();

@@ -1,13 +1,14 @@
 package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.migration.MigrationPlan;
-import dev.lockstep.coordinator.migration.CatalogDiff;
 import dev.lockstep.coordinator.migration.DataLoss;
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.migration.Rehearsed;
-import dev.lockstep.coordinator.migration.SchemaShape;
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
+import dev.lockstep.rules.CatalogDiff;
+import dev.lockstep.rules.CatalogSnapshot;
+import dev.lockstep.rules.CatalogSnapshot.Relation;
 import dev.lockstep.rules.Repairs;
 import dev.lockstep.rules.SqlScript;
 import java.sql.Connection;
@@ -67,8 +68,8 @@ public final class FlywayRehearsal {
       List<String> effects = new ArrayList<>();
       List<CatalogDiff.Dropped> dropped = new ArrayList<>();
       List<PendingMigration> skipped = new ArrayList<>();
-      SchemaShape before = SchemaShape.read(connection);
-      SchemaShape baselineShape = before;
+      CatalogSnapshot before = CatalogSnapshot.readRelations(connection);
+      CatalogSnapshot baselineCatalog = before;
       for (PendingMigration m : plan.pending()) {
         // Past a migration that cannot run in a transaction, later ones may depend on what it built:
         // rehearsing them without it would fail for nothing, so they are not rehearsed either.
@@ -95,22 +96,22 @@ public final class FlywayRehearsal {
             // PostgreSQL does not say whose lock it waited for; the tables the migration names are the suspects.
             return Rehearsed.failed("rehearsal: migration " + m.label() + " could not get its lock within lock_timeout "
                 + lockTimeout.toMillis() + " ms: another session holds a lock on a table it changes (see blocking-sessions)",
-                m, skipped, tablesNamedIn(m.sql(), baselineShape));
+                m, skipped, tablesNamedIn(m.sql(), baselineCatalog));
           }
           return Rehearsed.failed("rehearsal: migration " + m.label() + " would fail: " + e.getMessage()
               + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), m, skipped, java.util.Set.of());
         } finally {
           requireSameTransaction(connection, transaction, m);
         }
-        SchemaShape after = SchemaShape.read(connection);
+        CatalogSnapshot after = CatalogSnapshot.readRelations(connection);
         CatalogDiff diff = CatalogDiff.between(before, after);
         diff.breaking().forEach(b -> effects.add(m.label() + " " + b));
         dropped.addAll(diff.dropped());
         before = after;
       }
-      java.util.Set<String> locked = lockedTables(connection, baselineShape);
+      java.util.Set<String> locked = lockedTables(connection, baselineCatalog);
       connection.rollback(baseline);
-      List<DataLoss> loss = DataLoss.count(connection, baselineShape, dropped);
+      List<DataLoss> loss = DataLoss.count(connection, baselineCatalog, dropped);
       return new Rehearsed(null, effects, loss, skipped, locked, null, null, List.of());
     } finally {
       connection.rollback(start);
@@ -118,12 +119,13 @@ public final class FlywayRehearsal {
     }
   }
 
-  private static java.util.Set<String> tablesNamedIn(String sql, SchemaShape shape) {
+  private static java.util.Set<String> tablesNamedIn(String sql, CatalogSnapshot shape) {
     java.util.Set<String> names = SqlScript.names(sql);
     java.util.Set<String> tables = new java.util.TreeSet<>();
-    for (SchemaShape.Relation r : shape.relations().values()) {
-      if (names.contains(r.name()) || names.contains(r.name().toLowerCase(java.util.Locale.ROOT))) {
-        tables.add(r.qualified());
+    for (Relation r : CatalogDiff.relations(shape).values()) {
+      String name = r.name().name();
+      if (names.contains(name) || names.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+        tables.add(r.name().toString());
       }
     }
     return tables;
@@ -158,15 +160,16 @@ public final class FlywayRehearsal {
   }
 
   /** The existing tables this transaction holds a lock on that conflicts with other sessions' writes (or reads). */
-  private static java.util.Set<String> lockedTables(Connection c, SchemaShape baseline) throws SQLException {
+  private static java.util.Set<String> lockedTables(Connection c, CatalogSnapshot baseline) throws SQLException {
+    java.util.Map<Long, Relation> relations = CatalogDiff.relations(baseline);
     java.util.Set<String> tables = new java.util.TreeSet<>();
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT DISTINCT relation::bigint FROM pg_locks"
         + " WHERE pid = pg_backend_pid() AND locktype = 'relation' AND mode IN ('ShareUpdateExclusiveLock', 'ShareLock',"
         + " 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')")) {
       while (rs.next()) {
-        SchemaShape.Relation r = baseline.relations().get(rs.getLong(1));
+        Relation r = relations.get(rs.getLong(1));
         if (r != null) {
-          tables.add(r.qualified());
+          tables.add(r.name().toString());
         }
       }
     }

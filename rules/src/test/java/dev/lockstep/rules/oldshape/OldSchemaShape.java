@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.migration;
+package dev.lockstep.rules.oldshape;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -13,7 +13,7 @@ import java.util.Map;
  * and not as a drop plus an add. Read with two queries; used to compare the schema before and
  * after a rehearsal.
  */
-public record SchemaShape(Map<Long, Relation> relations) {
+public record OldSchemaShape(Map<Long, Relation> relations) {
 
   /** A table, view or materialized view. */
   public record Relation(long oid, String schema, String name, char kind, Map<Integer, Column> columns,
@@ -47,7 +47,7 @@ public record SchemaShape(Map<Long, Relation> relations) {
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'lockstep')
       """;
 
-  public static SchemaShape read(Connection c) throws SQLException {
+  public static OldSchemaShape read(Connection c) throws SQLException {
     Map<Long, Relation> relations = new HashMap<>();
     try (Statement s = c.createStatement()) {
       try (ResultSet rs = s.executeQuery(RELATIONS)) {
@@ -75,6 +75,6 @@ public record SchemaShape(Map<Long, Relation> relations) {
         }
       }
     }
-    return new SchemaShape(relations);
+    return new OldSchemaShape(relations);
   }
 }

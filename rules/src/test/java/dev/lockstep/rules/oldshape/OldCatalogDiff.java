@@ -1,8 +1,8 @@
-package dev.lockstep.coordinator.migration;
+package dev.lockstep.rules.oldshape;
 
-import dev.lockstep.coordinator.migration.SchemaShape.Column;
-import dev.lockstep.coordinator.migration.SchemaShape.Constraint;
-import dev.lockstep.coordinator.migration.SchemaShape.Relation;
+import dev.lockstep.rules.oldshape.OldSchemaShape.Column;
+import dev.lockstep.rules.oldshape.OldSchemaShape.Constraint;
+import dev.lockstep.rules.oldshape.OldSchemaShape.Relation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -12,7 +12,7 @@ import java.util.Map;
  * still do. Additions (tables, nullable columns, columns with defaults, indexes) are safe for old
  * code; anything else is a reason for maintenance mode, and drops are candidates for data loss.
  */
-public record CatalogDiff(List<String> breaking, List<Dropped> dropped) {
+public record OldCatalogDiff(List<String> breaking, List<Dropped> dropped) {
 
   /** A table (column null) or a column that the migrations drop. */
   public record Dropped(String schema, String table, String column) {
@@ -21,7 +21,7 @@ public record CatalogDiff(List<String> breaking, List<Dropped> dropped) {
     }
   }
 
-  public static CatalogDiff between(SchemaShape before, SchemaShape after) {
+  public static OldCatalogDiff between(OldSchemaShape before, OldSchemaShape after) {
     List<String> breaking = new ArrayList<>();
     List<Dropped> dropped = new ArrayList<>();
     for (Relation old : before.relations().values()) {
@@ -70,7 +70,7 @@ public record CatalogDiff(List<String> breaking, List<Dropped> dropped) {
         }
       }
     }
-    return new CatalogDiff(List.copyOf(breaking), List.copyOf(dropped));
+    return new OldCatalogDiff(List.copyOf(breaking), List.copyOf(dropped));
   }
 
   private static String constraintKind(char type) {
