@@ -6,20 +6,18 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.flywaydb.core.api.MigrationVersion;
 
 /**
  * The versioned SQL migrations of a folder as Flyway names them ({@code V<version>__<description>.sql},
- * found in subfolders too), with the version, description and checksum Flyway would record. Undo
+ * found in subfolders too, read by {@link MigrationFileName}), with the version, description and checksum
+ * Flyway would record. Undo
  * ({@code U…}) and repeatable ({@code R__…}) scripts are not listed: a changed repeatable script is
  * simply run again, not an error.
  */
 final class MigrationFolder {
-  private static final Pattern VERSIONED = Pattern.compile("V([0-9][0-9._]*)__(.*)\\.sql");
-
   private MigrationFolder() {}
 
   /**
@@ -35,9 +33,10 @@ final class MigrationFolder {
     List<Migration> migrations = new ArrayList<>();
     try (Stream<Path> files = Files.walk(folder)) {
       for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
-        Matcher name = VERSIONED.matcher(file.getFileName().toString());
-        if (name.matches()) {
-          migrations.add(new Migration(name.group(1).replace('_', '.'), name.group(2).replace('_', ' '),
+        Optional<MigrationFileName> name = MigrationFileName.parse(file.getFileName().toString())
+            .filter(MigrationFileName::versionedScript);
+        if (name.isPresent()) {
+          migrations.add(new Migration(name.get().version().getVersion(), name.get().description(),
               folder.relativize(file), FlywayChecksum.of(file)));
         }
       }

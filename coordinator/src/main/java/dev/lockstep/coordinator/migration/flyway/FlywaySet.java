@@ -3,15 +3,15 @@ package dev.lockstep.coordinator.migration.flyway;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.set.MigrationSet;
+import dev.lockstep.rules.MigrationFileName;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationVersion;
 
@@ -26,8 +26,6 @@ import org.flywaydb.core.api.MigrationVersion;
  * PendingMigration undo = flyway.undo().get(MigrationVersion.fromVersion("7"));}</pre>
  */
 public final class FlywaySet {
-  private static final Pattern NAME = Pattern.compile("([VUR])([0-9][0-9._]*)?__(.+)\\.sql");
-
   private final MigrationSet set;
   // Derived once: a set never changes, and planning asks for migrations by version many times.
   private final List<PendingMigration> versioned;
@@ -36,9 +34,9 @@ public final class FlywaySet {
 
   private FlywaySet(MigrationSet set) {
     this.set = set;
-    this.versioned = scripts('V');
+    this.versioned = scripts(MigrationFileName.Kind.VERSIONED);
     versioned.forEach(m -> byVersion.put(MigrationVersion.fromVersion(m.version()), m));
-    scripts('U').forEach(m -> undo.put(MigrationVersion.fromVersion(m.version()), m));
+    scripts(MigrationFileName.Kind.UNDO).forEach(m -> undo.put(MigrationVersion.fromVersion(m.version()), m));
   }
 
   /**
@@ -117,18 +115,18 @@ public final class FlywaySet {
   }
 
   private static void checkName(String origin, String name) {
-    String script = name.endsWith(".sql.conf") ? name.substring(0, name.length() - ".conf".length()) : name;
-    Matcher m = NAME.matcher(script);
+    Optional<MigrationFileName> parsed = MigrationFileName.parse(name);
     boolean plain = MigrationSet.plainName(name);
-    if (!plain || !m.matches() || m.group(1).equals("R") || m.group(2) == null) {
-      String why = plain && m.matches() && m.group(1).equals("R")
+    boolean repeatable = parsed.isPresent() && parsed.get().kind() == MigrationFileName.Kind.REPEATABLE;
+    if (!plain || parsed.isEmpty() || repeatable || parsed.get().versionText() == null) {
+      String why = plain && repeatable
           ? "repeatable (R__…) migrations are not supported; use versioned V… migrations"
           : "a migration file is named V<version>__<description>.sql or U<version>__<description>.sql (or that name"
               + " followed by .conf), a plain file name of at most " + MigrationSet.MAX_NAME_BYTES + " bytes";
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "file '" + MigrationSet.printable(name) + "' in "
           + origin + " is not a migration file: " + why);
     }
-    version(name, m.group(2));
+    version(parsed.get());
   }
 
   /** Every {@code V…} migration, oldest first. */
@@ -151,16 +149,16 @@ public final class FlywaySet {
     return java.util.Collections.unmodifiableMap(undo);
   }
 
-  private List<PendingMigration> scripts(char prefix) {
+  private List<PendingMigration> scripts(MigrationFileName.Kind kind) {
     List<PendingMigration> scripts = new ArrayList<>();
     for (Map.Entry<String, String> file : set.files().entrySet()) {
-      Matcher name = NAME.matcher(file.getKey());
-      if (!name.matches() || name.group(1).charAt(0) != prefix || name.group(2) == null) {
+      MigrationFileName name = MigrationFileName.parse(file.getKey()).orElse(null);
+      if (name == null || name.config() || name.kind() != kind || name.versionText() == null) {
         continue;
       }
-      MigrationVersion version = version(file.getKey(), name.group(2));
-      scripts.add(new PendingMigration(version.getVersion(), name.group(3).replace('_', ' '), file.getKey(),
-          file.getValue(), prefix == 'U', executeInTransaction(file.getKey() + ".conf")));
+      MigrationVersion version = version(name);
+      scripts.add(new PendingMigration(version.getVersion(), name.description(), file.getKey(),
+          file.getValue(), kind == MigrationFileName.Kind.UNDO, executeInTransaction(file.getKey() + ".conf")));
     }
     scripts.sort(Comparator.comparing(m -> MigrationVersion.fromVersion(m.version())));
     for (int i = 1; i < scripts.size(); i++) {
@@ -173,12 +171,12 @@ public final class FlywaySet {
     return List.copyOf(scripts);
   }
 
-  private static MigrationVersion version(String file, String text) {
+  private static MigrationVersion version(MigrationFileName file) {
     try {
-      return MigrationVersion.fromVersion(text);
+      return file.version();
     } catch (FlywayException e) {
-      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "migration file " + file + " has a version Flyway"
-          + " cannot read (" + text + "): " + e.getMessage());
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "migration file " + file.name() + " has a version"
+          + " Flyway cannot read (" + file.versionText() + "): " + e.getMessage());
     }
   }
 
