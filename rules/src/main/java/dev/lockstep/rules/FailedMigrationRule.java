@@ -3,15 +3,14 @@ package dev.lockstep.rules;
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
 import dev.lockstep.rules.CatalogSnapshot.HistoryEntry;
-import dev.lockstep.rules.MigrationFolder.Migration;
-import java.io.IOException;
 import java.sql.Connection;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import org.flywaydb.core.api.MigrationVersion;
 import java.util.Map;
+import org.flywaydb.core.api.MigrationVersion;
 
 /**
  * {@code failed-migration}: Flyway's history says the database is not where the migrations folder
@@ -27,11 +26,12 @@ import java.util.Map;
  * </ul>
  *
  * <p>It never repairs: rewriting the history would hide exactly what someone has to look at. The
- * checksum checks need the migrations folder ({@link InspectionContext#migrations()}); without it only
- * failed entries are reported.
+ * checksum checks need the release's migration files ({@link InspectionContext#migrations()}, in memory);
+ * without them only failed entries are reported. Files are recognised by {@link MigrationFileName}, as
+ * the coordinator's Flyway engine reads them.
  *
  * <pre>{@code
- * engine.inspect(connection, InspectionContext.empty().withMigrations(Path.of("migrations")));
+ * engine.inspect(connection, InspectionContext.empty().withMigrationFiles(set.origin(), set.files()));
  * // Finding[rule=failed-migration, severity=BLOCK, object=V2, message=migration V2 (create post) was applied
  * //   with checksum 1204755330, but V2__create_post.sql now has checksum -873361012: …]
  * }</pre>
@@ -55,7 +55,7 @@ public final class FailedMigrationRule implements Rule {
     List<HistoryEntry> history = snapshot.flywayHistory();
     List<Finding> findings = new ArrayList<>(failed(history));
     if (context.migrations() != null && !history.isEmpty()) {
-      findings.addAll(compareWithFolder(latestSuccessfulByVersion(history), context));
+      findings.addAll(compareWithFiles(latestSuccessfulByVersion(history), context));
     }
     return findings;
   }
@@ -88,39 +88,33 @@ public final class FailedMigrationRule implements Rule {
   private static Map<MigrationVersion, HistoryEntry> latestSuccessfulByVersion(List<HistoryEntry> history) {
     Map<MigrationVersion, HistoryEntry> latest = new LinkedHashMap<>();
     for (HistoryEntry entry : history) {
-      if (entry.success() && "SQL".equals(entry.type()) && MigrationFolder.numeric(entry.version())) {
-        latest.put(MigrationFolder.key(entry.version()), entry);
+      if (entry.success() && "SQL".equals(entry.type()) && numeric(entry.version())) {
+        latest.put(key(entry.version()), entry);
       }
     }
     return latest;
   }
 
-  private static List<Finding> compareWithFolder(Map<MigrationVersion, HistoryEntry> applied, InspectionContext context) {
-    List<Migration> files;
-    try {
-      files = MigrationFolder.scan(context.migrations());
-    } catch (IOException e) {
-      return List.of(new Finding(ID, Severity.BLOCK, context.migrations().toString(), "the migrations folder "
-          + context.migrations() + " cannot be read (" + e + "), so Flyway's history cannot be checked against it;"
-          + " fix the folder, then run the release again", List.of()));
-    }
+  private static List<Finding> compareWithFiles(Map<MigrationVersion, HistoryEntry> applied, InspectionContext context) {
+    MigrationFiles migrations = context.migrations();
+    List<Migration> files = versioned(migrations);
     Map<MigrationVersion, Migration> byVersion = new HashMap<>();
     List<Finding> findings = new ArrayList<>();
     for (Migration file : files) {
-      Migration clash = byVersion.putIfAbsent(MigrationFolder.key(file.version()), file);
+      Migration clash = byVersion.putIfAbsent(file.version(), file);
       if (clash != null) {
-        findings.add(new Finding(ID, Severity.BLOCK, "V" + file.version(), "the migrations folder has two files for"
+        findings.add(new Finding(ID, Severity.BLOCK, "V" + file.version(), migrations.origin() + " has two files for"
             + " version " + file.version() + ": " + clash.file() + " and " + file.file() + "; Flyway refuses that,"
             + " so keep one", List.of()));
       }
     }
-    MigrationVersion newestFile = files.isEmpty() ? null : MigrationFolder.key(files.get(files.size() - 1).version());
+    MigrationVersion newestFile = files.isEmpty() ? null : files.get(files.size() - 1).version();
     for (HistoryEntry entry : applied.values()) {
-      Migration file = byVersion.get(MigrationFolder.key(entry.version()));
+      Migration file = byVersion.get(key(entry.version()));
       if (file == null) {
-        if (newestFile != null && MigrationFolder.key(entry.version()).compareTo(newestFile) < 0) {
+        if (newestFile != null && key(entry.version()).compareTo(newestFile) < 0) {
           findings.add(new Finding(ID, Severity.BLOCK, label(entry), "migration " + describe(entry) + " was applied"
-              + " (installed rank " + entry.installedRank() + "), but the migrations folder " + context.migrations()
+              + " (installed rank " + entry.installedRank() + "), but " + migrations.origin()
               + " has no file for it, though it has newer ones, so Flyway would refuse to migrate; restore "
               + entry.script() + " to the folder, then run the release again" + NEVER_REWRITTEN, List.of()));
         }
@@ -153,12 +147,41 @@ public final class FailedMigrationRule implements Rule {
         + " with flyway repair; then run the release again" + NEVER_REWRITTEN, List.of());
   }
 
+  /**
+   * A versioned SQL migration among the files (a {@code V…sql} whose version Flyway reads), with the version,
+   * description and checksum Flyway would record.
+   *
+   * @param file its name in the files, e.g. {@code V2__create_post.sql}
+   */
+  private record Migration(MigrationVersion version, String description, String file, int checksum) {}
+
+  /** The versioned migrations of {@code files}, by version (files of one version in name order). */
+  private static List<Migration> versioned(MigrationFiles files) {
+    List<Migration> migrations = new ArrayList<>();
+    files.files().forEach((file, content) -> MigrationFileName.parse(MigrationFiles.fileName(file))
+        .filter(MigrationFileName::versionedScript)
+        .ifPresent(name -> migrations.add(new Migration(name.version(), name.description(), file,
+            FlywayChecksum.of(content)))));
+    migrations.sort(Comparator.comparing(Migration::version));
+    return migrations;
+  }
+
+  /** A version as Flyway reads and compares it ({@code 1.0} is {@code 1}, {@code 1.01} is {@code 1.1}). */
+  private static MigrationVersion key(String version) {
+    return MigrationVersion.fromVersion(version);
+  }
+
+  /** Whether {@code version} reads as a Flyway version, so that {@link #key} can compare it. */
+  private static boolean numeric(String version) {
+    return version != null && version.matches("[0-9][0-9._]*") && !version.contains("..");
+  }
+
   private static boolean sameVersion(String a, String b) {
     if (a == null || b == null) {
       return false;
     }
-    if (MigrationFolder.numeric(a) && MigrationFolder.numeric(b)) {
-      return MigrationFolder.key(a).equals(MigrationFolder.key(b));
+    if (numeric(a) && numeric(b)) {
+      return key(a).equals(key(b));
     }
     return a.equals(b);
   }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +17,7 @@ import java.sql.Statement;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
@@ -55,7 +57,43 @@ class FailedMigrationRuleTest {
         .containsEntry("5", FlywayChecksum.of(migrations.resolve("V5__bom_on_a_later_line.sql")))
         .containsEntry("6.1", FlywayChecksum.of(migrations.resolve("sub/V6_1__in_a_subfolder.sql")));
     assertThat(FlywayChecksum.of("CREATE TABLE account (id int PRIMARY KEY, email text);\n")).isEqualTo(applied.get("1"));
+    // The rule gets the files as text (a release's set, in memory): the same checksum from the text as from the file.
+    Map<String, String> versions = Map.of("V1__plain.sql", "1", "V2__crlf_and_bom.sql", "2",
+        "V3__unicode_no_final_newline.sql", "3", "V4__old_mac_line_ends.sql", "4", "V5__bom_on_a_later_line.sql", "5",
+        "sub/V6_1__in_a_subfolder.sql", "6.1");
+    MigrationFiles inMemory = MigrationFolders.read(migrations);
+    versions.forEach((file, version) -> {
+      assertThat(inMemory.files().get(file)).as(file).isEqualTo(new String(bytes(file), StandardCharsets.UTF_8));
+      assertThat(FlywayChecksum.of(inMemory.files().get(file))).as(file)
+          .isEqualTo(checksumOfFile(file)).isEqualTo(applied.get(version));
+    });
+    assertThat(inMemory.files().get("V2__crlf_and_bom.sql")).startsWith("\uFEFF").contains("\r\n");
     assertThat(findings()).isEmpty();
+  }
+
+  @Test
+  void theFilesAreTheOnesGivenInMemoryNotAFolder() throws IOException, SQLException {
+    String account = "CREATE TABLE account (id int PRIMARY KEY);\r\n";
+    String post = "\uFEFFCREATE TABLE post (id int PRIMARY KEY);\n";
+    write("V1__create_account.sql", account);
+    write("V2__create_post.sql", post);
+    write("V3__create_tag.sql", "CREATE TABLE tag (id int PRIMARY KEY);\n");
+    migrate();
+    Files.delete(migrations.resolve("V1__create_account.sql"));
+    Files.delete(migrations.resolve("V2__create_post.sql"));
+    Files.delete(migrations.resolve("V3__create_tag.sql")); // nothing left on disk
+
+    TreeMap<String, String> files = new TreeMap<>(Map.of("V1__create_account.sql", account, "V2__create_post.sql", post,
+        "V3__create_tag.sql", "CREATE TABLE tag (id int PRIMARY KEY);\n"));
+    assertThat(findings(files)).isEmpty();
+
+    files.put("V2__create_post.sql", post.replace("int", "bigint"));
+    assertThat(findings(files)).singleElement().satisfies(f -> assertThat(f.message())
+        .startsWith("migration V2 (create post) was applied with checksum " + FlywayChecksum.of(post)));
+
+    files.remove("V2__create_post.sql");
+    assertThat(findings(files)).singleElement().satisfies(f -> assertThat(f.message()).startsWith(
+        "migration V2 (create post) was applied (installed rank 2), but the uploaded set has no file for it"));
   }
 
   @Test
@@ -133,8 +171,30 @@ class FailedMigrationRuleTest {
     assertThat(findings()).isEmpty();
   }
 
-  private List<Finding> findings() throws SQLException {
-    return db.findings(engine, InspectionContext.empty().withMigrations(migrations), FailedMigrationRule.ID);
+  private List<Finding> findings() throws IOException, SQLException {
+    return db.findings(engine, InspectionContext.empty().withMigrationFiles(MigrationFolders.read(migrations)),
+        FailedMigrationRule.ID);
+  }
+
+  private List<Finding> findings(TreeMap<String, String> files) throws SQLException {
+    return db.findings(engine, InspectionContext.empty().withMigrationFiles("the uploaded set", files),
+        FailedMigrationRule.ID);
+  }
+
+  private byte[] bytes(String file) {
+    try {
+      return Files.readAllBytes(migrations.resolve(file));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private int checksumOfFile(String file) {
+    try {
+      return FlywayChecksum.of(migrations.resolve(file));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private void write(String name, String content) throws IOException {

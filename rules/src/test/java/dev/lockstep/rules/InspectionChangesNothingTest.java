@@ -60,9 +60,9 @@ class InspectionChangesNothingTest {
   }
 
   @Test
-  void inspectionLeavesCatalogDataAndSequencesExactlyAsTheyWere() throws SQLException {
+  void inspectionLeavesCatalogDataAndSequencesExactlyAsTheyWere() throws IOException, SQLException {
     RuleEngine engine = new RuleEngine(UserRules.load(folder));
-    InspectionContext context = InspectionContext.empty().withMigrations(folder)
+    InspectionContext context = InspectionContext.empty().withMigrationFiles(MigrationFolders.read(folder))
         .withTablesTouched(Set.of("public.account"));
     try (Connection holder = db.connect(); Connection connection = db.connect()) {
       holder.setAutoCommit(false);

@@ -8,7 +8,7 @@ import dev.lockstep.protocol.Severity;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.nio.file.Path;
+import java.util.TreeMap;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Map;
@@ -158,7 +158,8 @@ class RuleEngineTest {
 
   @Test
   void theContextReachesEveryRule() throws SQLException {
-    InspectionContext context = InspectionContext.empty().withMigrations(Path.of("migrations"))
+    InspectionContext context = InspectionContext.empty()
+        .withMigrationFiles("the migrations folder migrations", new TreeMap<>(Map.of("V1__a.sql", "SELECT 1;")))
         .withTablesTouched(Set.of("public.user")).withDeclaredKeys(Map.of("user", "id"))
         .withLongTransaction(Duration.ofSeconds(5));
     List<InspectionContext> seen = new ArrayList<>();

@@ -16,8 +16,6 @@ import dev.lockstep.rules.Inspection;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.Repairs;
 import dev.lockstep.rules.RuleEngine;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -55,14 +53,9 @@ public final class Preflight {
    * @param set the migration set the release carries, which {@code plan} was made from
    */
   public PreflightReport run(Connection connection, MigrationSet set, MigrationPlan plan, ReleaseOptions options)
-      throws SQLException, IOException {
-    // The failed-migration rule reads a folder: give it the release's set, in a folder that lives for this run only.
-    Path folder = set.materialise();
-    try {
-      return run(connection, set, context.withMigrations(folder), plan, options);
-    } finally {
-      MigrationSet.remove(folder);
-    }
+      throws SQLException {
+    // The failed-migration rule compares Flyway's history with the files the release carries, in memory.
+    return run(connection, set, context.withMigrationFiles(set.origin(), set.files()), plan, options);
   }
 
   private PreflightReport run(Connection connection, MigrationSet set, InspectionContext context, MigrationPlan plan,

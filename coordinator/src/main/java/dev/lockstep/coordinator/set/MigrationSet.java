@@ -2,7 +2,6 @@ package dev.lockstep.coordinator.set;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.protocol.MigrationsDigest;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -186,28 +185,6 @@ public final class MigrationSet {
   /** A set with no files, for views that have no set to compare with. */
   public static MigrationSet empty(String origin) {
     return of(origin, new TreeMap<>());
-  }
-
-  /**
-   * Writes the files into a new temporary folder, for a reader that only knows folders (the
-   * failed-migration rule compares Flyway's checksums with one); the caller deletes it.
-   */
-  public Path materialise() throws IOException {
-    Path dir = java.nio.file.Files.createTempDirectory("lockstep-set-" + MigrationsDigest.shortForm(digest) + "-");
-    for (Map.Entry<String, String> file : files.entrySet()) {
-      java.nio.file.Files.writeString(dir.resolve(file.getKey()), file.getValue());
-    }
-    return dir;
-  }
-
-  /** Deletes a folder {@link #materialise} made. */
-  public static void remove(Path materialised) throws IOException {
-    try (var files = java.nio.file.Files.list(materialised)) {
-      for (Path f : files.toList()) {
-        java.nio.file.Files.delete(f);
-      }
-    }
-    java.nio.file.Files.delete(materialised);
   }
 
   /** The same files, described as coming from {@code origin}. */

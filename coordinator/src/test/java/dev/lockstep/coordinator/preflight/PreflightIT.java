@@ -9,6 +9,7 @@ import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.ReleaseOptions;
 import dev.lockstep.protocol.Severity;
+import dev.lockstep.rules.FlywayChecksum;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
 import dev.lockstep.testkit.TestDatabase;
@@ -46,7 +47,7 @@ class PreflightIT {
     connections = new Connections(url);
     migrations = new FlywayEngine(url, folder, "preflight", Duration.ofSeconds(5));
     // The rehearsal's lock_timeout is the engine's: 2 s here, so a blocked rehearsal gives up quickly.
-    preflight = new Preflight(new RuleEngine(List.of()), InspectionContext.empty().withMigrations(folder),
+    preflight = new Preflight(new RuleEngine(List.of()), InspectionContext.empty(),
         new FlywayEngine(url, folder, "preflight", Duration.ofSeconds(2)));
     write("V1__base.sql", """
         CREATE TABLE "user" (id bigint PRIMARY KEY, name text, nickname text, age int);
@@ -107,6 +108,34 @@ class PreflightIT {
         .contains("V5 (required) adds column public.audit.actor NOT NULL without a default")
         .contains("V6 (check) adds check constraint adult on public.user")
         .contains("V7 (rename table) renames table public.audit to public.audit_log");
+  }
+
+  /** The rules get the release's own files in memory: Flyway's checksums of the text, BOM and CRLF as in the file. */
+  @Test
+  void flywaysHistoryIsComparedWithTheReleasesOwnFiles() throws Exception {
+    String v1 = Files.readString(folder.resolve("V1__base.sql"));
+    Files.writeString(folder.resolve("V1__base.sql"), "\uFEFF" + v1.replace("\n", "\r\n")); // same checksum to Flyway
+    write("V2__add.sql", "ALTER TABLE audit ADD COLUMN actor text;");
+    PreflightReport same = run(AUTO);
+    assertThat(same.blocked()).as(same.blockingReason()).isFalse();
+    assertThat(same.findings()).noneMatch(f -> f.rule().equals("failed-migration"));
+
+    String edited = v1.replace("nickname text", "nickname varchar(40)");
+    write("V1__base.sql", edited);
+    PreflightReport changed = run(AUTO);
+    assertThat(changed.blocked()).isTrue();
+    assertThat(changed.findings()).filteredOn(f -> f.rule().equals("failed-migration")).singleElement().satisfies(f -> {
+      assertThat(f.object()).isEqualTo("V1");
+      assertThat(f.message()).startsWith("migration V1 (base) was applied with checksum " + FlywayChecksum.of(v1)
+          + ", but V1__base.sql now has checksum " + FlywayChecksum.of(edited) + " (the file was edited after it ran)");
+    });
+
+    Files.delete(folder.resolve("V1__base.sql"));
+    PreflightReport missing = run(AUTO);
+    assertThat(missing.findings()).filteredOn(f -> f.rule().equals("failed-migration")).singleElement()
+        .satisfies(f -> assertThat(f.message()).as("named by the set's origin, not a temporary folder")
+            .startsWith("migration V1 (base) was applied (installed rank 1), but the migrations folder " + folder
+                + " has no file for it, though it has newer ones"));
   }
 
   @Test
