@@ -9,6 +9,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -30,7 +31,7 @@ public record DataLoss(String object, long count, boolean column) {
   public static List<DataLoss> count(Connection c, CatalogSnapshot baseline, List<CatalogDiff.Dropped> dropped)
       throws SQLException {
     List<DataLoss> loss = new ArrayList<>();
-    java.util.Collection<Relation> existing = CatalogDiff.relations(baseline).values();
+    Collection<Relation> existing = CatalogDiff.relations(baseline).values();
     try (Statement s = c.createStatement()) {
       for (CatalogDiff.Dropped d : dropped) {
         boolean existed = existing.stream().anyMatch(r -> r.name().schema().equals(d.schema())
