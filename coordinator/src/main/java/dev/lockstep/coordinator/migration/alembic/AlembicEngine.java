@@ -49,8 +49,6 @@ import java.util.regex.Pattern;
  */
 public final class AlembicEngine implements MigrationEngine {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AlembicEngine.class);
-  /** {@code INFO  [alembic.runtime.migration] Running upgrade a1 -> b2, add orders} (a merge: {@code a1, c3 -> d4}). */
-  private static final Pattern RUNNING = Pattern.compile(".*Running (upgrade|downgrade) (.*?) -> (.*?), (.*)$");
   private static final Pattern FENCED = Pattern.compile(Pattern.quote(AlembicFence.ERROR_PREFIX)
       + " coordinator fenced out of service (\\S+): it runs epoch (\\d+), the fence is at (\\d*)");
   /** Python's {@code KeyError: 'WEBUI_SECRET_KEY'} from {@code os.environ[...]} in env.py. */
@@ -286,7 +284,7 @@ public final class AlembicEngine implements MigrationEngine {
     List<AppliedMigration> applied = new ArrayList<>();
     try (AlembicProject.Workspace ws = project.workspace(set)) {
       for (String[] args : commands(ws, set, step, session)) {
-        Progress progress = new Progress(set, output);
+        AlembicProgress progress = new AlembicProgress(set, output);
         AlembicCommand.Result result = command.run(ws, session, progress::line, args);
         if (!result.succeeded()) {
           // Nothing of this run is reported as applied: in one transaction (Alembic's default) it rolled back;
@@ -359,7 +357,7 @@ public final class AlembicEngine implements MigrationEngine {
   }
 
   private LockstepException failure(AlembicProject.Workspace ws, MigrationSet set, String[] args,
-                                    AlembicCommand.Result result, Progress progress, long epoch) {
+                                    AlembicCommand.Result result, AlembicProgress progress, long epoch) {
     String text = String.join("\n", result.lines());
     Matcher fenced = FENCED.matcher(text);
     long held = fenceEpoch();
@@ -507,74 +505,5 @@ public final class AlembicEngine implements MigrationEngine {
 
   private static String abbreviate(String text, int max) {
     return text.length() <= max ? text : text.substring(0, max) + "…";
-  }
-
-  /** Reads "Running upgrade …" lines into applied revisions, timing each from its line to the next. */
-  private static final class Progress {
-    private final MigrationSet set;
-    private final Consumer<String> output;
-    private final List<AppliedMigration> done = new ArrayList<>();
-    private String running;
-    private String runningMessage;
-    private boolean undo;
-    private long startedNanos;
-
-    Progress(MigrationSet set, Consumer<String> output) {
-      this.set = set;
-      this.output = output;
-    }
-
-    synchronized void line(String line) {
-      LOG.info("[alembic] {}", line); // all of it in the coordinator's log; the release events get the revisions
-      Matcher m = RUNNING.matcher(line);
-      if (m.matches()) {
-        finishRunning();
-        undo = m.group(1).equals("downgrade");
-        running = undo ? m.group(2).trim() : m.group(3).trim();
-        runningMessage = undo ? undoMessage(m.group(3), m.group(4)) : m.group(4).trim();
-        startedNanos = System.nanoTime();
-        output.accept("alembic: " + line.substring(line.indexOf("Running ")));
-      }
-    }
-
-    /**
-     * The message of {@code Running downgrade c3 -> a1, b2, merge a1 b2}: the arrow's right side lists every parent
-     * of a merge (none at base), so the message starts after the ids, not at the first comma.
-     */
-    private String undoMessage(String afterArrow, String rest) {
-      String[] parts = (afterArrow + ", " + rest).split(", ", -1);
-      int i = 0;
-      while (i < parts.length - 1 && (parts[i].isBlank() || fileOf(parts[i].trim()) != null)) {
-        i++;
-      }
-      return String.join(", ", java.util.Arrays.asList(parts).subList(i, parts.length)).trim();
-    }
-
-    /** The revisions that completed; the one running when the process ended counts only if it succeeded. */
-    synchronized List<AppliedMigration> done() {
-      return List.copyOf(done);
-    }
-
-    synchronized String running() {
-      return running == null ? null : running + " (" + runningMessage + ")";
-    }
-
-    private void finishRunning() {
-      if (running != null) {
-        done.add(new AppliedMigration(running, (undo ? "undo " : "") + runningMessage, fileOf(running),
-            (System.nanoTime() - startedNanos) / 1_000_000));
-        running = null;
-      }
-    }
-
-    private String fileOf(String id) {
-      return set.files().keySet().stream().filter(f -> f.startsWith(id + "_") || f.equals(id + ".py")).findFirst()
-          .orElse(null);
-    }
-
-    /** After a successful run, the last revision it started has completed too. */
-    synchronized void succeeded() {
-      finishRunning();
-    }
   }
 }
