@@ -2,7 +2,6 @@ package dev.lockstep.coordinator.server;
 
 import dev.lockstep.coordinator.config.CoordinatorConfig;
 import dev.lockstep.coordinator.config.DatabaseUrl;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.config.RedisUrl;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
@@ -53,6 +52,7 @@ import dev.lockstep.coordinator.tls.CertificateReloader;
 import dev.lockstep.coordinator.tls.TlsFileException;
 import dev.lockstep.coordinator.tls.TlsFiles;
 import dev.lockstep.coordinator.tls.TlsMaterial;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
 import dev.lockstep.rules.UserRule;

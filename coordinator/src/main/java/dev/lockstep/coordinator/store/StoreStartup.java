@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.store;
 
-import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.protocol.Durations;
 import io.netty.resolver.DefaultAddressResolverGroup;
 import java.sql.Connection;
 import java.time.Duration;
