@@ -3,7 +3,7 @@ package dev.lockstep.coordinator.http;
 import static dev.lockstep.coordinator.http.Responses.exactBody;
 import static dev.lockstep.coordinator.http.Responses.reply;
 
-import dev.lockstep.coordinator.migration.Baselines;
+import dev.lockstep.coordinator.baseline.Baselines;
 import dev.lockstep.protocol.BaselineRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;

@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.migration.SetUpload;
+import dev.lockstep.coordinator.set.SetUpload;
 import dev.lockstep.coordinator.store.Outages;
 import dev.lockstep.protocol.ErrorBody;
 import dev.lockstep.protocol.Json;

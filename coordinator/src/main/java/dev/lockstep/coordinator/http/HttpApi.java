@@ -1,8 +1,8 @@
 package dev.lockstep.coordinator.http;
 
 import dev.lockstep.coordinator.fleet.AgentRegistry;
-import dev.lockstep.coordinator.migration.Baselines;
-import dev.lockstep.coordinator.migration.SetUpload;
+import dev.lockstep.coordinator.baseline.Baselines;
+import dev.lockstep.coordinator.set.SetUpload;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.preflight.Checker;

@@ -3,7 +3,7 @@ package dev.lockstep.coordinator.http;
 import static dev.lockstep.coordinator.http.Responses.reply;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.protocol.MigrationSetListing;

@@ -1,6 +1,8 @@
 package dev.lockstep.coordinator.lock;
 
 import dev.lockstep.coordinator.error.LockstepException;
+import dev.lockstep.coordinator.store.EpochCheck;
+import dev.lockstep.coordinator.store.FenceKeys;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -21,8 +23,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>All methods block: call them on a worker executor.
  *
- * <pre>{@code try (Fence.Held held = fence.acquire(connection, "app", "coordinator-1")) {
- *   Fence.checkEpoch(tx, keys, "app", held.epoch());
+ * <pre>{@code try (Fence.Held held = Fence.acquire(connection, "app", "coordinator-1")) {
+ *   Fence.checkEpoch(tx, "app", held.epoch());   // in each fenced transaction, on any connection
  * }}</pre>
  */
 public final class Fence {
@@ -145,24 +147,13 @@ public final class Fence {
   }
 
   /**
-   * The fencing check, inside the caller's transaction: takes the shared write lock (so a takeover
-   * cannot slip in before this transaction commits) and compares the epoch.
+   * The fencing check, inside the caller's transaction: takes the shared write lock (so a takeover cannot slip in
+   * before this transaction commits) and compares the epoch; the SQL is {@link EpochCheck}'s, the one every fenced write
+   * runs.
    *
    * @throws LockstepException {@code FENCED} if the epoch is no longer {@code mine}
    */
   public static void checkEpoch(Connection tx, String service, long mine) throws SQLException {
-    FenceKeys keys = FenceKeys.of(service);
-    try (Statement s = tx.createStatement()) {
-      s.execute(keys.sharedWriteLockSql());
-    }
-    try (PreparedStatement read = tx.prepareStatement(FenceKeys.EPOCH_SQL)) {
-      read.setString(1, service);
-      try (ResultSet rs = read.executeQuery()) {
-        long current = rs.next() ? rs.getLong(1) : -1;
-        if (current != mine) {
-          throw LockstepException.fenced(service, mine, current);
-        }
-      }
-    }
+    EpochCheck.check(tx, service, mine);
   }
 }

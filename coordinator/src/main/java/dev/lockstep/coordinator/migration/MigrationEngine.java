@@ -1,17 +1,24 @@
 package dev.lockstep.coordinator.migration;
 
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.AppliedMigration;
+import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.MigrationHistory;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.function.Consumer;
 
 /**
  * What a release needs from a migration tool: the set it carries, the plan from the database's schema to a
  * target (up or down), applying one step of that plan under the fence, the history, and adopting a database
- * ({@code baseline}). Flyway ({@link Migrations}) runs in-process and is the default; Alembic
- * ({@code migration.alembic.AlembicEngine}) runs as the real {@code alembic} command. The phases, the fence,
- * the agents and the rules are the same for both. Every method blocks: call it on a worker.
+ * ({@code baseline}), and what pre-flight asks of the tool: findings, adoption, the rehearsal. Flyway
+ * ({@code migration.flyway.FlywayEngine}) runs in-process and is the default; Alembic
+ * ({@code migration.alembic.AlembicEngine}) runs as the real {@code alembic} command. Everything that differs between
+ * them is behind this interface, so no code outside an engine asks which engine it is. The phases, the fence, the
+ * agents and the rules are the same for both. Every method blocks: call it on a worker.
  *
  * <pre>{@code MigrationSet set = engine.carried(request.migrations());
  * MigrationPlan plan = engine.plan(set, "head");
@@ -35,10 +42,11 @@ public interface MigrationEngine {
   MigrationSet carried(Map<String, String> upload);
 
   /**
-   * Checks a set that came another way (the new instances' set, {@code --migrations-from agents}) as {@link #carried}
-   * checks an upload.
+   * Checks that {@code set} is one this engine can run, whole (names, versions, config files), as {@link #carried}
+   * checks an upload; for a set that came another way (the new instances' set, {@code --migrations-from agents}).
    *
-   * @throws dev.lockstep.coordinator.error.LockstepException UNPROCESSABLE for the other engine's set, naming a file
+   * @throws dev.lockstep.coordinator.error.LockstepException UNPROCESSABLE naming the file: the other engine's set, or
+   *     a file the tool would not run
    */
   void accept(MigrationSet set);
 
@@ -48,9 +56,7 @@ public interface MigrationEngine {
    *
    * @throws dev.lockstep.coordinator.error.LockstepException BAD_REQUEST naming the text
    */
-  default void checkSchema(String text) {
-    SchemaVersions.check(text);
-  }
+  void checkSchema(String text);
 
   /** What a release to {@code requestedSchema} (null: the newest; {@code -N}: N below the current) would do. */
   MigrationPlan plan(MigrationSet set, String requestedSchema);
@@ -67,15 +73,44 @@ public interface MigrationEngine {
   /** Applied and pending migrations of {@code set} against the database. */
   MigrationHistory history(MigrationSet set, String service);
 
-  /** Records {@code version} as applied without running anything (Flyway's baseline, Alembic's stamp), fenced. */
-  void baseline(MigrationSet set, String version, long epoch);
+  /**
+   * The key under which the history's {@code version} and a release's applied version match: Flyway's version as
+   * Flyway compares it ({@code 1.0} is {@code 1}), an Alembic revision id as it is; empty for an entry that is no
+   * migration (a baseline's marker).
+   */
+  java.util.Optional<String> historyKey(String version);
+
+  // ---- pre-flight: what the engine says before anything runs ------------------------------------------------------
+
+  /** How {@link #rehearse} rehearses, for the release's events: "in a transaction that is rolled back", … */
+  String rehearsal();
+
+  /** What the pending migrations of {@code plan} earn before anything runs (how each meets the release's transaction, …). */
+  List<Finding> findings(MigrationPlan plan);
 
   /**
-   * Whether a rehearsal can run the pending migrations inside a transaction that Lockstep then rolls back
-   * (Flyway: the SQL runs on Lockstep's own connection). An engine that owns its connection is rehearsed on a
-   * scratch clone of the schema instead.
+   * {@code unadopted-database} when the database has tables but no history of this tool (the application migrated it
+   * itself), saying how to adopt it; empty otherwise. Reads only.
    */
-  default boolean rehearsesInTransaction() {
-    return true;
-  }
+  Optional<Finding> adoption(Connection connection, MigrationSet set, MigrationPlan plan) throws SQLException;
+
+  /**
+   * Runs the rehearsable {@code repairs} and then the pending migrations of {@code plan} where nothing stays: Flyway in
+   * {@code connection}'s transaction, rolled back; Alembic on a schema-only clone. {@code connection} is the live
+   * database, in a transaction the caller rolls back; it is only read by an engine that rehearses elsewhere.
+   */
+  Rehearsed rehearse(Connection connection, MigrationSet set, MigrationPlan plan, List<String> repairs) throws SQLException;
+
+  // ---- adopting a database ----------------------------------------------------------------------------------------
+
+  /**
+   * What recording {@code schema} as applied without running it would mean, read on {@code connection}.
+   *
+   * @throws dev.lockstep.coordinator.error.LockstepException CONFLICT when the database has this tool's history
+   *     already; UNPROCESSABLE when it has no tables, or {@code schema} is not in {@code set}
+   */
+  BaselinePlan baselinePlan(Connection connection, MigrationSet set, String schema) throws SQLException;
+
+  /** Records {@code version} as applied without running anything (Flyway's baseline, Alembic's stamp), fenced. */
+  void baseline(MigrationSet set, String version, long epoch);
 }

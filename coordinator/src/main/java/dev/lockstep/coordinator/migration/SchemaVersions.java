@@ -1,13 +1,9 @@
 package dev.lockstep.coordinator.migration;
 
-import dev.lockstep.coordinator.error.LockstepException;
-import org.flywaydb.core.api.FlywayException;
-import org.flywaydb.core.api.MigrationVersion;
 
 /**
- * Reads a schema version the way Flyway does ({@link MigrationVersion}): {@code 1_1} and {@code 1.1}
- * are one version, {@code 1.0} equals {@code 1}, and {@code 1.10} is above {@code 1.9}. Every
- * comparison of schema versions in Lockstep goes through {@code MigrationVersion}, never through text.
+ * What every engine's {@code --schema} shares: {@code -N}, N versions below the database's current one (as {@code
+ * alembic downgrade -1}). Each engine reads its own versions ({@code FlywaySet#parseSchema}, Alembic's revision ids).
  */
 public final class SchemaVersions {
   private SchemaVersions() {}
@@ -21,25 +17,4 @@ public final class SchemaVersions {
     return m != null && m.matches() ? java.util.OptionalInt.of(Integer.parseInt(m.group(1))) : java.util.OptionalInt.empty();
   }
 
-  /** Checks a requested schema: a version, or {@code -N}. */
-  public static void check(String text) {
-    if (stepsDown(text).isEmpty()) {
-      parse(text);
-    }
-  }
-
-  /**
-   * @throws LockstepException BAD_REQUEST naming the text if Flyway cannot read it as a version
-   */
-  public static MigrationVersion parse(String text) {
-    if (text == null || text.isBlank() || text.length() > 100 || !text.matches("[0-9][0-9._]*")) {
-      throw LockstepException.badRequest("schema must be a migration version like 3, 1.2 or 1_2, or -N for N versions"
-          + " down (got '" + text + "')");
-    }
-    try {
-      return MigrationVersion.fromVersion(text);
-    } catch (FlywayException e) {
-      throw LockstepException.badRequest("schema '" + text + "' is not a Flyway version: " + e.getMessage());
-    }
-  }
 }

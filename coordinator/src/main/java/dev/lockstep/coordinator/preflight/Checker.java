@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.preflight;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.BaselineStore;
 import dev.lockstep.coordinator.store.Connections;
@@ -11,7 +11,6 @@ import dev.lockstep.protocol.MigrationsDigest;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.flywaydb.core.api.MigrationVersion;
 import dev.lockstep.protocol.CheckReport;
 import dev.lockstep.protocol.MigrationHistory;
 import dev.lockstep.protocol.ReleaseRequest;
@@ -67,7 +66,7 @@ public final class Checker {
   }
 
   /**
-   * Flyway's history, each applied migration attributed to the release that applied it and the digest of
+   * The migration tool's history, each applied migration attributed to the release that applied it and the digest of
    * that release's set, with the baseline that adopted the database, if one did. Pending migrations are those of the coordinator's folder, or, without a folder,
    * of the set the latest release carried.
    */
@@ -84,20 +83,18 @@ public final class Checker {
             .orElseGet(() -> Future.succeededFuture(MigrationSet.empty("no set (no --migrations folder, no release yet)"))));
     return compared
         .compose(set -> inspection.executeBlocking(() -> {
-          MigrationHistory flyway = migrations.history(set, service);
+          MigrationHistory tool = migrations.history(set, service);
           try (Connection c = connections.open("lockstep-history/" + service)) {
-            return flyway.withBaseline(BaselineStore.latest(c, service).orElse(null));
+            return tool.withBaseline(BaselineStore.latest(c, service).orElse(null));
           }
         }, false))
         .compose(history -> Future.all(store.repairs(service), store.appliedBy(service)).map(both -> {
-          // Keyed by Flyway's version, so the history's "1.0" finds a release's "1".
-          // An Alembic revision id is no Flyway version: it is its own key.
-          Map<MigrationVersion, ReleaseStore.AppliedBy> by = new HashMap<>();
+          // Keyed as the engine compares versions, so Flyway's history "1.0" finds a release's "1".
+          Map<String, ReleaseStore.AppliedBy> by = new HashMap<>();
           Map<String, ReleaseStore.AppliedBy> fromReleases = both.resultAt(1);
-          fromReleases.forEach((v, a) -> version(v).ifPresent(key -> by.put(key, a)));
+          fromReleases.forEach((v, a) -> migrations.historyKey(v).ifPresent(key -> by.put(key, a)));
           List<MigrationHistory.Entry> applied = history.applied().stream().map(e -> {
-            ReleaseStore.AppliedBy a = version(e.version()).map(by::get)
-                .orElseGet(() -> e.version() == null ? null : fromReleases.get(e.version()));
+            ReleaseStore.AppliedBy a = migrations.historyKey(e.version()).map(by::get).orElse(null);
             return a == null ? e : e.appliedBy(a.releaseId(), a.migrationsDigest(), a.coordinator(), a.requestedBy());
           }).toList();
           return new MigrationHistory(history.service(), history.current(), applied, history.pending(),
@@ -105,11 +102,4 @@ public final class Checker {
         }));
   }
 
-  private static java.util.Optional<MigrationVersion> version(String text) {
-    try {
-      return text == null ? java.util.Optional.empty() : java.util.Optional.of(MigrationVersion.fromVersion(text));
-    } catch (RuntimeException e) {
-      return java.util.Optional.empty(); // not a version Flyway reads (a baseline's "<< Flyway Baseline >>"): nothing to attribute
-    }
-  }
 }

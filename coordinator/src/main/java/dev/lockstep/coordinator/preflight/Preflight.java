@@ -1,8 +1,11 @@
 package dev.lockstep.coordinator.preflight;
 
+import dev.lockstep.coordinator.migration.DataLoss;
+import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.migration.MigrationPlan;
-import dev.lockstep.coordinator.migration.MigrationSet;
 import dev.lockstep.coordinator.migration.PendingMigration;
+import dev.lockstep.coordinator.migration.Rehearsed;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.ReleaseOptions;
@@ -17,40 +20,33 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * PREFLIGHT, and {@code lockstep check}: rules inspect the database and plan repairs; the repairs
- * and the pending migrations are rehearsed in a transaction that is rolled back; the mode is chosen
- * from what the rehearsal saw. Changes nothing. Blocks (as findings) when a rule blocks, the
- * database has tables but no Flyway history ({@link AdoptionFindings}: baseline it first), the
- * rehearsal fails, a drop would lose data without {@code allowDataLoss}, or {@code online} is forced
- * over a destructive change without {@code allowDestructive}.
+ * PREFLIGHT, and {@code lockstep check}: rules inspect the database and plan repairs; the repairs and the pending
+ * migrations are rehearsed where nothing stays; the mode is chosen from what the rehearsal saw. Changes nothing.
+ * What depends on the migration tool — its findings, whether the database was migrated without it, how to rehearse —
+ * is the engine's ({@link MigrationEngine}). Blocks (as findings) when a rule blocks, the database has tables but no
+ * history of the tool (baseline it first), the rehearsal fails, a drop would lose data without {@code allowDataLoss},
+ * or {@code online} is forced over a destructive change without {@code allowDestructive}.
  *
  * <pre>{@code PreflightReport report = preflight.run(connection, set, plan, doc.options());}</pre>
  */
 public final class Preflight {
   private final RuleEngine rules;
   private final InspectionContext context;
-  private final Duration lockTimeout;
-  private final CloneRehearsal clone;
+  private final MigrationEngine engine;
 
   /**
    * @param context what the rules need beyond the catalog (declared key columns); the release's
    *     migration set (for Flyway checksums) and the tables the migrations lock are added per run
+   * @param engine what the migration tool says before anything runs: findings, adoption, the rehearsal
    */
-  public Preflight(RuleEngine rules, InspectionContext context, Duration lockTimeout) {
-    this(rules, context, lockTimeout, null);
-  }
-
-  /** @param clone the rehearsal of an engine that owns its connection (Alembic); null when there is none (Flyway) */
-  public Preflight(RuleEngine rules, InspectionContext context, Duration lockTimeout, CloneRehearsal clone) {
+  public Preflight(RuleEngine rules, InspectionContext context, MigrationEngine engine) {
     this.rules = rules;
     this.context = context;
-    this.lockTimeout = lockTimeout;
-    this.clone = clone;
+    this.engine = engine;
   }
 
   /**
@@ -75,29 +71,18 @@ public final class Preflight {
     try {
       Inspection inspection = rules.inspect(connection, context);
       List<Finding> findings = new ArrayList<>(inspection.findings());
-      AdoptionFindings.of(connection, set, plan).ifPresent(findings::add);
+      engine.adoption(connection, set, plan).ifPresent(findings::add);
       List<String> repairs = inspection.repairs();
       List<String> rehearsable = Repairs.rehearsable(inspection.findings()).stream()
           .flatMap(f -> f.repair().stream()).toList();
-      plan.pending().forEach(m -> {
-        TransactionFindings.of(m).ifPresent(findings::add);
-        PlaceholderFindings.of(m).ifPresent(findings::add);
-      });
+      findings.addAll(engine.findings(plan));
       if (inspection.blocked() || findings.stream().anyMatch(Finding::blocks)) {
         return new PreflightReport(findings, repairs,
             new ModeDecision(options.mode() == Mode.AUTO ? Mode.MAINTENANCE : options.mode(), "not decided: pre-flight blocked"),
             false);
       }
-      Rehearsal.Result rehearsal;
-      if (set.kind() == MigrationSet.Kind.ALEMBIC && !plan.pending().isEmpty()) {
-        if (clone == null) {
-          throw new IllegalStateException("an Alembic set reached a pre-flight without a clone rehearsal");
-        }
-        rehearsal = clone.run(connection, set, plan, rehearsable);
-        findings.add(new Finding(CloneRehearsal.RULE, Severity.INFO, "migrations", CloneRehearsal.CAVEAT, List.of()));
-      } else {
-        rehearsal = new Rehearsal(lockTimeout).run(connection, plan, rehearsable);
-      }
+      Rehearsed rehearsal = engine.rehearse(connection, set, plan, rehearsable);
+      findings.addAll(rehearsal.notes());
       if (!rehearsal.tablesLocked().isEmpty()) {
         // Now that the rehearsal showed which tables the release locks, look for sessions in its way.
         findings.removeIf(f -> f.rule().equals(BlockingSessionsRule.ID));
@@ -105,17 +90,15 @@ public final class Preflight {
             context.withTablesTouched(rehearsal.tablesLocked())));
         connection.rollback();
       }
-      if (rehearsal.commitRefused()) {
-        PendingMigration m = rehearsal.failedMigration();
-        findings.add(new Finding(TransactionFindings.CONTROL, Severity.BLOCK, m.undo() ? "U" + m.version() : "V" + m.version(),
-            rehearsal.failure() + "; nothing was changed. " + capitalized(m.howToMark()), List.of()));
+      if (rehearsal.blocking() != null) {
+        findings.add(rehearsal.blocking());
       } else if (rehearsal.failure() != null) {
         boolean lock = rehearsal.failure().contains("lock_timeout");
         findings.add(new Finding("rehearsal", Severity.BLOCK, "migrations", rehearsal.failure() + "; nothing was changed: "
             + (lock ? "end or wait out the sessions named by blocking-sessions, then release again"
                 : "fix the migration (or the data it trips on) and release again"), List.of()));
       }
-      for (Rehearsal.DataLoss loss : rehearsal.dataLoss()) {
+      for (DataLoss loss : rehearsal.dataLoss()) {
         findings.add(new Finding("data-loss", options.allowDataLoss() ? Severity.WARN : Severity.BLOCK,
             loss.object(), "the release would drop " + loss.describe()
                 + (options.allowDataLoss() ? "; allowed by --allow-data-loss" : "; pass --allow-data-loss if that is intended"),
@@ -138,10 +121,6 @@ public final class Preflight {
       connection.rollback();
       connection.setAutoCommit(true);
     }
-  }
-
-  private static String capitalized(String text) {
-    return text.isEmpty() ? text : Character.toUpperCase(text.charAt(0)) + text.substring(1);
   }
 
   static ModeDecision decide(ReleaseOptions options, List<String> effects) {

@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;

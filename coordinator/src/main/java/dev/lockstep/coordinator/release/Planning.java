@@ -27,8 +27,7 @@ public final class Planning implements PhaseStep {
               + Releases.orNone(plan.current()) + " → " + plan.target() + "; " + what)
           .compose(doc -> attempt.journal().write(doc.toBuilder().phase(Phase.PREFLIGHT).build(),
               "PREFLIGHT: inspecting the database and rehearsing " + plan.pending().size() + " migration(s) "
-                  + (migrations.rehearsesInTransaction() ? "in a transaction that is rolled back"
-                      : "with " + migrations.name() + " on a schema-only clone of the database, dropped afterwards")));
+                  + migrations.rehearsal()));
     });
   }
 }

@@ -1,8 +1,8 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.migration.MigrationSet;
-import dev.lockstep.coordinator.migration.SetUpload;
+import dev.lockstep.coordinator.set.MigrationSet;
+import dev.lockstep.coordinator.set.SetUpload;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.protocol.MigrationSetUpload;
 import dev.lockstep.protocol.MigrationsDigest;

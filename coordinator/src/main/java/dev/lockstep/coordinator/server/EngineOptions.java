@@ -2,7 +2,8 @@ package dev.lockstep.coordinator.server;
 
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.migration.MigrationEngine;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
+import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
 import dev.lockstep.coordinator.migration.alembic.AlembicCommand;
 import dev.lockstep.coordinator.migration.alembic.AlembicEngine;
 import dev.lockstep.coordinator.migration.alembic.AlembicEnvironment;
@@ -72,7 +73,7 @@ public final class EngineOptions {
         if (alembicConfig != null) {
           throw new IllegalArgumentException("--alembic-config is given, but --engine is flyway; add --engine alembic");
         }
-        return new Migrations(database, migrations, service, lockTimeout);
+        return new FlywayEngine(database, migrations, service, lockTimeout);
       }
       case "alembic" -> {
         if (alembicConfig == null) {

@@ -1,6 +1,5 @@
 package dev.lockstep.coordinator.store;
 
-import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.protocol.Baseline;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -34,7 +33,7 @@ public final class BaselineStore {
     try (PreparedStatement insert = connection.prepareStatement("INSERT INTO lockstep.baselines (service, version,"
         + " description, requested_by, caller, at, tables, covered, migrations_digest, epoch)"
         + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-      Fence.checkEpoch(connection, baseline.service(), epoch);
+      EpochCheck.check(connection, baseline.service(), epoch);
       insert.setString(1, baseline.service());
       insert.setString(2, baseline.version());
       insert.setString(3, baseline.description());

@@ -104,6 +104,8 @@ public final class LockstepSchema {
       requested_from text,
       at             timestamptz NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS agent_departures_by_service ON lockstep.agent_departures (service, at DESC)",
+    // The one fencing check every fenced write runs, in its own transaction (EpochCheck).
+    EpochCheck.FUNCTION,
   };
 
   private LockstepSchema() {}

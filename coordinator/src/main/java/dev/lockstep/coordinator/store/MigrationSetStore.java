@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.store;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.PruneReport;
 import io.vertx.core.Future;

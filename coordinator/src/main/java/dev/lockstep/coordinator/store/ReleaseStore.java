@@ -1,8 +1,7 @@
 package dev.lockstep.coordinator.store;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.lock.FenceKeys;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.MigrationHistory;
@@ -340,16 +339,9 @@ public final class ReleaseStore {
   }
 
   private static Future<Void> checkEpoch(SqlConnection conn, String service, long epoch) {
-    FenceKeys keys = FenceKeys.of(service);
-    return conn.query(keys.sharedWriteLockSql()).execute()
-        .compose(v -> conn.preparedQuery("SELECT epoch FROM lockstep.fence WHERE service = $1").execute(Tuple.of(service)))
-        .compose(rows -> {
-          long current = rows.size() == 0 ? -1 : rows.iterator().next().getLong(0);
-          return current == epoch
-              ? Future.succeededFuture()
-              : Future.failedFuture(LockstepException.fenced(service, epoch, current));
-        });
+    return EpochCheck.check(conn, service, epoch);
   }
+
 
   private OffsetDateTime now() {
     return OffsetDateTime.ofInstant(clock.instant(), ZoneOffset.UTC);

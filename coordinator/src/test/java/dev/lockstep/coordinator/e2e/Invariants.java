@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.e2e;
 
-import dev.lockstep.coordinator.lock.FenceKeys;
+import dev.lockstep.coordinator.store.FenceKeys;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.Mode;

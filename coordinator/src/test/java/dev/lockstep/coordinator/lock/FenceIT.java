@@ -1,11 +1,12 @@
 package dev.lockstep.coordinator.lock;
 
+import dev.lockstep.coordinator.store.FenceKeys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.LockstepSchema;
 import dev.lockstep.testkit.TestDatabase;
@@ -117,7 +118,7 @@ class FenceIT {
     first.close();
     Fence.Held second = Fence.acquire(connections.open("run-2"), "stale-migrate", "coordinator-2");
 
-    Migrations migrations = new Migrations(DatabaseUrl.parse(db.postgresUrl()), folder, "stale-migrate", Duration.ofSeconds(5));
+    FlywayEngine migrations = new FlywayEngine(DatabaseUrl.parse(db.postgresUrl()), folder, "stale-migrate", Duration.ofSeconds(5));
     assertThatThrownBy(() -> migrations.migrate(migrations.folderSet(), "1", stale)).isInstanceOfSatisfying(LockstepException.class,
         e -> assertThat(e.code()).isEqualTo(LockstepException.Code.FENCED));
     assertThat(db.queryLong("SELECT count(*) FROM pg_tables WHERE tablename = 'fenced_migration'")).isZero();
@@ -147,7 +148,7 @@ class FenceIT {
     Files.writeString(folder.resolve("V1__accounts.sql"), "CREATE TABLE accounts_" + delayMillis + " (id int);");
     Files.writeString(folder.resolve("V2__slow.sql"), "CREATE TABLE slow_" + delayMillis + " (id int); SELECT pg_sleep(1);");
     Fence.Held first = Fence.acquire(connections.open("run-1"), service, "coordinator-1");
-    Migrations migrations = new Migrations(DatabaseUrl.parse(db.postgresUrl()), folder, service, Duration.ofSeconds(5));
+    FlywayEngine migrations = new FlywayEngine(DatabaseUrl.parse(db.postgresUrl()), folder, service, Duration.ofSeconds(5));
     CompletableFuture<Object> oldRun = CompletableFuture.supplyAsync(() -> {
       try {
         return migrations.migrate(migrations.folderSet(), "2", first.epoch());

@@ -1,5 +1,9 @@
 package dev.lockstep.coordinator.migration;
 
+import dev.lockstep.coordinator.set.MigrationSet;
+import dev.lockstep.coordinator.migration.flyway.FlywaySet;
+import dev.lockstep.coordinator.migration.flyway.FlywayBaselineInspection;
+import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -33,14 +37,14 @@ import org.junit.jupiter.api.Test;
 class AdoptionIT {
   private TestDatabase db;
   private Connections connections;
-  private Migrations migrations;
+  private FlywayEngine migrations;
 
   @BeforeEach
   void createDatabase() throws Exception {
     db = TestPostgres.instance().createDatabase("AdoptionIT");
     DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
     connections = new Connections(url);
-    migrations = new Migrations(url, null, "adopt", Duration.ofSeconds(5));
+    migrations = new FlywayEngine(url, null, "adopt", Duration.ofSeconds(5));
     try (Connection c = connections.open("setup")) {
       LockstepSchema.ensure(c);
     }
@@ -57,9 +61,9 @@ class AdoptionIT {
     return MigrationSet.of("the test's set", bytes);
   }
 
-  private BaselineInspection.Result inspect(MigrationSet set) throws Exception {
+  private FlywayBaselineInspection.Result inspect(MigrationSet set) throws Exception {
     try (Connection c = connections.open("inspect")) {
-      return BaselineInspection.inspect(c, set);
+      return FlywayBaselineInspection.inspect(c, FlywaySet.of(set));
     }
   }
 
@@ -68,10 +72,10 @@ class AdoptionIT {
     MigrationSet set = set(Map.of("V1__t.sql", "CREATE TABLE t (id int);"));
     assertThat(inspect(set).unadopted()).as("lockstep's own tables are not the app's").isFalse();
     db.execute("CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version text, success boolean)");
-    BaselineInspection.Result historyTableOnly = inspect(set);
+    FlywayBaselineInspection.Result historyTableOnly = inspect(set);
     assertThat(historyTableOnly.tables()).isEmpty();
     db.execute("DROP TABLE flyway_schema_history; CREATE SCHEMA billing; CREATE TABLE billing.invoices (id int)");
-    BaselineInspection.Result found = inspect(set);
+    FlywayBaselineInspection.Result found = inspect(set);
     assertThat(found.tables()).containsExactly("billing.invoices");
     assertThat(found.unadopted()).isTrue();
     assertThat(found.historyRows()).isZero();
@@ -105,7 +109,7 @@ class AdoptionIT {
         ALTER TABLE app."Users" ADD COLUMN nickname text, ADD CONSTRAINT nick_set CHECK (true);
         CREATE SCHEMA reporting;
         """));
-    BaselineInspection.Result found = inspect(set);
+    FlywayBaselineInspection.Result found = inspect(set);
     assertThat(found.migrations().get(0).creates()).allSatisfy(c -> assertThat(c.exists()).as(c.name()).isTrue())
         .extracting(BaselineReport.Created::kind).containsExactly("schema", "table", "index", "sequence", "view", "type",
             "extension", "constraint", "column");
@@ -124,7 +128,7 @@ class AdoptionIT {
         "V3__c.sql", "CREATE TABLE c (id int);",
         "V4__d.sql", "CREATE TABLE d (id int);",
         "V5__e.sql", "CREATE TABLE e (id int);"));
-    BaselineInspection.Result found = inspect(set);
+    FlywayBaselineInspection.Result found = inspect(set);
     assertThat(found.suggested()).isEqualTo("3");
     assertThat(found.warnings(MigrationVersion.fromVersion("3"))).satisfiesExactly(
         w -> assertThat(w).startsWith("V2 (seed) creates nothing Lockstep can look for"),
@@ -143,7 +147,7 @@ class AdoptionIT {
     assertThatThrownBy(() -> migrations.baseline(set, "1", 3))
         .isInstanceOfSatisfying(LockstepException.class, e -> assertThat(e.code()).isEqualTo(LockstepException.Code.FENCED));
     assertThat(db.queryLong("SELECT count(*) FROM pg_class WHERE relname = 'flyway_schema_history'")).isZero();
-    Baseline audit = new Baseline("adopt", "1", Migrations.BASELINE_DESCRIPTION, "operator", "10.0.0.7",
+    Baseline audit = new Baseline("adopt", "1", FlywayEngine.BASELINE_DESCRIPTION, "operator", "10.0.0.7",
         "2026-01-02T03:04:05Z", List.of("public.a"), List.of("V1 (a)"), set.digest());
     try (Connection c = connections.open("audit")) {
       assertThatThrownBy(() -> BaselineStore.record(c, audit, 3)).isInstanceOf(LockstepException.class);

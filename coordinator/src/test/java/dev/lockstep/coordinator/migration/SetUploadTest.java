@@ -1,5 +1,8 @@
 package dev.lockstep.coordinator.migration;
 
+import dev.lockstep.coordinator.set.SetUpload;
+import dev.lockstep.coordinator.set.MigrationSet;
+import dev.lockstep.coordinator.migration.flyway.FlywaySet;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -29,7 +32,7 @@ class SetUploadTest {
 
     assertThat(uploaded.digest()).isEqualTo(MigrationsDigest.of(folder)).isEqualTo(MigrationSet.read(folder).digest());
     assertThat(MigrationsDigest.of(uploaded.bytes())).isEqualTo(uploaded.digest());
-    assertThat(uploaded.versioned()).extracting(PendingMigration::executeInTransaction).containsExactly(true, false);
+    assertThat(FlywaySet.of(uploaded).versioned()).extracting(PendingMigration::executeInTransaction).containsExactly(true, false);
   }
 
   @Test
@@ -58,7 +61,8 @@ class SetUploadTest {
   }
 
   private static void assertCode(Map<String, String> upload, LockstepException.Code code, String named) {
-    assertThatThrownBy(() -> SetUpload.decode(upload, SetUpload.Limits.DEFAULT))
+    // What a Flyway coordinator takes of an upload: the set, then Flyway's view of it (FlywayEngine.accept).
+    assertThatThrownBy(() -> FlywaySet.of(SetUpload.decode(upload, SetUpload.Limits.DEFAULT)))
         .isInstanceOf(LockstepException.class)
         .satisfies(e -> assertThat(((LockstepException) e).code()).isEqualTo(code))
         .hasMessageContaining(named);

@@ -3,7 +3,7 @@ package dev.lockstep.coordinator.preflight;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.coordinator.config.DatabaseUrl;
-import dev.lockstep.coordinator.migration.Migrations;
+import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Mode;
@@ -36,7 +36,7 @@ class PreflightIT {
   Path folder;
   private TestDatabase db;
   private Connections connections;
-  private Migrations migrations;
+  private FlywayEngine migrations;
   private Preflight preflight;
 
   @BeforeEach
@@ -44,8 +44,10 @@ class PreflightIT {
     db = TestPostgres.instance().createDatabase("PreflightIT");
     DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
     connections = new Connections(url);
-    migrations = new Migrations(url, folder, "preflight", Duration.ofSeconds(5));
-    preflight = new Preflight(new RuleEngine(List.of()), InspectionContext.empty().withMigrations(folder), Duration.ofSeconds(2));
+    migrations = new FlywayEngine(url, folder, "preflight", Duration.ofSeconds(5));
+    // The rehearsal's lock_timeout is the engine's: 2 s here, so a blocked rehearsal gives up quickly.
+    preflight = new Preflight(new RuleEngine(List.of()), InspectionContext.empty().withMigrations(folder),
+        new FlywayEngine(url, folder, "preflight", Duration.ofSeconds(2)));
     write("V1__base.sql", """
         CREATE TABLE "user" (id bigint PRIMARY KEY, name text, nickname text, age int);
         INSERT INTO "user" VALUES (1, 'ada', NULL, 36), (2, 'grace', 'amazing', 85);

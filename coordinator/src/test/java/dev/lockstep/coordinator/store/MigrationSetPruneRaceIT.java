@@ -5,7 +5,7 @@ import static dev.lockstep.coordinator.store.StoreHarness.set;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.PruneReport;

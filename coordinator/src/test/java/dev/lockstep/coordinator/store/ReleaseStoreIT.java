@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.lock.Fence;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.testkit.TestDatabase;

@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.store;
 
 import dev.lockstep.coordinator.config.DatabaseUrl;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.testkit.TestDatabase;

@@ -3,16 +3,22 @@ package dev.lockstep.coordinator.migration.alembic;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.lock.Fence;
-import dev.lockstep.coordinator.lock.FenceKeys;
+import dev.lockstep.coordinator.store.EpochCheck;
+import dev.lockstep.coordinator.migration.ApplicationTables;
+import dev.lockstep.coordinator.migration.BaselinePlan;
 import dev.lockstep.coordinator.migration.MigrationEngine;
+import dev.lockstep.coordinator.migration.Rehearsed;
 import dev.lockstep.coordinator.migration.MigrationPlan;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.migration.SchemaVersions;
-import dev.lockstep.coordinator.migration.SetUpload;
+import dev.lockstep.coordinator.set.SetUpload;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.AppliedMigration;
+import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.MigrationHistory;
+import dev.lockstep.protocol.Severity;
+import dev.lockstep.rules.CatalogSnapshot;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -120,9 +126,111 @@ public final class AlembicEngine implements MigrationEngine {
     }
   }
 
+  /** A revision id is its own key: there is no other spelling of it. */
   @Override
-  public boolean rehearsesInTransaction() {
-    return false;
+  public java.util.Optional<String> historyKey(String version) {
+    return java.util.Optional.ofNullable(version);
+  }
+
+  // ---- pre-flight -------------------------------------------------------------------------------------------------
+
+  @Override
+  public String rehearsal() {
+    return "with alembic on a schema-only clone of the database, dropped afterwards";
+  }
+
+  /** A revision that opens an {@code autocommit_block} is a step of its own, and makes the release non-atomic. */
+  @Override
+  public List<Finding> findings(MigrationPlan plan) {
+    List<Finding> findings = new ArrayList<>();
+    for (PendingMigration m : plan.pending()) {
+      if (!m.executeInTransaction()) {
+        findings.add(new Finding(NON_TRANSACTIONAL, Severity.WARN, m.version(), "revision " + m.label() + " ("
+            + m.script() + ") opens an autocommit_block: Alembic commits what ran before it and runs that block outside"
+            + " any transaction, so it is a step of its own and this release is not atomic: if a later step fails, the"
+            + " database stays at the last step that committed", List.of()));
+      }
+    }
+    return findings;
+  }
+
+  static final String NON_TRANSACTIONAL = "non-transactional";
+
+  /** Tables but no revision in {@code alembic_version}: the application migrated itself, adopt it with a stamp first. */
+  @Override
+  public java.util.Optional<Finding> adoption(Connection connection, MigrationSet set, MigrationPlan plan)
+      throws SQLException {
+    if (plan.current() != null) {
+      return java.util.Optional.empty();
+    }
+    List<String> tables = ApplicationTables.of(CatalogSnapshot.read(connection), TOOL_TABLES);
+    if (tables.isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new Finding(ADOPTION, Severity.BLOCK, "database", "the database has " + tables.size()
+        + " table(s) (" + named(tables) + ") but no Alembic revision in alembic_version, so Lockstep cannot tell which"
+        + " revisions it already has; nothing was run. Adopt it first with lockstep baseline --schema REV (alembic stamp"
+        + " REV, fenced), REV being the last revision whose changes the database already has, then release again",
+        List.of()));
+  }
+
+  static final String ADOPTION = "unadopted-database";
+  /** Alembic's version table, which Lockstep creates (empty) to fence the first write: no application data. */
+  private static final Set<String> TOOL_TABLES = Set.of("alembic_version");
+  private static final int TABLES_NAMED = 10;
+
+  private static String named(List<String> tables) {
+    return String.join(", ", tables.subList(0, Math.min(TABLES_NAMED, tables.size())))
+        + (tables.size() > TABLES_NAMED ? " and " + (tables.size() - TABLES_NAMED) + " more" : "");
+  }
+
+  /** On a schema-only clone, with the real alembic ({@link CloneRehearsal}): it owns its connection. */
+  @Override
+  public Rehearsed rehearse(Connection connection, MigrationSet set, MigrationPlan plan, List<String> repairs)
+      throws SQLException {
+    if (plan.pending().isEmpty()) {
+      return new Rehearsed(null, List.of(), List.of(), List.of(), Set.of(), null, null, List.of());
+    }
+    return new CloneRehearsal(this, database).run(connection, set, plan, repairs).noting(List.of(
+        new Finding(CloneRehearsal.RULE, Severity.INFO, "migrations", CloneRehearsal.CAVEAT, List.of())));
+  }
+
+  // ---- adopting a database ----------------------------------------------------------------------------------------
+
+  /**
+   * Alembic's baseline is {@code alembic stamp REV}. Lockstep does not run Alembic's Python to learn what a revision
+   * creates, so the plan lists the tables and says so. Refused when {@code alembic_version} already names a revision
+   * (409) or the database has no tables (422), as for Flyway.
+   */
+  @Override
+  public BaselinePlan baselinePlan(Connection c, MigrationSet set, String schema) throws SQLException {
+    checkSchema(schema);
+    String revision = plan(set, schema).target(); // resolves head, a prefix; refuses what the set lacks
+    String stamped = null;
+    try (var st = c.createStatement(); var exists = st.executeQuery("SELECT to_regclass('alembic_version') IS NOT NULL")) {
+      exists.next();
+      if (exists.getBoolean(1)) {
+        try (var rs = st.executeQuery("SELECT string_agg(version_num, ',') FROM alembic_version")) {
+          rs.next();
+          stamped = rs.getString(1);
+        }
+      }
+    }
+    if (stamped != null) {
+      throw LockstepException.conflict("the database is already at Alembic revision " + stamped + " (alembic_version):"
+          + " it is adopted already and a baseline would rewrite what it says; release to move it on (lockstep"
+          + " release), and see lockstep history");
+    }
+    List<String> tables = ApplicationTables.of(CatalogSnapshot.read(c), TOOL_TABLES);
+    if (tables.isEmpty()) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "the database has no tables (outside"
+          + " PostgreSQL's own schemas and lockstep): there is nothing to adopt; just release (lockstep release"
+          + " --revision R), which applies every revision from the first");
+    }
+    return new BaselinePlan(revision, revision, "alembic stamp " + revision, tables, List.of(), null,
+        List.of("Lockstep does not read Alembic's Python, so it cannot tell which revisions created these tables: check"
+            + " by hand that the database has every change up to " + revision + " (alembic stamp records them as"
+            + " applied without running them)"));
   }
 
   @Override
@@ -285,16 +393,13 @@ public final class AlembicEngine implements MigrationEngine {
 
   /** The service's epoch in the fence now, or -1 if it cannot be read. */
   private long fenceEpoch() {
-    try (Connection c = new Connections(database).open("lockstep-info/" + service);
-         PreparedStatement read = c.prepareStatement(FenceKeys.EPOCH_SQL)) {
-      read.setString(1, service);
-      try (ResultSet rs = read.executeQuery()) {
-        return rs.next() ? rs.getLong(1) : -1;
-      }
+    try (Connection c = new Connections(database).open("lockstep-info/" + service)) {
+      return EpochCheck.current(c, service);
     } catch (SQLException e) {
       return -1;
     }
   }
+
 
   @Override
   public MigrationHistory history(MigrationSet set, String service) {
@@ -338,7 +443,7 @@ public final class AlembicEngine implements MigrationEngine {
    * Runs alembic unfenced against another database (a scratch clone of the schema, for the rehearsal): upgrade or
    * downgrade to {@code target}.
    */
-  public AlembicCommand.Result rehearse(MigrationSet set, DatabaseUrl clone, MigrationPlan plan, Consumer<String> output) {
+  public AlembicCommand.Result runOnClone(MigrationSet set, DatabaseUrl clone, MigrationPlan plan, Consumer<String> output) {
     try (AlembicProject.Workspace ws = project.workspace(set)) {
       Map<String, String> env = new HashMap<>(AlembicFence.unfenced("lockstep-rehearsal/" + service));
       env.put("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(clone));

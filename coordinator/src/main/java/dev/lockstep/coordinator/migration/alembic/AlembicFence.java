@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.migration.alembic;
 
-import dev.lockstep.coordinator.lock.FenceKeys;
+import dev.lockstep.coordinator.store.EpochCheck;
+import dev.lockstep.coordinator.store.FenceKeys;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -13,9 +14,9 @@ import java.util.Map;
  * ({@code alembic_version}) refuses every insert, update and delete whose session does not carry the service's
  * current epoch. The child gets its epoch as libpq session settings ({@link #sessionOptions}: {@code PGOPTIONS}).
  * Alembic writes the version table after each revision, inside the transaction that ran it, so a stale process's
- * migration transaction fails at that write and rolls back. Like {@code Fence.checkEpoch}, the trigger takes the
- * service's shared write lock first: a takeover's epoch bump waits for a running migration to end, then
- * terminates it.
+ * migration transaction fails at that write and rolls back. The trigger runs the same check as every fenced write
+ * ({@code lockstep.check_epoch}, {@link dev.lockstep.coordinator.store.EpochCheck}), which takes the service's shared
+ * write lock first: a takeover's epoch bump waits for a running migration to end, then terminates it.
  *
  * <p>What it does not protect: statements an {@code env.py} or a revision commits before its version-table write
  * (an {@code autocommit_block}, a second connection). A session without an epoch is refused too, so an
@@ -39,6 +40,7 @@ public final class AlembicFence {
   public static void install(Connection c) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute("CREATE SCHEMA IF NOT EXISTS lockstep");
+      s.execute(EpochCheck.FUNCTION); // what the trigger calls, if the coordinator's schema is not there yet
       s.execute("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL,"
           + " CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))");
       s.execute("""
@@ -46,7 +48,6 @@ public final class AlembicFence {
           DECLARE
             fenced_service text := current_setting('lockstep.service', true);
             session_epoch text := current_setting('lockstep.epoch', true);
-            held bigint;
           BEGIN
             IF session_epoch = 'unfenced' THEN
               RETURN coalesce(NEW, OLD);
@@ -56,12 +57,9 @@ public final class AlembicFence {
                 USING HINT = 'stop the application migrating at start-up (e.g. ENABLE_DB_MIGRATIONS=False); to write'
                   || ' the table by hand anyway, set PGOPTIONS=''-c lockstep.epoch=unfenced''';
             END IF;
-            PERFORM pg_advisory_xact_lock_shared(current_setting('lockstep.fence_key')::bigint);
-            SELECT f.epoch INTO held FROM lockstep.fence f WHERE f.service = fenced_service;
-            IF held IS DISTINCT FROM session_epoch::bigint THEN
-              RAISE EXCEPTION 'lockstep-fence: coordinator fenced out of service %: it runs epoch %, the fence is at %',
-                fenced_service, session_epoch, held;
-            END IF;
+            -- The one fencing check (EpochCheck): the shared write lock, then the epoch.
+            PERFORM lockstep.check_epoch(fenced_service, current_setting('lockstep.fence_key')::bigint,
+              session_epoch::bigint);
             RETURN coalesce(NEW, OLD);
           END
           $fn$""");

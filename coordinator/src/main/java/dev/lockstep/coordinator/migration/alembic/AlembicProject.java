@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.migration.alembic;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -7,7 +7,7 @@ import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.migration.MigrationPlan;
-import dev.lockstep.coordinator.migration.MigrationSet;
+import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.coordinator.store.LockstepSchema;

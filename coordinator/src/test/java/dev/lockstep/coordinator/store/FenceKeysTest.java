@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.lock;
+package dev.lockstep.coordinator.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,5 +1,7 @@
-package dev.lockstep.coordinator.migration;
+package dev.lockstep.coordinator.migration.flyway;
 
+import dev.lockstep.coordinator.migration.ApplicationTables;
+import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.protocol.BaselineReport;
 import dev.lockstep.rules.CatalogSnapshot;
 import dev.lockstep.rules.CreatedObjects;
@@ -20,10 +22,10 @@ import org.flywaydb.core.api.MigrationVersion;
  * create ({@link CreatedObjects}) and whether each exists already. Reads only; blocks, call on a worker.
  * The one place both {@code lockstep baseline} and the pre-flight finding {@code unadopted-database} ask.
  *
- * <pre>{@code BaselineInspection.Result found = BaselineInspection.inspect(connection, set);
+ * <pre>{@code FlywayBaselineInspection.Result found = FlywayBaselineInspection.inspect(connection, set);
  * if (found.unadopted()) { ... found.suggested() ... }}</pre>
  */
-public final class BaselineInspection {
+public final class FlywayBaselineInspection {
   // One round trip for every object of every migration: what to_regclass & co. say about each name.
   private static final String EXISTS_SQL = """
       SELECT o.i, CASE o.k
@@ -37,7 +39,7 @@ public final class BaselineInspection {
           ELSE to_regclass(o.n) IS NOT NULL END
         FROM unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS o(k, n, m, i)""";
 
-  private BaselineInspection() {}
+  private FlywayBaselineInspection() {}
 
   /**
    * @param tables the application's tables, {@code schema.name}, ordered
@@ -119,15 +121,9 @@ public final class BaselineInspection {
   }
 
   /** Reads the catalog once and asks about every object of {@code set}'s migrations in one more query. */
-  public static Result inspect(Connection connection, MigrationSet set) throws SQLException {
+  public static Result inspect(Connection connection, FlywaySet set) throws SQLException {
     CatalogSnapshot snapshot = CatalogSnapshot.read(connection);
-    List<String> tables = snapshot.tables().stream()
-        .filter(t -> !t.extensionMember())
-        .filter(t -> !(t.name().name().equals(CatalogSnapshot.FLYWAY_HISTORY) && t.name().schema().equals(snapshot.currentSchema())))
-        // Alembic's version table, which Lockstep creates (empty) to fence the first write: no application data.
-        .filter(t -> !(set.kind() == MigrationSet.Kind.ALEMBIC && t.name().name().equals("alembic_version")))
-        .map(t -> t.name().toString())
-        .toList();
+    List<String> tables = ApplicationTables.of(snapshot, java.util.Set.of(CatalogSnapshot.FLYWAY_HISTORY));
     MigrationVersion applied = null;
     for (CatalogSnapshot.HistoryEntry e : snapshot.flywayHistory()) {
       if (e.success() && e.version() != null) {

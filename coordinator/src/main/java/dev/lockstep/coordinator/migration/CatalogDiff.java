@@ -1,8 +1,8 @@
-package dev.lockstep.coordinator.preflight;
+package dev.lockstep.coordinator.migration;
 
-import dev.lockstep.coordinator.preflight.SchemaShape.Column;
-import dev.lockstep.coordinator.preflight.SchemaShape.Constraint;
-import dev.lockstep.coordinator.preflight.SchemaShape.Relation;
+import dev.lockstep.coordinator.migration.SchemaShape.Column;
+import dev.lockstep.coordinator.migration.SchemaShape.Constraint;
+import dev.lockstep.coordinator.migration.SchemaShape.Relation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

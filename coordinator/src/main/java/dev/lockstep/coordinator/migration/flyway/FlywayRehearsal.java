@@ -1,11 +1,15 @@
-package dev.lockstep.coordinator.preflight;
+package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.CatalogDiff;
+import dev.lockstep.coordinator.migration.DataLoss;
 import dev.lockstep.coordinator.migration.PendingMigration;
-import dev.lockstep.coordinator.migration.ScriptRunner;
+import dev.lockstep.coordinator.migration.Rehearsed;
+import dev.lockstep.coordinator.migration.SchemaShape;
+import dev.lockstep.protocol.Finding;
+import dev.lockstep.protocol.Severity;
 import dev.lockstep.rules.Repairs;
 import dev.lockstep.rules.SqlScript;
-import dev.lockstep.rules.Sql;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -25,49 +29,21 @@ import java.util.List;
  * <p>The rehearsal takes the same locks the migrations would, for as long as it runs; it sets a
  * {@code lock_timeout} so it never queues the application's queries behind it for long.
  *
- * <pre>{@code Rehearsal.Result r = new Rehearsal(Duration.ofSeconds(5)).run(connection, plan, repairs);}</pre>
+ * <pre>{@code Rehearsed r = new FlywayRehearsal(Duration.ofSeconds(5)).run(connection, plan, repairs);}</pre>
  */
-public final class Rehearsal {
-
-  /**
-   * @param failure why a repair or migration would fail (naming it), or null
-   * @param effects per migration, what it does that old code cannot live with
-   * @param dataLoss each dropped table or column that holds data, and how much
-   * @param notRehearsed migrations that cannot run in a transaction and were skipped
-   * @param tablesLocked existing tables ({@code schema.table}) the repairs and migrations lock against
-   *     writers or readers: where another session's lock would make the release wait
-   */
-  public record Result(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
-                       java.util.Set<String> tablesLocked, PendingMigration failedMigration, String sqlState) {
-    Result(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
-           java.util.Set<String> tablesLocked) {
-      this(failure, effects, dataLoss, notRehearsed, tablesLocked, null, null);
-    }
-
-    /** Whether the rehearsal failed because a migration (a procedure it calls, a DO block) tried to commit. */
-    public boolean commitRefused() {
-      return INVALID_TRANSACTION_TERMINATION.equals(sqlState);
-    }
-  }
+public final class FlywayRehearsal {
 
   /** PostgreSQL's "invalid transaction termination": a COMMIT inside a procedure CALLed in a transaction block. */
   static final String INVALID_TRANSACTION_TERMINATION = "2D000";
 
-  /** A dropped table ({@code rows}) or column ({@code non-NULL values}) and how many would go. */
-  public record DataLoss(String object, long count, boolean column) {
-    public String describe() {
-      return object + ", which holds " + count + (column ? " non-NULL value(s)" : " row(s)");
-    }
-  }
-
   private final Duration lockTimeout;
 
-  public Rehearsal(Duration lockTimeout) {
+  public FlywayRehearsal(Duration lockTimeout) {
     this.lockTimeout = lockTimeout;
   }
 
   /** {@code connection} must not be in autocommit; whatever happens, everything is rolled back. */
-  public Result run(Connection connection, MigrationPlan plan, List<String> repairs) throws SQLException {
+  public Rehearsed run(Connection connection, MigrationPlan plan, List<String> repairs) throws SQLException {
     if (connection.getAutoCommit()) {
       throw new IllegalArgumentException("the rehearsal needs a connection in a transaction it can roll back");
     }
@@ -83,7 +59,7 @@ public final class Rehearsal {
         try {
           s.execute(repair);
         } catch (SQLException e) {
-          return new Result("rehearsal: repair " + repair + " would fail: " + e.getMessage(), List.of(), List.of(), List.of(),
+          return Rehearsed.failed("rehearsal: repair " + repair + " would fail: " + e.getMessage(), null, List.of(),
               java.util.Set.of());
         }
       }
@@ -102,26 +78,27 @@ public final class Rehearsal {
         }
         if (m.unmarkedTransactionControl() != null) {
           // Pre-flight refuses such a script before the rehearsal; never execute what could commit.
-          return new Result("rehearsal: migration " + m.label() + " has " + m.unmarkedTransactionControl().describe()
-              + " and was not run", List.of(), List.of(), skipped, java.util.Set.of(), m, null);
+          return Rehearsed.failed("rehearsal: migration " + m.label() + " has " + m.unmarkedTransactionControl().describe()
+              + " and was not run", m, skipped, java.util.Set.of());
         }
         try {
           ScriptRunner.run(connection, m);
         } catch (SQLException e) {
           if (INVALID_TRANSACTION_TERMINATION.equals(e.getSQLState())) {
-            return new Result("rehearsal: migration " + m.label() + " tried to end the release's transaction (" + e.getMessage()
-                + "): a procedure it calls, or a DO block, commits, so it cannot run inside the release's transaction",
-                List.of(), List.of(), skipped, java.util.Set.of(), m, e.getSQLState());
+            String why = "rehearsal: migration " + m.label() + " tried to end the release's transaction (" + e.getMessage()
+                + "): a procedure it calls, or a DO block, commits, so it cannot run inside the release's transaction";
+            return Rehearsed.failed(why, m, skipped, java.util.Set.of()).blockedBy(new Finding(FlywayFindings.CONTROL,
+                Severity.BLOCK, FlywayFindings.name(m), why + "; nothing was changed. " + capitalized(m.howToMark()),
+                List.of()));
           }
           if ("55P03".equals(e.getSQLState())) {
             // PostgreSQL does not say whose lock it waited for; the tables the migration names are the suspects.
-            return new Result("rehearsal: migration " + m.label() + " could not get its lock within lock_timeout "
+            return Rehearsed.failed("rehearsal: migration " + m.label() + " could not get its lock within lock_timeout "
                 + lockTimeout.toMillis() + " ms: another session holds a lock on a table it changes (see blocking-sessions)",
-                List.of(), List.of(), skipped, tablesNamedIn(m.sql(), baselineShape), m, e.getSQLState());
+                m, skipped, tablesNamedIn(m.sql(), baselineShape));
           }
-          return new Result("rehearsal: migration " + m.label() + " would fail: " + e.getMessage()
-              + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), List.of(), List.of(), skipped,
-              java.util.Set.of(), m, e.getSQLState());
+          return Rehearsed.failed("rehearsal: migration " + m.label() + " would fail: " + e.getMessage()
+              + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), m, skipped, java.util.Set.of());
         } finally {
           requireSameTransaction(connection, transaction, m);
         }
@@ -133,8 +110,8 @@ public final class Rehearsal {
       }
       java.util.Set<String> locked = lockedTables(connection, baselineShape);
       connection.rollback(baseline);
-      List<DataLoss> loss = countLoss(connection, baselineShape, dropped);
-      return new Result(null, effects, loss, skipped, locked);
+      List<DataLoss> loss = DataLoss.count(connection, baselineShape, dropped);
+      return new Rehearsed(null, effects, loss, skipped, locked, null, null, List.of());
     } finally {
       connection.rollback(start);
       connection.rollback();
@@ -196,31 +173,7 @@ public final class Rehearsal {
     return tables;
   }
 
-  /** How much data each drop would take with it, counted on the schema as it was before the migrations. */
-  static List<DataLoss> countLoss(Connection c, SchemaShape baseline, List<CatalogDiff.Dropped> dropped)
-      throws SQLException {
-    List<DataLoss> loss = new ArrayList<>();
-    try (Statement s = c.createStatement()) {
-      for (CatalogDiff.Dropped d : dropped) {
-        boolean existed = baseline.relations().values().stream().anyMatch(r -> r.schema().equals(d.schema())
-            && r.name().equals(d.table())
-            && (d.column() == null || r.columns().values().stream().anyMatch(col -> col.name().equals(d.column()))));
-        if (!existed) {
-          continue; // created by this release: no data of old code can be in it
-        }
-        String table = Sql.qualified(d.schema(), d.table());
-        String sql = d.column() == null
-            ? "SELECT count(*) FROM " + table
-            : "SELECT count(" + Sql.quoteIdent(d.column()) + ") FROM " + table;
-        try (ResultSet rs = s.executeQuery(sql)) {
-          rs.next();
-          long n = rs.getLong(1);
-          if (n > 0) {
-            loss.add(new DataLoss(d.describe(), n, d.column() != null));
-          }
-        }
-      }
-    }
-    return loss;
+  private static String capitalized(String text) {
+    return text.isEmpty() ? text : Character.toUpperCase(text.charAt(0)) + text.substring(1);
   }
 }

@@ -1,5 +1,6 @@
-package dev.lockstep.coordinator.migration;
+package dev.lockstep.coordinator.migration.flyway;
 
+import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.rules.FlywayChecksum;
 import java.sql.SQLException;
 import java.util.Collection;
@@ -13,16 +14,16 @@ import org.flywaydb.core.internal.jdbc.Results;
 import org.flywaydb.core.internal.resolver.ResolvedMigrationImpl;
 
 /**
- * Gives Flyway the {@code V…} migrations of a {@link MigrationSet}, to run through {@link ScriptRunner}:
+ * Gives Flyway the {@code V…} migrations of a {@link FlywaySet}, to run through {@link ScriptRunner}:
  * Flyway keeps its history, checksums, validation, lock and transaction, and Lockstep decides what runs
  * in them — a script's outer {@code BEGIN; … COMMIT;} wrapper left out, so it cannot end the release's
  * transaction. The checksum is Flyway's own over the file as written, so the history is the one plain
  * Flyway would keep for the same files.
  */
 final class SetResolver implements MigrationResolver {
-  private final MigrationSet set;
+  private final FlywaySet set;
 
-  SetResolver(MigrationSet set) {
+  SetResolver(FlywaySet set) {
     this.set = set;
   }
 

@@ -1,9 +1,23 @@
-package dev.lockstep.coordinator.migration;
+package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.lock.Fence;
+import dev.lockstep.coordinator.migration.ApplicationTables;
+import dev.lockstep.coordinator.migration.BaselinePlan;
+import dev.lockstep.coordinator.migration.MigrationEngine;
+import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.migration.PendingMigration;
+import dev.lockstep.coordinator.migration.Rehearsed;
+import dev.lockstep.coordinator.migration.SchemaVersions;
+import dev.lockstep.coordinator.set.MigrationSet;
+import dev.lockstep.coordinator.set.SetUpload;
 import dev.lockstep.coordinator.store.Connections;
+import dev.lockstep.protocol.Finding;
+import dev.lockstep.protocol.Severity;
+import dev.lockstep.rules.CatalogSnapshot;
+import java.sql.Connection;
+import java.util.Optional;
 import dev.lockstep.protocol.AppliedMigration;
 import dev.lockstep.protocol.MigrationHistory;
 import java.io.IOException;
@@ -40,7 +54,7 @@ import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
  * <pre>{@code MigrationPlan plan = migrations.plan(set, null);     // to the newest
  * List<AppliedMigration> applied = migrations.migrate(set, plan.target(), epoch);}</pre>
  */
-public final class Migrations implements MigrationEngine {
+public final class FlywayEngine implements MigrationEngine {
   /** The description of the history row {@link #baseline} writes, as {@code flyway info} shows it. */
   public static final String BASELINE_DESCRIPTION = "<< Lockstep Baseline >>";
 
@@ -50,7 +64,7 @@ public final class Migrations implements MigrationEngine {
   private final Duration lockTimeout;
 
   /** @param folder the coordinator's {@code --migrations} folder, or null when it was started without one */
-  public Migrations(DatabaseUrl database, Path folder, String service, Duration lockTimeout) {
+  public FlywayEngine(DatabaseUrl database, Path folder, String service, Duration lockTimeout) {
     this.database = database;
     this.folder = folder;
     this.service = service;
@@ -81,7 +95,9 @@ public final class Migrations implements MigrationEngine {
           + " --migrations, so the request must bring its migration set: lockstep release --migrations DIR"
           + " (or lockstep check --migrations DIR, lockstep baseline --schema V --migrations DIR)");
     }
-    return MigrationSet.read(folder);
+    MigrationSet set = MigrationSet.read(folder);
+    accept(set);
+    return set;
   }
 
   /**
@@ -98,7 +114,23 @@ public final class Migrations implements MigrationEngine {
 
   @Override
   public void accept(MigrationSet set) {
-    set.requireKind(MigrationSet.Kind.FLYWAY);
+    FlywaySet.of(set);
+  }
+
+  @Override
+  public void checkSchema(String text) {
+    if (SchemaVersions.stepsDown(text).isEmpty()) {
+      FlywaySet.parseSchema(text);
+    }
+  }
+
+  @Override
+  public Optional<String> historyKey(String version) {
+    try {
+      return version == null ? Optional.empty() : Optional.of(MigrationVersion.fromVersion(version).getVersion());
+    } catch (RuntimeException e) {
+      return Optional.empty(); // not a version Flyway reads (a baseline's "<< Flyway Baseline >>"): nothing to attribute
+    }
   }
 
   /**
@@ -108,14 +140,15 @@ public final class Migrations implements MigrationEngine {
    *     that has no undo script
    */
   @Override
-  public MigrationPlan plan(MigrationSet set, String requestedSchema) {
-    MigrationInfoService info = configure(set, null, false).load().info();
+  public MigrationPlan plan(MigrationSet files, String requestedSchema) {
+    FlywaySet set = FlywaySet.of(files);
+    MigrationInfoService info = info(files);
     MigrationInfo current = info.current();
     MigrationVersion currentVersion = current == null ? null : current.getVersion();
     MigrationVersion newest = set.newest();
     if (newest == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-          set.origin() + " holds no V… migrations; nothing to release a schema to");
+          files.origin() + " holds no V… migrations; nothing to release a schema to");
     }
     MigrationVersion target = requestedSchema == null ? newest : target(info, requestedSchema);
     MigrationVersion first = MigrationVersion.fromVersion(set.versioned().get(0).version());
@@ -123,7 +156,7 @@ public final class Migrations implements MigrationEngine {
     boolean empty = target.compareTo(first) < 0;
     if (!empty && set.migration(target) == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE,
-          "schema version " + requestedSchema + " is not in " + set.origin() + "; the newest is " + newest
+          "schema version " + requestedSchema + " is not in " + files.origin() + "; the newest is " + newest
               + (currentVersion == null ? "" : ", the database is at " + currentVersion));
     }
     if (currentVersion != null && target.compareTo(currentVersion) < 0) {
@@ -133,7 +166,7 @@ public final class Migrations implements MigrationEngine {
       return new MigrationPlan(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), List.of());
     }
     List<PendingMigration> pending = new ArrayList<>();
-    for (MigrationInfo m : configure(set, target.getVersion(), false).load().info().pending()) {
+    for (MigrationInfo m : configure(files, target.getVersion(), false).load().info().pending()) {
       pending.add(set.migration(m.getVersion()));
     }
     return new MigrationPlan(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), pending);
@@ -146,7 +179,7 @@ public final class Migrations implements MigrationEngine {
   private static MigrationVersion target(MigrationInfoService info, String requested) {
     java.util.OptionalInt down = SchemaVersions.stepsDown(requested);
     if (down.isEmpty()) {
-      return SchemaVersions.parse(requested);
+      return FlywaySet.parseSchema(requested);
     }
     List<MigrationVersion> applied = new ArrayList<>();
     for (MigrationInfo m : info.applied()) {
@@ -167,7 +200,7 @@ public final class Migrations implements MigrationEngine {
    * A downgrade: the undo script of every applied version above {@code target}, newest first. A
    * version without one cannot be downgraded past, and the error names each.
    */
-  private MigrationPlan downgradePlan(MigrationSet set, MigrationInfoService info, MigrationVersion current,
+  private MigrationPlan downgradePlan(FlywaySet set, MigrationInfoService info, MigrationVersion current,
                                       MigrationVersion target) {
     Map<MigrationVersion, PendingMigration> undoScripts = set.undo();
     List<PendingMigration> undo = new ArrayList<>();
@@ -191,7 +224,7 @@ public final class Migrations implements MigrationEngine {
     }
     if (!missing.isEmpty()) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "cannot downgrade from " + current + " to " + target
-          + ": " + String.join("; ", missing) + " in " + set.origin() + "; add the undo script(s), or downgrade no further");
+          + ": " + String.join("; ", missing) + " in " + set.set().origin() + "; add the undo script(s), or downgrade no further");
     }
     return new MigrationPlan(current.getVersion(), target.getVersion(), undo);
   }
@@ -248,7 +281,7 @@ public final class Migrations implements MigrationEngine {
    *     if another coordinator took the service over
    */
   public List<AppliedMigration> migrate(MigrationSet set, String target, long epoch) {
-    set.versioned().forEach(Migrations::refuseUnmarkedTransactionControl);
+    FlywaySet.of(set).versioned().forEach(FlywayEngine::refuseUnmarkedTransactionControl);
     return migrate(configure(set, target, true), epoch);
   }
 
@@ -268,7 +301,7 @@ public final class Migrations implements MigrationEngine {
     if (step.undo()) {
       return undo(step, epoch);
     }
-    step.migrations().forEach(Migrations::refuseUnmarkedTransactionControl);
+    step.migrations().forEach(FlywayEngine::refuseUnmarkedTransactionControl);
     return migrate(configure(set, step.target(), true), epoch);
   }
 
@@ -322,7 +355,7 @@ public final class Migrations implements MigrationEngine {
   /** Flyway's view of the history and {@code set}: applied (oldest first) and pending migrations. */
   @Override
   public MigrationHistory history(MigrationSet set, String service) {
-    MigrationInfoService info = configure(set, null, false).load().info();
+    MigrationInfoService info = info(set);
     List<MigrationHistory.Entry> applied = new ArrayList<>();
     List<MigrationHistory.Entry> pending = new ArrayList<>();
     for (MigrationInfo m : info.all()) {
@@ -341,6 +374,114 @@ public final class Migrations implements MigrationEngine {
   }
 
   /**
+   * Flyway's info on {@code set}: what it reads of the database and the set. A Flyway refusal (a history it cannot
+   * read, a checksum it will not accept) is a 409 naming Flyway's words, never a 500.
+   */
+  private MigrationInfoService info(MigrationSet set) {
+    try {
+      return configure(set, null, false).load().info();
+    } catch (FlywayException e) {
+      throw new LockstepException(LockstepException.Code.CONFLICT, "Flyway cannot read the database's history against "
+          + set.origin() + ": " + firstLine(e.getMessage()), e);
+    }
+  }
+
+  // ---- pre-flight -------------------------------------------------------------------------------------------------
+
+  @Override
+  public String rehearsal() {
+    return "in a transaction that is rolled back";
+  }
+
+  /** How each script meets the release's transaction, and Flyway placeholders Lockstep would not replace. */
+  @Override
+  public List<Finding> findings(MigrationPlan plan) {
+    List<Finding> findings = new ArrayList<>();
+    for (PendingMigration m : plan.pending()) {
+      FlywayFindings.of(m).ifPresent(findings::add);
+      PlaceholderFindings.of(m).ifPresent(findings::add);
+    }
+    return findings;
+  }
+
+  /**
+   * Tables but no Flyway history: the application migrated itself until now, so Lockstep cannot tell which migrations
+   * it has; the finding suggests the version to baseline at when the set's migrations up to it create only objects
+   * that exist. Reads the catalog only when Flyway saw no applied migration: an adopted database costs nothing.
+   */
+  @Override
+  public Optional<Finding> adoption(Connection connection, MigrationSet set, MigrationPlan plan) throws SQLException {
+    if (plan.current() != null) {
+      return Optional.empty();
+    }
+    FlywayBaselineInspection.Result found = FlywayBaselineInspection.inspect(connection, FlywaySet.of(set));
+    if (!found.unadopted()) {
+      return Optional.empty();
+    }
+    String suggested = found.suggested();
+    String how = suggested != null
+        ? "lockstep baseline --schema " + suggested + " (the set's migrations up to V" + suggested
+            + " create only objects that exist here; the command shows what is there before it records anything)"
+        : "lockstep baseline --schema V, V being the last migration whose changes the database already has (no"
+            + " migration of the set creates only objects that exist here, so look at the report of lockstep baseline"
+            + " --schema V --dry-run first)";
+    return Optional.of(new Finding(ADOPTION, Severity.BLOCK, "database", "the database has " + found.tables().size()
+        + " table(s) (" + named(found.tables()) + ") but no Flyway history, so Lockstep cannot tell which migrations it"
+        + " already has; nothing was run. Adopt it first with " + how + ", then release again", List.of()));
+  }
+
+  /** The finding of a database the application migrated itself. */
+  public static final String ADOPTION = "unadopted-database";
+  private static final int TABLES_NAMED = 10;
+
+  /** The first ten of {@code tables}, and how many more. */
+  public static String named(List<String> tables) {
+    return String.join(", ", tables.subList(0, Math.min(TABLES_NAMED, tables.size())))
+        + (tables.size() > TABLES_NAMED ? " and " + (tables.size() - TABLES_NAMED) + " more" : "");
+  }
+
+  @Override
+  public Rehearsed rehearse(Connection connection, MigrationSet set, MigrationPlan plan, List<String> repairs)
+      throws SQLException {
+    return new FlywayRehearsal(lockTimeout).run(connection, plan, repairs);
+  }
+
+  // ---- adopting a database ----------------------------------------------------------------------------------------
+
+  /**
+   * What Flyway's baseline at {@code schema} means here: the tables, what each migration of the set would create and
+   * whether it exists, the version suggested, what to check by hand. Refused when Flyway's history has rows already
+   * (409, naming its version: release instead), when there are no tables (422: nothing to adopt), or when the set has
+   * no such version (422).
+   */
+  @Override
+  public BaselinePlan baselinePlan(Connection connection, MigrationSet files, String schema) throws SQLException {
+    MigrationVersion version = FlywaySet.parseSchema(schema);
+    FlywaySet set = FlywaySet.of(files);
+    PendingMigration baselined = set.migration(version);
+    if (baselined == null) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "schema version " + schema
+          + " is not in " + files.origin() + (set.newest() == null ? ", which holds no V… migrations"
+              : "; a baseline records one of its versions (the newest is " + set.newest() + ")"));
+    }
+    FlywayBaselineInspection.Result found = FlywayBaselineInspection.inspect(connection, set);
+    if (found.historyRows() > 0) {
+      throw LockstepException.conflict("the database already has Flyway history (" + found.historyRows() + " row(s) in "
+          + "flyway_schema_history, " + (found.historyVersion() == null ? "no version applied successfully"
+              : "at version " + found.historyVersion()) + "): it is adopted already and a baseline would rewrite what it"
+          + " says; release to move it on (lockstep release), and see lockstep history");
+    }
+    if (found.tables().isEmpty()) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "the database has no tables (outside PostgreSQL's"
+          + " own schemas and lockstep): there is nothing to adopt; just release (lockstep release --revision R), which"
+          + " applies every migration from the first");
+    }
+    // As the set's file writes it: V001 records 001.
+    return new BaselinePlan(schema, baselined.version(), BASELINE_DESCRIPTION, found.tables(), found.report(version),
+        found.suggested(), found.warnings(version));
+  }
+
+  /**
    * @param migrating true for the connections that apply migrations: they carry the name a takeover
    *     terminates ({@link Fence#migrationApplicationName}); read-only uses must not
    */
@@ -355,7 +496,7 @@ public final class Migrations implements MigrationEngine {
         // Flyway reads nothing from disk: the set's migrations come through the resolver, run by ScriptRunner.
         .resourceProvider(NoopResourceProvider.INSTANCE)
         .skipDefaultResolvers(true)
-        .resolvers(new SetResolver(set))
+        .resolvers(new SetResolver(FlywaySet.of(set)))
         .group(true)
         .cleanDisabled(true)
         .connectRetries(3);

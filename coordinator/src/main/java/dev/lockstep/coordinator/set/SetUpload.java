@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.migration;
+package dev.lockstep.coordinator.set;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import java.util.Base64;

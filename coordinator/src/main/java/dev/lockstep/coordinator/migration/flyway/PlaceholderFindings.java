@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.preflight;
+package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.protocol.Finding;
@@ -27,7 +27,7 @@ final class PlaceholderFindings {
       return Optional.empty();
     }
     int line = 1 + (int) m.sql().substring(0, found.start()).chars().filter(c -> c == '\n').count();
-    return Optional.of(new Finding(RULE, Severity.BLOCK, (m.undo() ? "U" : "V") + m.version(), "migration " + m.label()
+    return Optional.of(new Finding(RULE, Severity.BLOCK, FlywayFindings.name(m), "migration " + m.label()
         + " (" + m.script() + ") uses the Flyway placeholder " + found.group() + " on line " + line + "; Lockstep runs"
         + " scripts as written and does not replace placeholders, so it would run differently than under Flyway;"
         + " write the value into the script instead", List.of()));

@@ -1,11 +1,12 @@
-package dev.lockstep.coordinator.preflight;
+package dev.lockstep.coordinator.migration.alembic;
 
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.migration.MigrationPlan;
-import dev.lockstep.coordinator.migration.MigrationSet;
-import dev.lockstep.coordinator.migration.alembic.AlembicCommand;
-import dev.lockstep.coordinator.migration.alembic.AlembicEngine;
-import dev.lockstep.coordinator.migration.alembic.ScratchClone;
+import dev.lockstep.coordinator.set.MigrationSet;
+import dev.lockstep.coordinator.migration.CatalogDiff;
+import dev.lockstep.coordinator.migration.DataLoss;
+import dev.lockstep.coordinator.migration.Rehearsed;
+import dev.lockstep.coordinator.migration.SchemaShape;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.rules.Repairs;
 import java.sql.Connection;
@@ -24,9 +25,9 @@ import java.util.Set;
  * whatever happens. It has no rows, so a failure that depends on data (a data migration, a constraint the rows
  * break) is not rehearsed: {@link #CAVEAT} says so in {@code check} and in the release's findings.
  *
- * <pre>{@code Rehearsal.Result r = new CloneRehearsal(engine, database).run(live, set, plan, repairs);}</pre>
+ * <pre>{@code Rehearsed r = new CloneRehearsal(engine, database).run(live, set, plan, repairs);}</pre>
  */
-public final class CloneRehearsal {
+final class CloneRehearsal {
   static final String RULE = "rehearsal-clone";
   static final String CAVEAT = "rehearsed with the real alembic on a schema-only clone of the database (no rows), because"
       + " Alembic owns its connection and cannot run in Lockstep's rolled-back transaction: failures that depend on the"
@@ -35,13 +36,13 @@ public final class CloneRehearsal {
   private final AlembicEngine engine;
   private final DatabaseUrl database;
 
-  public CloneRehearsal(AlembicEngine engine, DatabaseUrl database) {
+  CloneRehearsal(AlembicEngine engine, DatabaseUrl database) {
     this.engine = engine;
     this.database = database;
   }
 
   /** Blocks. {@code live} is only read (the data-loss counts). */
-  public Rehearsal.Result run(Connection live, MigrationSet set, MigrationPlan plan, List<String> repairs) throws SQLException {
+  Rehearsed run(Connection live, MigrationSet set, MigrationPlan plan, List<String> repairs) throws SQLException {
     // Copies a killed coordinator left behind (over an hour old) go first; a rehearsal is the one place that makes them.
     ScratchClone.sweep(database);
     try (ScratchClone clone = ScratchClone.create(database, "the pre-flight rehearsal of " + plan.pendingLabels().size()
@@ -55,26 +56,27 @@ public final class CloneRehearsal {
             try {
               s.execute(repair);
             } catch (SQLException e) {
-              return new Rehearsal.Result("rehearsal: repair " + repair + " would fail: " + e.getMessage(), List.of(),
-                  List.of(), List.of(), Set.of());
+              return Rehearsed.failed("rehearsal: repair " + repair + " would fail: " + e.getMessage(), null, List.of(),
+                  Set.of());
             }
           }
         }
         SchemaShape before = SchemaShape.read(c);
-        AlembicCommand.Result result = engine.rehearse(set, clone.url(), plan, line -> {});
+        AlembicCommand.Result result = engine.runOnClone(set, clone.url(), plan, line -> {});
         if (!result.succeeded()) {
           String sql = result.failedSql();
-          return new Rehearsal.Result("rehearsal on a schema-only clone: alembic " + (plan.downgrade() ? "downgrade " : "upgrade ")
+          return Rehearsed.failed("rehearsal on a schema-only clone: alembic " + (plan.downgrade() ? "downgrade " : "upgrade ")
               + plan.target() + " would fail" + running(result) + ": " + result.error()
               + (sql == null ? "" : " [SQL: " + (sql.length() > 300 ? sql.substring(0, 300) + "…" : sql) + "]"),
-              List.of(), List.of(), List.of(), Set.of());
+              null, List.of(), Set.of());
         }
         SchemaShape after = SchemaShape.read(c);
         CatalogDiff diff = CatalogDiff.between(before, after);
         List<String> effects = new ArrayList<>();
         String what = plan.downgrade() ? "the downgrade to " + plan.target() : "the upgrade to " + plan.target();
         diff.breaking().forEach(b -> effects.add(what + " " + b));
-        return new Rehearsal.Result(null, effects, Rehearsal.countLoss(live, before, diff.dropped()), List.of(), Set.of());
+        return new Rehearsed(null, effects, DataLoss.count(live, before, diff.dropped()), List.of(), Set.of(), null, null,
+            List.of());
       }
     }
   }

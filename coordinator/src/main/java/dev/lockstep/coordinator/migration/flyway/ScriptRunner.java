@@ -1,5 +1,6 @@
-package dev.lockstep.coordinator.migration;
+package dev.lockstep.coordinator.migration.flyway;
 
+import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.rules.SqlScript;
 import java.sql.Connection;
 import java.sql.SQLException;

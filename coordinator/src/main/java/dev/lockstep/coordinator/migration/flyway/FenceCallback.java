@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.migration;
+package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.lock.Fence;
 import java.sql.SQLException;

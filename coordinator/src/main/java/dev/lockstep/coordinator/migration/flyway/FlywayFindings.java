@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.preflight;
+package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.protocol.Finding;
@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What pre-flight says about how a migration meets the release's transaction (DESIGN.md, safety rule
+ * What pre-flight says about how a Flyway script meets the release's transaction (DESIGN.md, safety rule
  * 5), so that {@code check} and the release document say it before anything runs:
  * <ul>
  *   <li>{@code transaction-control} (block) — a {@code COMMIT}, {@code SAVEPOINT}, … other than an
@@ -19,7 +19,7 @@ import java.util.Optional;
  *       runs inside the release's transaction.</li>
  * </ul>
  */
-final class TransactionFindings {
+final class FlywayFindings {
   static final String CONTROL = "transaction-control";
   static final String NON_TRANSACTIONAL = "non-transactional";
   static final String WRAPPER = "transaction-wrapper";
@@ -27,17 +27,16 @@ final class TransactionFindings {
   private static final String NOT_ATOMIC = " and is not rehearsed, so this release is not atomic; if a later step fails,"
       + " the database stays at the last step that committed";
 
-  private TransactionFindings() {}
+  private FlywayFindings() {}
+
+  /** How a finding names a script: {@code V3}, or {@code U3} for its undo. */
+  static String name(PendingMigration m) {
+    return (m.undo() ? "U" : "V") + m.version();
+  }
 
   static Optional<Finding> of(PendingMigration m) {
-    String object = m.alembic() ? m.version() : (m.undo() ? "U" : "V") + m.version();
+    String object = name(m);
     SqlScript script = m.statements();
-    if (m.alembic()) {
-      return m.executeInTransaction() ? Optional.empty() : Optional.of(new Finding(NON_TRANSACTIONAL, Severity.WARN, object,
-          "revision " + m.label() + " (" + m.script() + ") opens an autocommit_block: Alembic commits what ran before it"
-              + " and runs that block outside any transaction, so it is a step of its own and this release is not atomic: if a"
-              + " later step fails, the database stays at the last step that committed", List.of()));
-    }
     if (!m.executeInTransaction()) {
       return Optional.of(new Finding(NON_TRANSACTIONAL, Severity.WARN, object, "migration " + m.label() + " is marked"
           + " non-transactional by " + m.confFile() + ": it runs as written, outside any transaction, in a step of its own"

@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.lock;
+package dev.lockstep.coordinator.store;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -47,12 +47,12 @@ public record FenceKeys(long run, long write) {
   public static final String EPOCH_SQL = "SELECT epoch FROM lockstep.fence WHERE service = ?";
 
   /** {@code pg_locks.classid} of a key: its high 32 bits, as PostgreSQL shows them (an unsigned oid). */
-  static long classId(long key) {
+  public static long classId(long key) {
     return key >>> 32;
   }
 
   /** {@code pg_locks.objid} of a key: its low 32 bits. */
-  static long objectId(long key) {
+  public static long objectId(long key) {
     return key & 0xFFFF_FFFFL;
   }
 }

@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.preflight;
+package dev.lockstep.coordinator.migration;
 
 import java.sql.Connection;
 import java.sql.ResultSet;

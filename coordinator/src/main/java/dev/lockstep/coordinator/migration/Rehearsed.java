@@ -1,0 +1,50 @@
+package dev.lockstep.coordinator.migration;
+
+import dev.lockstep.protocol.Finding;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What an engine's rehearsal saw: the planned repairs and the pending migrations run on something that is then thrown
+ * away (Flyway: Lockstep's own transaction, rolled back; Alembic: a schema-only clone), nothing changed.
+ *
+ * @param failure why a repair or migration would fail (naming it), or null
+ * @param effects per migration, what it does that old code cannot live with
+ * @param dataLoss each dropped table or column that holds data, and how much
+ * @param notRehearsed migrations that cannot run in a transaction and were skipped
+ * @param tablesLocked existing tables ({@code schema.table}) the repairs and migrations lock against writers or
+ *     readers: where another session's lock would make the release wait
+ * @param failedMigration the migration that failed, if one did
+ * @param blocking the finding that says why it failed in the engine's own terms, when the generic {@code rehearsal}
+ *     finding would say less (a script that tried to commit, and how to mark it); null otherwise
+ * @param notes findings the engine adds whatever happens (how it rehearsed, and what that cannot catch)
+ */
+public record Rehearsed(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
+                        Set<String> tablesLocked, PendingMigration failedMigration, Finding blocking, List<Finding> notes) {
+
+  public Rehearsed {
+    effects = List.copyOf(effects);
+    dataLoss = List.copyOf(dataLoss);
+    notRehearsed = List.copyOf(notRehearsed);
+    tablesLocked = Set.copyOf(tablesLocked);
+    notes = List.copyOf(notes);
+  }
+
+  /** A rehearsal that failed before or at {@code failed} (may be null), saying {@code why}. */
+  public static Rehearsed failed(String why, PendingMigration failed, List<PendingMigration> notRehearsed,
+                                 Set<String> tablesLocked) {
+    return new Rehearsed(why, List.of(), List.of(), notRehearsed, tablesLocked, failed, null, List.of());
+  }
+
+  /** The same, with the engine's own finding for the failure. */
+  public Rehearsed blockedBy(Finding finding) {
+    return new Rehearsed(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, finding, notes);
+  }
+
+  /** The same, with {@code more} notes. */
+  public Rehearsed noting(List<Finding> more) {
+    List<Finding> all = new java.util.ArrayList<>(notes);
+    all.addAll(more);
+    return new Rehearsed(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, blocking, all);
+  }
+}
