@@ -55,9 +55,6 @@ public final class AlembicEngine implements MigrationEngine {
       + " coordinator fenced out of service (\\S+): it runs epoch (\\d+), the fence is at (\\d*)");
   /** Python's {@code KeyError: 'WEBUI_SECRET_KEY'} from {@code os.environ[...]} in env.py. */
   private static final Pattern MISSING_VARIABLE = Pattern.compile("KeyError: '([A-Za-z_][A-Za-z0-9_]*)'");
-  private static final Pattern AUTOCOMMIT = Pattern.compile("autocommit_block\\s*\\(");
-  /** {@code down_revision = ("a1", "b2")}: a merge (or a one-element tuple, which the graph then tells apart). */
-  private static final Pattern MERGE_DECLARED = Pattern.compile("(?m)^down_revision\\b[^=\\n]*=\\s*[(\\[]");
 
   private final AlembicProject project;
   private static final Duration QUESTION_TIMEOUT = Duration.ofMinutes(2);
@@ -67,13 +64,8 @@ public final class AlembicEngine implements MigrationEngine {
   private final DatabaseUrl database;
   private final String service;
   private final Duration lockTimeout;
-  /** Revision graphs by set digest, the last few. */
-  private final Map<String, AlembicRevisions> graphs = new java.util.LinkedHashMap<>(16, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, AlembicRevisions> eldest) {
-      return size() > 8;
-    }
-  };
+  private final BySet<AlembicRevisions> graphs = new BySet<>();
+  private final BySet<RevisionModules> modules = new BySet<>();
 
   public AlembicEngine(AlembicProject project, AlembicCommand command, DatabaseUrl database, String service,
                        Duration lockTimeout) {
@@ -277,9 +269,13 @@ public final class AlembicEngine implements MigrationEngine {
     return ids;
   }
 
-  private static boolean transactional(MigrationSet set, AlembicRevisions.Revision r) {
-    String text = r.file() == null ? null : set.files().get(r.file());
-    return text == null || !AUTOCOMMIT.matcher(text).find();
+  private boolean transactional(MigrationSet set, AlembicRevisions.Revision r) {
+    return !modules(set).of(r.file()).autocommit();
+  }
+
+  /** The set's revision modules as Python's parser reads them; once per set. */
+  RevisionModules modules(MigrationSet set) {
+    return modules.get(set.digest(), () -> RevisionModules.read(command.python(), set, QUESTION_TIMEOUT));
   }
 
   @Override
@@ -314,7 +310,7 @@ public final class AlembicEngine implements MigrationEngine {
   private List<String[]> commands(AlembicProject.Workspace ws, MigrationSet set, MigrationPlan.Step step,
                                   Map<String, String> env) {
     if (step.undo()) {
-      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, set, step.migrations().get(0), env)});
+      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, step.migrations().get(0), env)});
     }
     AlembicRevisions graph = revisions(ws);
     List<String> ids = step.migrations().stream().map(PendingMigration::version).toList();
@@ -334,11 +330,7 @@ public final class AlembicEngine implements MigrationEngine {
    * and {@code downgrade <parent>} also undoes the parent's other applied descendants, such as a sibling branch);
    * for a merge, which {@code @-1} cannot walk ("Ambiguous walk"), a parent that only the merge descends from.
    */
-  private String undoTarget(AlembicProject.Workspace ws, MigrationSet set, PendingMigration m, Map<String, String> env) {
-    String text = m.script() == null ? null : set.files().get(m.script());
-    if (text == null || !MERGE_DECLARED.matcher(text).find()) {
-      return m.version() + "@-1";
-    }
+  private String undoTarget(AlembicProject.Workspace ws, PendingMigration m, Map<String, String> env) {
     AlembicRevisions graph = revisions(ws);
     AlembicRevisions.Revision r = graph.get(m.version());
     if (r == null || !r.merge()) {
@@ -470,22 +462,9 @@ public final class AlembicEngine implements MigrationEngine {
     }
   }
 
-  /**
-   * The set's revision graph. It depends on the set alone, so it is asked of Alembic once per set (a release plans
-   * five times, and {@code history --verbose} of a 273-revision chain takes about a second).
-   */
+  /** The set's revision graph, asked of Alembic once per set. */
   private AlembicRevisions revisions(AlembicProject.Workspace ws) {
-    synchronized (graphs) {
-      AlembicRevisions known = graphs.get(ws.digest());
-      if (known != null) {
-        return known;
-      }
-    }
-    AlembicRevisions graph = readRevisions(ws);
-    synchronized (graphs) {
-      graphs.put(ws.digest(), graph);
-    }
-    return graph;
+    return graphs.get(ws.digest(), () -> readRevisions(ws));
   }
 
   private AlembicRevisions readRevisions(AlembicProject.Workspace ws) {
