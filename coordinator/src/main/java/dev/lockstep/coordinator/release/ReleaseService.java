@@ -2,11 +2,11 @@ package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.CoordinatorConfig;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.protocol.Durations;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;

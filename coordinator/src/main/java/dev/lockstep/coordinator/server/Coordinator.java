@@ -2,7 +2,6 @@ package dev.lockstep.coordinator.server;
 
 import dev.lockstep.coordinator.baseline.Baselines;
 import dev.lockstep.coordinator.config.CoordinatorConfig;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.fleet.FleetMetrics;
@@ -48,6 +47,7 @@ import dev.lockstep.coordinator.store.StoreState;
 import dev.lockstep.coordinator.tls.CertificateReloader;
 import dev.lockstep.coordinator.tls.TlsFiles;
 import dev.lockstep.coordinator.tls.TlsMaterial;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.rules.InspectionContext;
 import dev.lockstep.rules.RuleEngine;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.server;
 
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.http.ApiLimits;
+import dev.lockstep.protocol.Durations;
 import picocli.CommandLine.Option;
 
 /**

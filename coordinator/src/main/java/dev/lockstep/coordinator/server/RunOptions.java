@@ -1,7 +1,7 @@
 package dev.lockstep.coordinator.server;
 
 import dev.lockstep.coordinator.config.CoordinatorConfig;
-import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.protocol.Durations;
 import java.time.Duration;
 import picocli.CommandLine.Option;
 

@@ -2,11 +2,11 @@ package dev.lockstep.coordinator.server;
 
 import dev.lockstep.coordinator.config.CoordinatorConfig;
 import dev.lockstep.coordinator.config.DatabaseUrl;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.identity.AgentCredentials;
 import dev.lockstep.coordinator.identity.OperatorTokens;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.RedisOptions;
+import dev.lockstep.protocol.Durations;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
