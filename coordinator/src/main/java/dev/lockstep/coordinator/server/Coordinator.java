@@ -87,7 +87,8 @@ import org.slf4j.LoggerFactory;
  * lock and fence, then the timers, the worker pools, the pool, Vert.x and Redis.
  *
  * <p>The lifecycle is an enum in an {@link AtomicReference}: a second {@code start()} is refused, a {@code stop()}
- * before or after the run does nothing, and a stop during start-up waits for it.
+ * before or after the run does nothing, and a stop during start-up (the stores may be down for long) ends start-up,
+ * which then stops whatever it had started.
  *
  * <pre>{@code
  * Coordinator coordinator = new Coordinator(settings, Clock.systemUTC());
@@ -121,12 +122,29 @@ public final class Coordinator {
                          ApiLimits limits, MigrationEngine engine, RuleEngine rules, Map<String, String> declaredKeys,
                          String backupCommand, Duration backupTimeout, boolean autoRelease) {}
 
+  /**
+   * The coordinator's own fallback periods, which no flag sets: how often a lost nudge is made up for, and how start-up
+   * retries its stores. Tests shorten them instead of sleeping; production uses {@link #DEFAULT}.
+   *
+   * @param desiredStateReread how often long polls re-read the desired state without a nudge
+   * @param fleetFallback how often a phase waiting for the fleet re-reads the registry without a nudge
+   * @param storeBackoff the waits between start-up attempts to reach PostgreSQL and Redis
+   */
+  public record Pacing(Duration desiredStateReread, Duration fleetFallback, StoreStartup.Backoff storeBackoff) {
+    public static final Pacing DEFAULT = new Pacing(DesiredStateWatch.DEFAULT_REREAD, FleetWait.DEFAULT_FALLBACK,
+        StoreStartup.Backoff.DEFAULT);
+  }
+
   private final Settings settings;
+  private final Pacing pacing;
   private final CoordinatorConfig config;
   private final Clock clock;
   private final String instanceId;
   private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
   private final CountDownLatch started = new CountDownLatch(1);
+  /** The thread in start(), while it runs: stop() interrupts it (it may be retrying stores that are down). */
+  private volatile Thread starter;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
   // Made by start(), in order; each null until then.
   private Vertx vertx;
@@ -144,7 +162,12 @@ public final class Coordinator {
   private AutoRelease arrivals;
 
   public Coordinator(Settings settings, Clock clock) throws java.net.UnknownHostException {
+    this(settings, clock, Pacing.DEFAULT);
+  }
+
+  public Coordinator(Settings settings, Clock clock, Pacing pacing) throws java.net.UnknownHostException {
     this.settings = settings;
+    this.pacing = pacing;
     this.config = settings.config();
     this.clock = clock;
     this.instanceId = InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid();
@@ -178,11 +201,21 @@ public final class Coordinator {
       throw new IllegalStateException("coordinator " + instanceId + " cannot be started more than once (it is "
           + state.get() + ")");
     }
+    starter = Thread.currentThread();
     boolean running = false;
     try {
       running = startParts();
       return running;
+    } catch (InterruptedException e) {
+      // stop() during start-up: whatever had started stops, and so does this coordinator.
+      log.info("coordinator stopped while starting");
+      closeAll();
+      return false;
     } finally {
+      starter = null;
+      if (running) {
+        Thread.interrupted(); // a stop() that came as start-up ended stops the running coordinator instead
+      }
       state.set(running ? State.RUNNING : State.STOPPED);
       started.countDown();
     }
@@ -204,13 +237,13 @@ public final class Coordinator {
     try {
       tls = settings.tls() == null ? null : TlsMaterial.read(vertx, settings.tls());
     } catch (RuntimeException e) {
-      vertx.close();
+      closeAll();
       throw e;
     }
     HttpServerOptions listenOptions = new HttpServerOptions().setPort(config.port()).setHost(settings.host());
     http = listen(tls == null ? listenOptions : tls.applyTo(listenOptions), health);
     if (http == null) {
-      vertx.close();
+      closeAll();
       return false;
     }
     if (tls != null) {
@@ -227,7 +260,7 @@ public final class Coordinator {
     Connections connections = new Connections(config.database());
     RedisOptions redisOptions = settings.redis();
     try {
-      redisson = new StoreStartup(postgresState, redisState, StoreStartup.Backoff.DEFAULT)
+      redisson = new StoreStartup(postgresState, redisState, pacing.storeBackoff())
           .connect(connections, redisOptions, () -> Redisson.create(redisOptions.redisson(config.timings().lockLease())));
     } catch (Exception e) {
       closeAll(); // a misconfigured store: what started stops, and the caller reports the reason
@@ -248,13 +281,13 @@ public final class Coordinator {
     AgentDepartures departures = new AgentDepartures(pool, clock);
     AgentRegistry registry = new AgentRegistry(vertx, redisson, clock, config.lostAfter(), departures);
     StagedSets staged = new StagedSets(sets, clock);
-    watch = new DesiredStateWatch(vertx, store, redisson);
+    watch = new DesiredStateWatch(vertx, store, redisson, pacing.desiredStateReread());
     nudges = new Nudges(vertx, redisson);
     // The rules see each release's own set (Preflight adds it per run), never this coordinator's folder.
     InspectionContext inspection = InspectionContext.empty().withDeclaredKeys(settings.declaredKeys());
     Preflight preflight = new Preflight(settings.rules(), inspection, engine);
     ReleaseMetrics releaseMetrics = new ReleaseMetrics(meters);
-    FleetWait fleetWait = new FleetWait(registry, nudges, clock, config.lostAfter());
+    FleetWait fleetWait = new FleetWait(registry, nudges, clock, config.lostAfter(), pacing.fleetFallback());
     ReleaseMachine machine = new ReleaseMachine(
         new Planning(engine, migrationPool),
         new Preflighting(engine, preflight, connections, registry, migrationPool),
@@ -317,11 +350,15 @@ public final class Coordinator {
   /**
    * The ordered shutdown: no new requests, any running release handed over at its next safe point (up to
    * {@code --shutdown-grace}) with its lock and fence let go, then everything else. Does nothing before {@link #start}
-   * or a second time; during start-up it waits for start-up to end first.
+   * or a second time; during start-up it interrupts start-up and waits for it to stop what it had started.
    */
   public void stop() {
     if (state.compareAndSet(State.NEW, State.STOPPED)) {
       return;
+    }
+    Thread starting = starter;
+    if (state.get() == State.STARTING && starting != null) {
+      starting.interrupt();
     }
     try {
       started.await();
@@ -365,6 +402,9 @@ public final class Coordinator {
   }
 
   private void closeAll() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     try {
       closeQuietly(http == null ? null : http.server());
       workers.forEach(WorkerExecutor::close);

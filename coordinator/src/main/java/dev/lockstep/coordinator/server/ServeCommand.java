@@ -80,14 +80,15 @@ public final class ServeCommand implements Callable<Integer> {
     }
     Coordinator coordinator = new Coordinator(settings, Clock.systemUTC());
     log.info("coordinator instance {}", coordinator.instanceId());
-    if (!coordinator.start()) {
-      return 1;
-    }
     CountDownLatch stopped = new CountDownLatch(1);
+    // Before start(): SIGTERM while the stores are still down ends start-up and stops what it had started.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       coordinator.stop();
       stopped.countDown();
     }, "lockstep-shutdown"));
+    if (!coordinator.start()) {
+      return 1;
+    }
     stopped.await();
     return 0;
   }

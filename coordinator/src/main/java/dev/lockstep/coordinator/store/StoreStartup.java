@@ -70,6 +70,7 @@ public final class StoreStartup {
    * {@code redisson} has created a client; returns that client.
    *
    * @throws IllegalArgumentException at once, if either store is misconfigured
+   * @throws InterruptedException when the calling thread is interrupted while it waits (the retries stop too)
    */
   public RedissonClient connect(Connections connections, RedisOptions redisOptions, Supplier<RedissonClient> redisson) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
@@ -93,8 +94,12 @@ public final class StoreStartup {
       CompletableFuture<Object> firstFailure = new CompletableFuture<>();
       schema.whenComplete((ok, e) -> failed(firstFailure, e));
       client.whenComplete((ok, e) -> failed(firstFailure, e));
-      CompletableFuture.anyOf(CompletableFuture.allOf(schema, client), firstFailure).join();
+      // get(), not join(): a coordinator stopped while it waits for its stores interrupts this thread.
+      CompletableFuture.anyOf(CompletableFuture.allOf(schema, client), firstFailure).get();
       return client.join();
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+      throw cause instanceof Exception exception ? exception : e;
     } catch (CompletionException e) {
       throw e.getCause() instanceof Exception cause ? cause : e;
     } finally {
