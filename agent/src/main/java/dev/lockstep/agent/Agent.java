@@ -2,6 +2,7 @@ package dev.lockstep.agent;
 
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.DesiredState;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Mode;
 import io.vertx.core.Future;
@@ -547,7 +548,7 @@ public final class Agent extends VerticleBase {
     if (config.hooks().onAbort() != null) {
       names.add("abort");
     }
-    return names.isEmpty() ? "none" : String.join(", ", names) + " (timeout " + Durations.format(config.hookTimeout())
+    return names.isEmpty() ? "none" : String.join(", ", names) + " (timeout " + Durations.exact(config.hookTimeout())
         + ")";
   }
 

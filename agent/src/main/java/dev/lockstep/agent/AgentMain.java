@@ -1,5 +1,6 @@
 package dev.lockstep.agent;
 
+import dev.lockstep.protocol.Durations;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
@@ -270,12 +271,12 @@ public final class AgentMain implements Callable<Integer> {
     return blank(text) ? null : text;
   }
 
-  /** Parses {@code 500ms}, {@code 30s}, {@code 2m} for picocli, with the same message as everywhere else. */
+  /** Parses {@code 500ms}, {@code 30s}, {@code 2m} (not zero) for picocli, with the same message as everywhere else. */
   static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
       try {
-        return Durations.parse(value);
+        return Durations.positive(value);
       } catch (IllegalArgumentException e) {
         throw new CommandLine.TypeConversionException(e.getMessage());
       }

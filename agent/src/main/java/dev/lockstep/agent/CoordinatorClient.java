@@ -2,6 +2,7 @@ package dev.lockstep.agent;
 
 import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.DesiredState;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.ErrorBody;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.MigrationSetUpload;
@@ -157,7 +158,7 @@ public final class CoordinatorClient {
       return Future.failedFuture(new IllegalStateException("a blocking query to " + bases.get(inFlight.used)
           + " is still in flight; the agent runs one at a time"));
     }
-    String path = "/v1/services/" + segment(service) + "/desired?index=" + index + "&wait=" + Durations.format(wait)
+    String path = "/v1/services/" + segment(service) + "/desired?index=" + index + "&wait=" + Durations.exact(wait)
         + (agentId == null ? "" : "&agent=" + segment(agentId));
     long timeoutMs = wait.toMillis() + POLL_MARGIN_MS;
     return hold(path, timeoutMs).compose(answer -> {
@@ -298,7 +299,7 @@ public final class CoordinatorClient {
     if (outageSince != null) {
       Duration down = Duration.between(outageSince, clock.instant());
       LOG.info("{} coordinator {} after {}", everReached ? "connection restored:" : "connected to",
-          base, Durations.elapsed(down));
+          base, Durations.format(down));
       outageSince = null;
     } else if (!everReached) {
       LOG.info("connected to coordinator {}", base);

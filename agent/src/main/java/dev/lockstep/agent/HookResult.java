@@ -1,5 +1,6 @@
 package dev.lockstep.agent;
 
+import dev.lockstep.protocol.Durations;
 import java.time.Duration;
 
 /**
@@ -43,7 +44,7 @@ public record HookResult(
       return null;
     }
     String what = startError != null ? "could not start: " + startError
-        : timedOut ? "timed out after " + Durations.format(timeout)
+        : timedOut ? "timed out after " + Durations.exact(timeout)
         : "exited " + exitCode;
     String label = name.endsWith("command") ? name : name + " hook";
     return label + " " + what + (stderrTail.isEmpty() ? "" : ": " + stderrTail);

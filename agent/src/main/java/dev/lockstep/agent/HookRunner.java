@@ -1,5 +1,6 @@
 package dev.lockstep.agent;
 
+import dev.lockstep.protocol.Durations;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -69,9 +70,9 @@ public final class HookRunner {
     LOG.info("{} hook started: {}", name, command);
     HookResult result = execute(name, command, environment, true);
     if (result.succeeded()) {
-      LOG.info("{} hook succeeded in {}", name, Durations.elapsed(result.took()));
+      LOG.info("{} hook succeeded in {}", name, Durations.format(result.took()));
     } else {
-      LOG.warn("{} hook failed in {}: {}", name, Durations.elapsed(result.took()), result.failure());
+      LOG.warn("{} hook failed in {}: {}", name, Durations.format(result.took()), result.failure());
     }
     return result;
   }

@@ -177,8 +177,18 @@ class AgentIntegrationTest {
     awaitReport("a first report", r -> true);
     int port = coordinator.url().getPort();
 
-    coordinator.stop().await(5, TimeUnit.SECONDS);
-    Thread.sleep(1_000);
+    // Down until the agent has found it down (its next report failed), however long that takes, and no longer.
+    ch.qos.logback.classic.Logger clientLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(CoordinatorClient.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged = new ch.qos.logback.core.read.ListAppender<>();
+    logged.start();
+    clientLog.addAppender(logged);
+    try {
+      coordinator.stop().await(5, TimeUnit.SECONDS);
+      await("the agent finds the coordinator down").atMost(PATIENCE).until(() -> List.copyOf(logged.list).stream()
+          .anyMatch(e -> e.getFormattedMessage().startsWith("cannot reach coordinator ")));
+    } finally {
+      clientLog.detachAppender(logged);
+    }
     coordinator.reports().clear();
     coordinator.start(port).await(5, TimeUnit.SECONDS);
 

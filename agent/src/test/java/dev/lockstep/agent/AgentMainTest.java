@@ -116,6 +116,16 @@ class AgentMainTest {
   }
 
   @Test
+  void aZeroDurationIsAUsageErrorAndABareNumberIsSeconds() {
+    assertThat(run("--coordinator", "http://c:7070", "--token", "t", "--revision", "a", "--hook-timeout", "0")).isEqualTo(2);
+    assertThat(err.toString()).contains("--hook-timeout").contains("'0' is zero; give a positive duration such as 30s");
+    assertThat(run("--coordinator", "http://c:7070", "--token", "t", "--revision", "a", "--report-interval", "0ms")).isEqualTo(2);
+    assertThat(err.toString()).contains("--report-interval").contains("'0ms' is zero");
+    assertThat(parse("--coordinator", "http://c:7070", "--token", "t", "--revision", "a", "--hook-timeout", "90").hookTimeout())
+        .isEqualTo(Duration.ofSeconds(90));
+  }
+
+  @Test
   void nonHttpCoordinatorIsAUsageError() {
     assertThat(run("--coordinator", "coordinator:7070", "--token", "t", "--revision", "a")).isEqualTo(2);
     assertThat(err.toString()).contains("is not an http:// or https:// URL");

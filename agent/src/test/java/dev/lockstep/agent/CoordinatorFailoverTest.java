@@ -141,8 +141,10 @@ class CoordinatorFailoverTest {
     await("the held query given up and asked again").atMost(FAILOVER_BUDGET)
         .until(() -> working.desiredQueries() >= 2);
     long reissuedMs = Duration.ofNanos(System.nanoTime() - pausedAt).toMillis();
+    // No spin: one query per failed report (4 s timeout), never two at once. Nothing happens to wait for, so this
+    // watches a window: 1 s, twice the longest retry delay (500 ms), the shortest in which a query re-sent at every
+    // retry would pass the bound below.
     Thread.sleep(1_000);
-    // No spin: one query per failed report (4 s timeout), never two at once.
     assertThat(working.desiredQueries()).isLessThanOrEqualTo(3);
     assertThat(working.mostOpenDesiredQueries()).isEqualTo(1);
     System.out.printf("single coordinator paused: blocking query re-sent after %d ms%n", reissuedMs);

@@ -2,6 +2,7 @@ package dev.lockstep.agent;
 
 import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.DesiredState;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.ErrorBody;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.Mode;

@@ -76,10 +76,7 @@ class HookLedgerTest {
     assertThat(HookLedger.running(orphan)).isTrue();
     orphan.destroy();
     // Dead at once, though init may take seconds to reap it (isAlive() says true all that while).
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1000);
-    while (HookLedger.running(orphan) && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
+    await(Duration.ofMillis(1000), () -> !HookLedger.running(orphan));
     assertThat(HookLedger.running(orphan)).isFalse();
   }
 
@@ -153,10 +150,17 @@ class HookLedgerTest {
     return p.pid();
   }
 
-  private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
-      Thread.sleep(20);
+  private static void await(java.util.function.BooleanSupplier condition) {
+    await(Duration.ofSeconds(10), condition);
+  }
+
+  /** Waits up to {@code atMost} for {@code condition}, then returns either way: the assertions after it say what is wrong. */
+  private static void await(Duration atMost, java.util.function.BooleanSupplier condition) {
+    try {
+      org.awaitility.Awaitility.await().atMost(atMost).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
+          .until(condition::getAsBoolean);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      // the caller's assertion reports it
     }
   }
 }

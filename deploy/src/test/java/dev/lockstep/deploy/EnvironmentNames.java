@@ -27,9 +27,14 @@ final class EnvironmentNames {
 
   /** What the coordinator's {@code serve} reads, plus {@link #COORDINATOR_NOT_IN_CODE_YET}. */
   static Set<String> coordinator() {
-    Path src = Tools.repository().resolve("coordinator/src/main/java/dev/lockstep/coordinator");
-    return withPending(read(src.resolve("ServeCommand.java"), src.resolve("config/EngineOptions.java")),
-        COORDINATOR_NOT_IN_CODE_YET, "COORDINATOR_NOT_IN_CODE_YET");
+    // serve's options: ServeCommand and its mixins, all in package server.
+    Path server = Tools.repository().resolve("coordinator/src/main/java/dev/lockstep/coordinator/server");
+    try (var files = Files.list(server)) {
+      return withPending(read(files.filter(f -> f.toString().endsWith(".java")).sorted().toArray(Path[]::new)),
+          COORDINATOR_NOT_IN_CODE_YET, "COORDINATOR_NOT_IN_CODE_YET");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** What the agent reads, plus {@link #AGENT_NOT_IN_CODE_YET}. */

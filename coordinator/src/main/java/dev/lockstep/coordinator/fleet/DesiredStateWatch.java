@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.fleet;
 
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.protocol.DesiredState;
+import dev.lockstep.protocol.Durations;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -21,28 +22,42 @@ import org.slf4j.LoggerFactory;
  * ?index=N&wait=30s} returns at once when the index differs from N, else when it changes, else
  * after the wait). The durable state is in PostgreSQL; a write is followed by a Redis pub/sub nudge
  * so every coordinator instance re-reads at once, and a periodic re-read covers lost nudges.
+ *
+ * <pre>{@code
+ * DesiredStateWatch watch = new DesiredStateWatch(vertx, store, redisson);   // re-reads every 2 s
+ * DesiredStateWatch quick = new DesiredStateWatch(vertx, store, redisson, Duration.ofMillis(100));
+ * }</pre>
  */
 public final class DesiredStateWatch {
   private static final Logger log = LoggerFactory.getLogger(DesiredStateWatch.class);
   private static final String TOPIC = "lockstep:desired";
+  /** How often {@code serve} re-reads the desired states it holds, so a lost nudge costs at most this. */
+  public static final Duration DEFAULT_REREAD = Duration.ofSeconds(2);
 
   private final Vertx vertx;
   private final ReleaseStore store;
   private final RTopic topic;
+  private final Duration reread;
   private final Map<String, DesiredState> current = new HashMap<>();
   private final Map<String, List<Promise<DesiredState>>> waiters = new HashMap<>();
   private long timerId = -1;
 
   public DesiredStateWatch(Vertx vertx, ReleaseStore store, RedissonClient redisson) {
+    this(vertx, store, redisson, DEFAULT_REREAD);
+  }
+
+  /** {@code reread}: the period of the re-read that covers a lost nudge. */
+  public DesiredStateWatch(Vertx vertx, ReleaseStore store, RedissonClient redisson, Duration reread) {
     this.vertx = vertx;
     this.store = store;
     this.topic = redisson.getTopic(TOPIC, StringCodec.INSTANCE);
+    this.reread = reread;
   }
 
   /** Subscribes to nudges and starts the periodic re-read. Call once, on the event loop that will own it. */
   public Future<Void> start() {
     var context = vertx.getOrCreateContext();
-    timerId = vertx.setPeriodic(2000, id -> current.keySet().forEach(this::refresh));
+    timerId = vertx.setPeriodic(reread.toMillis(), id -> current.keySet().forEach(this::refresh));
     return Future.fromCompletionStage(topic.addListenerAsync(String.class,
             (channel, service) -> context.runOnContext(v -> refresh(service))), context)
         .mapEmpty();
@@ -77,8 +92,8 @@ public final class DesiredStateWatch {
   public void changed(String service) {
     refresh(service);
     topic.publishAsync(service).exceptionally(e -> {
-      log.warn("could not publish desired-state nudge for {} ({}); other coordinators pick it up within 2 s",
-          service, e.getMessage());
+      log.warn("could not publish desired-state nudge for {} ({}); other coordinators pick it up within {}",
+          service, e.getMessage(), Durations.format(reread));
       return 0L;
     });
   }

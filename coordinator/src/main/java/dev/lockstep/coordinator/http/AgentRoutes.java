@@ -8,12 +8,12 @@ import static dev.lockstep.coordinator.http.Responses.reply;
 import static dev.lockstep.coordinator.http.Responses.serviceParam;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.release.StagedSets;
 import dev.lockstep.coordinator.store.AgentDepartures;
 import dev.lockstep.coordinator.store.Nudges;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.MigrationSetUpload;
 import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.AgentState;

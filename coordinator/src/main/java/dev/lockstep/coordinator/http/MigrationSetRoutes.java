@@ -4,8 +4,8 @@ import static dev.lockstep.coordinator.http.Responses.exactBody;
 import static dev.lockstep.coordinator.http.Responses.reply;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.store.MigrationSetStore;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.PruneRequest;
 import io.vertx.ext.web.Router;

@@ -77,7 +77,10 @@ public final class AutoRelease {
     store.active(service)
         .compose(active -> active.isPresent() ? Future.succeededFuture() : arrivals())
         .onFailure(e -> say("release on arrival could not look at service " + service + ": " + e.getMessage()))
-        .onComplete(done -> looking = false);
+        .onComplete(done -> {
+          looking = false;
+          log.debug("release on arrival: looked at service {}", service);
+        });
   }
 
   private Future<Void> arrivals() {

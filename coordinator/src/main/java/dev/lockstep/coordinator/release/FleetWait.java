@@ -1,10 +1,10 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.protocol.AgentStatus;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class FleetWait {
   private static final Logger log = LoggerFactory.getLogger(FleetWait.class);
-  /** The re-read when no nudge comes: a nudge lost with a Redis blip costs at most this. */
-  private static final long FALLBACK_MS = 1000;
+  /** The re-read {@code serve} uses when no nudge comes: a nudge lost with a Redis blip costs at most this. */
+  public static final Duration DEFAULT_FALLBACK = Duration.ofSeconds(1);
 
   /**
    * What one wait is for: how to judge the reports, how to describe an agent that is through, which participants it
@@ -57,12 +57,19 @@ public final class FleetWait {
   private final Nudges nudges;
   private final Clock clock;
   private final Duration lostAfter;
+  private final Duration fallback;
 
   public FleetWait(AgentRegistry registry, Nudges nudges, Clock clock, Duration lostAfter) {
+    this(registry, nudges, clock, lostAfter, DEFAULT_FALLBACK);
+  }
+
+  /** {@code fallback}: how long a round waits for a nudge before it reads the registry again anyway. */
+  public FleetWait(AgentRegistry registry, Nudges nudges, Clock clock, Duration lostAfter, Duration fallback) {
     this.registry = registry;
     this.nudges = nudges;
     this.clock = clock;
     this.lostAfter = lostAfter;
+    this.fallback = fallback;
   }
 
   /** Completes with the release as stored once every participant is through; fails with the goal's stop reason. */
@@ -74,7 +81,7 @@ public final class FleetWait {
     ReleaseJournal journal = attempt.journal();
     String service = journal.stored().service();
     // Listen before reading, so a report that lands during the read still wakes the next round.
-    Future<Void> woken = nudges.next(Nudges.RUN_INPUT, service, FALLBACK_MS);
+    Future<Void> woken = nudges.next(Nudges.RUN_INPUT, service, fallback.toMillis());
     return Future.<Void>succeededFuture()
         .compose(v -> {
           attempt.checkStopping("during " + goal.phase());

@@ -1,10 +1,10 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.protocol.AppliedMigration;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;

@@ -1,9 +1,9 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.protocol.BackupResult;
 import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.ReleaseRole;

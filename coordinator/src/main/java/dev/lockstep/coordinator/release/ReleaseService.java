@@ -2,11 +2,11 @@ package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.CoordinatorConfig;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
+import dev.lockstep.protocol.Durations;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -44,12 +44,13 @@ public final class ReleaseService {
   private static final Duration NEW_LOCK_WAIT = Duration.ofSeconds(30);
 
   private final Vertx vertx;
-  private final CoordinatorConfig config;
+  private final String service;
+  private final CoordinatorConfig.Timings timings;
   private final ReleaseStore store;
   private final AgentRegistry registry;
   private final MigrationEngine migrations;
   private final WorkerExecutor worker;
-  private final ReleaseRun.Shared runs;
+  private final ReleaseRuns runs;
   private final Nudges nudges;
   private final Clock clock;
   private final NewInstances newInstances;
@@ -61,19 +62,25 @@ public final class ReleaseService {
   /** Completed when the last run has handed over, during shutdown. */
   private Promise<Void> drained;
 
-  public ReleaseService(Vertx vertx, CoordinatorConfig config, ReleaseStore store, AgentRegistry registry,
-                        MigrationEngine migrations, WorkerExecutor worker, ReleaseRun.Shared runs, Nudges nudges, Clock clock,
-                        NewInstances newInstances) {
-    this.newInstances = newInstances;
-    this.nudges = nudges;
+  /**
+   * @param service the service this coordinator manages
+   * @param worker where a new release's set is read and planned
+   * @param runs makes the run of each release this instance takes
+   */
+  public ReleaseService(Vertx vertx, String service, CoordinatorConfig.Timings timings, ReleaseStore store,
+                        AgentRegistry registry, MigrationEngine migrations, WorkerExecutor worker, ReleaseRuns runs,
+                        Nudges nudges, Clock clock, NewInstances newInstances) {
     this.vertx = vertx;
-    this.config = config;
+    this.service = service;
+    this.timings = timings;
     this.store = store;
     this.registry = registry;
     this.migrations = migrations;
     this.worker = worker;
     this.runs = runs;
+    this.nudges = nudges;
     this.clock = clock;
+    this.newInstances = newInstances;
   }
 
   /**
@@ -87,10 +94,10 @@ public final class ReleaseService {
       return Future.failedFuture(new LockstepException(LockstepException.Code.STOPPING,
           "this coordinator is shutting down; send the release to another coordinator instance"));
     }
-    String service = request.service() == null || request.service().isBlank() ? config.service() : request.service();
-    if (!service.equals(config.service())) {
+    String asked = request.service() == null || request.service().isBlank() ? service : request.service();
+    if (!asked.equals(service)) {
       return Future.failedFuture(new LockstepException(LockstepException.Code.UNPROCESSABLE, "this coordinator manages service "
-          + config.service() + ", not " + service + "; send the release to that service's coordinator"));
+          + service + ", not " + asked + "; send the release to that service's coordinator"));
     }
     if (request.revision() == null || !REVISION.matcher(request.revision()).matches()) {
       return Future.failedFuture(LockstepException.badRequest("revision is required: 1–200 characters of letters, digits"
@@ -174,10 +181,10 @@ public final class ReleaseService {
 
   /** Resumes the service's unfinished release after a restart: each step is idempotent. */
   public Future<Void> resumeUnfinished() {
-    return store.active(config.service()).map(active -> {
+    return store.active(service).map(active -> {
       active.ifPresent(doc -> {
         log.warn("resuming release {} of service {} at {}", doc.id(), doc.service(), doc.phase());
-        launch(doc, config.timings().resumeLockWait());
+        launch(doc, timings.resumeLockWait());
       });
       return null;
     });
@@ -190,15 +197,15 @@ public final class ReleaseService {
    * instance then takes it over — lock, new epoch, resume — so a standby needs no restart to fail over.
    */
   public void watchForOrphans() {
-    orphanTimer = vertx.setPeriodic(config.timings().orphanScan().toMillis(), t -> scanForOrphans());
-    handovers = nudges.subscribe(Nudges.HANDED_OVER, config.service(), this::scanForOrphans);
+    orphanTimer = vertx.setPeriodic(timings.orphanScan().toMillis(), t -> scanForOrphans());
+    handovers = nudges.subscribe(Nudges.HANDED_OVER, service, this::scanForOrphans);
   }
 
   private void scanForOrphans() {
     if (stopping || !running.isEmpty()) {
       return;
     }
-    store.active(config.service()).onSuccess(active -> active
+    store.active(service).onSuccess(active -> active
         .filter(doc -> !running.containsKey(doc.id()) && !stopping)
         .ifPresent(doc -> launch(doc, Duration.ZERO)));
   }
@@ -243,7 +250,7 @@ public final class ReleaseService {
   }
 
   private void launch(ReleaseDocument doc, Duration lockWait) {
-    ReleaseRun run = new ReleaseRun(runs, doc.id(), doc.service());
+    ReleaseRun run = runs.create(doc.id(), doc.service());
     running.put(doc.id(), run);
     run.run(lockWait).onComplete(r -> {
       running.remove(doc.id());

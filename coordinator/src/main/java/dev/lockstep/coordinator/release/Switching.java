@@ -1,8 +1,8 @@
 package dev.lockstep.coordinator.release;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseRole;
 import dev.lockstep.protocol.ReleaseDocument;

@@ -1,7 +1,6 @@
 package dev.lockstep.coordinator.server;
 
 import dev.lockstep.coordinator.config.DatabaseUrl;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
 import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
@@ -9,6 +8,7 @@ import dev.lockstep.coordinator.migration.alembic.AlembicCommand;
 import dev.lockstep.coordinator.migration.alembic.AlembicEngine;
 import dev.lockstep.coordinator.migration.alembic.AlembicEnvironment;
 import dev.lockstep.coordinator.migration.alembic.AlembicProject;
+import dev.lockstep.protocol.Durations;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Option;

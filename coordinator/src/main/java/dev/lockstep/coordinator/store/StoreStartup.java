@@ -1,6 +1,6 @@
 package dev.lockstep.coordinator.store;
 
-import dev.lockstep.coordinator.config.Durations;
+import dev.lockstep.protocol.Durations;
 import io.netty.resolver.DefaultAddressResolverGroup;
 import java.sql.Connection;
 import java.time.Duration;
@@ -13,6 +13,8 @@ import java.util.function.Supplier;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.RedisClient;
 import org.redisson.client.protocol.RedisCommands;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reaches PostgreSQL and Redis at start-up, both at once, each retried with capped exponential
@@ -29,6 +31,7 @@ import org.redisson.client.protocol.RedisCommands;
  * }</pre>
  */
 public final class StoreStartup {
+  private static final Logger log = LoggerFactory.getLogger(StoreStartup.class);
 
   /** Waits {@code first}, doubling after each failed attempt up to {@code max}, counted from the attempt's start. */
   public record Backoff(Duration first, Duration max) {
@@ -67,6 +70,7 @@ public final class StoreStartup {
    * {@code redisson} has created a client; returns that client.
    *
    * @throws IllegalArgumentException at once, if either store is misconfigured
+   * @throws InterruptedException when the calling thread is interrupted while it waits (the retries stop too)
    */
   public RedissonClient connect(Connections connections, RedisOptions redisOptions, Supplier<RedissonClient> redisson) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(2, r -> {
@@ -90,8 +94,12 @@ public final class StoreStartup {
       CompletableFuture<Object> firstFailure = new CompletableFuture<>();
       schema.whenComplete((ok, e) -> failed(firstFailure, e));
       client.whenComplete((ok, e) -> failed(firstFailure, e));
-      CompletableFuture.anyOf(CompletableFuture.allOf(schema, client), firstFailure).join();
+      // get(), not join(): a coordinator stopped while it waits for its stores interrupts this thread.
+      CompletableFuture.anyOf(CompletableFuture.allOf(schema, client), firstFailure).get();
       return client.join();
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+      throw cause instanceof Exception exception ? exception : e;
     } catch (CompletionException e) {
       throw e.getCause() instanceof Exception cause ? cause : e;
     } finally {
@@ -121,6 +129,9 @@ public final class StoreStartup {
           case UNREACHABLE -> state.unreachable(failure.cause(),
               "retrying every ≤" + Durations.format(backoff.max()) + ", not ready");
         }
+        // The outage itself is logged once (StoreState); each attempt only at DEBUG, for whoever watches the retries.
+        log.debug("{} attempt {} failed ({}); next attempt {} after this one began", state.store(), n, failure.cause(),
+            Durations.format(backoff.after(n)));
       }
       Duration pause = backoff.after(n).minusNanos(System.nanoTime() - started);
       if (!pause.isNegative()) {

@@ -1,8 +1,8 @@
 package dev.lockstep.coordinator.store;
 
 import dev.lockstep.coordinator.config.DatabaseUrl;
-import dev.lockstep.coordinator.config.Durations;
 import dev.lockstep.coordinator.config.RedisUrl;
+import dev.lockstep.protocol.Durations;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

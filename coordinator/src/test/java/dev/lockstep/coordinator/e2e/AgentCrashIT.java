@@ -52,6 +52,7 @@ class AgentCrashIT {
     List<ProcessHandle> hook = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
         .until(() -> fleet.api().get("/v1/releases/" + started.id(), ReleaseDocument.class).phase() == Phase.SWITCHING
             ? agent.descendants().toList() : List.<ProcessHandle>of(), h -> h.size() >= 2);
+    long hookSeenAt = System.nanoTime(); // the leftover hook began before this
 
     agent.destroyForcibly(); // kill -9 of the agent alone, as the OOM killer would do it
     agent.waitFor();
@@ -62,8 +63,11 @@ class AgentCrashIT {
         .until(() -> fleet.api().get("/v1/releases/" + started.id(), ReleaseDocument.class), d -> d.phase().isTerminal());
     assertThat(end.phase()).as(end.reason()).isEqualTo(Phase.COMPLETED);
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(hook).noneMatch(ProcessHandle::isAlive));
-    // Past the moment the leftover hook would have finished its switch (4 s after it started).
-    Thread.sleep(4_500);
+    // Past the moment the leftover hook would have finished its switch (4 s after it started, so before hookSeenAt
+    // + 4 s). The next life's own switch hook also took 4 s and began after the restart, so at COMPLETED that moment
+    // has normally passed already and this does not wait at all.
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        .until(() -> System.nanoTime() - hookSeenAt >= Duration.ofMillis(4_500).toNanos());
     assertThat(fleet.hookLines()).filteredOn(l -> l.contains(" w-1 switch " + started.id())).hasSize(1);
     assertThat(Files.readString(fleet.dir.resolve("agent-w-1.log")))
         .contains("the switch hook that this agent's previous run started is still running (pids ");

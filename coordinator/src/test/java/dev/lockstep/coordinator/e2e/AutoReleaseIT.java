@@ -32,7 +32,8 @@ class AutoReleaseIT {
 
   @BeforeAll
   static void start() {
-    pods = Pods.start("AutoReleaseIT", "--auto-release", "--orphan-scan", "1s");
+    // At DEBUG the coordinator logs each look of release on arrival, which the test waits for.
+    pods = Pods.start("AutoReleaseIT", Map.of("LOCKSTEP_LOG_LEVEL", "DEBUG"), "--auto-release", "--orphan-scan", "1s");
     fleet = pods.fleet;
     db = pods.database();
   }
@@ -65,7 +66,7 @@ class AutoReleaseIT {
         + " AND column_name = 'title'")).isEqualTo(1);
     // The Deployment then removes the old pods: they leave, and nothing is released again.
     first.forEach(pods::terminate);
-    Thread.sleep(2500); // two looks of --orphan-scan 1s: a release that should not happen has had its chance
+    awaitTwoMoreLooks(); // a release that should not happen has had its chance
     assertThat(pods.last().id()).isEqualTo(v2.id());
 
     // A v3 pod whose image disagrees with the first one's, arriving while the release the first one brought prepares:
@@ -82,13 +83,27 @@ class AutoReleaseIT {
     ReleaseDocument v3Release = awaitRelease("v3");
     assertThat(v3Release.phase()).isEqualTo(Phase.ABORTED);
     assertThat(v3Release.reason()).contains("agent pod-v3-odd staged migrations digest");
-    Thread.sleep(2500); // two looks of --orphan-scan 1s: a release that should not happen has had its chance
+    awaitTwoMoreLooks(); // a release that should not happen has had its chance
     assertThat(pods.last().id()).isEqualTo(v3Release.id());
     assertThat(pods.kubelet.between(third, Long.MAX_VALUE)).allSatisfy(s -> {
       assertThat(s.endpoints()).containsAll(fresh);
       assertThat(s.anyReady(id -> id.startsWith("pod-v3"))).isFalse();
     });
     assertThat(slow).hasSize(1);
+  }
+
+  /**
+   * Waits until release on arrival has looked at the service twice, both looks begun after this call: the first look
+   * to end after it may have begun before, and looks do not overlap. About two {@code --orphan-scan} periods.
+   */
+  private static void awaitTwoMoreLooks() throws java.io.IOException {
+    long before = looks();
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> looks() >= before + 3);
+  }
+
+  private static long looks() throws java.io.IOException {
+    return java.nio.file.Files.readAllLines(fleet.coordinators().get(0).log()).stream()
+        .filter(l -> l.contains("release on arrival: looked at service " + fleet.service)).count();
   }
 
   /** The release to {@code revision} the coordinator started by itself, once it ended. */

@@ -75,6 +75,7 @@ class DependencyOutageIT {
     proxy.cut();
     String password = postgresPassword();
     Path migrations = fleet.migrations("story");
+    fleet.coordinatorEnvironment("LOCKSTEP_LOG_LEVEL", "DEBUG"); // a line per failed attempt
     fleet.startCoordinatorAgainst(postgresUrl(proxy, db.name(), db.user(), password), TestRedis.url(), migrations, LOG);
     awaitListening();
 
@@ -91,8 +92,8 @@ class DependencyOutageIT {
     assertThat(refused.error()).isEqualTo("unavailable");
     assertThat(refused.detail()).contains("starting").contains("PostgreSQL unreachable");
 
-    // Several retries (0.5 s, 1 s, 2 s, 4 s apart) have gone by: still one line for the outage.
-    Thread.sleep(8_000);
+    // Several retries (0.5 s, 1 s, 2 s apart), each logged at DEBUG as it fails: still one line for the outage.
+    awaitFailedAttempts("PostgreSQL", 4);
     assertThat(fleet.coordinator().isAlive()).isTrue();
     assertThat(logLines("PostgreSQL at ", "unreachable")).hasSize(1).first().asString()
         .contains("postgresql://" + db.user()).contains("127.0.0.1:" + proxy.port() + "/" + db.name())
@@ -117,6 +118,7 @@ class DependencyOutageIT {
     fleet(test);
     OwnRedis redis = ownRedis();
     Path migrations = fleet.migrations("story");
+    fleet.coordinatorEnvironment("LOCKSTEP_LOG_LEVEL", "DEBUG"); // a line per failed attempt
     fleet.startCoordinatorAgainst(db.postgresUrl(), redis.url(redis.password()), migrations, LOG);
     awaitListening();
 
@@ -128,7 +130,7 @@ class DependencyOutageIT {
     assertThat((String) health.get("redis")).startsWith("down: ");
     assertThat(health.get("redisDownSince")).isNotNull();
 
-    Thread.sleep(8_000);
+    awaitFailedAttempts("Redis", 4);
     assertThat(fleet.coordinator().isAlive()).isTrue();
     assertThat(logLines("Redis at ", "unreachable")).hasSize(1).first().asString()
         .contains("redis://:***@127.0.0.1:" + redis.port()).contains("Connection refused");
@@ -266,6 +268,12 @@ class DependencyOutageIT {
       assertThat(fleet.coordinator().isAlive()).as("coordinator exited; see " + fleet.dir.resolve(LOG)).isTrue();
       return get("/health").statusCode() > 0;
     });
+  }
+
+  /** Waits until the coordinator has logged (at DEBUG) {@code attempts} failed start-up attempts to reach {@code store}. */
+  private void awaitFailedAttempts(String store, int attempts) {
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+        .until(() -> logLines(store + " attempt ", " failed (").size() >= attempts);
   }
 
   private void releaseCompletes(Path migrations) {

@@ -313,6 +313,15 @@ final class Fleet implements AutoCloseable {
 
   private List<String> coordinatorArgs = List.of();
   private Path coordinatorMigrations;
+  private final Map<String, String> coordinatorEnvironment = new LinkedHashMap<>();
+
+  /**
+   * Sets an environment variable of every coordinator process started from now on: {@code LOCKSTEP_LOG_LEVEL=DEBUG}
+   * for a test that waits for what the coordinator logs only at DEBUG.
+   */
+  void coordinatorEnvironment(String name, String value) {
+    coordinatorEnvironment.put(name, value);
+  }
 
   /**
    * A second coordinator instance for the same service and database, on a port of its own (as a
@@ -382,7 +391,7 @@ final class Fleet implements AutoCloseable {
       cmd.addAll(coordinatorTlsArgs());
       cmd.addAll(coordinatorArgs);
       startedAtMillis = System.currentTimeMillis();
-      process = java(System.getProperty("lockstep.coordinatorJar"), cmd, log());
+      process = java(System.getProperty("lockstep.coordinatorJar"), cmd, log(), coordinatorEnvironment);
       pids.add(process.pid());
       return this;
     }
@@ -879,6 +888,10 @@ final class Fleet implements AutoCloseable {
   }
 
   private static Process java(String jar, List<String> args, Path log) {
+    return java(jar, args, log, Map.of());
+  }
+
+  private static Process java(String jar, List<String> args, Path log, Map<String, String> environment) {
     if (jar == null || !Files.exists(Path.of(jar))) {
       throw new IllegalStateException("jar " + jar + " not found; run the tests with `mvn verify` so the jars are built first");
     }
@@ -891,7 +904,9 @@ final class Fleet implements AutoCloseable {
     cmd.addAll(List.of("-jar", jar));
     cmd.addAll(args);
     try {
-      return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+      ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      builder.environment().putAll(environment);
+      return builder.start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -125,20 +125,11 @@ final class Kubelet implements AutoCloseable {
 
   /** Waits until a round that began at or after {@code from} has been recorded. */
   void awaitRoundAfter(long from) {
-    long deadline = System.currentTimeMillis() + 10_000;
-    while (System.currentTimeMillis() < deadline) {
-      List<Sample> all = samples();
-      if (!all.isEmpty() && all.get(all.size() - 1).at() >= from) {
-        return;
-      }
-      try {
-        Thread.sleep(period.toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-    throw new AssertionError("the kubelet recorded no round after " + from + " within 10 s");
+    org.awaitility.Awaitility.await("the kubelet records a round after " + from).atMost(Duration.ofSeconds(10))
+        .pollInterval(period).until(() -> {
+          List<Sample> all = samples();
+          return !all.isEmpty() && all.get(all.size() - 1).at() >= from;
+        });
   }
 
   private void round() {

@@ -63,9 +63,15 @@ final class Pods implements AutoCloseable {
    * every release here takes its set from the pods), and the kubelet. {@link #close} ends all three.
    */
   static Pods start(String testName, String... coordinatorArgs) {
+    return start(testName, Map.of(), coordinatorArgs);
+  }
+
+  /** As {@link #start(String, String...)}, the coordinator with {@code coordinatorEnvironment} set too. */
+  static Pods start(String testName, Map<String, String> coordinatorEnvironment, String... coordinatorArgs) {
     TestDatabase db = TestPostgres.instance().createDatabase(testName);
     Fleet fleet = new Fleet(testName, db);
     Fleet.shareClassData(db);
+    coordinatorEnvironment.forEach(fleet::coordinatorEnvironment);
     fleet.startCoordinator(null, coordinatorArgs);
     return new Pods(fleet, db);
   }

@@ -55,13 +55,17 @@ class SameAgentIdIT {
 
   @Test
   void bothAgentsCalledWeb1AreListedAndAReleaseWaitsForItsOwn() throws Exception {
-    // Several reads over a few report intervals: with one hash keyed by id, the last reporter wins and the other vanishes.
+    // Several reads, each right after one of the agents reported again (each reports every 500 ms): with one hash keyed
+    // by id, the last reporter wins and the other vanishes.
+    String heard = null;
     for (int i = 0; i < 6; i++) {
+      String before = heard;
+      heard = await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+          .until(SameAgentIdIT::lastSeenOfBoth, now -> !now.equals(before));
       assertThat(shop.agentList()).extracting(AgentStatus::id, AgentStatus::service)
           .containsExactly(org.assertj.core.groups.Tuple.tuple("web-1", shop.service));
       assertThat(blog.agentList()).extracting(AgentStatus::id, AgentStatus::service)
           .containsExactly(org.assertj.core.groups.Tuple.tuple("web-1", blog.service));
-      Thread.sleep(300);
     }
 
     // Without ?service= the id is ambiguous: a 409 that names both services and says what to pass.
@@ -95,5 +99,10 @@ class SameAgentIdIT {
         () -> shop.api().get("/v1/agents/web-1?service=" + blog.service, AgentStatus.class)).getMessage())
         .contains("no agent web-1 is registered in service " + blog.service);
     assertThat(shop.api().get("/v1/agents/web-1?service=" + shop.service, AgentStatus.class).revision()).isEqualTo("v2");
+  }
+
+  /** When each service's coordinator last heard from its agents, as it lists them. */
+  private static String lastSeenOfBoth() {
+    return shop.agentList().stream().map(AgentStatus::lastSeen).toList() + " " + blog.agentList().stream().map(AgentStatus::lastSeen).toList();
   }
 }

@@ -78,26 +78,16 @@ final class SecuredRedis implements AutoCloseable {
   }
 
   private void awaitListening() {
-    long deadline = System.currentTimeMillis() + 10_000;
-    while (System.currentTimeMillis() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("redis-server on port " + port + " exited " + process.exitValue());
-      }
-      try (Socket s = new Socket("127.0.0.1", port)) {
-        return;
-      } catch (IOException notYet) {
-        sleep();
-      }
-    }
-    throw new IllegalStateException("redis-server on port " + port + " did not listen within 10 s");
-  }
-
-  private static void sleep() {
-    try {
-      Thread.sleep(50);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    org.awaitility.Awaitility.await("redis-server on port " + port + " listening").atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(50))
+        .failFast("redis-server on port " + port + " exited", () -> !process.isAlive())
+        .until(() -> {
+          try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+          } catch (IOException notYet) {
+            return false;
+          }
+        });
   }
 
   @Override

@@ -94,7 +94,7 @@ class StoreTlsIT {
       while (sampling.get()) {
         try {
           backends(pg).forEach((name, ssl) -> seen.merge(name, ssl, Boolean::logicalAnd));
-          Thread.sleep(50);
+          Thread.sleep(50); // the sampling period, not a wait: sessions are caught while they exist
         } catch (SQLException | InterruptedException e) {
           return;
         }

@@ -164,6 +164,7 @@ class FenceIT {
     // The mechanism: one connection migrates and writes the history, so one transaction commits both.
     assertThat(db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
         + " AND application_name LIKE 'lockstep-migrate/%'")).as("migrating sessions: %s", sessions).isEqualTo(1);
+    // Not a wait for the product: where in the last migration's 1 s the takeover strikes is this test's parameter.
     Thread.sleep(delayMillis);
     Fence.Held second = CompletableFuture.supplyAsync(() -> {
       try {

@@ -3,6 +3,7 @@ package dev.lockstep.coordinator.store;
 import static dev.lockstep.coordinator.store.StoreHarness.await;
 import static dev.lockstep.coordinator.store.StoreHarness.set;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.Json;
@@ -14,6 +15,7 @@ import dev.lockstep.testkit.TestPostgres;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Map;
@@ -56,22 +58,31 @@ class MigrationSetPruneRaceIT {
     stores.release(service, Phase.COMPLETED, old);
     stores.release(service, Phase.COMPLETED, set(Map.of("V1__base.sql", BASE, "V2__new.sql", "SELECT 'new';")));
 
-    // What ReleaseStore.create does, in its order, with the commit held back.
+    // What ReleaseStore.create does, in its order, with the commit held back; completes with its backend's pid.
     Promise<Void> commit = Promise.promise();
-    Promise<Void> inserted = Promise.promise();
+    Promise<Integer> inserted = Promise.promise();
     ReleaseDocument back = stores.document(service, Phase.COMPLETED, old);
     Future<Void> creating = stores.pool.withTransaction(conn -> MigrationSetStore.insert(conn, old)
         .compose(v -> conn.preparedQuery("INSERT INTO lockstep.releases (id, service, phase, document, created_at, updated_at)"
             + " VALUES ($1, $2, $3, $4::text::jsonb, $5, $5)").execute(Tuple.of(back.id(), service, back.phase().name(),
             Json.write(back), OffsetDateTime.ofInstant(stores.clock.instant(), ZoneOffset.UTC))))
-        .compose(v -> {
-          inserted.complete();
+        .compose(v -> conn.query("SELECT pg_backend_pid()").execute())
+        .compose(pid -> {
+          inserted.complete(pid.iterator().next().getInteger(0));
           return commit.future();
         }));
-    await(inserted.future());
+    int releasePid = await(inserted.future());
 
     Future<PruneReport> prune = stores.sets.prune(1, null, false);
-    Thread.sleep(500);
+    // Not a pause but the ordering itself: PostgreSQL shows the prune's backend queued for migration_sets in SHARE
+    // ROW EXCLUSIVE mode behind the release's transaction. A prune that does not take that lock never shows up
+    // here, and one that finishes first fails at once.
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+        .failFast("the prune completed while the release was being created, without waiting for it", prune::isComplete)
+        .until(() -> db.queryLong("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            + " WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            + " AND l.relation = 'lockstep.migration_sets'::regclass AND l.mode = 'ShareRowExclusiveLock' AND NOT l.granted"
+            + " AND a.wait_event_type = 'Lock' AND " + releasePid + " = ANY(pg_blocking_pids(l.pid))") == 1);
     assertThat(prune.isComplete()).as("the prune waits for the release being created (it completed: " + prune.result() + ")")
         .isFalse();
     commit.complete();

@@ -5,6 +5,8 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,6 +39,43 @@ public final class AlembicCommand {
     this.executable = List.copyOf(executable);
     this.environment = Map.copyOf(environment);
     this.timeout = timeout;
+  }
+
+  /**
+   * The Python that runs Alembic, to read revision modules with ({@link RevisionModules}): the interpreter of
+   * {@code python3 -m alembic}, else the one the {@code alembic} script's {@code #!} line names (pip's and Debian's
+   * entry points both have one), else {@code python3}.
+   */
+  public List<String> python() {
+    if (executable.size() >= 3 && executable.get(1).equals("-m")) {
+      return List.of(executable.get(0));
+    }
+    Path script = onPath(executable.get(0));
+    if (script != null) {
+      try (BufferedReader in = Files.newBufferedReader(script, StandardCharsets.ISO_8859_1)) {
+        String first = in.readLine();
+        if (first != null && first.startsWith("#!") && first.contains("python")) {
+          return List.of(first.substring(2).trim().split("\\s+"));
+        }
+      } catch (IOException e) {
+        // Not a readable script (a binary launcher): fall back to python3.
+      }
+    }
+    return List.of("python3");
+  }
+
+  private static Path onPath(String name) {
+    if (name.contains("/")) {
+      Path p = Path.of(name);
+      return Files.isRegularFile(p) ? p : null;
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      Path p = Path.of(dir.isEmpty() ? "." : dir, name);
+      if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+        return p;
+      }
+    }
+    return null;
   }
 
   /** The same command with another limit per run (the quick questions: history, current). */

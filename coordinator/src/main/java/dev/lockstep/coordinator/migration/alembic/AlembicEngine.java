@@ -49,15 +49,10 @@ import java.util.regex.Pattern;
  */
 public final class AlembicEngine implements MigrationEngine {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AlembicEngine.class);
-  /** {@code INFO  [alembic.runtime.migration] Running upgrade a1 -> b2, add orders} (a merge: {@code a1, c3 -> d4}). */
-  private static final Pattern RUNNING = Pattern.compile(".*Running (upgrade|downgrade) (.*?) -> (.*?), (.*)$");
   private static final Pattern FENCED = Pattern.compile(Pattern.quote(AlembicFence.ERROR_PREFIX)
       + " coordinator fenced out of service (\\S+): it runs epoch (\\d+), the fence is at (\\d*)");
   /** Python's {@code KeyError: 'WEBUI_SECRET_KEY'} from {@code os.environ[...]} in env.py. */
   private static final Pattern MISSING_VARIABLE = Pattern.compile("KeyError: '([A-Za-z_][A-Za-z0-9_]*)'");
-  private static final Pattern AUTOCOMMIT = Pattern.compile("autocommit_block\\s*\\(");
-  /** {@code down_revision = ("a1", "b2")}: a merge (or a one-element tuple, which the graph then tells apart). */
-  private static final Pattern MERGE_DECLARED = Pattern.compile("(?m)^down_revision\\b[^=\\n]*=\\s*[(\\[]");
 
   private final AlembicProject project;
   private static final Duration QUESTION_TIMEOUT = Duration.ofMinutes(2);
@@ -67,13 +62,8 @@ public final class AlembicEngine implements MigrationEngine {
   private final DatabaseUrl database;
   private final String service;
   private final Duration lockTimeout;
-  /** Revision graphs by set digest, the last few. */
-  private final Map<String, AlembicRevisions> graphs = new java.util.LinkedHashMap<>(16, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, AlembicRevisions> eldest) {
-      return size() > 8;
-    }
-  };
+  private final BySet<AlembicRevisions> graphs = new BySet<>();
+  private final BySet<RevisionModules> modules = new BySet<>();
 
   public AlembicEngine(AlembicProject project, AlembicCommand command, DatabaseUrl database, String service,
                        Duration lockTimeout) {
@@ -277,9 +267,13 @@ public final class AlembicEngine implements MigrationEngine {
     return ids;
   }
 
-  private static boolean transactional(MigrationSet set, AlembicRevisions.Revision r) {
-    String text = r.file() == null ? null : set.files().get(r.file());
-    return text == null || !AUTOCOMMIT.matcher(text).find();
+  private boolean transactional(MigrationSet set, AlembicRevisions.Revision r) {
+    return !modules(set).of(r.file()).autocommit();
+  }
+
+  /** The set's revision modules as Python's parser reads them; once per set. */
+  RevisionModules modules(MigrationSet set) {
+    return modules.get(set.digest(), () -> RevisionModules.read(command.python(), set, QUESTION_TIMEOUT));
   }
 
   @Override
@@ -290,7 +284,7 @@ public final class AlembicEngine implements MigrationEngine {
     List<AppliedMigration> applied = new ArrayList<>();
     try (AlembicProject.Workspace ws = project.workspace(set)) {
       for (String[] args : commands(ws, set, step, session)) {
-        Progress progress = new Progress(set, output);
+        AlembicProgress progress = new AlembicProgress(set, output);
         AlembicCommand.Result result = command.run(ws, session, progress::line, args);
         if (!result.succeeded()) {
           // Nothing of this run is reported as applied: in one transaction (Alembic's default) it rolled back;
@@ -314,7 +308,7 @@ public final class AlembicEngine implements MigrationEngine {
   private List<String[]> commands(AlembicProject.Workspace ws, MigrationSet set, MigrationPlan.Step step,
                                   Map<String, String> env) {
     if (step.undo()) {
-      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, set, step.migrations().get(0), env)});
+      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, step.migrations().get(0), env)});
     }
     AlembicRevisions graph = revisions(ws);
     List<String> ids = step.migrations().stream().map(PendingMigration::version).toList();
@@ -334,11 +328,7 @@ public final class AlembicEngine implements MigrationEngine {
    * and {@code downgrade <parent>} also undoes the parent's other applied descendants, such as a sibling branch);
    * for a merge, which {@code @-1} cannot walk ("Ambiguous walk"), a parent that only the merge descends from.
    */
-  private String undoTarget(AlembicProject.Workspace ws, MigrationSet set, PendingMigration m, Map<String, String> env) {
-    String text = m.script() == null ? null : set.files().get(m.script());
-    if (text == null || !MERGE_DECLARED.matcher(text).find()) {
-      return m.version() + "@-1";
-    }
+  private String undoTarget(AlembicProject.Workspace ws, PendingMigration m, Map<String, String> env) {
     AlembicRevisions graph = revisions(ws);
     AlembicRevisions.Revision r = graph.get(m.version());
     if (r == null || !r.merge()) {
@@ -367,7 +357,7 @@ public final class AlembicEngine implements MigrationEngine {
   }
 
   private LockstepException failure(AlembicProject.Workspace ws, MigrationSet set, String[] args,
-                                    AlembicCommand.Result result, Progress progress, long epoch) {
+                                    AlembicCommand.Result result, AlembicProgress progress, long epoch) {
     String text = String.join("\n", result.lines());
     Matcher fenced = FENCED.matcher(text);
     long held = fenceEpoch();
@@ -470,22 +460,9 @@ public final class AlembicEngine implements MigrationEngine {
     }
   }
 
-  /**
-   * The set's revision graph. It depends on the set alone, so it is asked of Alembic once per set (a release plans
-   * five times, and {@code history --verbose} of a 273-revision chain takes about a second).
-   */
+  /** The set's revision graph, asked of Alembic once per set. */
   private AlembicRevisions revisions(AlembicProject.Workspace ws) {
-    synchronized (graphs) {
-      AlembicRevisions known = graphs.get(ws.digest());
-      if (known != null) {
-        return known;
-      }
-    }
-    AlembicRevisions graph = readRevisions(ws);
-    synchronized (graphs) {
-      graphs.put(ws.digest(), graph);
-    }
-    return graph;
+    return graphs.get(ws.digest(), () -> readRevisions(ws));
   }
 
   private AlembicRevisions readRevisions(AlembicProject.Workspace ws) {
@@ -528,74 +505,5 @@ public final class AlembicEngine implements MigrationEngine {
 
   private static String abbreviate(String text, int max) {
     return text.length() <= max ? text : text.substring(0, max) + "…";
-  }
-
-  /** Reads "Running upgrade …" lines into applied revisions, timing each from its line to the next. */
-  private static final class Progress {
-    private final MigrationSet set;
-    private final Consumer<String> output;
-    private final List<AppliedMigration> done = new ArrayList<>();
-    private String running;
-    private String runningMessage;
-    private boolean undo;
-    private long startedNanos;
-
-    Progress(MigrationSet set, Consumer<String> output) {
-      this.set = set;
-      this.output = output;
-    }
-
-    synchronized void line(String line) {
-      LOG.info("[alembic] {}", line); // all of it in the coordinator's log; the release events get the revisions
-      Matcher m = RUNNING.matcher(line);
-      if (m.matches()) {
-        finishRunning();
-        undo = m.group(1).equals("downgrade");
-        running = undo ? m.group(2).trim() : m.group(3).trim();
-        runningMessage = undo ? undoMessage(m.group(3), m.group(4)) : m.group(4).trim();
-        startedNanos = System.nanoTime();
-        output.accept("alembic: " + line.substring(line.indexOf("Running ")));
-      }
-    }
-
-    /**
-     * The message of {@code Running downgrade c3 -> a1, b2, merge a1 b2}: the arrow's right side lists every parent
-     * of a merge (none at base), so the message starts after the ids, not at the first comma.
-     */
-    private String undoMessage(String afterArrow, String rest) {
-      String[] parts = (afterArrow + ", " + rest).split(", ", -1);
-      int i = 0;
-      while (i < parts.length - 1 && (parts[i].isBlank() || fileOf(parts[i].trim()) != null)) {
-        i++;
-      }
-      return String.join(", ", java.util.Arrays.asList(parts).subList(i, parts.length)).trim();
-    }
-
-    /** The revisions that completed; the one running when the process ended counts only if it succeeded. */
-    synchronized List<AppliedMigration> done() {
-      return List.copyOf(done);
-    }
-
-    synchronized String running() {
-      return running == null ? null : running + " (" + runningMessage + ")";
-    }
-
-    private void finishRunning() {
-      if (running != null) {
-        done.add(new AppliedMigration(running, (undo ? "undo " : "") + runningMessage, fileOf(running),
-            (System.nanoTime() - startedNanos) / 1_000_000));
-        running = null;
-      }
-    }
-
-    private String fileOf(String id) {
-      return set.files().keySet().stream().filter(f -> f.startsWith(id + "_") || f.equals(id + ".py")).findFirst()
-          .orElse(null);
-    }
-
-    /** After a successful run, the last revision it started has completed too. */
-    synchronized void succeeded() {
-      finishRunning();
-    }
   }
 }
