@@ -3,7 +3,6 @@ package dev.lockstep.coordinator.release;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.lock.ServiceLock;
 import dev.lockstep.coordinator.set.MigrationSet;
-import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
 import java.time.Duration;

@@ -20,8 +20,6 @@ import dev.lockstep.protocol.MigrationHistory;
 import dev.lockstep.protocol.Severity;
 import dev.lockstep.rules.CatalogSnapshot;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -157,23 +155,13 @@ public final class AlembicEngine implements MigrationEngine {
     if (tables.isEmpty()) {
       return java.util.Optional.empty();
     }
-    return java.util.Optional.of(new Finding(ADOPTION, Severity.BLOCK, "database", "the database has " + tables.size()
-        + " table(s) (" + named(tables) + ") but no Alembic revision in alembic_version, so Lockstep cannot tell which"
-        + " revisions it already has; nothing was run. Adopt it first with lockstep baseline --schema REV (alembic stamp"
-        + " REV, fenced), REV being the last revision whose changes the database already has, then release again",
-        List.of()));
+    return java.util.Optional.of(ApplicationTables.unadopted(tables, "no Alembic revision in alembic_version",
+        "revisions", "lockstep baseline --schema REV (alembic stamp REV, fenced), REV being the last revision whose"
+            + " changes the database already has"));
   }
 
-  static final String ADOPTION = "unadopted-database";
   /** Alembic's version table, which Lockstep creates (empty) to fence the first write: no application data. */
   private static final Set<String> TOOL_TABLES = Set.of("alembic_version");
-  private static final int TABLES_NAMED = 10;
-
-  private static String named(List<String> tables) {
-    return String.join(", ", tables.subList(0, Math.min(TABLES_NAMED, tables.size())))
-        + (tables.size() > TABLES_NAMED ? " and " + (tables.size() - TABLES_NAMED) + " more" : "");
-  }
-
   /** On a schema-only clone, with the real alembic ({@link CloneRehearsal}): it owns its connection. */
   @Override
   public Rehearsed rehearse(Connection connection, MigrationSet set, MigrationPlan plan, List<String> repairs)

@@ -3,7 +3,6 @@ package dev.lockstep.coordinator.migration.flyway;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.lock.Fence;
-import dev.lockstep.coordinator.migration.ApplicationTables;
 import dev.lockstep.coordinator.migration.BaselinePlan;
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.migration.MigrationPlan;
@@ -14,15 +13,10 @@ import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.coordinator.set.SetUpload;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.Finding;
-import dev.lockstep.protocol.Severity;
-import dev.lockstep.rules.CatalogSnapshot;
 import java.sql.Connection;
 import java.util.Optional;
 import dev.lockstep.protocol.AppliedMigration;
 import dev.lockstep.protocol.MigrationHistory;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -30,7 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.stream.Stream;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
@@ -404,40 +397,10 @@ public final class FlywayEngine implements MigrationEngine {
     return findings;
   }
 
-  /**
-   * Tables but no Flyway history: the application migrated itself until now, so Lockstep cannot tell which migrations
-   * it has; the finding suggests the version to baseline at when the set's migrations up to it create only objects
-   * that exist. Reads the catalog only when Flyway saw no applied migration: an adopted database costs nothing.
-   */
+  /** Tables but no Flyway history: see {@link FlywayAdoption#finding}. */
   @Override
   public Optional<Finding> adoption(Connection connection, MigrationSet set, MigrationPlan plan) throws SQLException {
-    if (plan.current() != null) {
-      return Optional.empty();
-    }
-    FlywayBaselineInspection.Result found = FlywayBaselineInspection.inspect(connection, FlywaySet.of(set));
-    if (!found.unadopted()) {
-      return Optional.empty();
-    }
-    String suggested = found.suggested();
-    String how = suggested != null
-        ? "lockstep baseline --schema " + suggested + " (the set's migrations up to V" + suggested
-            + " create only objects that exist here; the command shows what is there before it records anything)"
-        : "lockstep baseline --schema V, V being the last migration whose changes the database already has (no"
-            + " migration of the set creates only objects that exist here, so look at the report of lockstep baseline"
-            + " --schema V --dry-run first)";
-    return Optional.of(new Finding(ADOPTION, Severity.BLOCK, "database", "the database has " + found.tables().size()
-        + " table(s) (" + named(found.tables()) + ") but no Flyway history, so Lockstep cannot tell which migrations it"
-        + " already has; nothing was run. Adopt it first with " + how + ", then release again", List.of()));
-  }
-
-  /** The finding of a database the application migrated itself. */
-  public static final String ADOPTION = "unadopted-database";
-  private static final int TABLES_NAMED = 10;
-
-  /** The first ten of {@code tables}, and how many more. */
-  public static String named(List<String> tables) {
-    return String.join(", ", tables.subList(0, Math.min(TABLES_NAMED, tables.size())))
-        + (tables.size() > TABLES_NAMED ? " and " + (tables.size() - TABLES_NAMED) + " more" : "");
+    return FlywayAdoption.finding(connection, set, plan);
   }
 
   @Override
@@ -448,37 +411,10 @@ public final class FlywayEngine implements MigrationEngine {
 
   // ---- adopting a database ----------------------------------------------------------------------------------------
 
-  /**
-   * What Flyway's baseline at {@code schema} means here: the tables, what each migration of the set would create and
-   * whether it exists, the version suggested, what to check by hand. Refused when Flyway's history has rows already
-   * (409, naming its version: release instead), when there are no tables (422: nothing to adopt), or when the set has
-   * no such version (422).
-   */
+  /** What Flyway's baseline at {@code schema} means here: see {@link FlywayAdoption#plan}. */
   @Override
   public BaselinePlan baselinePlan(Connection connection, MigrationSet files, String schema) throws SQLException {
-    MigrationVersion version = FlywaySet.parseSchema(schema);
-    FlywaySet set = FlywaySet.of(files);
-    PendingMigration baselined = set.migration(version);
-    if (baselined == null) {
-      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "schema version " + schema
-          + " is not in " + files.origin() + (set.newest() == null ? ", which holds no V… migrations"
-              : "; a baseline records one of its versions (the newest is " + set.newest() + ")"));
-    }
-    FlywayBaselineInspection.Result found = FlywayBaselineInspection.inspect(connection, set);
-    if (found.historyRows() > 0) {
-      throw LockstepException.conflict("the database already has Flyway history (" + found.historyRows() + " row(s) in "
-          + "flyway_schema_history, " + (found.historyVersion() == null ? "no version applied successfully"
-              : "at version " + found.historyVersion()) + "): it is adopted already and a baseline would rewrite what it"
-          + " says; release to move it on (lockstep release), and see lockstep history");
-    }
-    if (found.tables().isEmpty()) {
-      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "the database has no tables (outside PostgreSQL's"
-          + " own schemas and lockstep): there is nothing to adopt; just release (lockstep release --revision R), which"
-          + " applies every migration from the first");
-    }
-    // As the set's file writes it: V001 records 001.
-    return new BaselinePlan(schema, baselined.version(), BASELINE_DESCRIPTION, found.tables(), found.report(version),
-        found.suggested(), found.warnings(version));
+    return FlywayAdoption.plan(connection, files, schema);
   }
 
   /**
