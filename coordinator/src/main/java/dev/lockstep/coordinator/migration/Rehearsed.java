@@ -1,7 +1,11 @@
 package dev.lockstep.coordinator.migration;
 
 import dev.lockstep.protocol.Finding;
+import dev.lockstep.rules.Repairs;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -34,6 +38,25 @@ public record Rehearsed(String failure, List<String> effects, List<DataLoss> dat
   public static Rehearsed failed(String why, PendingMigration failed, List<PendingMigration> notRehearsed,
                                  Set<String> tablesLocked) {
     return new Rehearsed(why, List.of(), List.of(), notRehearsed, tablesLocked, failed, null, List.of());
+  }
+
+  /**
+   * Runs the planned repairs that run in a transaction ahead of the migrations, as the release will; those that cannot
+   * (CREATE INDEX CONCURRENTLY) are left out. Returns the failed rehearsal when one of them fails.
+   */
+  public static Optional<Rehearsed> repairsFail(Statement statement, List<String> repairs) {
+    for (String repair : repairs) {
+      if (!Repairs.isTransactional(repair)) {
+        continue;
+      }
+      try {
+        statement.execute(repair);
+      } catch (SQLException e) {
+        return Optional.of(failed("rehearsal: repair " + repair + " would fail: " + e.getMessage(), null, List.of(),
+            Set.of()));
+      }
+    }
+    return Optional.empty();
   }
 
   /** The same, with the engine's own finding for the failure. */

@@ -8,12 +8,12 @@ import dev.lockstep.coordinator.migration.Rehearsed;
 import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.rules.CatalogDiff;
 import dev.lockstep.rules.CatalogSnapshot;
-import dev.lockstep.rules.Repairs;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -49,16 +49,9 @@ final class CloneRehearsal {
         + " Alembic revision(s)")) {
       try (Connection c = new Connections(clone.url()).open("lockstep-rehearsal")) {
         try (Statement s = c.createStatement()) {
-          for (String repair : repairs) {
-            if (!Repairs.isTransactional(repair)) {
-              continue;
-            }
-            try {
-              s.execute(repair);
-            } catch (SQLException e) {
-              return Rehearsed.failed("rehearsal: repair " + repair + " would fail: " + e.getMessage(), null, List.of(),
-                  Set.of());
-            }
+          Optional<Rehearsed> repairFailed = Rehearsed.repairsFail(s, repairs);
+          if (repairFailed.isPresent()) {
+            return repairFailed.get();
           }
         }
         CatalogSnapshot before = CatalogSnapshot.readRelations(c);

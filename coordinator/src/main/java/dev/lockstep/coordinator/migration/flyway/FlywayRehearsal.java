@@ -19,6 +19,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Runs the planned repairs and then the pending migrations inside one transaction that is always
@@ -53,16 +54,9 @@ public final class FlywayRehearsal {
     try (Statement s = connection.createStatement()) {
       s.execute("SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'");
       s.execute("SET LOCAL statement_timeout = '5min'");
-      for (String repair : repairs) {
-        if (!Repairs.isTransactional(repair)) {
-          continue;
-        }
-        try {
-          s.execute(repair);
-        } catch (SQLException e) {
-          return Rehearsed.failed("rehearsal: repair " + repair + " would fail: " + e.getMessage(), null, List.of(),
-              java.util.Set.of());
-        }
+      Optional<Rehearsed> repairFailed = Rehearsed.repairsFail(s, repairs);
+      if (repairFailed.isPresent()) {
+        return repairFailed.get();
       }
       Savepoint baseline = connection.setSavepoint();
       List<String> effects = new ArrayList<>();
