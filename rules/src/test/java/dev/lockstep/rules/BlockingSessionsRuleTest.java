@@ -1,6 +1,7 @@
 package dev.lockstep.rules;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.lockstep.protocol.Finding;
 import dev.lockstep.protocol.Severity;
@@ -84,7 +85,9 @@ class BlockingSessionsRuleTest {
       int pid = lockInOpenTransaction(holder, "SELECT count(*) FROM post");
       assertThat(findings(InspectionContext.empty())).isEmpty(); // open for less than 60 s: ordinary traffic
 
-      Thread.sleep(1100);
+      // The rule reads the transaction's age from PostgreSQL's clock: wait until PostgreSQL says it is over 1 s.
+      await().atMost(Duration.ofSeconds(10)).until(() -> db.queryLong("SELECT count(*) FROM pg_stat_activity WHERE pid = "
+          + pid + " AND now() - xact_start > interval '1.05 seconds'") == 1);
       List<Finding> findings = findings(InspectionContext.empty().withLongTransaction(Duration.ofSeconds(1)));
       assertThat(findings).singleElement().satisfies(finding -> {
         assertThat(finding.object()).isEqualTo("public.post");
@@ -129,13 +132,8 @@ class BlockingSessionsRuleTest {
     }
   }
 
-  private static void awaitWaiting(int pid) throws InterruptedException {
-    for (int i = 0; i < 100; i++) {
-      if (db.queryLong("SELECT count(*) FROM pg_locks WHERE pid = " + pid + " AND NOT granted") > 0) {
-        return;
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("session " + pid + " never waited for its lock");
+  private static void awaitWaiting(int pid) {
+    await().alias("session " + pid + " waits for its lock").atMost(Duration.ofSeconds(5))
+        .until(() -> db.queryLong("SELECT count(*) FROM pg_locks WHERE pid = " + pid + " AND NOT granted") > 0);
   }
 }
