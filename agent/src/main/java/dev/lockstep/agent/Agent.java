@@ -372,8 +372,7 @@ public final class Agent extends VerticleBase {
     }
     if (action instanceof Action.Retire) {
       LOG.info("retiring: release {} {} service {} to revision {}; this instance ({}) stops taking traffic",
-          desired.releaseId(), desired.phase() == dev.lockstep.protocol.Phase.SWITCHING
-              || desired.phase() == dev.lockstep.protocol.Phase.COMPLETED ? "switched" : "stops the old code of",
+          desired.releaseId(), desired.phase().switchedOrLater() ? "switched" : "stops the old code of",
           config.service(), desired.targetRevision(), state.revision());
       update(state.retired(desired.releaseId(), clock.instant().toString()));
       return Future.succeededFuture();

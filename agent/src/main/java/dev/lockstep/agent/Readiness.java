@@ -61,9 +61,9 @@ public record Readiness(boolean ready, String reason) {
         }
         yield notReleased(revision, released);
       }
-      case SWITCHING, COMPLETED -> {
+      case SWITCHING, CONTRACTING, COMPLETED -> {
         if (!revision.equals(target)) {
-          if (desired.retire() || desired.phase() == Phase.COMPLETED) {
+          if (desired.retire() || desired.phase() != Phase.SWITCHING) {
             yield no("retired: " + release + " moved service " + desired.service() + " to " + target);
           }
           yield revision.equals(released)
@@ -76,7 +76,7 @@ public record Readiness(boolean ready, String reason) {
         }
         boolean switched = local.state() == AgentState.SERVING || local.state() == AgentState.SWITCHED;
         if (switched || revision.equals(released)) {
-          yield yes("serving " + target + (desired.phase() == Phase.COMPLETED ? ", released by " : ", switched by ")
+          yield yes("serving " + target + (desired.phase() == Phase.SWITCHING ? ", switched by " : ", released by ")
               + release);
         }
         yield no("new instance on " + target + ": " + (local.state() == AgentState.FAILED

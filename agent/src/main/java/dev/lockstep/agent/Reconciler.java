@@ -53,7 +53,8 @@ public final class Reconciler {
       case PREPARING, MIGRATING -> sameRelease && PREPARED_NOT_SWITCHED.contains(local.state())
           ? new Action.Nothing(desired)
           : new Action.Prepare(desired);
-      case SWITCHING, COMPLETED -> switchOrServe(local, desired, sameRelease);
+      // CONTRACTING: every server was switched; the coordinator waits for the last old one before it removes anything.
+      case SWITCHING, CONTRACTING, COMPLETED -> switchOrServe(local, desired, sameRelease);
       case ABORTED, FAILED -> !sameRelease || !PREPARED_NOT_SWITCHED.contains(local.state())
           ? new Action.Nothing(desired)
           : desired.hold() && desired.phase() == Phase.FAILED ? new Action.Hold(desired) : new Action.Abort(desired);
@@ -73,14 +74,15 @@ public final class Reconciler {
           ? new Action.Retire(desired) : new Action.Nothing(desired);
       // After the switch only an instance that served before has anything to retire from; a pod of a newer revision
       // that arrived meanwhile waits for its own release as it is.
-      case COMPLETED -> retired || local.releaseId() == null ? new Action.Nothing(desired) : new Action.Retire(desired);
+      case CONTRACTING, COMPLETED -> retired || local.releaseId() == null ? new Action.Nothing(desired)
+          : new Action.Retire(desired);
       case ABORTED, FAILED -> !retired ? new Action.Nothing(desired)
           : desired.hold() && desired.phase() == Phase.FAILED ? new Action.Hold(desired) : new Action.Abort(desired);
     };
   }
 
   private static Action switchOrServe(LocalState local, DesiredState desired, boolean sameRelease) {
-    boolean completed = desired.phase() == Phase.COMPLETED;
+    boolean completed = desired.phase() == Phase.COMPLETED || desired.phase() == Phase.CONTRACTING;
     if (sameRelease && local.state() == SWITCHED) {
       return completed ? new Action.Serve(desired) : new Action.Nothing(desired);
     }

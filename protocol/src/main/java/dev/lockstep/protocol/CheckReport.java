@@ -17,7 +17,14 @@ import java.util.List;
  * @param blocked whether a release would stop in PREFLIGHT
  * @param blockingReason why, naming each object
  * @param elapsedMs how long the check took
+ * @param contract the contract migrations among {@code pending}, which run after the switch (empty without any)
+ * @param contractEffects what they remove and the data they drop, as the rehearsal saw it
  */
 public record CheckReport(String service, String current, String target, List<String> pending, List<Finding> findings,
                           List<String> repairs, Mode mode, String modeReason, boolean blocked, String blockingReason,
-                          long elapsedMs) {}
+                          long elapsedMs, List<String> contract, List<String> contractEffects) {
+  public CheckReport {
+    contract = contract == null ? List.of() : List.copyOf(contract);
+    contractEffects = contractEffects == null ? List.of() : List.copyOf(contractEffects);
+  }
+}

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +18,8 @@ import java.util.stream.Stream;
 /**
  * The canonical digest of a migration set: SHA-256 over the name and bytes of every {@code .sql} file,
  * every Flyway per-script config file ({@code .sql.conf}, which changes how a script runs) and every
- * Alembic revision ({@code .py}), in file-name order. A folder's files are found in subfolders too, as Flyway finds them.
+ * Alembic revision ({@code .py}), in name order. A folder's files are found in subfolders too, as Flyway finds them, by
+ * their file name; only a {@code contract/} subfolder stays in the name ({@link #name}).
  * An agent acknowledges PREPARING with the digest of the folder it staged; the coordinator computes
  * the same function over the (name, bytes) pairs of the set a release carries, and refuses to migrate
  * unless every agent staged exactly that set.
@@ -28,6 +28,9 @@ import java.util.stream.Stream;
  * String carried = MigrationsDigest.of(MigrationsDigest.files(Path.of("db/migrations"))); // the same}</pre>
  */
 public final class MigrationsDigest {
+  /** The subfolder whose migrations run after the switch, once no server runs old code: {@code contract}. */
+  public static final String CONTRACT_FOLDER = "contract";
+
   private MigrationsDigest() {}
 
   /** The digest of a folder, as an agent computes it over what it staged. */
@@ -70,19 +73,30 @@ public final class MigrationsDigest {
       throw new IllegalArgumentException("migrations folder " + folder + " does not exist or is not a folder");
     }
     try (Stream<Path> files = Files.walk(folder)) {
-      List<Path> sql = files
+      List<Path> found = files
           .filter(Files::isRegularFile)
           .filter(p -> isMigrationFile(p.getFileName().toString()))
-          .sorted(Comparator.comparing(p -> p.getFileName().toString()))
           .toList();
       List<Map.Entry<String, byte[]>> pairs = new ArrayList<>();
-      for (Path file : sql) {
-        pairs.add(Map.entry(file.getFileName().toString(), Files.readAllBytes(file)));
+      for (Path file : found) {
+        pairs.add(Map.entry(name(folder, file), Files.readAllBytes(file)));
       }
+      pairs.sort(Map.Entry.comparingByKey());
       return pairs;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read migrations folder " + folder, e);
     }
+  }
+
+  /**
+   * A file's name in the set: its file name, whatever subfolder it is in, except that a file in a folder named {@value
+   * #CONTRACT_FOLDER} (below the set's root) keeps that folder: {@code contract/V7__drop_legacy_name.sql}, a contract
+   * migration (DESIGN.md, "Contract migrations").
+   */
+  static String name(Path root, Path file) {
+    Path parent = root.relativize(file).getParent();
+    boolean contract = parent != null && parent.getFileName().toString().equals(CONTRACT_FOLDER);
+    return (contract ? CONTRACT_FOLDER + "/" : "") + file.getFileName().toString();
   }
 
   /** SHA-256 of one file's bytes, in hex: how a stored set addresses a file's content. */

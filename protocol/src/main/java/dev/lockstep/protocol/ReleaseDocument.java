@@ -33,6 +33,7 @@ import java.util.List;
  * @param requestedFrom the address the start request came from (the connection's, not a forwarded-for header)
  * @param abortedBy who asked to abort it, once someone did; null otherwise
  * @param abortedFrom the address the abort request came from
+ * @param contract its contract migrations and where they are ({@link ContractStatus#NONE} without any)
  */
 public record ReleaseDocument(
     String id,
@@ -59,7 +60,8 @@ public record ReleaseDocument(
     String requestedBy,
     String requestedFrom,
     String abortedBy,
-    String abortedFrom) {
+    String abortedFrom,
+    ContractStatus contract) {
 
   public ReleaseDocument {
     findings = findings == null ? List.of() : List.copyOf(findings);
@@ -68,6 +70,7 @@ public record ReleaseDocument(
     applied = applied == null ? List.of() : List.copyOf(applied);
     agents = agents == null ? List.of() : List.copyOf(agents);
     options = options == null ? ReleaseOptions.defaults() : options;
+    contract = contract == null ? ContractStatus.NONE : contract;
   }
 
   public Builder toBuilder() {
@@ -89,6 +92,7 @@ public record ReleaseDocument(
     private String migrationsDigest;
     private BackupResult backup;
     private String requestedBy, requestedFrom, abortedBy, abortedFrom;
+    private ContractStatus contract;
 
     public Builder() {}
 
@@ -97,7 +101,7 @@ public record ReleaseDocument(
       mode = d.mode; modeReason = d.modeReason; phase = d.phase; reason = d.reason; findings = d.findings;
       repairs = d.repairs; pending = d.pending; applied = d.applied; agents = d.agents; switchSkewMs = d.switchSkewMs;
       epoch = d.epoch; createdAt = d.createdAt; updatedAt = d.updatedAt; options = d.options;
-      migrationsDigest = d.migrationsDigest; backup = d.backup;
+      migrationsDigest = d.migrationsDigest; backup = d.backup; contract = d.contract;
       requestedBy = d.requestedBy; requestedFrom = d.requestedFrom; abortedBy = d.abortedBy; abortedFrom = d.abortedFrom;
     }
 
@@ -126,11 +130,12 @@ public record ReleaseDocument(
     public Builder requestedFrom(String v) { requestedFrom = v; return this; }
     public Builder abortedBy(String v) { abortedBy = v; return this; }
     public Builder abortedFrom(String v) { abortedFrom = v; return this; }
+    public Builder contract(ContractStatus v) { contract = v; return this; }
 
     public ReleaseDocument build() {
       return new ReleaseDocument(id, service, revision, schema, fromSchema, mode, modeReason, phase, reason, findings,
           repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt, options, migrationsDigest,
-          backup, requestedBy, requestedFrom, abortedBy, abortedFrom);
+          backup, requestedBy, requestedFrom, abortedBy, abortedFrom, contract);
     }
   }
 }

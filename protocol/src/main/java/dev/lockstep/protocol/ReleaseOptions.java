@@ -11,12 +11,27 @@ package dev.lockstep.protocol;
  * @param minReady readiness mode: the new instances PREPARING waits for, as decided when the release started (the
  *     request's {@code minReady}, or the serving instances then); null for releases without new instances
  * @param migrationsFrom {@code agents} when the set was taken from the new instances, else null
+ * @param contract {@code defer} ({@code release --contract defer}): the release ends once switched, its contract
+ *     {@code pending} for {@code lockstep contract}; null or {@code auto}: CONTRACTING waits for the old code to go
  */
 public record ReleaseOptions(Mode mode, boolean allowLost, boolean allowDestructive, boolean allowDataLoss,
-                             Integer minReady, String migrationsFrom) {
+                             Integer minReady, String migrationsFrom, String contract) {
+  /** {@code contract}'s values. */
+  public static final String CONTRACT_AUTO = "auto";
+  public static final String CONTRACT_DEFER = "defer";
 
   public ReleaseOptions(Mode mode, boolean allowLost, boolean allowDestructive, boolean allowDataLoss) {
-    this(mode, allowLost, allowDestructive, allowDataLoss, null, null);
+    this(mode, allowLost, allowDestructive, allowDataLoss, null, null, null);
+  }
+
+  public ReleaseOptions(Mode mode, boolean allowLost, boolean allowDestructive, boolean allowDataLoss,
+                        Integer minReady, String migrationsFrom) {
+    this(mode, allowLost, allowDestructive, allowDataLoss, minReady, migrationsFrom, null);
+  }
+
+  /** Whether the operator deferred the contract to {@code lockstep contract}. */
+  public boolean deferContract() {
+    return CONTRACT_DEFER.equals(contract);
   }
 
   public static ReleaseOptions defaults() {
@@ -24,6 +39,6 @@ public record ReleaseOptions(Mode mode, boolean allowLost, boolean allowDestruct
   }
 
   public ReleaseOptions withMinReady(Integer n) {
-    return new ReleaseOptions(mode, allowLost, allowDestructive, allowDataLoss, n, migrationsFrom);
+    return new ReleaseOptions(mode, allowLost, allowDestructive, allowDataLoss, n, migrationsFrom, contract);
   }
 }

@@ -19,10 +19,19 @@ import java.util.Map;
  *     null for as many as there are serving instances when the release starts
  * @param migrationsFrom {@code agents}: carry the set the new instances staged (all must report one digest) instead
  *     of an uploaded set or the coordinator's folder; null otherwise
+ * @param contract {@code defer} or {@code auto} (default): whether CONTRACTING waits for the old code to go, or the
+ *     release ends with its contract pending for {@code lockstep contract}
  */
 public record ReleaseRequest(String service, String revision, String schema, Mode mode, boolean allowLost,
                              boolean allowDestructive, boolean allowDataLoss, Map<String, String> migrations,
-                             Integer minReady, String migrationsFrom) {
+                             Integer minReady, String migrationsFrom, String contract) {
+
+  public ReleaseRequest(String service, String revision, String schema, Mode mode, boolean allowLost,
+                        boolean allowDestructive, boolean allowDataLoss, Map<String, String> migrations,
+                        Integer minReady, String migrationsFrom) {
+    this(service, revision, schema, mode, allowLost, allowDestructive, allowDataLoss, migrations, minReady,
+        migrationsFrom, null);
+  }
 
   /** {@code migrationsFrom}'s one value. */
   public static final String FROM_AGENTS = "agents";
@@ -40,19 +49,25 @@ public record ReleaseRequest(String service, String revision, String schema, Mod
   /** The same request carrying {@code files} (name → Base64 of the bytes). */
   public ReleaseRequest withMigrations(Map<String, String> files) {
     return new ReleaseRequest(service, revision, schema, mode, allowLost, allowDestructive, allowDataLoss, files, minReady,
-        migrationsFrom);
+        migrationsFrom, contract);
   }
 
   /** The same request taking its set from the new instances ({@code --migrations-from agents}). */
   public ReleaseRequest fromAgents() {
     return new ReleaseRequest(service, revision, schema, mode, allowLost, allowDestructive, allowDataLoss, migrations,
-        minReady, FROM_AGENTS);
+        minReady, FROM_AGENTS, contract);
   }
 
   /** The same request waiting for {@code n} new instances in PREPARING. */
   public ReleaseRequest withMinReady(Integer n) {
     return new ReleaseRequest(service, revision, schema, mode, allowLost, allowDestructive, allowDataLoss, migrations, n,
-        migrationsFrom);
+        migrationsFrom, contract);
+  }
+
+  /** The same request with {@code contract} ({@code defer} or {@code auto}). */
+  public ReleaseRequest withContract(String when) {
+    return new ReleaseRequest(service, revision, schema, mode, allowLost, allowDestructive, allowDataLoss, migrations,
+        minReady, migrationsFrom, when);
   }
 
   /** Whether the set comes from the new instances. */
@@ -63,6 +78,6 @@ public record ReleaseRequest(String service, String revision, String schema, Mod
   /** The operator's overrides, as the release document keeps them. */
   public ReleaseOptions options() {
     return new ReleaseOptions(mode == null ? Mode.AUTO : mode, allowLost, allowDestructive, allowDataLoss, minReady,
-        migrationsFrom);
+        migrationsFrom, contract);
   }
 }

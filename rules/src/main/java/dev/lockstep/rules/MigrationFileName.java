@@ -1,5 +1,6 @@
 package dev.lockstep.rules;
 
+import dev.lockstep.protocol.MigrationsDigest;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -31,6 +32,7 @@ import org.flywaydb.core.api.MigrationVersion;
 public record MigrationFileName(String name, Kind kind, String versionText, String description, boolean config) {
   private static final Pattern SCRIPT = Pattern.compile("([VUR])([0-9][0-9._]*)?__(.+)\\.sql");
   private static final String CONFIG = ".conf";
+  private static final String CONTRACT = MigrationsDigest.CONTRACT_FOLDER + "/";
 
   /** The three kinds of Flyway SQL script, by their prefix. */
   public enum Kind {
@@ -56,10 +58,14 @@ public record MigrationFileName(String name, Kind kind, String versionText, Stri
     }
   }
 
-  /** {@code fileName} read as a migration's name (only the name: no folder in front); empty if it is not one. */
+  /**
+   * {@code fileName} read as a migration's name (only the name: no folder in front, but for {@code contract/}, which
+   * marks a contract migration); empty if it is not one.
+   */
   public static Optional<MigrationFileName> parse(String fileName) {
     boolean config = fileName.endsWith(".sql" + CONFIG);
-    String script = config ? fileName.substring(0, fileName.length() - CONFIG.length()) : fileName;
+    String named = fileName.startsWith(CONTRACT) ? fileName.substring(CONTRACT.length()) : fileName;
+    String script = config ? named.substring(0, named.length() - CONFIG.length()) : named;
     Matcher matcher = SCRIPT.matcher(script);
     if (!matcher.matches()) {
       return Optional.empty();
@@ -89,6 +95,11 @@ public record MigrationFileName(String name, Kind kind, String versionText, Stri
     } catch (FlywayException e) {
       return false;
     }
+  }
+
+  /** Whether it is in the {@code contract/} folder: a migration that runs after the switch, once old code is gone. */
+  public boolean contract() {
+    return name.startsWith(CONTRACT);
   }
 
   /** The script's file name: the name itself, or for a {@code .sql.conf} the name of the script it configures. */

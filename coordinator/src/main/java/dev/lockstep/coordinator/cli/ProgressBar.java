@@ -50,14 +50,18 @@ final class ProgressBar {
         : a.state() == AgentState.PREPARED || a.state() == AgentState.SWITCHED;
   }
 
-  /** How far the release is: planning and pre-flight a tenth, preparing, migrating and switching three tenths each. */
+  /**
+   * How far the release is: planning and pre-flight a tenth, preparing and migrating three tenths each, switching a
+   * quarter, the contract the last twentieth.
+   */
   private static double fraction(Phase phase, double agents, double migrations) {
     return switch (phase) {
       case PLANNED -> 0;
       case PREFLIGHT -> 0.05;
       case PREPARING -> 0.1 + 0.3 * agents;
       case MIGRATING -> 0.4 + 0.3 * migrations;
-      case SWITCHING -> 0.7 + 0.3 * agents;
+      case SWITCHING -> 0.7 + 0.25 * agents;
+      case CONTRACTING -> 0.95;
       case COMPLETED -> 1;
       case ABORTED, FAILED -> 0;
     };

@@ -54,10 +54,12 @@ final class GateRoutes {
   static Map<String, Object> judge(DesiredState desired, String revision) {
     String release = desired.releaseId() == null ? null : "release " + desired.releaseId();
     if (revision.equals(desired.targetRevision()) && desired.phase() != null
-        && (desired.phase() == Phase.SWITCHING || desired.phase() == Phase.COMPLETED)) {
-      return answer(true, revision, desired.releaseId(), desired.phase() == Phase.COMPLETED
-          ? "revision " + revision + " is released (" + release + " completed)"
-          : release + " to " + revision + " is switching: the schema for it is in place");
+        && desired.phase().switchedOrLater()) {
+      return answer(true, revision, desired.releaseId(), switch (desired.phase()) {
+        case COMPLETED -> "revision " + revision + " is released (" + release + " completed)";
+        case CONTRACTING -> release + " to " + revision + " switched and waits to contract: the schema for it is in place";
+        default -> release + " to " + revision + " is switching: the schema for it is in place";
+      });
     }
     if (revision.equals(desired.releasedRevision())) {
       return answer(true, revision, desired.releaseId(), "revision " + revision + " is the released revision of service "

@@ -6,6 +6,7 @@ import dev.lockstep.coordinator.set.SetUpload;
 import dev.lockstep.coordinator.store.MigrationSetStore;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.preflight.Checker;
+import dev.lockstep.coordinator.release.PendingContracts;
 import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
@@ -49,6 +50,15 @@ public final class HttpApi {
                               ReleaseService releases, Checker checker, Baselines baselines, ReleaseStore store,
                               MigrationSetStore sets, HealthRoutes health, PrometheusMeterRegistry meters,
                               ApiLimits limits, StagedSets staged, AgentDepartures departures) {
+    return router(vertx, auth, registry, watch, nudges, releases, checker, baselines, store, sets, health, meters, limits,
+        staged, departures, null);
+  }
+
+  /** As above, with {@code lockstep contract}'s route when {@code contracts} is given. */
+  public static Router router(Vertx vertx, Auth auth, AgentRegistry registry, DesiredStateWatch watch, Nudges nudges,
+                              ReleaseService releases, Checker checker, Baselines baselines, ReleaseStore store,
+                              MigrationSetStore sets, HealthRoutes health, PrometheusMeterRegistry meters,
+                              ApiLimits limits, StagedSets staged, AgentDepartures departures, PendingContracts contracts) {
     Router router = Router.router(vertx);
     // The requests that may carry a migration set get room for one; everything else stays at 1 MiB
     // (a route's body handler runs once, so the general one below passes these through).
@@ -73,6 +83,9 @@ public final class HttpApi {
     new MigrationSetRoutes(sets, auth).mount(router);
     new MigrationRoutes(checker, auth).mount(router);
     new BaselineRoutes(baselines, health, auth).mount(router);
+    if (contracts != null) {
+      new ContractRoutes(contracts, auth).mount(router);
+    }
     new DashboardRoutes().mount(router);
     new ApiDocumentRoutes(vertx).mount(router);
     Failures failures = new Failures();

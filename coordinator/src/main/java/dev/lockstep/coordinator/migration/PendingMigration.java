@@ -11,13 +11,20 @@ import dev.lockstep.rules.SqlScript;
  *     Flyway's per-script config file ({@code V40__x.sql.conf} holding {@code executeInTransaction=false}):
  *     it then runs in a step of its own, outside any transaction, exactly as written
  * @param statements {@code sql}'s statements, classified: parsed once, since every question below asks them
+ * @param contract a contract migration (Flyway's {@code contract/} folder, an Alembic revision with {@code
+ *     lockstep_phase = "contract"}): it removes what old code reads, so it runs after the switch, in CONTRACTING
  */
 public record PendingMigration(String version, String description, String script, String sql, boolean undo,
-                               boolean executeInTransaction, SqlScript statements) {
+                               boolean executeInTransaction, SqlScript statements, boolean contract) {
 
   public PendingMigration(String version, String description, String script, String sql, boolean undo,
                           boolean executeInTransaction) {
-    this(version, description, script, sql, undo, executeInTransaction, SqlScript.parse(sql));
+    this(version, description, script, sql, undo, executeInTransaction, SqlScript.parse(sql), false);
+  }
+
+  public PendingMigration(String version, String description, String script, String sql, boolean undo,
+                          boolean executeInTransaction, boolean contract) {
+    this(version, description, script, sql, undo, executeInTransaction, SqlScript.parse(sql), contract);
   }
 
   /**
@@ -25,8 +32,9 @@ public record PendingMigration(String version, String description, String script
    * {@code transactional} is false for a revision that opens an {@code autocommit_block} (it commits what ran
    * before it and runs outside a transaction), so the plan shows it as a step of its own.
    */
-  public static PendingMigration revision(String id, String message, String file, boolean undo, boolean transactional) {
-    return new PendingMigration(id, message, file, "", undo, transactional, SqlScript.parse(""));
+  public static PendingMigration revision(String id, String message, String file, boolean undo, boolean transactional,
+                                          boolean contract) {
+    return new PendingMigration(id, message, file, "", undo, transactional, SqlScript.parse(""), contract);
   }
 
   /** Whether this is an Alembic revision ({@link #revision}) rather than a Flyway script. */
@@ -36,7 +44,12 @@ public record PendingMigration(String version, String description, String script
 
   /** The same script, named by {@code version} as the history writes it ({@code 001} where the file says {@code U1}). */
   public PendingMigration withVersion(String version) {
-    return new PendingMigration(version, description, script, sql, undo, executeInTransaction, statements);
+    return new PendingMigration(version, description, script, sql, undo, executeInTransaction, statements, contract);
+  }
+
+  /** The same migration, run as an ordinary one (a first release: no old code exists to wait for). */
+  public PendingMigration expanding() {
+    return new PendingMigration(version, description, script, sql, undo, executeInTransaction, statements, false);
   }
 
   /** {@code V3 (add order fk)}, or {@code U3 (add order fk)} for its undo — how messages name a migration. */

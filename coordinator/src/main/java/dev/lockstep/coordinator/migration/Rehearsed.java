@@ -22,9 +22,13 @@ import java.util.Set;
  * @param blocking the finding that says why it failed in the engine's own terms, when the generic {@code rehearsal}
  *     finding would say less (a script that tried to commit, and how to mark it); null otherwise
  * @param notes findings the engine adds whatever happens (how it rehearsed, and what that cannot catch)
+ * @param contractEffects what the contract migrations (rehearsed after the others) remove or change: what they are
+ *     for, so it does not make the release {@code maintenance}
+ * @param contractDataLoss the data the contract migrations drop: a warning, not a block
  */
 public record Rehearsed(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
-                        Set<String> tablesLocked, PendingMigration failedMigration, Finding blocking, List<Finding> notes) {
+                        Set<String> tablesLocked, PendingMigration failedMigration, Finding blocking, List<Finding> notes,
+                        List<String> contractEffects, List<DataLoss> contractDataLoss) {
 
   public Rehearsed {
     effects = List.copyOf(effects);
@@ -32,6 +36,14 @@ public record Rehearsed(String failure, List<String> effects, List<DataLoss> dat
     notRehearsed = List.copyOf(notRehearsed);
     tablesLocked = Set.copyOf(tablesLocked);
     notes = List.copyOf(notes);
+    contractEffects = contractEffects == null ? List.of() : List.copyOf(contractEffects);
+    contractDataLoss = contractDataLoss == null ? List.of() : List.copyOf(contractDataLoss);
+  }
+
+  /** A rehearsal of a release without contract migrations. */
+  public Rehearsed(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
+                   Set<String> tablesLocked, PendingMigration failedMigration, Finding blocking, List<Finding> notes) {
+    this(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, blocking, notes, List.of(), List.of());
   }
 
   /** A rehearsal that failed before or at {@code failed} (may be null), saying {@code why}. */
@@ -61,13 +73,15 @@ public record Rehearsed(String failure, List<String> effects, List<DataLoss> dat
 
   /** The same, with the engine's own finding for the failure. */
   public Rehearsed blockedBy(Finding finding) {
-    return new Rehearsed(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, finding, notes);
+    return new Rehearsed(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, finding, notes,
+        contractEffects, contractDataLoss);
   }
 
   /** The same, with {@code more} notes. */
   public Rehearsed noting(List<Finding> more) {
     List<Finding> all = new java.util.ArrayList<>(notes);
     all.addAll(more);
-    return new Rehearsed(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, blocking, all);
+    return new Rehearsed(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, blocking, all,
+        contractEffects, contractDataLoss);
   }
 }

@@ -60,7 +60,8 @@ public final class Checker {
         PreflightReport report = preflight.run(c, set, plan, request.options());
         return new CheckReport(service, plan.current(), plan.target(), plan.pendingLabels(), report.findings(),
             report.repairs(), report.mode().mode(), report.mode().reason(), report.blocked(),
-            report.blocked() ? report.blockingReason() : null, (System.nanoTime() - started) / 1_000_000);
+            report.blocked() ? report.blockingReason() : null, (System.nanoTime() - started) / 1_000_000,
+            plan.contract().stream().map(m -> m.label()).toList(), report.contract());
       }
     }, false);
   }

@@ -97,6 +97,20 @@ public final class Preflight {
                 + (options.allowDataLoss() ? "; allowed by --allow-data-loss" : "; pass --allow-data-loss if that is intended"),
             List.of()));
       }
+      // What the contract removes is what it is for: it runs after the switch, once no server runs code that reads it,
+      // so it warns with the data it drops instead of blocking, and does not make the release maintenance.
+      List<String> contract = new ArrayList<>(rehearsal.contractEffects());
+      for (DataLoss loss : rehearsal.contractDataLoss()) {
+        contract.add("drops " + loss.describe());
+        findings.add(new Finding(CONTRACT_DATA_LOSS, Severity.WARN, loss.object(), "the contract drops " + loss.describe()
+            + " after the switch, once no server runs code that reads it", List.of()));
+      }
+      if (!plan.contract().isEmpty()) {
+        findings.add(new Finding(CONTRACT, Severity.INFO, "migrations", plan.contract().size() + " contract migration(s) ("
+            + String.join(", ", plan.contract().stream().map(PendingMigration::label).toList()) + ") run after the switch,"
+            + " once every server runs the release's revision" + (contract.isEmpty() ? "" : ": "
+            + String.join("; ", contract)), List.of()));
+      }
       List<String> effects = new ArrayList<>(rehearsal.effects());
       // What was not rehearsed is assumed to be the worst: conservative, and said.
       for (PendingMigration m : rehearsal.notRehearsed()) {
@@ -109,12 +123,16 @@ public final class Preflight {
             + String.join("; ", rehearsal.effects()) + ": old servers would break while they keep serving; use --mode"
             + " maintenance, or pass --allow-destructive to force online", List.of()));
       }
-      return new PreflightReport(findings, repairs, mode, rehearsal.failure() == null);
+      return new PreflightReport(findings, repairs, mode, rehearsal.failure() == null, contract);
     } finally {
       connection.rollback();
       connection.setAutoCommit(true);
     }
   }
+
+  /** The findings of a release's contract: what runs after the switch, and the data it drops (a warning). */
+  public static final String CONTRACT = "contract";
+  public static final String CONTRACT_DATA_LOSS = "contract-data-loss";
 
   static ModeDecision decide(ReleaseOptions options, List<String> effects) {
     return switch (options.mode()) {

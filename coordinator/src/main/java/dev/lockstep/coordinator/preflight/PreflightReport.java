@@ -13,11 +13,19 @@ import java.util.stream.Collectors;
  * @param repairs the repair statements planned, in order
  * @param mode the mode and why
  * @param rehearsed whether the migrations were rehearsed (false if a rule blocked first)
+ * @param contract what the contract migrations remove, and the data they drop ({@code drops column public.users.legacy_name,
+ *     1204 non-NULL value(s)}); empty without contract migrations or before they were rehearsed
  */
-public record PreflightReport(List<Finding> findings, List<String> repairs, ModeDecision mode, boolean rehearsed) {
+public record PreflightReport(List<Finding> findings, List<String> repairs, ModeDecision mode, boolean rehearsed,
+                              List<String> contract) {
   public PreflightReport {
     findings = List.copyOf(findings);
     repairs = List.copyOf(repairs);
+    contract = contract == null ? List.of() : List.copyOf(contract);
+  }
+
+  public PreflightReport(List<Finding> findings, List<String> repairs, ModeDecision mode, boolean rehearsed) {
+    this(findings, repairs, mode, rehearsed, List.of());
   }
 
   public boolean blocked() {

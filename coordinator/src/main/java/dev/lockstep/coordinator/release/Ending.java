@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
  *   <li>MIGRATING, schema moved (a non-atomic release stopped part-way, in this run or an earlier one):
  *       FAILED; maintenance agents hold, not serving; online agents abort (the release only adds).
  *   <li>SWITCHING: FAILED; agents are told nothing new, those that switched stay switched.
+ *   <li>CONTRACTING: COMPLETED, the contract {@code failed} (it is one transaction: nothing of it stayed).
  * </ul>
  */
 public final class Ending {
@@ -71,13 +72,30 @@ public final class Ending {
     return schemaNow.compose(now -> {
       End end = decide(stored, e, now);
       log.warn("release {} {}: {}", stored.id(), end.phase(), end.reason());
-      ReleaseDocument ended = stored.toBuilder().phase(end.phase()).reason(end.reason()).build();
+      ReleaseDocument ended = ended(stored, end);
       boolean told = stored.phase().ordinal() >= Phase.PREPARING.ordinal();
       Future<ReleaseDocument> written = told && end.instruction() != FleetInstruction.NONE
           ? journal.tell(ended, end.phase() + ": " + end.reason(), end.instruction() == FleetInstruction.HOLD)
           : journal.write(ended, end.phase() + ": " + end.reason());
       return written.<Void>mapEmpty().recover(err -> noted(stored, end.phase().name(), err));
     });
+  }
+
+  /**
+   * The release as it ends: its terminal phase and reason, and its contract — failed, when a CONTRACTING run could not
+   * go on (the release itself completed); not run, when the release ended before CONTRACTING.
+   */
+  static ReleaseDocument ended(ReleaseDocument stored, End end) {
+    if (stored.phase() == Phase.CONTRACTING) {
+      return stored.toBuilder().phase(end.phase()).contract(stored.contract().failed(end.reason()
+          + "; the schema is as it was before the contract; apply it with lockstep contract --service " + stored.service()))
+          .build();
+    }
+    ReleaseDocument.Builder ended = stored.toBuilder().phase(end.phase()).reason(end.reason());
+    if (stored.contract().any()) {
+      ended.contract(stored.contract().notRun("the release ended " + end.phase() + " before its contract"));
+    }
+    return ended.build();
   }
 
   /** The end of a release stored at {@code stored.phase()} that stopped with {@code e}, the schema now at {@code schemaNow}. */
@@ -106,6 +124,10 @@ public final class Ending {
       case SWITCHING -> {
         return new End(Phase.FAILED, reason + "; the schema is at " + stored.schema()
             + ", agents that switched stay switched and the others catch up when they can", FleetInstruction.NONE);
+      }
+      case CONTRACTING -> {
+        // Every server switched: the release itself is done; only its contract did not run.
+        return new End(Phase.COMPLETED, reason, FleetInstruction.NONE);
       }
       default -> throw new IllegalStateException("release " + stored.id() + " is already " + stored.phase());
     }

@@ -159,7 +159,7 @@ public final class FleetCheck {
    * Whether the fleet is told {@code retire}: readiness-mode instances on another revision stop taking traffic. In
    * maintenance mode from PREPARING on, before the schema changes; in online mode only once every new instance still
    * there has switched (turned ready), so the service is never left without a ready instance while new pods are slower
-   * than old ones (a switch hook, a slow probe); and at COMPLETED. Never after a release that ended badly.
+   * than old ones (a switch hook, a slow probe); and at CONTRACTING and COMPLETED. Never after a release that ended badly.
    */
   public static boolean retire(ReleaseDocument doc) {
     return switch (doc.phase()) {
@@ -167,7 +167,7 @@ public final class FleetCheck {
       case SWITCHING -> doc.mode() == Mode.MAINTENANCE || doc.agents().stream()
           .filter(a -> a.role() == ReleaseRole.NEW && !a.gone())
           .allMatch(a -> a.switchedAt() != null && (a.state() == AgentState.SWITCHED || a.state() == AgentState.SERVING));
-      case COMPLETED -> true;
+      case CONTRACTING, COMPLETED -> true;
       default -> false;
     };
   }

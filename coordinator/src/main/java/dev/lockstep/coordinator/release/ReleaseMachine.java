@@ -21,7 +21,7 @@ public final class ReleaseMachine {
   private final Map<Phase, Transition> table = new EnumMap<>(Phase.class);
 
   public ReleaseMachine(Planning planning, Preflighting preflighting, Preparing preparing, Migrating migrating,
-                        Switching switching) {
+                        Switching switching, Contracting contracting) {
     table.put(Phase.PLANNED, new Transition(planning, Set.of(Phase.PREFLIGHT),
         "nothing has happened yet: plan again from the schema the database is at"));
     table.put(Phase.PREFLIGHT, new Transition(preflighting, Set.of(Phase.PREPARING),
@@ -32,8 +32,11 @@ public final class ReleaseMachine {
     table.put(Phase.MIGRATING, new Transition(migrating, Set.of(Phase.SWITCHING),
         "the migration tool's history (Flyway's, Alembic's) says what committed: repairs are re-planned, only pending migrations run; a failure"
             + " ends FAILED and tells agents to hold when an earlier step (of any run) moved the schema"));
-    table.put(Phase.SWITCHING, new Transition(switching, Set.of(Phase.COMPLETED),
+    table.put(Phase.SWITCHING, new Transition(switching, Set.of(Phase.CONTRACTING, Phase.COMPLETED),
         "the schema is at the target and agents were told to switch: wait for their switches again; never go back"));
+    table.put(Phase.CONTRACTING, new Transition(contracting, Set.of(Phase.COMPLETED),
+        "every agent switched: wait again for the old code to go (the timeout starts again), then plan the contract from"
+            + " the tool's history, so one that committed before the crash is recorded as applied, never run twice"));
   }
 
   /** The row of {@code phase}; null for a terminal phase. */

@@ -1,5 +1,7 @@
 package dev.lockstep.coordinator.release;
 
+import dev.lockstep.protocol.ContractStatus;
+import dev.lockstep.protocol.ReleaseOptions;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.CoordinatorConfig;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
@@ -118,11 +120,20 @@ public final class ReleaseService {
       return Future.failedFuture(LockstepException.badRequest("give the migration set either as migrations (an upload) or"
           + " as migrationsFrom: agents, not both"));
     }
+    if (request.contract() != null && !request.contract().equals(ReleaseOptions.CONTRACT_AUTO)
+        && !request.contract().equals(ReleaseOptions.CONTRACT_DEFER)) {
+      return Future.failedFuture(LockstepException.badRequest("contract takes auto (wait for the old code to go, then"
+          + " apply it) or defer (leave it pending for lockstep contract); got '" + request.contract() + "'"));
+    }
     if (request.minReady() != null && request.minReady() < 0) {
       return Future.failedFuture(LockstepException.badRequest("minReady must be 0 or more (got " + request.minReady()
           + ")"));
     }
-    return registry.list(service)
+    return store.pendingContract(service)
+        .compose(pending -> pending.isEmpty() ? registry.list(service) : Future.failedFuture(LockstepException.conflict(
+            "release " + pending.get().id() + " (revision " + pending.get().revision() + ") left its contract pending ("
+                + String.join(", ", pending.get().contract().migrations()) + "): " + pending.get().contract().reason()
+                + "; a new release cannot start before it, or it would run on a schema whose removals are still due")))
         .compose(agents -> {
           // An ephemeral agent (a pod) never comes back under its id: lost, it blocks nothing and is soon forgotten.
           List<AgentStatus> lost = agents.stream().filter(a -> a.state() == AgentState.LOST && !a.ephemeral()).toList();
@@ -156,6 +167,7 @@ public final class ReleaseService {
               .options(request.options().withMinReady(planned.minReady()))
               .phase(Phase.PLANNED)
               .pending(plan.pendingLabels())
+              .contract(ContractStatus.waiting(plan.contract().stream().map(m -> m.label()).toList()))
               .createdAt(now)
               .updatedAt(now)
               .migrationsDigest(planned.set().digest())

@@ -14,8 +14,9 @@ import java.util.List;
 import dev.lockstep.protocol.ReleaseAgent;
 
 /**
- * SWITCHING: the schema is at the target and every participant was told, in the transaction that
- * entered the phase, to switch at once. Waits for each switch, then COMPLETED with the switch skew.
+ * SWITCHING: the schema is at the target (but for the contract migrations) and every participant was told, in the
+ * transaction that entered the phase, to switch at once. Waits for each switch, then COMPLETED with the switch skew, or
+ * CONTRACTING when the release has contract migrations.
  * The schema never goes back from here: an agent that cannot switch fails the release, and the others stay switched.
  */
 public final class Switching implements PhaseStep {
@@ -73,6 +74,13 @@ public final class Switching implements PhaseStep {
       Long skew = FleetCheck.skewMs(switched.agents());
       if (skew != null) {
         metrics.switchSkew(skew);
+      }
+      if (switched.contract().any()) {
+        // The removals wait for the last server on another revision: CONTRACTING, told to the fleet (as switched).
+        return attempt.journal().tell(switched.toBuilder().phase(Phase.CONTRACTING).switchSkewMs(skew).build(),
+            "CONTRACTING: " + describe(switched) + (skew == null ? "" : ", switch skew " + skew + " ms") + "; the contract ("
+                + String.join(", ", switched.contract().migrations()) + ") waits until no agent runs another revision",
+            false);
       }
       return attempt.journal().tell(switched.toBuilder().phase(Phase.COMPLETED).switchSkewMs(skew).build(),
           "COMPLETED in " + Durations.format(Duration.between(Instant.parse(switched.createdAt()), clock.instant())) + "; "

@@ -18,6 +18,9 @@ import dev.lockstep.coordinator.preflight.Preflight;
 import dev.lockstep.coordinator.release.AutoRelease;
 import dev.lockstep.coordinator.release.Backup;
 import dev.lockstep.coordinator.release.CarriedSets;
+import dev.lockstep.coordinator.release.ContractGauge;
+import dev.lockstep.coordinator.release.Contracting;
+import dev.lockstep.coordinator.release.PendingContracts;
 import dev.lockstep.coordinator.release.Ending;
 import dev.lockstep.coordinator.release.FleetWait;
 import dev.lockstep.coordinator.release.Journals;
@@ -34,6 +37,7 @@ import dev.lockstep.coordinator.release.ReleaseService;
 import dev.lockstep.coordinator.release.RepairStep;
 import dev.lockstep.coordinator.release.RunFence;
 import dev.lockstep.coordinator.release.StagedSets;
+import dev.lockstep.coordinator.release.StepRunner;
 import dev.lockstep.coordinator.release.Switching;
 import dev.lockstep.coordinator.store.AgentDepartures;
 import dev.lockstep.coordinator.store.Connections;
@@ -158,6 +162,7 @@ public final class Coordinator {
   private Nudges nudges;
   private FleetMetrics fleetMetrics;
   private ReleasePhaseGauge phaseGauge;
+  private ContractGauge contractGauge;
   private ReleaseService releases;
   private AutoRelease arrivals;
 
@@ -288,18 +293,25 @@ public final class Coordinator {
     Preflight preflight = new Preflight(settings.rules(), inspection, engine);
     ReleaseMetrics releaseMetrics = new ReleaseMetrics(meters);
     FleetWait fleetWait = new FleetWait(registry, nudges, clock, config.lostAfter(), pacing.fleetFallback());
+    StepRunner steps = new StepRunner(vertx, engine, migrationPool, config.lockTimeout(), config.timings().retryWait(),
+        instanceId);
     ReleaseMachine machine = new ReleaseMachine(
         new Planning(engine, migrationPool),
         new Preflighting(engine, preflight, connections, registry, migrationPool),
         new Preparing(fleetWait, config.prepareTimeout(), new Backup(settings.backupCommand(), settings.backupTimeout(),
             config.database().libpqUrl(), clock), migrationPool),
-        new Migrating(vertx, engine, new RepairStep(connections, settings.rules(), inspection, config.lockTimeout(),
-            releaseMetrics), migrationPool, config.lockTimeout(), config.timings().retryWait(), instanceId),
-        new Switching(fleetWait, config.switchTimeout(), releaseMetrics, clock));
+        new Migrating(engine, new RepairStep(connections, settings.rules(), inspection, config.lockTimeout(),
+            releaseMetrics), steps, migrationPool),
+        new Switching(fleetWait, config.switchTimeout(), releaseMetrics, clock),
+        new Contracting(registry, nudges, engine, steps, migrationPool, config.contractTimeout(), pacing.fleetFallback(),
+            clock));
     ServiceLock.Factory locks = new ServiceLock.Factory(vertx, redisson);
-    ReleaseRuns runs = new ReleaseRuns(locks, new RunFence(connections, migrationPool, instanceId),
-        new CarriedSets(sets, engine, migrationPool), new Journals(store, watch, nudges, clock), machine,
+    RunFence runFence = new RunFence(connections, migrationPool, instanceId);
+    CarriedSets carriedSets = new CarriedSets(sets, engine, migrationPool);
+    ReleaseRuns runs = new ReleaseRuns(locks, runFence, carriedSets, new Journals(store, watch, nudges, clock), machine,
         new Ending(engine, migrationPool, instanceId), releaseMetrics);
+    PendingContracts contracts = new PendingContracts(config.service(), store, registry, locks, runFence, carriedSets,
+        engine, migrationPool, clock);
     releases = new ReleaseService(vertx, config.service(), config.timings(), store, registry, engine, migrationPool, runs,
         nudges, clock, new NewInstances(vertx, sets, staged));
     arrivals = settings.autoRelease() ? new AutoRelease(vertx, config.service(), registry, store, releases,
@@ -311,6 +323,7 @@ public final class Coordinator {
         AuthFailureBudget.of(settings.limits(), clock));
     fleetMetrics = new FleetMetrics(vertx, registry, meters, config.service());
     phaseGauge = new ReleasePhaseGauge(vertx, store, meters, config.service(), clock);
+    contractGauge = new ContractGauge(vertx, store, meters, config.service());
 
     CountDownLatch ready = new CountDownLatch(1);
     Throwable[] failure = new Throwable[1];
@@ -319,10 +332,11 @@ public final class Coordinator {
         .onSuccess(x -> {
           fleetMetrics.start();
           phaseGauge.start();
+          contractGauge.start();
         })
         .compose(x -> {
           http.serve(HttpApi.router(vertx, auth, registry, watch, nudges, releases, checker, baselines, store, sets, health,
-              meters, settings.limits(), staged, departures));
+              meters, settings.limits(), staged, departures, contracts));
           releases.watchForOrphans();
           return releases.resumeUnfinished();
         })
@@ -383,6 +397,7 @@ public final class Coordinator {
     log.info("coordinator handed over in {} ms", (System.nanoTime() - began) / 1_000_000);
     fleetMetrics.stop();
     phaseGauge.stop();
+    contractGauge.stop();
     watch.stop();
     nudges.stop();
     closeAll();

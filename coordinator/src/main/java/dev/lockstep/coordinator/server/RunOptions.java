@@ -19,6 +19,11 @@ public final class RunOptions {
   @Option(names = "--switch-timeout", defaultValue = "${env:LOCKSTEP_SWITCH_TIMEOUT:-5m}", description = "how long SWITCHING waits for every agent (default 5m)")
   String switchTimeout;
 
+  @Option(names = "--contract-timeout", defaultValue = "${env:LOCKSTEP_CONTRACT_TIMEOUT:-10m}",
+      description = "how long CONTRACTING waits for the last agent on another revision before the release completes"
+          + " with its contract pending, for lockstep contract (default 10m)")
+  String contractTimeout;
+
   @Option(names = "--lock-timeout", defaultValue = "${env:LOCKSTEP_LOCK_TIMEOUT:-10s}", description = "lock_timeout of migration statements (default 10s)")
   String lockTimeout;
 

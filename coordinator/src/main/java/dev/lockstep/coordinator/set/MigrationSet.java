@@ -99,19 +99,31 @@ public final class MigrationSet {
           + ") with other migration files (" + printable(sql) + "); a set is either an Alembic versions folder or Flyway"
           + " SQL migrations");
     }
+    names.stream().filter(n -> n.startsWith(CONTRACT_PREFIX)).findFirst().ifPresent(n -> {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, origin + " holds " + printable(n) + ": Alembic"
+          + " reads no " + CONTRACT_PREFIX + " folder; mark a contract revision with lockstep_phase = \"contract\" at the"
+          + " top of its module instead");
+    });
     return Kind.ALEMBIC;
   }
 
-  /** Whether {@code name} is a plain file name of at most {@link #MAX_NAME_BYTES} bytes: no path, no control character. */
+  /**
+   * Whether {@code name} is a plain file name of at most {@link #MAX_NAME_BYTES} bytes (no path, no control character),
+   * or one in the contract folder: {@code contract/V7__drop_legacy_name.sql} ({@link MigrationsDigest#CONTRACT_FOLDER}).
+   */
   public static boolean plainName(String name) {
-    return !name.isEmpty() && name.getBytes(StandardCharsets.UTF_8).length <= MAX_NAME_BYTES
-        && name.chars().noneMatch(c -> c < 0x20 || c == 0x7f || c == '/' || c == '\\');
+    String file = name.startsWith(CONTRACT_PREFIX) ? name.substring(CONTRACT_PREFIX.length()) : name;
+    return !file.isEmpty() && file.getBytes(StandardCharsets.UTF_8).length <= MAX_NAME_BYTES
+        && file.chars().noneMatch(c -> c < 0x20 || c == 0x7f || c == '/' || c == '\\');
   }
+
+  /** {@code contract/}: what a contract migration's name starts with. */
+  public static final String CONTRACT_PREFIX = MigrationsDigest.CONTRACT_FOLDER + "/";
 
   private static void checkPlainName(String origin, String name) {
     if (!plainName(name)) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "file '" + printable(name) + "' in " + origin
-          + " is not a plain file name of at most " + MAX_NAME_BYTES + " bytes");
+          + " is not a plain file name of at most " + MAX_NAME_BYTES + " bytes (or one in " + CONTRACT_PREFIX + ")");
     }
   }
 

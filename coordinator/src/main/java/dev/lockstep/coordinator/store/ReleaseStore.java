@@ -5,6 +5,7 @@ import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.MigrationHistory;
+import dev.lockstep.protocol.ContractState;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseEvent;
@@ -310,6 +311,40 @@ public final class ReleaseStore {
           DesiredState d = Json.read(row.getString(1), DesiredState.class);
           return d.withIndex(row.getLong(0)).withReleasedRevision(row.getString(2));
         }));
+  }
+
+  /**
+   * The service's latest COMPLETED release, if its contract is {@code pending}: the one thing that keeps a new release
+   * from starting (DESIGN.md, "Contract migrations").
+   */
+  public Future<Optional<ReleaseDocument>> pendingContract(String service) {
+    return latestCompleted(service).map(latest -> latest.filter(d -> d.contract().state() == ContractState.PENDING));
+  }
+
+  /** The service's latest COMPLETED release: the only one whose contract {@code lockstep contract} may apply. */
+  public Future<Optional<ReleaseDocument>> latestCompleted(String service) {
+    return retrying(() -> pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE service = $1"
+            + " AND phase = 'COMPLETED' ORDER BY created_at DESC LIMIT 1")
+        .execute(Tuple.of(service))
+        .map(rows -> rows.size() == 0 ? Optional.<ReleaseDocument>empty()
+            : Optional.of(Json.read(rows.iterator().next().getString(0), ReleaseDocument.class))));
+  }
+
+  /**
+   * Stores a COMPLETED release's new contract ({@code lockstep contract}) and one event, fenced by {@code epoch} and
+   * compare-and-set on the contract's state: it changes only while it is still {@code expected}.
+   *
+   * @throws LockstepException {@code FENCED} when the epoch moved or the contract is no longer {@code expected}
+   */
+  public Future<ReleaseDocument> updateContract(ReleaseDocument doc, ContractState expected, long epoch, String event) {
+    return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
+        .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET document = $2::text::jsonb" + KEEP_ABORT_AUDIT
+                + ", updated_at = $3 WHERE id = $1 AND phase = 'COMPLETED' AND document->'contract'->>'state' = $4")
+            .execute(Tuple.of(doc.id(), Json.write(doc), now(), expected.wireName())))
+        .compose(rows -> rows.rowCount() == 1 ? appendEvent(conn, doc.id(), Phase.COMPLETED, event)
+            : Future.failedFuture(new LockstepException(LockstepException.Code.FENCED, "the contract of release "
+                + doc.id() + " is no longer " + expected.wireName() + " (another coordinator applied it)")))
+        .map(doc)));
   }
 
   /** Every revision a release of {@code service} ever moved to, whatever its end: what release on arrival leaves be. */

@@ -8,9 +8,9 @@ import io.vertx.core.Future;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** The transition table: forward only, one step at a time, nothing out of a terminal phase. */
+/** The transition table: forward only, one step at a time (CONTRACTING may be skipped), nothing out of a terminal phase. */
 class ReleaseMachineTest {
-  private static final ReleaseMachine MACHINE = new ReleaseMachine(null, null, null, null, null);
+  private static final ReleaseMachine MACHINE = new ReleaseMachine(null, null, null, null, null, null);
 
   @Test
   void eachNonTerminalPhaseMovesOnlyToTheNextAndSaysWhatResumingThereMeans() {
@@ -18,7 +18,9 @@ class ReleaseMachineTest {
     assertThat(MACHINE.at(Phase.PREFLIGHT).next()).isEqualTo(Set.of(Phase.PREPARING));
     assertThat(MACHINE.at(Phase.PREPARING).next()).isEqualTo(Set.of(Phase.MIGRATING));
     assertThat(MACHINE.at(Phase.MIGRATING).next()).isEqualTo(Set.of(Phase.SWITCHING));
-    assertThat(MACHINE.at(Phase.SWITCHING).next()).isEqualTo(Set.of(Phase.COMPLETED));
+    // A release with contract migrations goes through CONTRACTING; one without goes straight to COMPLETED.
+    assertThat(MACHINE.at(Phase.SWITCHING).next()).isEqualTo(Set.of(Phase.CONTRACTING, Phase.COMPLETED));
+    assertThat(MACHINE.at(Phase.CONTRACTING).next()).isEqualTo(Set.of(Phase.COMPLETED));
     for (Phase phase : Phase.values()) {
       if (!phase.isTerminal()) {
         assertThat(MACHINE.at(phase).resume()).as(phase.name()).isNotBlank();

@@ -227,13 +227,63 @@ public final class AlembicEngine implements MigrationEngine {
           && !current.containsAll(target))) {
         String to = target.iterator().next();
         List<PendingMigration> undo = graph.downgrade(current, to).stream()
-            .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), true, transactional(set, r))).toList();
+            .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), true, transactional(set, r), false)).toList();
         return new MigrationPlan(currentLabel, to, undo);
       }
-      List<PendingMigration> up = graph.upgrade(current, target).stream()
-          .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), false, transactional(set, r))).toList();
-      return new MigrationPlan(currentLabel, String.join(",", target), up);
+      List<AlembicRevisions.Revision> revisions = graph.upgrade(current, target);
+      RevisionModules modules = modules(set);
+      List<PendingMigration> up = revisions.stream().map(r -> PendingMigration.revision(r.id(), r.message(), r.file(),
+          false, transactional(set, r), contract(modules, r))).toList();
+      return MigrationPlan.upgrade(currentLabel, String.join(",", target), contractLast(graph, up));
     }
+  }
+
+  /**
+   * Whether {@code r}'s module marks it a contract revision ({@code lockstep_phase = "contract"} at top level).
+   *
+   * @throws LockstepException UNPROCESSABLE for any other {@code lockstep_phase}, naming the file
+   */
+  private static boolean contract(RevisionModules modules, AlembicRevisions.Revision r) {
+    RevisionModules.Module module = modules.of(r.file());
+    if (module.phaseError() != null) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "revision " + r.id() + " (" + r.file() + "): "
+          + module.phaseError() + ", e.g. lockstep_phase = \"contract\"");
+    }
+    if (module.phase() != null && !module.phase().equals(CONTRACT_PHASE)) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "revision " + r.id() + " (" + r.file() + ") sets"
+          + " lockstep_phase = \"" + module.phase() + "\"; the one phase Lockstep knows is \"" + CONTRACT_PHASE + "\" (leave it"
+          + " out for an ordinary revision)");
+    }
+    return module.phase() != null;
+  }
+
+  /** {@code lockstep_phase}'s one value. */
+  static final String CONTRACT_PHASE = "contract";
+
+  /**
+   * The upgrade with its contract revisions moved after the others, which is the order CONTRACTING needs and one
+   * Alembic can run, as long as no other revision descends from a contract revision; one that does must run after it,
+   * so the release is refused naming both.
+   */
+  private static List<PendingMigration> contractLast(AlembicRevisions graph, List<PendingMigration> up) {
+    List<PendingMigration> contract = up.stream().filter(PendingMigration::contract).toList();
+    if (contract.isEmpty()) {
+      return up;
+    }
+    for (PendingMigration c : contract) {
+      for (PendingMigration m : up) {
+        if (!m.contract() && graph.closure(Set.of(m.version())).contains(c.version())) {
+          throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "contract revision " + c.version() + " ("
+              + c.script() + ") comes before revision " + m.version() + " (" + m.script() + "), which descends from it"
+              + " and is not a contract revision: a release's contract revisions run after the switch, so they must come"
+              + " after all its other revisions; mark " + m.version() + " as contract too, or release in two steps (first"
+              + " to " + c.version() + ", then the rest)");
+        }
+      }
+    }
+    List<PendingMigration> ordered = new ArrayList<>(up.stream().filter(m -> !m.contract()).toList());
+    ordered.addAll(contract);
+    return ordered;
   }
 
   /** The revisions {@code requested} names: the heads (null, {@code head}, {@code heads}), one revision, or {@code -N}. */
@@ -418,25 +468,28 @@ public final class AlembicEngine implements MigrationEngine {
   }
 
   /**
-   * Runs alembic unfenced against another database (a scratch clone of the schema, for the rehearsal): upgrade or
-   * downgrade to {@code target}.
+   * Runs alembic unfenced against another database (a scratch clone of the schema, for the rehearsal): {@code steps}
+   * of {@code plan}, as the release runs them (MIGRATING's, then CONTRACTING's).
+   *
+   * @param stamp whether the clone is fresh and must first be stamped where the live database is
    */
-  public AlembicCommand.Result runOnClone(MigrationSet set, DatabaseUrl clone, MigrationPlan plan, Consumer<String> output) {
+  public AlembicCommand.Result runOnClone(MigrationSet set, DatabaseUrl clone, MigrationPlan plan,
+                                          List<MigrationPlan.Step> steps, boolean stamp, Consumer<String> output) {
     try (AlembicProject.Workspace ws = project.workspace(set)) {
       Map<String, String> env = new HashMap<>(AlembicFence.unfenced("lockstep-rehearsal/" + service));
       env.put("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(clone));
-      if (plan.current() != null) {
+      if (stamp && plan.current() != null) {
         // The clone has no rows, so no alembic_version row either: stamp it where the live database is first.
-        List<String> stamp = new ArrayList<>(List.of("stamp"));
-        stamp.addAll(List.of(plan.current().split(",")));
-        AlembicCommand.Result stamped = command.run(ws, env, line -> {}, stamp.toArray(String[]::new));
+        List<String> args = new ArrayList<>(List.of("stamp"));
+        args.addAll(List.of(plan.current().split(",")));
+        AlembicCommand.Result stamped = command.run(ws, env, line -> {}, args.toArray(String[]::new));
         if (!stamped.succeeded()) {
           return stamped;
         }
       }
       // The same runs, step by step, as the release itself makes (migrate), so the rehearsal does what it will do.
       AlembicCommand.Result last = null;
-      for (MigrationPlan.Step step : plan.steps()) {
+      for (MigrationPlan.Step step : steps) {
         for (String[] args : commands(ws, set, step, env)) {
           last = command.run(ws, env, output, args);
           if (!last.succeeded()) {

@@ -55,23 +55,43 @@ final class CloneRehearsal {
           }
         }
         CatalogSnapshot before = CatalogSnapshot.readRelations(c);
-        AlembicCommand.Result result = engine.runOnClone(set, clone.url(), plan, line -> {});
+        AlembicCommand.Result result = engine.runOnClone(set, clone.url(), plan, plan.steps(), true, line -> {});
         if (!result.succeeded()) {
-          String sql = result.failedSql();
-          return Rehearsed.failed("rehearsal on a schema-only clone: alembic " + (plan.downgrade() ? "downgrade " : "upgrade ")
-              + plan.target() + " would fail" + running(result) + ": " + result.error()
-              + (sql == null ? "" : " [SQL: " + (sql.length() > 300 ? sql.substring(0, 300) + "…" : sql) + "]"),
-              null, List.of(), Set.of());
+          return failed(plan, result);
         }
         CatalogSnapshot after = CatalogSnapshot.readRelations(c);
         CatalogDiff diff = CatalogDiff.between(before, after);
         List<String> effects = new ArrayList<>();
         String what = plan.downgrade() ? "the downgrade to " + plan.target() : "the upgrade to " + plan.target();
         diff.breaking().forEach(b -> effects.add(what + " " + b));
-        return new Rehearsed(null, effects, DataLoss.count(live, before, diff.dropped()), List.of(), Set.of(), null, null,
-            List.of());
+        List<DataLoss> loss = DataLoss.count(live, before, diff.dropped());
+        // The contract revisions run after the others, on the schema they left, as CONTRACTING runs them.
+        List<String> contractEffects = new ArrayList<>();
+        List<DataLoss> contractLoss = List.of();
+        if (plan.contractStep().isPresent()) {
+          AlembicCommand.Result contract = engine.runOnClone(set, clone.url(), plan, List.of(plan.contractStep().get()),
+              false, line -> {});
+          if (!contract.succeeded()) {
+            return failed(plan, contract);
+          }
+          CatalogDiff removed = CatalogDiff.between(after, CatalogSnapshot.readRelations(c));
+          String contractLabel = "the contract (" + String.join(", ", plan.contract().stream()
+              .map(m -> m.version()).toList()) + ")";
+          removed.breaking().forEach(b -> contractEffects.add(contractLabel + " " + b));
+          contractLoss = DataLoss.count(live, before, removed.dropped());
+        }
+        return new Rehearsed(null, effects, loss, List.of(), Set.of(), null, null, List.of(), contractEffects,
+            contractLoss);
       }
     }
+  }
+
+  private static Rehearsed failed(MigrationPlan plan, AlembicCommand.Result result) {
+    String sql = result.failedSql();
+    return Rehearsed.failed("rehearsal on a schema-only clone: alembic " + (plan.downgrade() ? "downgrade " : "upgrade ")
+        + plan.target() + " would fail" + running(result) + ": " + result.error()
+        + (sql == null ? "" : " [SQL: " + (sql.length() > 300 ? sql.substring(0, 300) + "…" : sql) + "]"),
+        null, List.of(), Set.of());
   }
 
   /** " in revision b2c3 (fill display names)", from the last "Running upgrade a -> b, msg" line, or "". */

@@ -162,7 +162,8 @@ public final class FlywayEngine implements MigrationEngine {
     for (MigrationInfo m : configure(files, target.getVersion(), false).load().info().pending()) {
       pending.add(set.migration(m.getVersion()));
     }
-    return new MigrationPlan(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), pending);
+    // In version order: the contract's versions must be the highest (MigrationPlan.upgrade says which file is not).
+    return MigrationPlan.upgrade(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), pending);
   }
 
   /**
@@ -207,7 +208,7 @@ public final class FlywayEngine implements MigrationEngine {
       PendingMigration script = undoScripts.get(m.getVersion());
       if (script == null) {
         PendingMigration forward = set.migration(m.getVersion());
-        String expected = forward != null ? "U" + forward.script().substring(1)
+        String expected = forward != null ? undoName(forward.script())
             : "U" + m.getVersion() + "__" + m.getDescription().replace(' ', '_') + ".sql";
         missing.add("V" + m.getVersion() + " (" + m.getDescription() + ") has no undo script: " + expected + " is missing");
         continue;
@@ -220,6 +221,12 @@ public final class FlywayEngine implements MigrationEngine {
           + ": " + String.join("; ", missing) + " in " + set.set().origin() + "; add the undo script(s), or downgrade no further");
     }
     return new MigrationPlan(current.getVersion(), target.getVersion(), undo);
+  }
+
+  /** {@code V7__x.sql} → {@code U7__x.sql}, in the same folder ({@code contract/U7__x.sql}). */
+  private static String undoName(String script) {
+    int slash = script.lastIndexOf('/') + 1;
+    return script.substring(0, slash) + "U" + script.substring(slash + 1);
   }
 
   /**

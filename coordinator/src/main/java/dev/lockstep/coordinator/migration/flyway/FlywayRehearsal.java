@@ -61,6 +61,9 @@ public final class FlywayRehearsal {
       Savepoint baseline = connection.setSavepoint();
       List<String> effects = new ArrayList<>();
       List<CatalogDiff.Dropped> dropped = new ArrayList<>();
+      // The contract migrations come last and are rehearsed last, on the schema the others left, as they will run.
+      List<String> contractEffects = new ArrayList<>();
+      List<CatalogDiff.Dropped> contractDropped = new ArrayList<>();
       List<PendingMigration> skipped = new ArrayList<>();
       CatalogSnapshot before = CatalogSnapshot.readRelations(connection);
       CatalogSnapshot baselineCatalog = before;
@@ -99,14 +102,15 @@ public final class FlywayRehearsal {
         }
         CatalogSnapshot after = CatalogSnapshot.readRelations(connection);
         CatalogDiff diff = CatalogDiff.between(before, after);
-        diff.breaking().forEach(b -> effects.add(m.label() + " " + b));
-        dropped.addAll(diff.dropped());
+        diff.breaking().forEach(b -> (m.contract() ? contractEffects : effects).add(m.label() + " " + b));
+        (m.contract() ? contractDropped : dropped).addAll(diff.dropped());
         before = after;
       }
       java.util.Set<String> locked = lockedTables(connection, baselineCatalog);
       connection.rollback(baseline);
       List<DataLoss> loss = DataLoss.count(connection, baselineCatalog, dropped);
-      return new Rehearsed(null, effects, loss, skipped, locked, null, null, List.of());
+      List<DataLoss> contractLoss = DataLoss.count(connection, baselineCatalog, contractDropped);
+      return new Rehearsed(null, effects, loss, skipped, locked, null, null, List.of(), contractEffects, contractLoss);
     } finally {
       connection.rollback(start);
       connection.rollback();

@@ -158,7 +158,8 @@ public final class FlywaySet {
       }
       MigrationVersion version = version(name);
       scripts.add(new PendingMigration(version.getVersion(), name.description(), file.getKey(),
-          file.getValue(), kind == MigrationFileName.Kind.UNDO, executeInTransaction(file.getKey() + ".conf")));
+          file.getValue(), kind == MigrationFileName.Kind.UNDO, executeInTransaction(file.getKey() + ".conf"),
+          name.contract() && kind == MigrationFileName.Kind.VERSIONED));
     }
     scripts.sort(Comparator.comparing(m -> MigrationVersion.fromVersion(m.version())));
     for (int i = 1; i < scripts.size(); i++) {
