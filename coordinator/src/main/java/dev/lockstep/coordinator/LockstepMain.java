@@ -6,6 +6,7 @@ import dev.lockstep.coordinator.cli.AgentTokenCommand;
 import dev.lockstep.coordinator.cli.AgentsCommand;
 import dev.lockstep.coordinator.cli.BaselineCommand;
 import dev.lockstep.coordinator.cli.CheckCommand;
+import dev.lockstep.coordinator.cli.ContractCommand;
 import dev.lockstep.coordinator.cli.CliException;
 import dev.lockstep.coordinator.cli.CurrentCommand;
 import dev.lockstep.coordinator.cli.HistoryCommand;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Command;
 @Command(name = "lockstep", mixinStandardHelpOptions = true, version = "lockstep 0.1.0",
     description = "Coordinated database schema releases for multi-server applications.",
     subcommands = {ServeCommand.class, CurrentCommand.class, HistoryCommand.class, ReleaseCommand.class,
-        CheckCommand.class, BaselineCommand.class, StatusCommand.class, AgentsCommand.class, AbortCommand.class, PruneCommand.class,
+        CheckCommand.class, BaselineCommand.class, StatusCommand.class, AgentsCommand.class, AbortCommand.class, ContractCommand.class, PruneCommand.class,
         AgentTokenCommand.class})
 public final class LockstepMain implements Runnable {
 

@@ -34,14 +34,17 @@ public record MigrationHistory(String service, String current, List<Entry> appli
    * @param migrationsDigest the digest of the migration set that release carried, or null
    * @param coordinator the coordinator instance that ran that release, or null
    * @param requestedBy who started that release (the operator token's name), or null
+   * @param contract a contract migration (Flyway's {@code contract/} folder, Alembic's {@code lockstep_phase =
+   *     "contract"}): it runs after the switch, once no server runs another revision
    */
   public record Entry(String version, String description, String script, String state, String installedBy,
                       String installedOn, Integer executionMs, String releaseId, String migrationsDigest,
-                      String coordinator, String requestedBy) {
+                      String coordinator, String requestedBy, boolean contract) {
 
     public Entry(String version, String description, String script, String state, String installedBy,
-                 String installedOn, Integer executionMs, String releaseId, String migrationsDigest) {
-      this(version, description, script, state, installedBy, installedOn, executionMs, releaseId, migrationsDigest, null, null);
+                 String installedOn, Integer executionMs, String releaseId, String migrationsDigest, boolean contract) {
+      this(version, description, script, state, installedBy, installedOn, executionMs, releaseId, migrationsDigest, null, null,
+          contract);
     }
 
     /**
@@ -50,7 +53,7 @@ public record MigrationHistory(String service, String current, List<Entry> appli
      */
     public Entry appliedBy(String release, String digest, String instance, String requester) {
       return new Entry(version, description, script, state, installedBy, installedOn, executionMs, release, digest, instance,
-          requester);
+          requester, contract);
     }
   }
 

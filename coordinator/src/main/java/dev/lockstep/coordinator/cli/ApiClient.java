@@ -19,6 +19,12 @@ import javax.net.ssl.SSLException;
  * coordinator's own words.
  */
 public final class ApiClient {
+  /**
+   * The exit code of a coordinator that could not be reached or could not answer (a 5xx): 4, since 3 is {@code
+   * release}'s "completed, its contract pending" (DESIGN.md).
+   */
+  public static final int UNREACHABLE = 4;
+
   private final HttpClient http;
   private final String base;
   private final String token;
@@ -101,7 +107,7 @@ public final class ApiClient {
         } catch (IllegalArgumentException notJson) {
           // keep the raw body
         }
-        throw new CliException(response.statusCode() >= 500 ? 3 : 2, detail);
+        throw new CliException(response.statusCode() >= 500 ? UNREACHABLE : 2, detail);
       }
       return Json.read(response.body(), type);
     } catch (IOException e) {
@@ -124,12 +130,12 @@ public final class ApiClient {
   private CliException unreachable(IOException e) {
     SSLException tls = tlsFailure(e);
     if (tls != null) {
-      return new CliException(3, "TLS handshake with the coordinator at " + base + " failed (" + tls.getMessage()
+      return new CliException(UNREACHABLE, "TLS handshake with the coordinator at " + base + " failed (" + tls.getMessage()
           + "); give the CA that signed its certificate with --ca-cert (or LOCKSTEP_CA_CERT), and where it requires"
           + " mutual TLS a client certificate with --client-cert and --client-key");
     }
     String why = e instanceof ConnectException ? "connection refused" : String.valueOf(e.getMessage());
-    return new CliException(3, "cannot reach the coordinator at " + base + " (" + why
+    return new CliException(UNREACHABLE, "cannot reach the coordinator at " + base + " (" + why
         + "); is `lockstep serve` running there? Set --coordinator or LOCKSTEP_COORDINATOR");
   }
 

@@ -64,6 +64,13 @@ public final class CheckCommand implements Callable<Integer> {
       report.repairs().forEach(r -> System.out.println("  " + r));
     }
     System.out.printf("mode: %s (%s)%n", report.mode().wireName(), report.modeReason());
+    if (!report.contract().isEmpty()) {
+      // The split, in one line: what runs before the switch and how, what runs after it and what it removes.
+      int expand = report.pending().size() - report.contract().size();
+      System.out.printf("expand: %d migration(s), %s; contract after the switch: %d migration(s) (%s)%s%n", expand,
+          report.mode().wireName(), report.contract().size(), String.join(", ", report.contract()),
+          report.contractEffects().isEmpty() ? "" : ", " + String.join("; ", report.contractEffects()));
+    }
     System.out.println(report.blocked() ? "a release would be BLOCKED: " + report.blockingReason()
         : "a release could proceed (checked in " + report.elapsedMs() + " ms; nothing was changed)");
     return report.blocked() ? 1 : 0;

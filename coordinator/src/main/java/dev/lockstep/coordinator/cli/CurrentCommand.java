@@ -32,12 +32,15 @@ public final class CurrentCommand implements Callable<Integer> {
       body.put("service", history.service());
       body.put("schema", history.current());
       body.put("pending", history.pending().size());
+      body.put("pendingContract", history.pending().stream().filter(MigrationHistory.Entry::contract).count());
       body.put("revisions", byRevision);
       System.out.println(Json.write(body));
       return 0;
     }
+    long contract = history.pending().stream().filter(MigrationHistory.Entry::contract).count();
     System.out.printf("service %s%nschema: %s%s%n", history.service(), history.current() == null ? "(empty)" : history.current(),
-        history.pending().isEmpty() ? " (head)" : " (" + history.pending().size() + " pending)");
+        history.pending().isEmpty() ? " (head)" : " (" + history.pending().size() + " pending"
+            + (contract == 0 ? "" : ", " + contract + " of them contract") + ")");
     if (byRevision.isEmpty()) {
       System.out.println("fleet: no agents registered");
     }

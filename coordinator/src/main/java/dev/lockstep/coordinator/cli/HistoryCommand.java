@@ -29,10 +29,10 @@ public final class HistoryCommand implements Callable<Integer> {
     }
     Table t = new Table("VERSION", "DESCRIPTION", "STATE", "INSTALLED BY", "INSTALLED ON", "MS", "RELEASE", "REQUESTED BY",
         "COORDINATOR", "SET");
-    history.applied().forEach(m -> t.row(m.version(), m.description(), m.state(), m.installedBy(), m.installedOn(),
+    history.applied().forEach(m -> t.row(version(m), m.description(), m.state(), m.installedBy(), m.installedOn(),
         m.executionMs(), m.releaseId(), m.requestedBy(), m.coordinator(),
         m.migrationsDigest() == null ? null : MigrationsDigest.shortForm(m.migrationsDigest())));
-    history.pending().forEach(m -> t.row(m.version(), m.description(), m.state(), null, null, null, null, null, null, null));
+    history.pending().forEach(m -> t.row(version(m), m.description(), m.state(), null, null, null, null, null, null, null));
     t.print(System.out);
     if (history.pendingFrom() != null && !history.pending().isEmpty()) {
       System.out.println("pending: as in " + history.pendingFrom());
@@ -53,14 +53,21 @@ public final class HistoryCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** The version, marked when it is a contract migration (run after the switch): {@code 7 (contract)}. */
+  private static String version(MigrationHistory.Entry m) {
+    return m.contract() ? m.version() + " (contract)" : m.version();
+  }
+
   /** Who asked for each recent release, and who aborted it: the audit, as {@code history} shows it. */
   private static void printReleases(StatusCommand.ReleaseList list) {
     if (list.releases().isEmpty()) {
       return;
     }
     System.out.println("\nreleases (newest first):");
-    Table r = new Table("RELEASE", "REVISION", "SCHEMA", "PHASE", "REQUESTED BY", "FROM", "ABORTED BY", "CREATED AT");
-    list.releases().forEach(d -> r.row(d.id(), d.revision(), d.schema(), d.phase(), d.requestedBy(), d.requestedFrom(),
+    Table r = new Table("RELEASE", "REVISION", "SCHEMA", "PHASE", "CONTRACT", "REQUESTED BY", "FROM", "ABORTED BY",
+        "CREATED AT");
+    list.releases().forEach(d -> r.row(d.id(), d.revision(), d.schema(), d.phase(),
+        d.contract().migrations().isEmpty() ? null : d.contract().state().wireName(), d.requestedBy(), d.requestedFrom(),
         d.abortedBy() == null ? null : d.abortedBy() + (d.abortedFrom() == null ? "" : " from " + d.abortedFrom()),
         d.createdAt()));
     r.print(System.out);

@@ -1,5 +1,7 @@
 package dev.lockstep.coordinator.cli;
 
+import dev.lockstep.protocol.ContractState;
+import dev.lockstep.protocol.ContractStatus;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Mode;
@@ -7,6 +9,7 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseEvent;
+import dev.lockstep.protocol.ReleaseOptions;
 import dev.lockstep.protocol.ReleaseRequest;
 import dev.lockstep.protocol.ReleaseRole;
 import java.io.PrintStream;
@@ -22,10 +25,12 @@ import picocli.CommandLine.Option;
 /**
  * {@code lockstep release --revision R [--schema V] [--migrations DIR]}: starts a coordinated release carrying
  * the migration set of {@code DIR} (else the coordinator's folder as it is now) and follows it
- * live. Exits 0 only when the release ends COMPLETED.
+ * live. Exits 0 only when the release ends COMPLETED with its contract (if it has one) applied; 3 when COMPLETED with
+ * the contract pending; 1 otherwise.
  */
 @Command(name = "release", mixinStandardHelpOptions = true,
-    description = "Start a coordinated release and follow it (like `alembic upgrade`); exits 0 only if it COMPLETES.")
+    description = "Start a coordinated release and follow it (like `alembic upgrade`); exits 0 only if it COMPLETES"
+        + " (3 if its contract is left pending).")
 public final class ReleaseCommand implements Callable<Integer> {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(ZoneId.systemDefault());
 
@@ -64,6 +69,11 @@ public final class ReleaseCommand implements Callable<Integer> {
           + " which must all report one digest; instead of --migrations")
   String migrationsFrom;
 
+  @Option(names = "--contract", paramLabel = "auto|defer",
+      description = "auto (default): after the switch, wait until no agent runs another revision, then apply the"
+          + " contract migrations; defer: complete once switched and leave them pending for lockstep contract")
+  String contract;
+
   @Option(names = "--min-ready", paramLabel = "N",
       description = "readiness mode: wait in PREPARING until N new instances (agents already on --revision) are"
           + " prepared (default: as many as there are serving instances when the release starts)")
@@ -81,11 +91,15 @@ public final class ReleaseCommand implements Callable<Integer> {
     if (migrationsFrom != null && migrations != null) {
       throw new CliException(2, "give --migrations DIR or --migrations-from agents, not both");
     }
+    if (contract != null && !contract.equals(ReleaseOptions.CONTRACT_AUTO) && !contract.equals(ReleaseOptions.CONTRACT_DEFER)) {
+      throw new CliException(2, "--contract takes auto or defer (got '" + contract + "')");
+    }
     if (minReady != null && minReady < 0) {
       throw new CliException(2, "--min-ready must be 0 or more (got " + minReady + ")");
     }
     ReleaseRequest request = new ReleaseRequest(options.service, revision, schema, parsedMode, allowLost, allowDestructive,
-        allowDataLoss, migrations == null ? null : FolderUpload.read(migrations, progress), minReady, migrationsFrom);
+        allowDataLoss, migrations == null ? null : FolderUpload.read(migrations, progress), minReady, migrationsFrom,
+        contract);
     ReleaseDocument doc = api.post("/v1/releases", request, ReleaseDocument.class);
     if (detach) {
       out.println(options.json ? Json.write(doc) : doc.id());
@@ -130,7 +144,19 @@ public final class ReleaseCommand implements Callable<Integer> {
     } else {
       summary(out, end);
     }
-    return end.phase() == Phase.COMPLETED ? 0 : 1;
+    return exitCode(end);
+  }
+
+  /** The contract of DESIGN.md: 0 only when COMPLETED with the contract none or applied; pending 3; else 1. */
+  static int exitCode(ReleaseDocument end) {
+    if (end.phase() != Phase.COMPLETED) {
+      return 1;
+    }
+    return switch (end.contract().state()) {
+      case NONE, APPLIED -> 0;
+      case PENDING -> 3;
+      case WAITING, FAILED -> 1;
+    };
   }
 
   static void summary(PrintStream out, ReleaseDocument doc) {
@@ -160,6 +186,28 @@ public final class ReleaseCommand implements Callable<Integer> {
     }
     if (doc.switchSkewMs() != null) {
       out.println("  switch skew: " + doc.switchSkewMs() + " ms");
+    }
+    contract(out, doc);
+  }
+
+  /** The contract's lines of a summary: what it is, where it is, and for one pending how to apply it. */
+  static void contract(PrintStream out, ReleaseDocument doc) {
+    ContractStatus c = doc.contract();
+    if (c.migrations().isEmpty()) {
+      return;
+    }
+    out.printf("  contract: %s (%s)%n", c.state().wireName(), String.join(", ", c.migrations()));
+    if (c.state() == ContractState.APPLIED && c.afterLastSwitchMs() != null) {
+      out.printf("            applied %s, %d ms after the last switch%n", c.appliedAt(), c.afterLastSwitchMs());
+    }
+    if (!c.waitingFor().isEmpty()) {
+      out.println("            waiting for: " + String.join(", ", c.waitingFor()));
+    }
+    if (c.reason() != null) {
+      out.println("            " + c.reason());
+    }
+    if (c.state() == ContractState.PENDING) {
+      out.println("            apply it later with: lockstep contract --service " + doc.service());
     }
   }
 

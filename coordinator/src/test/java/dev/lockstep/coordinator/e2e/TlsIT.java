@@ -170,7 +170,7 @@ class TlsIT {
     }
     // The CLI says what to do about it.
     Fleet.CliRun untrusting = cliWithout("--ca-cert");
-    assertThat(untrusting.exit()).isEqualTo(3);
+    assertThat(untrusting.exit()).isEqualTo(4);
     assertThat(untrusting.err()).contains("TLS handshake with the coordinator at " + fleet.url() + " failed")
         .contains("--ca-cert");
   }

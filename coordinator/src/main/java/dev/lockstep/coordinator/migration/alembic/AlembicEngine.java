@@ -439,10 +439,11 @@ public final class AlembicEngine implements MigrationEngine {
       List<MigrationHistory.Entry> pending = new ArrayList<>();
       List<AlembicRevisions.Revision> oldestFirst = new ArrayList<>(graph.all());
       java.util.Collections.reverse(oldestFirst);
+      RevisionModules modules = modules(set);
       for (AlembicRevisions.Revision r : oldestFirst) {
         boolean in = applied.contains(r.id());
         (in ? done : pending).add(new MigrationHistory.Entry(r.id(), r.message(), r.file(), in ? "Applied" : "Pending",
-            null, null, null, null, null));
+            null, null, null, null, null, CONTRACT_PHASE.equals(modules.of(r.file()).phase())));
       }
       return new MigrationHistory(service, current.isEmpty() ? null : String.join(",", current), done, pending, List.of(),
           set.origin(), null);

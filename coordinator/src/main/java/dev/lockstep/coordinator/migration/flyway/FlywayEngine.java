@@ -365,7 +365,8 @@ public final class FlywayEngine implements MigrationEngine {
       MigrationHistory.Entry entry = new MigrationHistory.Entry(
           m.getVersion() == null ? null : m.getVersion().getVersion(), m.getDescription(), m.getScript(),
           m.getState().getDisplayName(), m.getInstalledBy(),
-          m.getInstalledOn() == null ? null : m.getInstalledOn().toInstant().toString(), m.getExecutionTime(), null, null);
+          m.getInstalledOn() == null ? null : m.getInstalledOn().toInstant().toString(), m.getExecutionTime(), null, null,
+          m.getScript() != null && m.getScript().startsWith(MigrationSet.CONTRACT_PREFIX));
       (m.getInstalledOn() == null ? pending : applied).add(entry);
     }
     MigrationInfo current = info.current();
