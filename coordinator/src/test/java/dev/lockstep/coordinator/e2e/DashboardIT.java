@@ -137,6 +137,10 @@ class DashboardIT {
     ReleaseDocument first = fleet.api().post("/v1/releases", ReleaseRequest.of("v1", "1"), ReleaseDocument.class);
     waitForReleaseOnPage(first.id(), "COMPLETED");
     assertThat(phaseNodes()).containsOnly("phase done");
+    // No contract migrations: no CONTRACTING step, no contract section.
+    assertThat(attributes("#release li.phase", "data-phase")).containsExactly("PLANNED", "PREFLIGHT", "PREPARING",
+        "MIGRATING", "SWITCHING", "COMPLETED");
+    assertThat(count("#release .contract")).isZero();
     // The event log is read from the server-sent events only (the polled release list has no events).
     waitFor(Duration.ofSeconds(10), () -> String.valueOf(text("#release .events")).contains("COMPLETED in") ? true : null);
     assertThat(text("#release .events")).contains("PREPARING asking 3 agent(s) to prepare").contains("MIGRATING applied V1");
