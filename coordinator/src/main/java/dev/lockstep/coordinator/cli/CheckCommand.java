@@ -69,7 +69,7 @@ public final class CheckCommand implements Callable<Integer> {
       int expand = report.pending().size() - report.contract().size();
       System.out.printf("expand: %d migration(s), %s; contract after the switch: %d migration(s) (%s)%s%n", expand,
           report.mode().wireName(), report.contract().size(), String.join(", ", report.contract()),
-          report.contractEffects().isEmpty() ? "" : ", " + String.join("; ", report.contractEffects()));
+          report.contractEffects().isEmpty() ? "" : ": " + String.join("; ", report.contractEffects()));
     }
     System.out.println(report.blocked() ? "a release would be BLOCKED: " + report.blockingReason()
         : "a release could proceed (checked in " + report.elapsedMs() + " ms; nothing was changed)");

@@ -101,7 +101,15 @@ public final class Preflight {
       // so it warns with the data it drops instead of blocking, and does not make the release maintenance.
       List<String> contract = new ArrayList<>(rehearsal.contractEffects());
       for (DataLoss loss : rehearsal.contractDataLoss()) {
-        contract.add("drops " + loss.describe());
+        // "V3 (drop legacy name) drops column public.users.legacy_name (1204 non-NULL value(s))"
+        String counted = loss.count() + (loss.column() ? " non-NULL value(s)" : " row(s)");
+        int at = java.util.stream.IntStream.range(0, contract.size()).filter(i -> contract.get(i).endsWith(loss.object()))
+            .findFirst().orElse(-1);
+        if (at >= 0) {
+          contract.set(at, contract.get(at) + " (" + counted + ")");
+        } else {
+          contract.add("drops " + loss.object() + " (" + counted + ")");
+        }
         findings.add(new Finding(CONTRACT_DATA_LOSS, Severity.WARN, loss.object(), "the contract drops " + loss.describe()
             + " after the switch, once no server runs code that reads it", List.of()));
       }

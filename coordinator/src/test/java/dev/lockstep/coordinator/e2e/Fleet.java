@@ -82,17 +82,23 @@ final class Fleet implements AutoCloseable {
     try {
       Path target = dir.resolve("migrations-" + resource.replace('/', '-'));
       if (Files.exists(target)) {
-        try (var files = Files.list(target)) {
-          for (Path p : files.toList()) {
+        try (var files = Files.walk(target)) {
+          for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
             Files.delete(p);
           }
         }
       }
       Files.createDirectories(target);
       Path source = Path.of("src", "test", "resources", resource);
-      try (var files = Files.list(source)) {
+      // Subfolders too: a contract/ folder is part of the set.
+      try (var files = Files.walk(source)) {
         for (Path p : files.toList()) {
-          Files.copy(p, target.resolve(p.getFileName()));
+          Path copy = target.resolve(source.relativize(p).toString());
+          if (Files.isDirectory(p)) {
+            Files.createDirectories(copy);
+          } else {
+            Files.copy(p, copy);
+          }
         }
       }
       return target;
@@ -147,7 +153,9 @@ final class Fleet implements AutoCloseable {
       }
       Files.createDirectories(target);
       for (Map.Entry<String, String> f : files.entrySet()) {
-        Files.writeString(target.resolve(f.getKey()), f.getValue());
+        Path file = target.resolve(f.getKey());
+        Files.createDirectories(file.getParent()); // contract/V3__….sql
+        Files.writeString(file, f.getValue());
       }
       return target;
     } catch (IOException e) {
