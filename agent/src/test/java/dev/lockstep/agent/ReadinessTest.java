@@ -90,6 +90,17 @@ class ReadinessTest {
     }
 
     @Test
+    void whileTheContractWaitsTheNewRevisionServesAndTheOldIsRetired() {
+      // CONTRACTING: every instance was switched; the removals wait for the last old one to go.
+      DesiredState contracting = desired(Phase.CONTRACTING, Mode.ONLINE, V2);
+      assertThat(ready(old(), contracting)).as("an old instance takes no traffic while the contract waits").isFalse();
+      assertThat(Readiness.decide(old(), contracting).reason()).startsWith("retired: release r-2");
+      assertThat(ready(fresh().servingRelease("r-2").withDigest(DIGEST), contracting)).isTrue();
+      assertThat(ready(fresh().enter("r-2", AgentState.PREPARED).withDigest(DIGEST).switched(V2, "2026-12-07T00:00:00Z"),
+          contracting)).isTrue();
+    }
+
+    @Test
     void aLateInstanceWithOtherMigrationsIsNotReady() {
       Readiness r = Readiness.decide(LocalState.serving(V2).withDigest("bb22"), desired(Phase.COMPLETED, Mode.ONLINE, V2));
       assertThat(r.ready()).isFalse();

@@ -181,6 +181,15 @@ class ReconcilerTest {
     }
 
     @Test
+    void whileTheContractWaitsASwitchedAgentServesAndALateOneCatchesUp() {
+      LocalState switched = new LocalState(NEW, AgentState.SWITCHED, "r1", 1, "d", null, "2025-01-01T00:00:00Z");
+      assertThat(Reconciler.decide(switched, desired("r1", Phase.CONTRACTING, 1))).isInstanceOf(Action.Serve.class);
+      // A server that comes back on the old code catches up, which is what the contract waits for.
+      assertThat(Reconciler.decide(local(AgentState.SERVING, "r0", 1), desired("r1", Phase.CONTRACTING, 1)))
+          .isInstanceOf(Action.Switch.class);
+    }
+
+    @Test
     void agentAlreadyOnTargetServes() {
       assertThat(Reconciler.decide(LocalState.serving(NEW), desired("r1", Phase.COMPLETED, 1)))
           .isInstanceOf(Action.Serve.class);

@@ -26,6 +26,23 @@ class MigrationsDigestTest {
   }
 
   @Test
+  void aContractFolderKeepsItsNameEveryOtherSubfolderIsFlattened(@TempDir Path folder) throws Exception {
+    Files.createDirectories(folder.resolve("2026/contract"));
+    Files.createDirectories(folder.resolve("contract"));
+    Files.writeString(folder.resolve("V1__a.sql"), "CREATE TABLE a (id int, b text);");
+    Files.writeString(folder.resolve("contract/V3__drop_b.sql"), "ALTER TABLE a DROP COLUMN b;");
+    Files.writeString(folder.resolve("2026/contract/V4__drop_a.sql"), "DROP TABLE a;");
+    Files.writeString(folder.resolve("2026/V2__c.sql"), "CREATE TABLE c (id int);");
+
+    SortedMap<String, byte[]> files = MigrationsDigest.files(folder);
+    assertThat(files).containsOnlyKeys("V1__a.sql", "V2__c.sql", "contract/V3__drop_b.sql", "contract/V4__drop_a.sql");
+    assertThat(MigrationsDigest.of(files)).isEqualTo(MigrationsDigest.of(folder));
+    // Moving a migration into contract/ changes what it is, so it changes the digest.
+    Files.move(folder.resolve("contract/V3__drop_b.sql"), folder.resolve("V3__drop_b.sql"));
+    assertThat(MigrationsDigest.of(folder)).isNotEqualTo(MigrationsDigest.of(files));
+  }
+
+  @Test
   void everyNameAndByteCounts() {
     SortedMap<String, byte[]> one = new TreeMap<>();
     one.put("V1__a.sql", "x".getBytes(StandardCharsets.UTF_8));

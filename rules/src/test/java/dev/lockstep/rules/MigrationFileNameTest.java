@@ -26,6 +26,17 @@ class MigrationFileNameTest {
   }
 
   @Test
+  void aNameInTheContractFolderIsAContractMigration() {
+    MigrationFileName name = parse("contract/V7__drop_legacy_name.sql");
+    assertThat(name.contract()).isTrue();
+    assertThat(name.versionText()).isEqualTo("7");
+    assertThat(name.description()).isEqualTo("drop legacy name");
+    assertThat(parse("contract/V7__drop_legacy_name.sql.conf").script()).isEqualTo("contract/V7__drop_legacy_name.sql");
+    assertThat(parse("V7__drop_legacy_name.sql").contract()).isFalse();
+    assertThat(MigrationFileName.parse("other/V7__x.sql")).as("only contract/ names a folder").isEmpty();
+  }
+
+  @Test
   void versionsAreFlywaysNotText() {
     assertThat(parse("V1_1__a.sql").version()).isEqualTo(parse("V1.1__a.sql").version());
     assertThat(parse("V1.0__a.sql").version()).isEqualTo(parse("V1__a.sql").version());

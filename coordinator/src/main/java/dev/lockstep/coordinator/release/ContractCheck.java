@@ -5,6 +5,7 @@ import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
+import dev.lockstep.protocol.ReleaseRole;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +45,8 @@ final class ContractCheck {
     }
     Set<String> present = registered.stream().map(AgentStatus::id).collect(Collectors.toSet());
     for (ReleaseAgent p : doc.agents()) {
-      if (!p.gone() && !present.contains(p.id()) && !departed.containsKey(p.id())) {
+      boolean retired = p.role() == ReleaseRole.RETIRING && p.switchedAt() != null;
+      if (!p.gone() && !retired && !present.contains(p.id()) && !departed.containsKey(p.id())) {
         waiting.add(p.id() + " (not in the registry: it has not reported since Redis lost it)");
       }
     }

@@ -3,9 +3,12 @@ package dev.lockstep.coordinator.release;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.coordinator.error.LockstepException;
+import dev.lockstep.protocol.ContractState;
+import dev.lockstep.protocol.ContractStatus;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** How a release ends is decided from what PostgreSQL holds: the phase stored and where the schema is now. */
@@ -57,6 +60,31 @@ class EndingTest {
     Ending.End end = Ending.decide(at(Phase.SWITCHING, Mode.ONLINE), LockstepException.failed("agent h-2 failed to switch", null), "4");
     assertThat(end.phase()).isEqualTo(Phase.FAILED);
     assertThat(end.instruction()).isEqualTo(FleetInstruction.NONE);
+  }
+
+  @Test
+  void aFailureInContractingCompletesTheReleaseWithItsContractFailed() {
+    ReleaseDocument stored = at(Phase.CONTRACTING, Mode.ONLINE).toBuilder()
+        .contract(ContractStatus.waiting(List.of("V5 (drop email)"))).build();
+    Ending.End end = Ending.decide(stored, new IllegalStateException("connection reset"), "4");
+    assertThat(end.phase()).as("every server switched: the release itself is done").isEqualTo(Phase.COMPLETED);
+    assertThat(end.instruction()).isEqualTo(FleetInstruction.NONE);
+    ReleaseDocument ended = Ending.ended(stored, end);
+    assertThat(ended.phase()).isEqualTo(Phase.COMPLETED);
+    assertThat(ended.reason()).isNull();
+    assertThat(ended.contract().state()).isEqualTo(ContractState.FAILED);
+    assertThat(ended.contract().reason()).contains("connection reset").contains("lockstep contract --service app");
+  }
+
+  @Test
+  void aReleaseThatEndsBeforeContractingNeverRunsItsContract() {
+    ReleaseDocument stored = at(Phase.MIGRATING, Mode.ONLINE).toBuilder()
+        .contract(ContractStatus.waiting(List.of("V5 (drop email)"))).build();
+    ReleaseDocument ended = Ending.ended(stored, Ending.decide(stored, MIGRATION, "1"));
+    assertThat(ended.phase()).isEqualTo(Phase.FAILED);
+    assertThat(ended.contract().state()).as("not waiting, not pending: it will never run").isEqualTo(ContractState.NONE);
+    assertThat(ended.contract().migrations()).containsExactly("V5 (drop email)");
+    assertThat(ended.contract().reason()).isEqualTo("the release ended FAILED before its contract");
   }
 
   private static ReleaseDocument at(Phase phase, Mode mode) {
