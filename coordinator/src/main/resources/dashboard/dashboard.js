@@ -10,6 +10,8 @@
   const TOKEN_KEY = "lockstep.operatorToken";
   const POLL_MS = 2000;
   const PHASES = ["PLANNED", "PREFLIGHT", "PREPARING", "MIGRATING", "SWITCHING", "COMPLETED"];
+  // Only a release with contract migrations passes through CONTRACTING, between SWITCHING and COMPLETED.
+  const CONTRACT_PHASES = ["PLANNED", "PREFLIGHT", "PREPARING", "MIGRATING", "SWITCHING", "CONTRACTING", "COMPLETED"];
   const TERMINAL = new Set(["COMPLETED", "ABORTED", "FAILED"]);
   // Worst first: the order of state chips and of agents inside a group.
   const STATE_ORDER = ["lost", "failed", "holding", "aborted", "preparing", "prepared", "switching", "switched", "serving",
@@ -65,6 +67,13 @@
   const phaseBadge = (phase) => badge(phase, "p-" + phase);
   const stateBadge = (s) => badge(s, "s-" + s);
   const modeBadge = (mode) => mode ? badge(mode, "m-" + mode, "mode") : null;
+  // A release's contract (its removals, run after the switch): absent for releases stored before contracts existed.
+  const contractOf = (doc) => doc.contract || {state: "none", migrations: [], waitingFor: []};
+  const hasContract = (doc) => contractOf(doc).migrations.length > 0;
+  const contractBadge = (doc) => contractOf(doc).state !== "none"
+    ? badge("contract " + contractOf(doc).state, "c-" + contractOf(doc).state, "contract migrations") : null;
+  // "V7 (drop user legacy name)" -> "7", as the applied migrations name their version.
+  const versionOf = (label) => label.replace(/^[VU]/, "").split(" ")[0];
 
   // ---- formatting ----
   function ago(iso) {
@@ -214,6 +223,10 @@
     } else if (f.id === candidate.id && !f.ended) {
       f.doc = candidate.updatedAt >= (f.doc.updatedAt || "") ? candidate : f.doc;
       renderRelease();
+    } else if (f.id === candidate.id && TERMINAL.has(candidate.phase)) {
+      // Ended, but its contract may still move (pending → applied by lockstep contract): the polled document says so.
+      f.doc = candidate;
+      renderRelease();
     } else {
       renderRelease();
     }
@@ -350,10 +363,10 @@
     card.dataset.phase = doc.phase;
     $("release-title").textContent = running ? "Release in progress" : "Latest release";
     $("release-id").textContent = doc.id;
-    replace($("release-badges"), modeBadge(doc.mode), phaseBadge(doc.phase));
+    replace($("release-badges"), modeBadge(doc.mode), phaseBadge(doc.phase), contractBadge(doc));
 
     const parts = [];
-    parts.push(progressLine(doc.phase, f.lastActivePhase));
+    parts.push(progressLine(doc, f.lastActivePhase));
     parts.push(h("div", {class: "facts"},
       fact("Revision", doc.revision, "mono"),
       fact("Schema", schemaText(doc)),
@@ -364,6 +377,7 @@
       doc.abortedBy ? fact("Abort asked by", requester(doc.abortedBy, doc.abortedFrom), null, null, "release-aborted-by") : null));
     if (doc.reason) parts.push(reasonBox(doc));
     if (doc.modeReason) parts.push(h("p", {class: "muted small"}, "Mode " + doc.mode + ": " + doc.modeReason));
+    if (hasContract(doc)) parts.push(contractSection(doc));
     parts.push(h("div", {class: "split"}, releaseAgents(doc), migrations(doc)));
     if (doc.findings.length || doc.repairs.length) parts.push(findingsAndRepairs(doc));
     parts.push(eventLog(f));
@@ -387,20 +401,67 @@
       h("strong", null, doc.phase === "FAILED" ? "Failed" : aborted ? "Aborted" : "Reason"), doc.reason);
   }
 
-  function progressLine(phase, lastActive) {
+  function progressLine(doc, lastActive) {
+    const phase = doc.phase;
+    const phases = hasContract(doc) ? CONTRACT_PHASES : PHASES;
     const stoppedAt = phase === "ABORTED" || phase === "FAILED" ? (lastActive || "PLANNED") : null;
-    const reached = PHASES.indexOf(stoppedAt || phase);
-    return h("ol", {class: "phases", "aria-label": "phases"}, PHASES.map((p, i) => {
+    const reached = phases.indexOf(stoppedAt || phase);
+    // A COMPLETED release whose contract did not apply passed CONTRACTING without its removals: say how it left it.
+    const contract = contractOf(doc).state;
+    return h("ol", {class: "phases", "aria-label": "phases"}, phases.map((p, i) => {
       let cls = "phase";
       let mark = "";
+      let label = p;
       if (stoppedAt) {
         if (i < reached) { cls += " done"; mark = "✓"; }
-        else if (i === reached) { cls += " stopped" + (phase === "ABORTED" ? " aborted" : ""); mark = "✕"; }
+        else if (i === reached) { cls += " stopped" + (phase === "ABORTED" ? " aborted" : ""); mark = "✕"; label = phase + " in " + p; }
+      } else if (p === "CONTRACTING" && phase === "COMPLETED" && (contract === "pending" || contract === "failed")) {
+        cls += " done contract-" + contract; mark = contract === "failed" ? "✕" : "…"; label = p + " " + contract;
       } else if (phase === "COMPLETED" || i < reached) { cls += " done"; mark = "✓"; }
       else if (i === reached) { cls += " current"; }
-      const label = stoppedAt && i === reached ? phase + " in " + p : p;
       return h("li", {class: cls, "data-phase": p}, h("span", {class: "node"}, mark), label);
     }));
+  }
+
+  // The contract: its migrations, whom it waits for, and where it ended (applied, pending for lockstep contract, failed).
+  function contractSection(doc) {
+    const c = contractOf(doc);
+    const applied = new Set((doc.applied || []).map((m) => String(m.version)));
+    const parts = [h("h3", null, "Contract", h("span", {class: "count"}, plural(c.migrations.length, "migration")
+      + " after the switch"), " ", badge(c.state, "c-" + c.state))];
+    if (c.state === "waiting" && doc.phase === "CONTRACTING") {
+      parts.push(c.waitingFor.length
+        ? h("p", {class: "small"}, "Waiting until no agent runs another revision than ", h("span", {class: "mono"}, doc.revision),
+          "; still on another:")
+        : h("p", {class: "small"}, "No agent runs another revision than ", h("span", {class: "mono"}, doc.revision),
+          "; applying the contract."));
+    } else if (c.state === "waiting") {
+      parts.push(h("p", {class: "small muted"}, "Runs after the switch, once every agent runs ",
+        h("span", {class: "mono"}, doc.revision), "."));
+    } else if (c.state === "applied") {
+      parts.push(h("p", {class: "small", "data-contract-applied": true}, "Applied " + when(c.appliedAt)
+        + (c.afterLastSwitchMs === null || c.afterLastSwitchMs === undefined ? ""
+          : ", " + duration(c.afterLastSwitchMs) + " after the last switch") + "."));
+    } else if (c.state === "pending") {
+      parts.push(h("div", {class: "reason aborted", "data-contract-reason": true}, h("strong", null, "Contract pending"), c.reason),
+        h("p", {class: "small"}, "To apply it once no server runs another revision: ",
+          h("code", {"data-contract-command": true}, "lockstep contract --service " + doc.service)));
+    } else if (c.state === "failed") {
+      parts.push(h("div", {class: "reason", "data-contract-reason": true}, h("strong", null, "Contract failed"), c.reason));
+    } else if (c.reason) {
+      parts.push(h("p", {class: "small muted"}, "Not run: " + c.reason));
+    }
+    if (c.waitingFor.length && (c.state === "waiting" || c.state === "pending")) {
+      parts.push(h("ul", {class: "list waiting"}, c.waitingFor.map((a) =>
+        h("li", {"data-waiting-for": a}, h("span", {class: "flag"}, "⚑"), h("span", {class: "grow mono"}, a)))));
+    }
+    parts.push(h("ul", {class: "list"}, c.migrations.map((label) => {
+      const done = applied.has(versionOf(label));
+      return h("li", {"data-contract-migration": label},
+        done ? h("span", {class: "tick"}, "✓") : h("span", {class: "wait"}, "○"),
+        h("span", {class: "grow mono"}, label), badge("contract", "c-tag"));
+    })));
+    return h("div", {class: "section contract", "data-contract": c.state}, parts);
   }
 
   function releaseAgents(doc) {
@@ -440,12 +501,14 @@
     const pending = doc.pending || [];
     const head = h("h3", null, "Migrations", h("span", {class: "count"}, applied.size + "/" + pending.length + " applied"));
     if (!pending.length && !applied.size) return h("div", null, head, h("p", {class: "muted small"}, "No pending migrations."));
+    const contract = new Set(contractOf(doc).migrations);
     const rows = pending.map((label) => {
-      const version = label.replace(/^[VU]/, "").split(" ")[0];
+      const version = versionOf(label);
       const m = applied.get(version);
       return h("li", {"data-migration": version},
         m ? h("span", {class: "tick"}, "✓") : h("span", {class: "wait"}, "○"),
         h("span", {class: "grow mono"}, label),
+        contract.has(label) ? badge("contract", "c-tag", "runs after the switch, once no agent runs another revision") : null,
         m ? h("span", {class: "muted small"}, duration(m.executionMs)) : h("span", {class: "muted small"}, "pending"));
     });
     return h("div", null, head, h("ul", {class: "list"}, rows));
@@ -480,7 +543,8 @@
   // ---- rendering: history ----
   function renderHistory() {
     const list = state.releases;
-    const key = JSON.stringify(list.map((r) => [r.id, r.phase, r.updatedAt, r.abortedBy])) + [...state.openHistory].join();
+    const key = JSON.stringify(list.map((r) => [r.id, r.phase, r.updatedAt, r.abortedBy, contractOf(r).state]))
+      + [...state.openHistory].join();
     if (key === state.historyKey) return;
     state.historyKey = key;
     $("history-count").textContent = list.length ? "latest " + list.length : "";
@@ -503,7 +567,7 @@
           r.requestedBy || "–"),
         h("td", {class: "mono"}, schemaText(r)),
         h("td", null, modeBadge(r.mode)),
-        h("td", null, phaseBadge(r.phase)),
+        h("td", {"data-contract": contractOf(r).state}, phaseBadge(r.phase), " ", contractBadge(r)),
         h("td", null, findingsCell(r.findings)),
         h("td", {class: "num"}, r.repairs.length || "–"),
         h("td", {class: "num"}, r.switchSkewMs === null || r.switchSkewMs === undefined ? "–" : duration(r.switchSkewMs)),
@@ -511,6 +575,11 @@
       if (r.reason) {
         rows.push(h("tr", {class: "reason-row"}, h("td", {class: "reason-cell" + (r.phase === "ABORTED" ? " aborted" : ""), colspan: 10},
           r.reason, r.abortedBy ? " (abort asked by " + requester(r.abortedBy, r.abortedFrom) + ")" : "")));
+      }
+      const c = contractOf(r);
+      if ((c.state === "pending" || c.state === "failed") && c.reason) {
+        rows.push(h("tr", {class: "reason-row"}, h("td", {class: "reason-cell" + (c.state === "pending" ? " aborted" : ""),
+          colspan: 10, "data-contract-reason": c.state}, "Contract " + c.state + ": " + c.reason)));
       }
       if (open) rows.push(h("tr", {class: "details"}, h("td", {colspan: 10}, historyDetails(r))));
     }
@@ -532,9 +601,18 @@
       h("p", {class: "small"}, h("span", {class: "muted"}, "Release "), h("span", {class: "mono"}, r.id),
         h("span", {class: "muted"}, " · " + plural(r.agents.length, "agent") + ", " + switched + " switched · epoch " + r.epoch)),
       r.modeReason ? h("p", {class: "small muted"}, "Mode " + r.mode + ": " + r.modeReason) : null,
-      r.applied.length ? h("p", {class: "small"}, "Applied: ", r.applied.map((m) => "V" + m.version + " " + m.description).join(", ")) : null,
+      r.applied.length ? h("p", {class: "small"}, "Applied: ", appliedList(r)) : null,
+      contractOf(r).migrations.length && contractOf(r).state !== "applied"
+        ? h("p", {class: "small"}, "Contract (" + contractOf(r).state + "): ", contractOf(r).migrations.join(", ")) : null,
       findingList(r.findings),
       r.repairs.map((sql) => h("div", {class: "sql"}, sql)));
+  }
+
+  // The migrations a release applied, its contract migrations marked as such.
+  function appliedList(r) {
+    const contract = new Set(contractOf(r).migrations.map(versionOf));
+    return r.applied.map((m, i) => [i ? ", " : null, h("span", {"data-applied": m.version}, "V" + m.version + " " + m.description),
+      contract.has(String(m.version)) ? [" ", badge("contract", "c-tag", "ran after the switch")] : null]);
   }
 
   // ---- rendering: fleet, grouped by revision ----

@@ -41,7 +41,8 @@ class MonitoringRulesTest {
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     for (String[] mutation : List.of(new String[] {"> 900", "> 9000"}, new String[] {"state=\"lost\"", "state=\"gone\""},
         new String[] {"[10m])) > 2", "[10m])) > 20"}, new String[] {"outcome=\"failed\"", "outcome=\"aborted\""},
-        new String[] {"for: 30m", "for: 3h"})) {
+        new String[] {"for: 30m", "for: 3h"}, new String[] {"(lockstep_contract_pending) > 0", "(lockstep_contract_pending) > 1"},
+        new String[] {"max by (service) (lockstep_contract_pending)", "max(lockstep_contract_pending)"})) {
       String rules = Files.readString(MONITORING.resolve("lockstep-alerts.yaml"));
       assertThat(rules).contains(mutation[0]);
       Files.writeString(copy.resolve("lockstep-alerts.yaml"), rules.replace(mutation[0], mutation[1]));

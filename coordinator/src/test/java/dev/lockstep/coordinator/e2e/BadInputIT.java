@@ -86,6 +86,7 @@ class BadInputIT {
       new Route("GET", "/v1/releases/{release}/migrations", false, OP),
       new Route("GET", "/v1/releases/{release}/migrations/V1__x.sql", false, OP),
       new Route("POST", "/v1/releases/{release}/abort", false, OP),
+      new Route("POST", "/v1/services/{service}/contract", false, OP),
       new Route("GET", "/v1/migrations", false, OP),
       new Route("POST", "/v1/check", true, OP),
       new Route("POST", "/v1/baseline", true, OP),
@@ -242,6 +243,24 @@ class BadInputIT {
         "minReady", "string"));
     tests.add(expect(new Call("POST", "/v1/releases", OP, bytes("{\"revision\":\"v2\",\"migrationsFrom\":\"agents\"}")),
         409, "no new instance", "readiness mode"));
+
+    // Contract migrations: the release's contract option, and lockstep contract's route (no body; nothing to apply here).
+    for (Bad body : List.of(
+        new Bad("{\"revision\":\"v2\",\"contract\":\"later\"}", "contract", "auto", "defer", "later"),
+        new Bad("{\"revision\":\"v2\",\"contract\":\"\"}", "contract", "auto", "defer"),
+        new Bad("{\"revision\":\"v2\",\"contract\":5}", "contract", "number"),
+        new Bad("{\"revision\":\"v2\",\"contract\":true}", "contract", "boolean"),
+        new Bad("{\"revision\":\"v2\",\"contract\":{}}", "contract", "object"),
+        new Bad("{\"revision\":\"v2\",\"contract\":[\"defer\"]}", "contract", "array"))) {
+      tests.add(expect(new Call("POST", "/v1/releases", OP, body.bytes()), 400, body.detail()));
+    }
+    String contract = "/v1/services/" + service + "/contract";
+    tests.add(expect(new Call("POST", contract, OP, null), 409, "no contract to apply", "no release of it has completed"));
+    tests.add(expect(new Call("POST", contract, OP, bytes("{\"release\":\"r-1\"}")), 409, "no contract to apply"));
+    tests.add(expect(new Call("POST", contract, AGENT, null), 403, "operator token"));
+    tests.add(expect(new Call("POST", contract, null, null), 401, "bearer token"));
+    tests.add(expect(new Call("POST", "/v1/services/other/contract", OP, null), 422, "manages service", "not other"));
+    tests.add(expect(new Call("GET", contract, OP, null), 405, "GET is not allowed"));
 
     // Path ids.
     for (Bad id : IDS) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.ContractState;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
@@ -27,7 +28,10 @@ import java.util.logging.Level;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
@@ -43,20 +47,26 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The dashboard in a real browser (Debian's headless Chromium through Selenium) against a real
  * coordinator and three real agents: sign in, see the fleet, follow releases live over the
  * server-sent events to {@code COMPLETED} and {@code ABORTED} without a reload, refuse wrong tokens,
- * and keep a fleet of 1,000 agents collapsed. Screenshots land in {@code target/e2e/DashboardIT/}.
+ * and keep a fleet of 1,000 agents collapsed; a release in CONTRACTING naming the old server it waits for, and
+ * contracts applied, left pending and applied later. Screenshots land in {@code target/e2e/DashboardIT/}.
+ *
+ * <p>The release story runs first (its agents start on v0 at an empty schema), the contract story after it, on the
+ * schema and revision it left: both move the same three agents.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DashboardIT {
   private static final Duration RELEASE_TIMEOUT = Duration.ofSeconds(90);
   private static TestDatabase db;
   private static Fleet fleet;
   private static Path slowFlag;
+  private static Path migrations;
   private static ChromeDriver browser;
 
   @BeforeAll
   static void start() throws IOException {
     db = TestPostgres.instance().createDatabase("DashboardIT");
     fleet = new Fleet("DashboardIT", db);
-    Path migrations = fleet.migrations("story");
+    migrations = fleet.migrations("story");
     fleet.startCoordinator(migrations);
     // While the flag file exists, prepare hooks take 1, 2 and 4 s, so a release stays in PREPARING long
     // enough to watch the acknowledgements arrive one by one.
@@ -111,6 +121,7 @@ class DashboardIT {
   }
 
   @Test
+  @Order(1)
   void showsTheFleetAndFollowsReleasesLiveWithoutAReload() throws IOException {
     browser.manage().logs().get(LogType.BROWSER);   // drops what earlier tests left in the console
     browser.get(fleet.url() + "/");
@@ -126,6 +137,10 @@ class DashboardIT {
     ReleaseDocument first = fleet.api().post("/v1/releases", ReleaseRequest.of("v1", "1"), ReleaseDocument.class);
     waitForReleaseOnPage(first.id(), "COMPLETED");
     assertThat(phaseNodes()).containsOnly("phase done");
+    // No contract migrations: no CONTRACTING step, no contract section.
+    assertThat(attributes("#release li.phase", "data-phase")).containsExactly("PLANNED", "PREFLIGHT", "PREPARING",
+        "MIGRATING", "SWITCHING", "COMPLETED");
+    assertThat(count("#release .contract")).isZero();
     // The event log is read from the server-sent events only (the polled release list has no events).
     waitFor(Duration.ofSeconds(10), () -> String.valueOf(text("#release .events")).contains("COMPLETED in") ? true : null);
     assertThat(text("#release .events")).contains("PREPARING asking 3 agent(s) to prepare").contains("MIGRATING applied V1");
@@ -189,6 +204,95 @@ class DashboardIT {
     assertThat(loaded).isNotEmpty().allSatisfy(url -> assertThat(url).startsWith(fleet.url() + "/"));
     assertThat(loaded).anySatisfy(url -> assertThat(url).isEqualTo(fleet.url() + "/v1/releases/" + third.id() + "/events"));
     // No script error and nothing the page's Content-Security-Policy refused.
+    assertThat(browser.manage().logs().get(LogType.BROWSER).getAll())
+        .filteredOn(entry -> entry.getLevel().intValue() >= Level.SEVERE.intValue())
+        .extracting(LogEntry::getMessage).isEmpty();
+  }
+
+  @Test
+  @Order(2)
+  void aContractWaitsInContractingForTheOldServerItNamesThenAppliesOrStaysPending() throws IOException {
+    browser.manage().logs().get(LogType.BROWSER);
+    browser.manage().window().setSize(new Dimension(1440, 1000));
+    // The build of v3 adds a column and, in contract/, drops the one the old code reads.
+    Files.writeString(migrations.resolve("V3__add_user_nick.sql"), "ALTER TABLE \"user\" ADD COLUMN nick text;");
+    Files.createDirectories(migrations.resolve("contract"));
+    Files.writeString(migrations.resolve("contract").resolve("V4__drop_user_name.sql"), "ALTER TABLE \"user\" DROP COLUMN name;");
+    // An old server that went silent on v2: it may come back on the old code, so the contract waits for it.
+    HttpClient http = HttpClient.newHttpClient();
+    put(http, "/v1/agents/web-0", new AgentReport("web-0", fleet.service, "v2", AgentState.SERVING, null, 0, null, null, null));
+    waitFor(Duration.ofSeconds(15), () -> fleet.agentList().stream()
+        .anyMatch(a -> a.id().equals("web-0") && a.state() == AgentState.LOST) ? true : null);
+
+    browser.get(fleet.url() + "/");
+    signIn(Fleet.OPERATOR_TOKEN);
+    ReleaseDocument waiting = fleet.api().post("/v1/releases",
+        new ReleaseRequest(null, "v3", null, null, true, false, false, null), ReleaseDocument.class);
+    assertThat(waiting.contract().migrations()).containsExactly("V4 (drop user name)");
+    waitForReleaseOnPage(waiting.id(), "CONTRACTING");
+    List<String> waitingFor = waitFor(Duration.ofSeconds(30), () -> {
+      List<String> agents = attributes("#release [data-waiting-for]", "data-waiting-for");
+      return agents.isEmpty() ? null : agents;
+    });
+    assertThat(waitingFor).singleElement().asString().startsWith("web-0 on v2 (lost since ");
+    assertThat(fleet.api().get("/v1/releases/" + waiting.id(), ReleaseDocument.class).contract().waitingFor())
+        .isEqualTo(waitingFor);
+    assertThat(attribute("release", "data-phase")).isEqualTo("CONTRACTING");
+    assertThat(attributes("#release li.phase", "data-phase")).containsExactly("PLANNED", "PREFLIGHT", "PREPARING",
+        "MIGRATING", "SWITCHING", "CONTRACTING", "COMPLETED");
+    assertThat(text("#release li.phase.current")).endsWith("CONTRACTING");
+    assertThat(attributes("#release [data-contract-migration]", "data-contract-migration")).containsExactly("V4 (drop user name)");
+    assertThat(text("#release .contract")).contains("Waiting until no agent runs another revision than v3");
+    assertThat(text("#release-badges")).contains("contract waiting");
+    screenshot("dashboard-contracting.png");
+
+    // The old server is removed for good: the contract runs, and the page says when.
+    delete(http, "/v1/agents/web-0?service=" + fleet.service);
+    waitForReleaseOnPage(waiting.id(), "COMPLETED");
+    String applied = waitFor(Duration.ofSeconds(10), () -> {
+      String text = text("#release [data-contract='applied']");
+      return text != null && text.contains("after the last switch") ? text : null;
+    });
+    assertThat(applied).contains("Applied ").contains("V4 (drop user name)");
+    assertThat(phaseNodes()).containsOnly("phase done");
+    assertThat(count("#release [data-waiting-for]")).isZero();
+    assertThat(fleet.api().get("/v1/releases/" + waiting.id(), ReleaseDocument.class).contract().afterLastSwitchMs())
+        .isNotNull();
+
+    // The next build drops the column v3 added, and the release defers it: COMPLETED, its contract pending.
+    Files.writeString(migrations.resolve("V5__add_user_email.sql"), "ALTER TABLE \"user\" ADD COLUMN email text;");
+    Files.writeString(migrations.resolve("contract").resolve("V6__drop_user_nick.sql"), "ALTER TABLE \"user\" DROP COLUMN nick;");
+    ReleaseDocument deferred = fleet.api().post("/v1/releases", ReleaseRequest.of("v4", null).withContract("defer"),
+        ReleaseDocument.class);
+    waitForReleaseOnPage(deferred.id(), "COMPLETED");
+    String pending = waitFor(Duration.ofSeconds(10), () -> text("#release [data-contract='pending']"));
+    assertThat(pending).contains("deferred by the operator").contains("V6 (drop user nick)");
+    assertThat(text("#release [data-contract-command]")).isEqualTo("lockstep contract --service " + fleet.service);
+    assertThat(attributes("#release li.phase[data-phase='CONTRACTING']", "class")).containsExactly("phase done contract-pending");
+    assertThat(text("#release li.phase[data-phase='CONTRACTING']")).endsWith("CONTRACTING pending");
+    waitFor(Duration.ofSeconds(10), () -> newestContracts(2).equals(List.of("pending", "applied")) ? true : null);
+    assertThat(text("#history td[data-contract-reason='pending']")).startsWith("Contract pending: deferred by the operator");
+    browser.manage().window().setSize(new Dimension(1440, 1300));
+    screenshot("dashboard-contract-pending.png");
+    browser.manage().window().setSize(new Dimension(1440, 1000));
+
+    // lockstep contract applies it later: the release shown (it ended long ago) and its history row follow.
+    ReleaseDocument contracted = fleet.api().post("/v1/services/" + fleet.service + "/contract", null, ReleaseDocument.class);
+    assertThat(contracted.contract().state()).isEqualTo(ContractState.APPLIED);
+    waitFor(Duration.ofSeconds(15), () -> text("#release [data-contract='applied']"));
+    waitFor(Duration.ofSeconds(15), () -> newestContracts(2).equals(List.of("applied", "applied")) ? true : null);
+    assertThat(count("#history td[data-contract-reason]")).isZero();
+    // A history row opened: its applied migrations, the contract ones marked.
+    waitFor(Duration.ofSeconds(5), () -> {
+      browser.findElement(By.cssSelector("#history tr[data-history='" + waiting.id() + "']")).click();
+      return true;
+    });
+    String details = waitFor(Duration.ofSeconds(5), () -> text("#history tr.details"));
+    assertThat(details).contains("V3 add user nick").contains("V4 drop user name");
+    assertThat((String) js("const e = document.querySelector(\"#history tr.details [data-applied='4']\");"
+        + " return e && e.nextElementSibling ? e.nextElementSibling.innerText : null")).isEqualTo("contract");
+    assertThat((String) js("const e = document.querySelector(\"#history tr.details [data-applied='3']\");"
+        + " return e && e.nextElementSibling ? e.nextElementSibling.innerText : null")).isNotEqualTo("contract");
     assertThat(browser.manage().logs().get(LogType.BROWSER).getAll())
         .filteredOn(entry -> entry.getLevel().intValue() >= Level.SEVERE.intValue())
         .extracting(LogEntry::getMessage).isEmpty();
@@ -282,6 +386,12 @@ class DashboardIT {
 
   private List<String> phaseNodes() {
     return attributes("#release li.phase", "class");
+  }
+
+  /** The contract states of the newest {@code n} releases in the history, newest first (fewer while it has fewer). */
+  private List<String> newestContracts(int n) {
+    List<String> states = attributes("#history tr[data-history] td[data-contract]", "data-contract");
+    return states.subList(0, Math.min(n, states.size()));
   }
 
   @SuppressWarnings("unchecked")

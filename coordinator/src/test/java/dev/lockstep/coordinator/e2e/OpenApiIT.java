@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * {@code GET /openapi.yaml} against a real coordinator process, and the document against what that
  * coordinator answers: every operation asks for the tokens its {@code security} names, and real
  * answers of every route (a report, the fleet, a check, a release run to its end, its events and
- * migration set, a prune dry run, errors) have a documented status, a documented content type and,
+ * migration set, a prune dry run, a contract left pending and applied later, errors) have a documented status, a documented content type and,
  * for JSON, a body the operation's schema accepts.
  */
 class OpenApiIT {
@@ -130,6 +130,7 @@ class OpenApiIT {
     expect(404, "GET", "/v1/releases/{id}/migrations/{name}", "/v1/releases/" + id + "/migrations/V9__none.sql", op, null);
     expect(200, "POST", "/v1/migration-sets/prune", "/v1/migration-sets/prune", op, "{\"keep\":1,\"dryRun\":true}");
     expect(400, "POST", "/v1/migration-sets/prune", "/v1/migration-sets/prune", op, "{\"keep\":1,\"dryrun\":true}");
+    contract(op);
 
     expect(200, "GET", "/health", "/health", null, null);
     expect(200, "GET", "/ready", "/ready", null, null);
@@ -139,6 +140,61 @@ class OpenApiIT {
     expect(200, "GET", "/dashboard/{path}", "/dashboard/dashboard.css", null, null);
     expect(200, "GET", "/dashboard/{path}", "/dashboard/dashboard.js", null, null);
     expect(404, "GET", "/dashboard/{path}", "/dashboard/none.js", null, null);
+  }
+
+  /**
+   * Contract migrations: a check that names them, a release that leaves them pending ({@code contract: defer}), the
+   * route that applies them refused while an agent runs another revision, then applying them, and every answer on the
+   * way as documented (CONTRACTING in the events, the release's {@code contract} in each state).
+   */
+  private static void contract(String op) throws Exception {
+    String path = "/v1/services/" + fleet.service + "/contract";
+    String template = "/v1/services/{service}/contract";
+    expect(409, "POST", template, path, op, null);   // no release has a contract to apply
+    expect(422, "POST", template, "/v1/services/other/contract", op, null);
+
+    Map<String, String> files = new java.util.TreeMap<>(Fleet.upload(java.nio.file.Path.of("src", "test", "resources", "story")));
+    files.put("V3__add_orders_note.sql", base64("ALTER TABLE orders ADD COLUMN note text;"));
+    files.put("contract/V4__drop_orders_total.sql", base64("ALTER TABLE orders DROP COLUMN total;"));
+    String migrations = Json.write(files);
+    Map<?, ?> check = json(expect(200, "POST", "/v1/check", "/v1/check", op, "{\"migrations\":" + migrations + "}"));
+    assertThat(check.get("contract")).isEqualTo(List.of("V4 (drop orders total)"));
+
+    Map<?, ?> started = json(expect(202, "POST", "/v1/releases", "/v1/releases", op,
+        "{\"revision\":\"v3\",\"contract\":\"defer\",\"migrations\":" + migrations + "}"));
+    assertThat(((Map<?, ?>) started.get("contract")).get("state")).isEqualTo("waiting");
+    String id = (String) started.get("id");
+    Map<?, ?> done = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
+        .until(() -> json(expect(200, "GET", "/v1/releases/{id}", "/v1/releases/" + id, op, null)),
+            d -> List.of("COMPLETED", "ABORTED", "FAILED").contains(d.get("phase")));
+    assertThat(done.get("phase")).as(String.valueOf(done)).isEqualTo("COMPLETED");
+    assertThat(((Map<?, ?>) done.get("contract")).get("state")).isEqualTo("pending");
+    assertThat(((Map<?, ?>) done.get("options")).get("contract")).isEqualTo("defer");
+    String stream = expect(200, "GET", "/v1/releases/{id}/events", "/v1/releases/" + id + "/events", op, null).body();
+    assertThat(stream).contains("event: CONTRACTING");
+    events(stream);
+    // The next release is refused while the contract is pending.
+    expect(409, "POST", "/v1/releases", "/v1/releases", op, "{\"revision\":\"v4\"}");
+
+    // An agent on another revision holds it back; once it is gone, the contract applies.
+    String report = "{\"id\":\"oa-2\",\"service\":\"" + fleet.service + "\",\"revision\":\"v2\",\"state\":\"serving\"}";
+    expect(200, "PUT", "/v1/agents/{id}", "/v1/agents/oa-2", Fleet.agentToken(fleet.service, "oa-2"), report);
+    Map<?, ?> refused = json(expect(409, "POST", template, path, op, null));
+    assertThat((String) refused.get("detail")).contains("oa-2 on v2");
+    expect(200, "DELETE", "/v1/agents/{id}", "/v1/agents/oa-2?service=" + fleet.service, op, null);
+    Map<?, ?> applied = json(expect(200, "POST", template, path, op, null));
+    assertThat(((Map<?, ?>) applied.get("contract")).get("state")).as(String.valueOf(applied)).isEqualTo("applied");
+    assertThat(((Map<?, ?>) applied.get("contract")).get("appliedAt")).isNotNull();
+    expect(409, "POST", template, path, op, null);   // applied: nothing left to apply
+    Map<?, ?> history = json(expect(200, "GET", "/v1/migrations", "/v1/migrations", op, null));
+    assertThat((List<?>) history.get("applied")).anySatisfy(e -> {
+      assertThat(((Map<?, ?>) e).get("version")).isEqualTo("4");
+      assertThat(((Map<?, ?>) e).get("contract")).isEqualTo(true);
+    });
+  }
+
+  private static String base64(String sql) {
+    return java.util.Base64.getEncoder().encodeToString(sql.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** Each event of a finished release's stream: {@code ReleaseEvent}s, then {@code end} with the document. */

@@ -3,6 +3,7 @@ package dev.lockstep.coordinator.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lockstep.coordinator.error.LockstepException;
+import dev.lockstep.coordinator.release.PendingContracts;
 import dev.lockstep.coordinator.store.StoreState;
 import dev.lockstep.protocol.Phase;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -62,16 +63,18 @@ class ApiDocumentTest {
   }
 
   /**
-   * The router exactly as {@code serve} builds it. Mounting only registers handlers: the route classes
-   * keep their collaborators for requests, and none comes here, so the stores and services are absent.
+   * The router exactly as {@code serve} builds it, {@code lockstep contract}'s route included. Mounting only registers
+   * handlers: the route classes keep their collaborators for requests, and none comes here, so the stores and services
+   * are absent.
    */
   private static Router router() {
     Clock clock = Clock.systemUTC();
     HealthRoutes health = new HealthRoutes(vertx, "app", new StoreState("PostgreSQL", "postgresql://db/app", clock),
         new StoreState("Redis", "redis://cache:6379", clock));
+    PendingContracts contracts = new PendingContracts("app", null, null, null, null, null, null, null, clock);
     return HttpApi.router(vertx, new Auth(OperatorTokens.load("operator-token", null),
         AgentCredentials.load("agent-secret-of-sixteen-bytes", null, null, false, OperatorTokens.load("operator-token", null))), null, null, null, null, null, null, null, null,
-        health, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        health, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), ApiLimits.DEFAULT, null, null, contracts);
   }
 
   /** Every "METHOD /path" the router serves, in the document's spelling. */
@@ -111,7 +114,8 @@ class ApiDocumentTest {
           .isEmpty();
       both.assertThat(notServed).as("in openapi.yaml but not served by HttpApi.router").isEmpty();
     });
-    assertThat(served).contains("GET /openapi.yaml", "GET /v1/releases/{id}", "GET /dashboard/{path}");
+    assertThat(served).contains("GET /openapi.yaml", "GET /v1/releases/{id}", "GET /dashboard/{path}",
+        "POST /v1/services/{service}/contract");
   }
 
   @Test
