@@ -123,7 +123,7 @@ for id in web-1 web-2 web-3; do
   java "${AGENT_JVM[@]}" -jar agent/target/lockstep-agent.jar --coordinator "$LOCKSTEP_COORDINATOR" --id "$id" \
     --service "$SERVICE" --revision-command "cat $WORK/revision-$id" --migrations "$STAGED" \
     --on-prepare "$(hook prepare 'staging the new build')" \
-    --on-switch "$(hook switch 'now serving the new code' " && echo \$LOCKSTEP_TARGET_REVISION > $WORK/revision-$id")" \
+    --on-switch "$(hook switch 'now serving the new code' " && flock $WORK/revision-$id -c 'echo \$LOCKSTEP_TARGET_REVISION > $WORK/revision-$id'")" \
     --on-abort "$(hook abort 'staying on the old code')" >"$WORK/agent-$id.log" 2>&1 &
   pids+=($!)
 done
@@ -169,13 +169,17 @@ lockstep history
 # display_name. The client sends each request to the next server in turn, as that server's code would send it:
 # insert a user, update the previous request's user (written by either code), read both back. One line per
 # request in demo/work/client.log: start and end (epoch seconds), server, revision, ok or FAIL and why.
+# A request holds a shared lock on its server's revision file and the switch hook an exclusive one, so a switch
+# drains the requests the old code is serving, as a real server's graceful reload does: once its switch is done,
+# no request runs that server's old code any more.
 CLIENT_LOG="$WORK/client.log"
 client() {
-  local n=0 server prev rev col id start out want
+  local n=0 server prev rev col id start out want serving
   while [ ! -e "$WORK/client.stop" ]; do
     n=$((n + 1)); id=$((1000 + n)); server="web-$(( (n - 1) % 3 + 1 ))"
     start=$EPOCHREALTIME
-    while rev=$(<"$WORK/revision-$server"); [ -z "$rev" ]; do sleep 0.01; done # the hook is rewriting it
+    exec {serving}<"$WORK/revision-$server"; flock -s "$serving"
+    rev=$(<"$WORK/revision-$server")
     if [ "$rev" = v3 ]; then col=display_name; else col=name; fi
     want="$server request $n"
     [ "$n" -gt 1 ] && want="$prev request $((n - 1)), updated by $server"$'\n'"$want"
@@ -187,6 +191,7 @@ client() {
     else
       echo "$start $EPOCHREALTIME $server $rev FAIL ${out//$'\n'/ | }"
     fi >>"$CLIENT_LOG"
+    exec {serving}<&-
     prev=$server
   done
 }
