@@ -183,13 +183,15 @@ client() {
     if [ "$rev" = v3 ]; then col=display_name; else col=name; fi
     want="$server request $n"
     [ "$n" -gt 1 ] && want="$prev request $((n - 1)), updated by $server"$'\n'"$want"
-    if out=$(psql -h 127.0.0.1 -U postgres -d "$DB" -X -qAt -v ON_ERROR_STOP=1 -c "
+    if ! out=$(psql -h 127.0.0.1 -U postgres -d "$DB" -X -qAt -v ON_ERROR_STOP=1 -c "
         INSERT INTO \"user\" (id, $col) VALUES ($id, '$server request $n');
         UPDATE \"user\" SET $col = $col || ', updated by $server' WHERE id = $((id - 1));
-        SELECT $col FROM \"user\" WHERE id IN ($((id - 1)), $id) ORDER BY id" 2>&1) && [ "$out" = "$want" ]; then
-      echo "$start $EPOCHREALTIME $server $rev ok"
+        SELECT $col FROM \"user\" WHERE id IN ($((id - 1)), $id) ORDER BY id" 2>&1); then
+      echo "$start $EPOCHREALTIME $server $rev FAIL ${out%%$'\n'*}"
+    elif [ "$out" != "$want" ]; then
+      echo "$start $EPOCHREALTIME $server $rev FAIL read back '${out//$'\n'/; }', not '${want//$'\n'/; }'"
     else
-      echo "$start $EPOCHREALTIME $server $rev FAIL ${out//$'\n'/ | }"
+      echo "$start $EPOCHREALTIME $server $rev ok"
     fi >>"$CLIENT_LOG"
     exec {serving}<&-
     prev=$server
@@ -212,7 +214,7 @@ echo "$(client_requests) request(s) so far, all by v2's code (\"user\".name)"
 step "Release 3: revision v3, schema 4 (\"user\".name renamed to display_name: expand V3, switch, contract V4)"
 release3=0
 lockstep release --revision v3 --schema 4 || release3=$?
-await_requests $(( $(client_requests) + 20 )) # the new code keeps working after the drop
+await_requests $(( $(client_requests) + 20 )) || true # the new code keeps working after the drop
 touch "$WORK/client.stop"; wait "$CLIENT_PID" || echo "the client stopped with status $?" >&2; CLIENT_PID=
 
 step "The client during release 3"
@@ -223,6 +225,7 @@ failed=$(grep -c ' FAIL ' "$CLIENT_LOG" || true)
 echo "  in all:   $requests request(s), $failed failed"
 doc=$(lockstep status --json); doc=${doc#*\"latestRelease\"}
 after=$(grep -o '"afterLastSwitchMs":[0-9]*' <<<"$doc" | cut -d: -f2)
+applied=$(grep -o '"appliedAt":"[^"]*"' <<<"$doc" | cut -d'"' -f4)
 switched=$(grep -o '"switchedAt":"[^"]*"' <<<"$doc" | cut -d'"' -f4 | sed "s/.*/'&'::timestamptz/" | paste -sd,)
 last_old=$(awk '$4 == "v2" && $1 > t { t = $1 } END { printf "%.6f\n", t }' "$CLIENT_LOG")
 row=$(psql -h 127.0.0.1 -U postgres -d "$DB" -X -qAt -F ' ' -c "
@@ -231,17 +234,18 @@ row=$(psql -h 127.0.0.1 -U postgres -d "$DB" -X -qAt -F ' ' -c "
          round((extract(epoch FROM installed_on::timestamptz) - $last_old) * 1000)
   FROM flyway_schema_history WHERE version = '4' AND success" 2>&1) || true
 read -r day time gap old <<<"$row" || true
-echo "  the contract (V4: drop name) committed ${after:-?} ms after the last server switched (release document);"
-echo "  flyway_schema_history: V4 installed on ${day:-?} ${time:-}, ${gap:-?} ms after the last agent's switchedAt;"
-echo "  the last request by v2's code ended ${old:-?} ms before that."
+echo "  the contract (V4, drop user name) committed at ${applied:-?}, ${after:-?} ms after the last server switched"
+echo "    (the release document's contract.afterLastSwitchMs);"
+echo "  flyway_schema_history: V4 installed_on ${day:-?} ${time:-} (its transaction's start), ${gap:-?} ms after"
+echo "    the last agent's switchedAt and ${old:-?} ms after the last request by v2's code ended."
 
 step "History: V4 applied by release 3 as a contract migration"
 lockstep history
 
 if [ "$failed" != 0 ] || [ "$release3" != 0 ] || [ "$requests" = 0 ]; then
-  printf '\n\033[1;31m!! RELEASE 3 WAS NOT ZERO-DOWNTIME: %s of %s request(s) failed, lockstep release exited %s\033[0m\n' \
-    "$failed" "$requests" "$release3" >&2
-  grep ' FAIL ' "$CLIENT_LOG" | head -20 | sed 's/^/  /' >&2
+  printf '\n\033[1;31m!! RELEASE 3 WAS NOT ZERO-DOWNTIME: %s of %s request(s) failed; lockstep release exited %s%s\033[0m\n' \
+    "$failed" "$requests" "$release3" "$( [ "$release3" = 3 ] && echo ' (its contract is pending)')" >&2
+  grep ' FAIL ' "$CLIENT_LOG" | head -10 | cut -d' ' -f3- | sed 's/^/  /' >&2
   exit 1
 fi
 echo
