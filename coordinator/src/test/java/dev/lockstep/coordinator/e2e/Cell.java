@@ -142,7 +142,13 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
      * outside a transaction ({@code V3__index_email.sql.conf}), V4 slow and then failing for real (the index
      * is not unique). Not rehearsed past V3, so the coordinator picks maintenance mode by itself.
      */
-    NON_ATOMIC;
+    NON_ATOMIC,
+    /**
+     * Issue 19's contract: the database starts at V1 (applied before the fleet starts, so the release has old code to
+     * wait for), V2 adds a column, {@code contract/V3} adds a marker column, then is slow, then drops a column: cut in
+     * the middle, it would show as half there if the contract were not one transaction.
+     */
+    CONTRACT;
 
     /** The slow statement's length: long enough to strike in, short enough for a CI run of every cell. */
     static final double SLOW_SECONDS = 1.5;
@@ -150,6 +156,16 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
     /** File name → content. */
     Map<String, String> files() {
       Map<String, String> files = new LinkedHashMap<>();
+      if (this == CONTRACT) {
+        files.put("V1__accounts.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, nickname text);\n"
+            + "INSERT INTO accounts (id, email, nickname) VALUES (1, 'ada@example.com', 'ada'), (2, 'grace@example.com', 'g');\n");
+        files.put("V2__plan.sql", "ALTER TABLE accounts ADD COLUMN plan text;\n");
+        files.put("contract/V3__drop_nickname.sql", "ALTER TABLE accounts ADD COLUMN contract_marker int;\n"
+            + "-- cut here by the faults of CONTRACTING (and rehearsed as long in PREFLIGHT)\n"
+            + "SELECT pg_sleep(" + SLOW_SECONDS + ");\n"
+            + "ALTER TABLE accounts DROP COLUMN nickname;\n");
+        return files;
+      }
       files.put("V1__accounts.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);\n"
           + "INSERT INTO accounts (id, email) VALUES (1, 'ada@example.com'), (2, 'grace@example.com');\n");
       if (this == STANDARD) {
@@ -173,6 +189,12 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
     Map<String, List<String>> effects() {
       Map<String, List<String>> effects = new LinkedHashMap<>();
       effects.put("1", List.of(table("accounts")));
+      if (this == CONTRACT) {
+        effects.put("2", List.of(column("accounts", "plan")));
+        effects.put("3", List.of(column("accounts", "contract_marker"), "SELECT 1 - count(*) FROM information_schema.columns"
+            + " WHERE table_schema = 'public' AND table_name = 'accounts' AND column_name = 'nickname'"));
+        return effects;
+      }
       if (this == STANDARD) {
         effects.put("2", List.of(table("orders"), index("orders_account"), column("accounts", "plan")));
       } else {
@@ -185,7 +207,16 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
 
     /** The newest version of the set: where a completed release leaves the schema. */
     String target() {
-      return this == STANDARD ? "2" : "4";
+      return switch (this) {
+        case STANDARD -> "2";
+        case NON_ATOMIC -> "4";
+        case CONTRACT -> "3";
+      };
+    }
+
+    /** The version the database is at before the release: null for the empty schema. */
+    String startsAt() {
+      return this == CONTRACT ? "1" : null;
     }
 
     private static String table(String name) {

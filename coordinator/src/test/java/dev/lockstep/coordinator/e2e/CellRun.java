@@ -103,6 +103,11 @@ final class CellRun implements AutoCloseable {
   private void startFleet() {
     Cell.Shape shape = cell.shape();
     Path migrations = fleet.folder("migrations", shape.migrations().files());
+    if (shape.migrations().startsAt() != null) {
+      // Where an earlier release left it: a release from the empty schema has no old code, so no contract phase.
+      org.flywaydb.core.Flyway.configure().dataSource(fleet.database.jdbcUrl(), fleet.database.user(), fleet.database.password())
+          .locations("filesystem:" + migrations).target(shape.migrations().startsAt()).load().migrate();
+    }
     fleet.configureCoordinators(migrations, COORDINATOR_FLAGS);
     List<Fleet.Coordinator> now = new ArrayList<>();
     for (int i = 1; i <= shape.coordinators() + shape.late(); i++) {

@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.e2e;
 
 import static dev.lockstep.protocol.Phase.ABORTED;
 import static dev.lockstep.protocol.Phase.COMPLETED;
+import static dev.lockstep.protocol.Phase.CONTRACTING;
 import static dev.lockstep.protocol.Phase.FAILED;
 import static dev.lockstep.protocol.Phase.MIGRATING;
 import static dev.lockstep.protocol.Phase.PREFLIGHT;
@@ -13,6 +14,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 import dev.lockstep.coordinator.e2e.Cell.AgentShape;
 import dev.lockstep.coordinator.e2e.Cell.Hazard;
 import dev.lockstep.coordinator.e2e.Cell.Shape;
+import dev.lockstep.protocol.ContractState;
 import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
@@ -117,6 +119,32 @@ class FaultMatrixIT {
         run.awaitTakeover();
       }).check(FaultMatrixIT::handedOver));
     }
+
+    // Issue 19: a takeover of CONTRACTING, struck in the contract migration's slow statement; it is applied once.
+    Shape contract = Shape.standard().migrations(Cell.Migrations.CONTRACT);
+    cells.add(Cell.of(kill, "CONTRACTING (slow contract migration)").shape(contract).check(FaultMatrixIT::contractAppliedOnce)
+        .script(run -> {
+          run.release();
+          run.awaitPhase(CONTRACTING);
+          run.awaitMigrationSleeping();
+          run.kill9Runner();
+          run.awaitTakeover();
+        }));
+    cells.add(Cell.of("SIGTERM of the coordinator running the release", "CONTRACTING").shape(contract)
+        .check(run -> {
+          List<String> violations = new ArrayList<>(handedOver(run));
+          violations.addAll(contractAppliedOnce(run));
+          return violations;
+        })
+        .script(run -> {
+          run.release();
+          run.awaitPhase(CONTRACTING);
+          run.awaitMigrationSleeping();
+          // The contract step finishes within --shutdown-grace; after it there is no safe point before COMPLETED, so
+          // the stopping coordinator completes the release itself, then lets go of the lock.
+          run.sigtermRunner();
+          run.awaitTerminal();
+        }));
 
     cells.add(Cell.of("SIGSTOP past its lease, SIGCONT after another took over", "MIGRATING").script(run -> {
       run.release();
@@ -292,6 +320,21 @@ class FaultMatrixIT {
     String atExit = run.requests().get("exit");
     return atExit == null || atExit.startsWith("released") ? List.of()
         : List.of("expectation (handover on SIGTERM): " + atExit);
+  }
+
+  /** The contract committed once: its document says applied, and Flyway's history has V3 once. */
+  private static List<String> contractAppliedOnce(CellRun run) {
+    List<String> violations = new ArrayList<>();
+    ReleaseDocument d = run.doc();
+    if (d == null || d.contract().state() != ContractState.APPLIED) {
+      violations.add("expectation: the contract applied, got " + (d == null ? "no release" : d.contract().state().wireName()
+          + (d.contract().reason() == null ? "" : " (" + CellRun.abbreviate(d.contract().reason(), 200) + ")")));
+    }
+    long rows = run.count("SELECT count(*) FROM flyway_schema_history WHERE version = '3'");
+    if (rows != 1) {
+      violations.add("expectation: the contract (V3) once in flyway_schema_history, got " + rows + " row(s)");
+    }
+    return violations;
   }
 
   /** Waits for the moment a fault strikes in {@code phase}: for MIGRATING, the migration's slow statement running. */

@@ -153,7 +153,9 @@ final class Fleet implements AutoCloseable {
       }
       Files.createDirectories(target);
       for (Map.Entry<String, String> f : files.entrySet()) {
-        Files.writeString(target.resolve(f.getKey()), f.getValue());
+        Path file = target.resolve(f.getKey());
+        Files.createDirectories(file.getParent()); // contract/V3__….sql
+        Files.writeString(file, f.getValue());
       }
       return target;
     } catch (IOException e) {
