@@ -116,6 +116,8 @@ if [ "$VARIANT" = alembic ]; then
   echo "ENABLE_DB_MIGRATIONS=False (demo/work/app.env), so none of them migrates at start-up any more."
 fi
 MODE_NOTE=""; [ "$VARIANT" = alembic ] && MODE_NOTE=", mode \$LOCKSTEP_MODE"
+# A server's code is its revision file. The switch hook rewrites it under an exclusive flock and release 3's client
+# holds a shared one for each request, so a switch waits for the requests the old code is serving (a graceful reload).
 for id in web-1 web-2 web-3; do
   echo v0 > "$WORK/revision-$id"
   hook() { echo "echo \"[$id] $1 hook: release \$LOCKSTEP_RELEASE_ID, revision \$LOCKSTEP_TARGET_REVISION$MODE_NOTE ($2)\" >> $WORK/hooks.log${3:-}"; }
