@@ -12,19 +12,11 @@ import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -91,7 +83,7 @@ class ContractIT {
   @Test
   @Order(3)
   void aColumnIsRenamedWithZeroDowntimeAndDroppedOnlyAfterTheLastSwitch() throws Exception {
-    Client client = new Client();
+    RenamingClient client = new RenamingClient(db, fleet.dir, SERVERS, "users", "v1", "legacy_name", "display_name");
     client.start();
     try {
       client.awaitRequests(50);
@@ -237,75 +229,5 @@ class ContractIT {
 
   private static ReleaseDocument latest() {
     return fleet.api().get("/v1/releases?service=" + fleet.service + "&limit=1", Pods.ReleaseList.class).releases().get(0);
-  }
-
-  /**
-   * The application's users, through the three servers in turn: each request is what the code of the revision the
-   * server runs now (its revision file, which its switch hook rewrites) would send — v1's code reads and writes
-   * {@code legacy_name}, v2's {@code display_name}.
-   */
-  private static final class Client {
-    final AtomicLong requests = new AtomicLong();
-    final List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
-    final Map<String, Long> byRevision = new ConcurrentHashMap<>();
-    final AtomicLong lastOldCode = new AtomicLong();
-    private final AtomicBoolean running = new AtomicBoolean(true);
-    private Thread thread;
-
-    void start() {
-      thread = new Thread(this::run, "contract-client");
-      thread.start();
-    }
-
-    void stop() throws InterruptedException {
-      running.set(false);
-      if (thread != null) {
-        thread.join(10_000);
-      }
-    }
-
-    void awaitRequests(long n) {
-      await().atMost(Duration.ofSeconds(30)).until(() -> requests.get() >= n || !failures.isEmpty());
-    }
-
-    private void run() {
-      try (Connection c = db.connect()) {
-        long n = 0;
-        while (running.get()) {
-          String server = SERVERS.get((int) (n++ % SERVERS.size()));
-          String revision = Files.readString(fleet.dir.resolve("revision-" + server)).trim();
-          String column = revision.equals("v1") ? "legacy_name" : "display_name";
-          try {
-            try (PreparedStatement insert = c.prepareStatement("INSERT INTO users (" + column + ", email) VALUES (?, ?)"
-                + " RETURNING id")) {
-              insert.setString(1, server + " request " + n);
-              insert.setString(2, server + "@example.com");
-              try (ResultSet id = insert.executeQuery()) {
-                id.next();
-                try (PreparedStatement read = c.prepareStatement("SELECT " + column + " FROM users WHERE id = ?")) {
-                  read.setLong(1, id.getLong(1));
-                  try (ResultSet row = read.executeQuery()) {
-                    row.next();
-                    if (!(server + " request " + n).equals(row.getString(1))) {
-                      failures.add(revision + " on " + server + " read back " + row.getString(1));
-                    }
-                  }
-                }
-              }
-            }
-            if (revision.equals("v1")) {
-              lastOldCode.set(System.currentTimeMillis());
-            }
-            byRevision.merge(revision, 1L, Long::sum);
-          } catch (SQLException e) {
-            failures.add(revision + " on " + server + ": " + e.getMessage());
-          }
-          requests.incrementAndGet();
-          Thread.sleep(5);
-        }
-      } catch (Exception e) {
-        failures.add("client: " + e);
-      }
-    }
   }
 }
