@@ -27,7 +27,7 @@ final class ProgressBar {
     int applied = doc.applied().size();
     double done = fraction(doc.phase(), agents == 0 ? 1 : (double) through / agents, pending == 0 ? 1 : (double) applied / pending);
     int filled = (int) Math.round(done * WIDTH);
-    StringBuilder bar = new StringBuilder().append('[').append(String.format("%-10s", doc.phase())).append("] ")
+    StringBuilder bar = new StringBuilder().append('[').append(String.format("%-11s", doc.phase())).append("] ")
         .append("█".repeat(filled)).append("░".repeat(WIDTH - filled))
         .append(" agents ").append(through).append('/').append(agents).append(' ')
         .append(doc.phase().ordinal() >= Phase.SWITCHING.ordinal() ? "switched" : "prepared")

@@ -121,7 +121,7 @@ public final class ReleaseCommand implements Callable<Integer> {
           }
         } else {
           ReleaseEvent e = Json.read(data, ReleaseEvent.class);
-          progress.printf("%s  %s  %-10s %s%n", bar ? ProgressBar.erase() : "", TIME.format(Instant.parse(e.at())), e.phase(),
+          progress.printf("%s  %s  %-11s %s%n", bar ? ProgressBar.erase() : "", TIME.format(Instant.parse(e.at())), e.phase(),
               e.message());
           if (bar) {
             progress.print(ProgressBar.render(api.get("/v1/releases/" + doc.id(), ReleaseDocument.class),

@@ -125,7 +125,7 @@ public final class Preflight {
         effects.add(m.label() + (!m.transactional() ? " cannot run in a transaction and was not rehearsed"
             : " follows a non-transactional migration and was not rehearsed"));
       }
-      ModeDecision mode = decide(options, effects);
+      ModeDecision mode = decide(options, effects, !plan.contract().isEmpty());
       if (options.mode() == Mode.ONLINE && !rehearsal.effects().isEmpty() && !options.allowDestructive()) {
         findings.add(new Finding("destructive-online", Severity.BLOCK, "mode", "mode online was requested, but "
             + String.join("; ", rehearsal.effects()) + ": old servers would break while they keep serving; use --mode"
@@ -142,13 +142,17 @@ public final class Preflight {
   public static final String CONTRACT = "contract";
   public static final String CONTRACT_DATA_LOSS = "contract-data-loss";
 
-  static ModeDecision decide(ReleaseOptions options, List<String> effects) {
+  /** @param contract whether the release has contract migrations, whose removals wait until the old code is gone */
+  static ModeDecision decide(ReleaseOptions options, List<String> effects, boolean contract) {
     return switch (options.mode()) {
       case MAINTENANCE -> new ModeDecision(Mode.MAINTENANCE, "requested by the operator");
       case ONLINE -> new ModeDecision(Mode.ONLINE, effects.isEmpty() ? "requested by the operator"
           : "requested by the operator, although " + String.join("; ", effects));
       case AUTO -> effects.isEmpty()
-          ? new ModeDecision(Mode.ONLINE, "the rehearsal shows the migrations only add; old code keeps serving until the switch")
+          ? new ModeDecision(Mode.ONLINE, contract
+              ? "the rehearsal shows the migrations before the switch only add; old code keeps serving until the switch,"
+                  + " and the contract's removals wait until no server runs it"
+              : "the rehearsal shows the migrations only add; old code keeps serving until the switch")
           : new ModeDecision(Mode.MAINTENANCE, String.join("; ", effects));
     };
   }

@@ -1,5 +1,6 @@
 package dev.lockstep.coordinator.release;
 
+import java.util.List;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.protocol.BackupResult;
 import dev.lockstep.protocol.AgentState;
@@ -46,10 +47,19 @@ public final class Preparing implements PhaseStep {
     return fleet.await(goal, attempt).compose(ready -> backedUp(ready, attempt)).compose(prepared -> {
       attempt.checkStopping("before MIGRATING");
       return attempt.journal().enterMigrating(prepared.toBuilder().phase(Phase.MIGRATING).build(),
-              "MIGRATING: applying repairs, then " + prepared.pending().size() + " migration(s) to schema " + prepared.schema())
+              migratingEvent(prepared))
           .compose(entered -> entered ? Future.succeededFuture(attempt.journal().stored())
               : Future.failedFuture(LockstepException.aborted("aborted by the operator before MIGRATING")));
     });
+  }
+
+  /** "MIGRATING: applying repairs, then 2 migration(s) to schema 3; the contract (V4 (…)) after the switch" */
+  static String migratingEvent(ReleaseDocument doc) {
+    List<String> contract = doc.contract().any() ? doc.contract().migrations() : List.of();
+    int before = doc.pending().size() - contract.size();
+    return "MIGRATING: applying repairs, then " + before + " migration(s)" + (contract.isEmpty()
+        ? " to schema " + doc.schema()
+        : "; the contract (" + String.join(", ", contract) + ") after the switch, to schema " + doc.schema());
   }
 
   /**

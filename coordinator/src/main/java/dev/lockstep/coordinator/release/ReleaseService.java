@@ -91,7 +91,10 @@ public final class ReleaseService {
    * @param requestedBy who asks (the operator token's name), for the audit in the release document
    * @param requestedFrom the address the request came from
    */
-  public Future<ReleaseDocument> start(ReleaseRequest request, String requestedBy, String requestedFrom) {
+  public Future<ReleaseDocument> start(ReleaseRequest given, String requestedBy, String requestedFrom) {
+    // contract is read as any case, and stored as the options document it: auto or defer
+    ReleaseRequest request = given.contract() == null ? given
+        : given.withContract(given.contract().toLowerCase(java.util.Locale.ROOT));
     if (stopping) {
       return Future.failedFuture(new LockstepException(LockstepException.Code.STOPPING,
           "this coordinator is shutting down; send the release to another coordinator instance"));
@@ -103,7 +106,8 @@ public final class ReleaseService {
     }
     if (request.revision() == null || !REVISION.matcher(request.revision()).matches()) {
       return Future.failedFuture(LockstepException.badRequest("revision is required: 1–200 characters of letters, digits"
-          + " and . _ : / @ + - (got " + (request.revision() == null ? "nothing" : "'" + request.revision() + "'") + ")"));
+          + " and . _ : / @ + - (got " + (request.revision() == null ? "nothing"
+              : "'" + MigrationSet.printable(request.revision()) + "'") + ")"));
     }
     if (request.schema() != null) {
       try {
@@ -114,7 +118,7 @@ public final class ReleaseService {
     }
     if (request.migrationsFrom() != null && !request.fromNewInstances()) {
       return Future.failedFuture(LockstepException.badRequest("migrationsFrom takes one value, agents (the set the new"
-          + " instances staged); got '" + request.migrationsFrom() + "'"));
+          + " instances staged); got '" + MigrationSet.printable(request.migrationsFrom()) + "'"));
     }
     if (request.fromNewInstances() && request.migrations() != null) {
       return Future.failedFuture(LockstepException.badRequest("give the migration set either as migrations (an upload) or"
@@ -123,7 +127,8 @@ public final class ReleaseService {
     if (request.contract() != null && !request.contract().equals(ReleaseOptions.CONTRACT_AUTO)
         && !request.contract().equals(ReleaseOptions.CONTRACT_DEFER)) {
       return Future.failedFuture(LockstepException.badRequest("contract takes auto (wait for the old code to go, then"
-          + " apply it) or defer (leave it pending for lockstep contract); got '" + request.contract() + "'"));
+          + " apply it) or defer (leave it pending for lockstep contract); got '" + MigrationSet.printable(given.contract())
+          + "'"));
     }
     if (request.minReady() != null && request.minReady() < 0) {
       return Future.failedFuture(LockstepException.badRequest("minReady must be 0 or more (got " + request.minReady()

@@ -20,8 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The application's users during a column rename, through each server in turn: every request is what the code of the
  * revision that server runs now (its revision file, which its switch hook rewrites) would send — the old revision's
- * code writes and reads back the old column, every later one the new column. A failed statement, or a row that does
- * not read back what was written, is a failure.
+ * code writes and reads back the old column, every later one the new column: it inserts a row, and updates the row
+ * the request before wrote (perhaps through the other revision's code). A failed statement, or a row that does not
+ * read back what was written, is a failure.
  *
  * <pre>{@code RenamingClient client = new RenamingClient(db, fleet.dir, servers, "users", "v1", "legacy_name", "display_name");
  * client.start(); … client.stop(); assertThat(client.failures).isEmpty();}</pre>
@@ -75,7 +76,9 @@ final class RenamingClient {
   private void run() {
     try (Connection c = db.connect()) {
       long n = 0;
+      long previous = 0;
       while (running.get()) {
+        long current = 0;
         String server = servers.get((int) (n++ % servers.size()));
         String revision = Files.readString(fleetDir.resolve("revision-" + server)).trim();
         if (revision.isEmpty()) {
@@ -90,6 +93,7 @@ final class RenamingClient {
             insert.setString(2, server + "@example.com");
             try (ResultSet id = insert.executeQuery()) {
               id.next();
+              current = id.getLong(1);
               try (PreparedStatement read = c.prepareStatement("SELECT " + column + " FROM " + table + " WHERE id = ?")) {
                 read.setLong(1, id.getLong(1));
                 try (ResultSet row = read.executeQuery()) {
@@ -101,6 +105,23 @@ final class RenamingClient {
               }
             }
           }
+          // The row the previous request wrote, perhaps through the other revision's code, updated through this one's.
+          if (previous > 0) {
+            try (PreparedStatement update = c.prepareStatement("UPDATE " + table + " SET " + column + " = ? WHERE id = ?")) {
+              update.setString(1, written + " (update)");
+              update.setLong(2, previous);
+              update.executeUpdate();
+            }
+            try (PreparedStatement read = c.prepareStatement("SELECT " + column + " FROM " + table + " WHERE id = ?")) {
+              read.setLong(1, previous);
+              try (ResultSet row = read.executeQuery()) {
+                row.next();
+                if (!(written + " (update)").equals(row.getString(1))) {
+                  failures.add(revision + " on " + server + " read back an update as " + row.getString(1));
+                }
+              }
+            }
+          }
           if (revision.equals(oldRevision)) {
             lastOldCode.set(System.currentTimeMillis());
           }
@@ -108,6 +129,7 @@ final class RenamingClient {
         } catch (SQLException e) {
           failures.add(revision + " on " + server + ": " + e.getMessage());
         }
+        previous = current;
         requests.incrementAndGet();
         Thread.sleep(5);
       }

@@ -23,9 +23,15 @@ def upgrade():
     op.execute("""
         CREATE FUNCTION user_sync_names() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-          IF NEW.display_name IS NULL THEN
+          IF TG_OP = 'INSERT' THEN
+            IF NEW.display_name IS NULL THEN
+              NEW.display_name := NEW.name;
+            ELSIF NEW.name IS NULL THEN
+              NEW.name := NEW.display_name;
+            END IF;
+          ELSIF NEW.name IS DISTINCT FROM OLD.name THEN
             NEW.display_name := NEW.name;
-          ELSIF NEW.name IS NULL THEN
+          ELSIF NEW.display_name IS DISTINCT FROM OLD.display_name THEN
             NEW.name := NEW.display_name;
           END IF;
           RETURN NEW;
