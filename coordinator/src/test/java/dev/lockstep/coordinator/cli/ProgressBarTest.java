@@ -18,7 +18,7 @@ class ProgressBarTest {
     ReleaseDocument preparing = doc(Phase.PREPARING, List.of(agent("a", AgentState.PREPARED, null),
         agent("b", AgentState.PREPARING, null), agent("c", AgentState.PREPARED, null)), List.of());
     assertThat(ProgressBar.render(preparing, Duration.ofMillis(4200)))
-        .startsWith("[PREPARING ] ").contains("agents 2/3 prepared").contains("migrations 0/2 applied").endsWith("4.2s");
+        .startsWith("[PREPARING  ] ").contains("agents 2/3 prepared").contains("migrations 0/2 applied").endsWith("4.2s");
 
     ReleaseDocument migrating = doc(Phase.MIGRATING, preparing.agents(),
         List.of(new AppliedMigration("1", "accounts", "V1__accounts.sql", 412)));
