@@ -4,6 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
@@ -14,6 +16,11 @@ import org.slf4j.LoggerFactory;
  * "Something you wait for may have changed": a wake-up, never the data. The data stays in PostgreSQL
  * and Redis; a nudge only ends a wait early, on this instance through the event bus and on the
  * others through one Redis topic. A lost nudge costs one fallback period, so every wait has one.
+ *
+ * <p>Nudges of one kind and key are coalesced: the first goes out at once, those that follow within
+ * {@link #COALESCE_MS} become one more at the end of that window. A fleet of thousands reporting PREPARED
+ * together wakes the run a few dozen times, not once per report, and sends as few Redis messages; the last
+ * report of a burst waits at most one window. Safe from any thread (the HTTP verticles publish from theirs).
  *
  * <pre>{@code nudges.next(Nudges.RUN_INPUT, "app", 1000).onComplete(v -> readTheRegistryAgain());}</pre>
  */
@@ -29,8 +36,15 @@ public final class Nudges {
   /** A coordinator let go of the service (the key) at shutdown: its release is free to take over. */
   public static final String HANDED_OVER = "handed-over";
 
+  /** How long after a nudge the same nudge is held back, to be sent once at the window's end. */
+  static final long COALESCE_MS = 10;
+
   private final Vertx vertx;
   private final RTopic topic;
+  /** Nudges sent within the current window. */
+  private final Set<String> quiet = ConcurrentHashMap.newKeySet();
+  /** Nudges asked for again within their window: sent once when it ends. */
+  private final Set<String> owed = ConcurrentHashMap.newKeySet();
 
   public Nudges(Vertx vertx, RedissonClient redisson) {
     this.vertx = vertx;
@@ -49,7 +63,34 @@ public final class Nudges {
 
   /** Wakes whoever waits for {@code kind} of {@code key}, here at once and elsewhere through Redis (best effort). */
   public void publish(String kind, String key) {
-    String message = kind + ":" + key;
+    publish(kind + ":" + key);
+  }
+
+  private void publish(String message) {
+    if (!quiet.add(message)) {
+      owed.add(message);
+      // The window may have ended between the two lines above: then nobody settles this one but us.
+      if (!quiet.contains(message) && owed.remove(message)) {
+        publish(message);
+      }
+      return;
+    }
+    send(message);
+    vertx.setTimer(COALESCE_MS, t -> settle(message));
+  }
+
+  /**
+   * The window ends: a nudge asked for meanwhile goes out now (and opens a window of its own). Quiet is cleared first,
+   * so a publish racing with this one either finds the window open and sends, or finds it closed and is owed.
+   */
+  private void settle(String message) {
+    quiet.remove(message);
+    if (owed.remove(message)) {
+      publish(message);
+    }
+  }
+
+  private void send(String message) {
     vertx.eventBus().publish(ADDRESS + message, "");
     topic.publishAsync(message).exceptionally(e -> {
       log.debug("nudge {} not published ({}); others notice at their next re-read", message, e.getMessage());
