@@ -162,8 +162,7 @@ public final class FleetWait {
     }
     List<ReleaseAgent> awaited = progress.agents().stream().filter(a -> !a.gone() && goal.awaited().test(a)).toList();
     long through = awaited.stream().filter(a -> goal.through().apply(a) != null).count();
-    String event = news.isEmpty() ? null
-        : goal.phase() + ": " + String.join(", ", news) + " (" + through + "/" + awaited.size() + ")";
+    String event = news.isEmpty() ? null : goal.phase() + ": " + summary(news, through, awaited.size());
     ReleaseDocument next = doc.toBuilder().agents(progress.agents()).build();
     // Progress that changes what the fleet is told (the retiring instances may stop now) is published with it.
     String told = goal.tells().apply(doc, next);
@@ -172,6 +171,24 @@ public final class FleetWait {
     }
     return journal.tell(next, (event == null ? goal.phase() + ": " : event + "; ") + told, false).map(progress);
   }
+
+  /**
+   * The news of one round: each named while they are few; for a fleet that moves in thousands, counted, with the first
+   * few named, so an event stays a line and the log does not grow with the fleet. Every agent's own progress is in the
+   * release document.
+   */
+  static String summary(List<String> news, long through, int awaited) {
+    if (news.size() <= NAMED) {
+      return String.join(", ", news) + " (" + through + "/" + awaited + ")";
+    }
+    return String.format(java.util.Locale.ROOT, "%,d of %,d through, %,d more since the last event (%s, and %,d more;"
+        + " the release document lists every agent)", through, awaited, news.size(),
+        String.join(", ", news.subList(0, SHOWN)), news.size() - SHOWN);
+  }
+
+  /** An event names at most this many agents' news; past that it counts them. */
+  static final int NAMED = 8;
+  private static final int SHOWN = 3;
 
   /**
    * An agent missing from the registry may be back in a moment (Redis restarted and lost the registry;
