@@ -58,7 +58,7 @@ final class ReleaseJournal {
   /** PREPARING → MIGRATING unless an operator asked to abort first; false if they did. */
   Future<Boolean> enterMigrating(ReleaseDocument next, String event) {
     ReleaseDocument dated = dated(next);
-    return store.enterMigrating(dated, epoch, event).map(entered -> {
+    return store.enterMigrating(dated, stored.agents(), epoch, event).map(entered -> {
       if (entered) {
         log.info("release {}: {}", dated.id(), event);
         stored(dated, event);
@@ -77,7 +77,7 @@ final class ReleaseJournal {
     if (event != null) {
       log.info("release {}: {}", dated.id(), event);
     }
-    return store.advance(dated, expected, epoch, event, desired).map(index -> {
+    return store.advance(dated, stored.agents(), expected, epoch, event, desired).map(index -> {
       if (desired != null) {
         watch.changed(dated.service());
       }

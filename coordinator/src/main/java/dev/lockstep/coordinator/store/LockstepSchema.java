@@ -104,6 +104,30 @@ public final class LockstepSchema {
       requested_from text,
       at             timestamptz NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS agent_departures_by_service ON lockstep.agent_departures (service, at DESC)",
+    // Each participant's progress in a release, a row per agent (ReleaseStore): a round of a fleet wait writes the
+    // agents that moved, not a document that grows with the fleet. pos keeps the participants' order.
+    """
+    CREATE TABLE IF NOT EXISTS lockstep.release_agents (
+      release_id text NOT NULL REFERENCES lockstep.releases (id),
+      agent_id   text NOT NULL,
+      pos        integer NOT NULL,
+      agent      jsonb NOT NULL,
+      PRIMARY KEY (release_id, agent_id))""",
+    // Releases stored before the rows existed carried their agents in the document: moved once, here.
+    """
+    INSERT INTO lockstep.release_agents (release_id, agent_id, pos, agent)
+      SELECT r.id, a.agent->>'id', a.pos - 1, a.agent FROM lockstep.releases r,
+        jsonb_array_elements(CASE WHEN jsonb_typeof(r.document->'agents') = 'array' THEN r.document->'agents'
+          ELSE '[]'::jsonb END) WITH ORDINALITY a(agent, pos)
+      ON CONFLICT DO NOTHING""",
+    "UPDATE lockstep.releases SET document = document - 'agents' WHERE document ? 'agents'",
+    // The whole release document, agents included: what the API answers, for operators and tests reading SQL too.
+    """
+    CREATE OR REPLACE FUNCTION lockstep.release_document(r lockstep.releases) RETURNS jsonb LANGUAGE sql STABLE AS $f$
+      SELECT r.document || jsonb_build_object('agents', coalesce(
+        (SELECT jsonb_agg(a.agent ORDER BY a.pos) FROM lockstep.release_agents a WHERE a.release_id = r.id),
+        r.document->'agents', '[]'::jsonb))
+    $f$""",
     // The one fencing check every fenced write runs, in its own transaction (EpochCheck).
     EpochCheck.FUNCTION,
   };

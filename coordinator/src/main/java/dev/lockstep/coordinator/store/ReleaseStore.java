@@ -7,6 +7,7 @@ import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.MigrationHistory;
 import dev.lockstep.protocol.ContractState;
 import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseAgent;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseEvent;
 import io.vertx.core.Future;
@@ -31,7 +32,10 @@ import java.util.function.Supplier;
  * write a release run makes goes through {@link #advance}, which checks the fencing epoch in the
  * same transaction: a coordinator that lost the service cannot write, whatever it believes.
  *
- * <pre>{@code store.advance(doc, epoch, "PREPARING: waiting for 3 agents", true)}</pre>
+ * Each participant's progress is a row of {@code lockstep.release_agents}, so a round of a fleet wait writes the
+ * agents that moved rather than a document as large as the fleet; every read returns the whole document.
+ *
+ * <pre>{@code store.advance(doc, journal.stored().agents(), Phase.PREPARING, epoch, "PREPARING: a-1 prepared (1/3)", null)}</pre>
  */
 public final class ReleaseStore {
   /**
@@ -40,6 +44,8 @@ public final class ReleaseStore {
    */
   private static final String KEEP_ABORT_AUDIT = " || jsonb_strip_nulls(jsonb_build_object('abortedBy', document->'abortedBy',"
       + " 'abortedFrom', document->'abortedFrom'))";
+  /** The whole document of release row {@code r}, its agents included ({@code lockstep.release_document}), as text. */
+  private static final String DOCUMENT = "lockstep.release_document(r)::text";
   private static final int ATTEMPTS = 3;
   private static final long RETRY_MS = 300;
 
@@ -76,7 +82,8 @@ public final class ReleaseStore {
     return pool.withTransaction(conn -> MigrationSetStore.insert(conn, set)
             .compose(v -> conn.preparedQuery("INSERT INTO lockstep.releases (id, service, phase, document, created_at, updated_at)"
                 + " VALUES ($1, $2, $3, $4::text::jsonb, $5, $5)")
-            .execute(Tuple.of(doc.id(), doc.service(), doc.phase().name(), Json.write(doc), now())))
+            .execute(Tuple.of(doc.id(), doc.service(), doc.phase().name(), withoutAgents(doc), now())))
+            .compose(r -> writeAgents(conn, doc.id(), List.of(), doc.agents()))
             .compose(r -> appendEvent(conn, doc.id(), doc.phase(), "release requested" + by(doc.requestedBy(), doc.requestedFrom())
                 + ": revision " + doc.revision()
                 + ", schema " + (doc.schema() == null ? "newest" : doc.schema()) + ", migration set "
@@ -103,12 +110,13 @@ public final class ReleaseStore {
    * @return the new desired-state index when published, else -1
    * @throws LockstepException {@code FENCED} when the epoch moved or the release is no longer at {@code expected}
    */
-  public Future<Long> advance(ReleaseDocument doc, Phase expected, long epoch, String event, DesiredState desired) {
+  public Future<Long> advance(ReleaseDocument doc, List<ReleaseAgent> before, Phase expected, long epoch, String event,
+                              DesiredState desired) {
     return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
         .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb" + KEEP_ABORT_AUDIT
                 + ", updated_at = $4 WHERE id = $1 AND phase = $5 AND phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
-            .execute(Tuple.of(doc.id(), doc.phase().name(), Json.write(doc), now(), expected.name())))
-        .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture()
+            .execute(Tuple.of(doc.id(), doc.phase().name(), withoutAgents(doc), now(), expected.name())))
+        .compose(rows -> rows.rowCount() == 1 ? writeAgents(conn, doc.id(), before, doc.agents())
             : Future.failedFuture(moved(doc.id(), expected)))
         .compose(v -> event == null ? Future.succeededFuture() : appendEvent(conn, doc.id(), doc.phase(), event))
         .compose(v -> desired == null ? Future.succeededFuture(-1L) : writeDesired(conn, desired))));
@@ -126,17 +134,18 @@ public final class ReleaseStore {
    * @return false if an abort was requested first
    * @throws LockstepException {@code FENCED} when the release is no longer PREPARING
    */
-  public Future<Boolean> enterMigrating(ReleaseDocument doc, long epoch, String event) {
+  public Future<Boolean> enterMigrating(ReleaseDocument doc, List<ReleaseAgent> before, long epoch, String event) {
     return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
         .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb" + KEEP_ABORT_AUDIT
                 + ", updated_at = $4 WHERE id = $1 AND phase = 'PREPARING' AND NOT abort_requested")
-            .execute(Tuple.of(doc.id(), Phase.MIGRATING.name(), Json.write(doc), now())))
+            .execute(Tuple.of(doc.id(), Phase.MIGRATING.name(), withoutAgents(doc), now())))
         .compose(rows -> rows.rowCount() == 0
             ? conn.preparedQuery("SELECT phase FROM lockstep.releases WHERE id = $1").execute(Tuple.of(doc.id()))
                 .compose(now -> now.size() == 1 && Phase.PREPARING.name().equals(now.iterator().next().getString(0))
                     ? Future.succeededFuture(false)
                     : Future.failedFuture(moved(doc.id(), Phase.PREPARING)))
-            : appendEvent(conn, doc.id(), Phase.MIGRATING, event).map(true))));
+            : writeAgents(conn, doc.id(), before, doc.agents())
+                .compose(v -> appendEvent(conn, doc.id(), Phase.MIGRATING, event)).map(true))));
   }
 
   /**
@@ -176,7 +185,7 @@ public final class ReleaseStore {
   }
 
   public Future<Optional<ReleaseDocument>> get(String id) {
-    return pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE id = $1")
+    return pool.preparedQuery("SELECT " + DOCUMENT + " FROM lockstep.releases r WHERE id = $1")
         .execute(Tuple.of(id))
         .map(rows -> rows.size() == 0
             ? Optional.empty()
@@ -184,7 +193,7 @@ public final class ReleaseStore {
   }
 
   public Future<Optional<ReleaseDocument>> active(String service) {
-    return retrying(() -> pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE service = $1"
+    return retrying(() -> pool.preparedQuery("SELECT " + DOCUMENT + " FROM lockstep.releases r WHERE service = $1"
             + " AND phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
         .execute(Tuple.of(service))
         .map(rows -> rows.size() == 0
@@ -215,7 +224,7 @@ public final class ReleaseStore {
   public record PhaseSince(Phase phase, java.time.Instant since) {}
 
   public Future<List<ReleaseDocument>> recent(String service, int limit) {
-    return pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE ($1::text IS NULL OR service = $1)"
+    return pool.preparedQuery("SELECT " + DOCUMENT + " FROM lockstep.releases r WHERE ($1::text IS NULL OR service = $1)"
             + " ORDER BY created_at DESC LIMIT $2")
         .execute(Tuple.of(service, limit))
         .map(rows -> {
@@ -323,7 +332,7 @@ public final class ReleaseStore {
 
   /** The service's latest COMPLETED release: the only one whose contract {@code lockstep contract} may apply. */
   public Future<Optional<ReleaseDocument>> latestCompleted(String service) {
-    return retrying(() -> pool.preparedQuery("SELECT document::text FROM lockstep.releases WHERE service = $1"
+    return retrying(() -> pool.preparedQuery("SELECT " + DOCUMENT + " FROM lockstep.releases r WHERE service = $1"
             + " AND phase = 'COMPLETED' ORDER BY created_at DESC LIMIT 1")
         .execute(Tuple.of(service))
         .map(rows -> rows.size() == 0 ? Optional.<ReleaseDocument>empty()
@@ -340,7 +349,7 @@ public final class ReleaseStore {
     return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
         .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET document = $2::text::jsonb" + KEEP_ABORT_AUDIT
                 + ", updated_at = $3 WHERE id = $1 AND phase = 'COMPLETED' AND document->'contract'->>'state' = $4")
-            .execute(Tuple.of(doc.id(), Json.write(doc), now(), expected.wireName())))
+            .execute(Tuple.of(doc.id(), withoutAgents(doc), now(), expected.wireName())))
         .compose(rows -> rows.rowCount() == 1 ? appendEvent(conn, doc.id(), Phase.COMPLETED, event)
             : Future.failedFuture(new LockstepException(LockstepException.Code.FENCED, "the contract of release "
                 + doc.id() + " is no longer " + expected.wireName() + " (another coordinator applied it)")))
@@ -364,6 +373,37 @@ public final class ReleaseStore {
             + " RETURNING idx")
         .execute(Tuple.of(desired.service(), Json.write(desired)))
         .map(rows -> rows.iterator().next().getLong(0));
+  }
+
+  /** The document as the releases row holds it: the agents are rows of their own ({@link #writeAgents}). */
+  private static String withoutAgents(ReleaseDocument doc) {
+    return Json.write(doc.toBuilder().agents(List.of()).build());
+  }
+
+  /**
+   * Writes the participants that changed from {@code before} to {@code after} (an agent's place in the list is kept:
+   * participants are only ever appended), in one statement: a round of a fleet wait costs what moved, not the fleet.
+   */
+  private static Future<Void> writeAgents(SqlConnection conn, String releaseId, List<ReleaseAgent> before,
+                                          List<ReleaseAgent> after) {
+    List<Map<String, Object>> changed = new ArrayList<>();
+    for (int pos = 0; pos < after.size(); pos++) {
+      ReleaseAgent agent = after.get(pos);
+      if (pos >= before.size() || !agent.equals(before.get(pos))) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("pos", pos);
+        row.put("agent", agent);
+        changed.add(row);
+      }
+    }
+    if (changed.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return conn.preparedQuery("INSERT INTO lockstep.release_agents (release_id, agent_id, pos, agent)"
+            + " SELECT $1, e->'agent'->>'id', (e->>'pos')::int, e->'agent' FROM jsonb_array_elements($2::text::jsonb) e"
+            + " ON CONFLICT (release_id, agent_id) DO UPDATE SET pos = excluded.pos, agent = excluded.agent")
+        .execute(Tuple.of(releaseId, Json.write(changed)))
+        .mapEmpty();
   }
 
   private Future<Void> appendEvent(SqlConnection conn, String releaseId, Phase phase, String message) {

@@ -80,7 +80,7 @@ class AlembicTakeoverIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(fleet.dir.resolve("coordinator.log"))
         .contains("fenced out of service " + fleet.service));
 
-    ReleaseDocument end = Json.read(db.queryText("SELECT document::text FROM lockstep.releases WHERE id = '"
+    ReleaseDocument end = Json.read(db.queryText("SELECT lockstep.release_document(r)::text FROM lockstep.releases r WHERE id = '"
         + started.id() + "'"), ReleaseDocument.class);
     assertThat(end.epoch()).isEqualTo(2);
     assertThat(end.applied()).extracting(a -> a.version())

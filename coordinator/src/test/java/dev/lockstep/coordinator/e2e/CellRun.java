@@ -188,7 +188,7 @@ final class CellRun implements AutoCloseable {
 
   /** The release as stored now, or null before it exists. */
   ReleaseDocument doc() {
-    String json = queryString("SELECT document::text FROM lockstep.releases WHERE id = ?", releaseId);
+    String json = queryString("SELECT lockstep.release_document(r)::text FROM lockstep.releases r WHERE id = ?", releaseId);
     return json == null ? null : Json.read(json, ReleaseDocument.class);
   }
 

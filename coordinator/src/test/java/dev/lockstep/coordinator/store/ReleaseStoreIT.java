@@ -6,7 +6,11 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.set.MigrationSet;
+import dev.lockstep.protocol.AgentState;
+import dev.lockstep.protocol.Json;
 import dev.lockstep.protocol.Phase;
+import dev.lockstep.protocol.ReleaseAgent;
+import dev.lockstep.protocol.ReleaseRole;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestPostgres;
@@ -18,6 +22,8 @@ import io.vertx.sqlclient.Pool;
 import java.sql.Connection;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
@@ -61,18 +67,18 @@ class ReleaseStoreIT {
     long epoch;
     try (Fence.Held held = Fence.acquire(db.connect(), "cas", "test")) {
       epoch = held.epoch();
-      await(store.advance(at(planned, Phase.PREFLIGHT), Phase.PLANNED, epoch, "to preflight", null));
+      await(store.advance(at(planned, Phase.PREFLIGHT), java.util.List.of(), Phase.PLANNED, epoch, "to preflight", null));
 
       // A run that still believes the release is PLANNED (it read it before waiting for the lock) is refused.
-      Throwable stale = catchThrowable(() -> await(store.advance(at(planned, Phase.PREFLIGHT), Phase.PLANNED, epoch, "again", null)));
+      Throwable stale = catchThrowable(() -> await(store.advance(at(planned, Phase.PREFLIGHT), java.util.List.of(), Phase.PLANNED, epoch, "again", null)));
       assertThat(stale).isInstanceOfSatisfying(LockstepException.class, e -> {
         assertThat(e.code()).isEqualTo(LockstepException.Code.FENCED);
         assertThat(e).hasMessageContaining("no longer PLANNED");
       });
 
-      await(store.advance(at(planned, Phase.COMPLETED), Phase.PREFLIGHT, epoch, "done", null));
+      await(store.advance(at(planned, Phase.COMPLETED), java.util.List.of(), Phase.PREFLIGHT, epoch, "done", null));
       // Not even a write that names the terminal phase as expected may change it.
-      Throwable afterEnd = catchThrowable(() -> await(store.advance(at(planned, Phase.PREPARING), Phase.COMPLETED, epoch,
+      Throwable afterEnd = catchThrowable(() -> await(store.advance(at(planned, Phase.PREPARING), java.util.List.of(), Phase.COMPLETED, epoch,
           "walk it again", null)));
       assertThat(afterEnd).isInstanceOf(LockstepException.class);
     }
@@ -87,15 +93,64 @@ class ReleaseStoreIT {
     await(store.create(planned, MigrationSet.of("test", new TreeMap<>(Map.of("V1__a.sql", "CREATE TABLE a (id int);".getBytes())))));
     try (Fence.Held held = Fence.acquire(db.connect(), "enter", "test")) {
       long epoch = held.epoch();
-      await(store.advance(at(planned, Phase.PREPARING), Phase.PLANNED, epoch, "to preparing", null));
+      await(store.advance(at(planned, Phase.PREPARING), java.util.List.of(), Phase.PLANNED, epoch, "to preparing", null));
       await(store.requestAbort("r-enter-1", "alice", "127.0.0.1"));
-      assertThat(await(store.enterMigrating(at(planned, Phase.MIGRATING), epoch, "migrating"))).as("abort first").isFalse();
-      await(store.advance(at(planned, Phase.ABORTED), Phase.PREPARING, epoch, "aborted", null));
-      Throwable moved = catchThrowable(() -> await(store.enterMigrating(at(planned, Phase.MIGRATING), epoch, "migrating")));
+      assertThat(await(store.enterMigrating(at(planned, Phase.MIGRATING), java.util.List.of(), epoch, "migrating"))).as("abort first").isFalse();
+      await(store.advance(at(planned, Phase.ABORTED), java.util.List.of(), Phase.PREPARING, epoch, "aborted", null));
+      Throwable moved = catchThrowable(() -> await(store.enterMigrating(at(planned, Phase.MIGRATING), java.util.List.of(), epoch, "migrating")));
       assertThat(moved).isInstanceOfSatisfying(LockstepException.class,
           e -> assertThat(e.code()).isEqualTo(LockstepException.Code.FENCED));
     }
     assertThat(await(store.get("r-enter-1")).orElseThrow().phase()).isEqualTo(Phase.ABORTED);
+  }
+
+  @Test
+  void eachParticipantIsARowAndARoundWritesOnlyTheAgentsThatMoved() throws Exception {
+    ReleaseDocument planned = release("rows", "r-rows-1");
+    await(store.create(planned, MigrationSet.of("test", new TreeMap<>(Map.of("V1__a.sql", "CREATE TABLE a (id int);".getBytes())))));
+    try (Fence.Held held = Fence.acquire(db.connect(), "rows", "test")) {
+      long epoch = held.epoch();
+      // Ids not in sorted order, as a participant list with late arrivals appended is: the order is kept.
+      List<ReleaseAgent> fleet = new ArrayList<>();
+      for (int i = 0; i < 5000; i++) {
+        fleet.add(new ReleaseAgent("web-" + ((i * 7919) % 5000), AgentState.PREPARING, null, null, null));
+      }
+      ReleaseDocument preparing = at(planned, Phase.PREPARING).toBuilder().agents(fleet).build();
+      await(store.advance(preparing, List.of(), Phase.PLANNED, epoch, "to preparing", null));
+      assertThat(db.queryLong("SELECT count(*) FROM lockstep.release_agents WHERE release_id = 'r-rows-1'")).isEqualTo(5000);
+      assertThat(db.queryLong("SELECT octet_length(document::text) FROM lockstep.releases WHERE id = 'r-rows-1'"))
+          .as("the releases row does not carry the fleet").isLessThan(2000);
+
+      List<ReleaseAgent> moved = new ArrayList<>(fleet);
+      moved.set(17, new ReleaseAgent(fleet.get(17).id(), AgentState.PREPARED, "abc", null, null));
+      moved.add(new ReleaseAgent("late-pod", AgentState.PREPARING, null, null, null, ReleaseRole.NEW));
+      long xminBefore = db.queryLong("SELECT count(*) FROM lockstep.release_agents WHERE release_id = 'r-rows-1'"
+          + " AND xmin::text = (SELECT xmin::text FROM lockstep.release_agents WHERE release_id = 'r-rows-1' AND agent_id = 'web-0')");
+      await(store.advance(preparing.toBuilder().agents(moved).build(), fleet, Phase.PREPARING, epoch, "one prepared", null));
+
+      assertThat(db.queryLong("SELECT count(*) FROM lockstep.release_agents WHERE release_id = 'r-rows-1'"
+          + " AND xmin::text = (SELECT xmin::text FROM lockstep.release_agents WHERE release_id = 'r-rows-1' AND agent_id = 'late-pod')"))
+          .as("rows written by the second round: the one that moved and the one that joined").isEqualTo(2);
+      assertThat(xminBefore).as("the first round wrote every row").isEqualTo(5000);
+      ReleaseDocument read = await(store.get("r-rows-1")).orElseThrow();
+      assertThat(read.agents()).as("read back whole, in the participants' order").isEqualTo(moved);
+      assertThat(await(store.active("rows")).orElseThrow().agents()).isEqualTo(moved);
+      assertThat(Json.read(db.queryText("SELECT lockstep.release_document(r)::text FROM lockstep.releases r"
+          + " WHERE id = 'r-rows-1'"), ReleaseDocument.class).agents()).hasSize(5001);
+    }
+  }
+
+  @Test
+  void aReleaseStoredWithItsAgentsInTheDocumentIsMovedToRowsAtStartUp() throws Exception {
+    String old = "{\"id\":\"r-old-1\",\"service\":\"old\",\"revision\":\"v1\",\"phase\":\"COMPLETED\","
+        + "\"agents\":[{\"id\":\"b\",\"state\":\"switched\"},{\"id\":\"a\",\"state\":\"switched\"}]}";
+    db.execute("INSERT INTO lockstep.releases (id, service, phase, document) VALUES ('r-old-1', 'old', 'COMPLETED', '"
+        + old + "')");
+    try (Connection c = db.connect()) {
+      LockstepSchema.ensure(c);
+    }
+    assertThat(db.queryLong("SELECT count(*) FROM lockstep.releases WHERE document ? 'agents'")).isZero();
+    assertThat(await(store.get("r-old-1")).orElseThrow().agents()).extracting(ReleaseAgent::id).containsExactly("b", "a");
   }
 
   private static ReleaseDocument release(String service, String id) {
