@@ -302,10 +302,10 @@ final class AgentRoutes {
       longPolls.hold(ctx);
     }
     watch.await(service, index, wait)
-        .onSuccess(state -> {
-          ctx.response().putHeader("X-Lockstep-Index", Long.toString(state.index()));
-          json(ctx, 200, state);
-        })
+        .onSuccess(state -> ctx.response().setStatusCode(200).putHeader("X-Lockstep-Index", Long.toString(state.index()))
+            .putHeader("Content-Type", "application/json")
+            // The bytes every waiting agent is sent, serialised once per change (DesiredStateWatch.Snapshot).
+            .end(io.vertx.core.buffer.Buffer.buffer(state.json())))
         .onFailure(ctx::fail);
   }
 }

@@ -45,7 +45,7 @@ final class GateRoutes {
     }
     String revision = Names.revision("query parameter revision", revisionText);
     watch.await(service, -1, Duration.ZERO).onFailure(ctx::fail).onSuccess(desired -> {
-      Map<String, Object> answer = judge(desired, revision);
+      Map<String, Object> answer = judge(desired.state(), revision);
       json(ctx, Boolean.TRUE.equals(answer.get("open")) ? 200 : 409, answer);
     });
   }
