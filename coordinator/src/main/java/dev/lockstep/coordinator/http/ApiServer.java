@@ -1,10 +1,13 @@
 package dev.lockstep.coordinator.http;
 
 import dev.lockstep.protocol.ErrorBody;
-import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.Promise;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.http.HttpServer;
@@ -20,7 +23,7 @@ import io.vertx.ext.web.Router;
  * load balancer, an agent or the CLI sees a coordinator that is starting rather than a closed port.
  *
  * <pre>{@code
- * ApiServer http = ApiServer.listen(context, new HttpServerOptions().setPort(7070), health).await();
+ * ApiServer http = ApiServer.listen(vertx, 2, new HttpServerOptions().setPort(7070), health).await();
  * // … connect the stores, build the services …
  * http.serve(HttpApi.router(…));
  * }</pre>
@@ -32,40 +35,54 @@ public final class ApiServer {
   public static final int MAX_HEADER_BYTES = HttpServerOptions.DEFAULT_MAX_HEADER_SIZE;
 
   private volatile Handler<HttpServerRequest> handler;
-  private HttpServer server;
+  private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
 
   private ApiServer(Handler<HttpServerRequest> handler) {
     this.handler = handler;
   }
 
   /**
-   * Listens with {@code options} (port, host, and TLS when the coordinator serves HTTPS); every request is
-   * handled on {@code context}, as the routes expect.
+   * Listens with {@code options} (port, host, and TLS when the coordinator serves HTTPS) on {@code loops} event loops:
+   * one HTTP server per loop, all on the one port (Vert.x hands each new connection to the next), every one handing its
+   * requests to the same router.
    */
-  public static Future<ApiServer> listen(Context context, HttpServerOptions options, HealthRoutes health) {
-    Promise<ApiServer> listening = Promise.promise();
-    context.runOnContext(v -> {
-      Router starting = Router.router(context.owner());
-      health.mount(starting);
-      starting.route().handler(ctx -> Responses.json(ctx, 503,
-          new ErrorBody("unavailable", "the coordinator is starting: " + health.notReadyReason() + "; retry shortly")));
-      ApiServer api = new ApiServer(starting);
-      // The request line and headers are held to the API's limits, whatever TLS options the caller set. HTTP/1.1
-      // only in cleartext: Vert.x's default h2c upgrade would let a client (the JDK's HttpClient asks for it) past
-      // those limits, which are HTTP/1's. HTTP/2 is not offered over TLS either; were it, its settings carry the
-      // same header limit.
-      options.setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES).setMaxHeaderSize(MAX_HEADER_BYTES)
-          .setHttp2ClearTextEnabled(false);
-      options.getInitialSettings().setMaxHeaderListSize(MAX_HEADER_BYTES);
-      context.owner().createHttpServer(options).requestHandler(request -> api.handler.handle(request))
+  public static Future<ApiServer> listen(Vertx vertx, int loops, HttpServerOptions options, HealthRoutes health) {
+    if (loops < 1) {
+      throw new IllegalArgumentException("an API server needs at least one event loop (got " + loops + ")");
+    }
+    Router starting = Router.router(vertx);
+    health.mount(starting);
+    starting.route().handler(ctx -> Responses.json(ctx, 503,
+        new ErrorBody("unavailable", "the coordinator is starting: " + health.notReadyReason() + "; retry shortly")));
+    ApiServer api = new ApiServer(starting);
+    // The request line and headers are held to the API's limits, whatever TLS options the caller set. HTTP/1.1
+    // only in cleartext: Vert.x's default h2c upgrade would let a client (the JDK's HttpClient asks for it) past
+    // those limits, which are HTTP/1's. HTTP/2 is not offered over TLS either; were it, its settings carry the
+    // same header limit.
+    options.setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES).setMaxHeaderSize(MAX_HEADER_BYTES)
+        .setHttp2ClearTextEnabled(false);
+    options.getInitialSettings().setMaxHeaderListSize(MAX_HEADER_BYTES);
+    // Port 0 would give each loop a port of its own; Vert.x shares one random port among servers asking for -1.
+    HttpServerOptions shared = options.getPort() == 0 ? new HttpServerOptions(options).setPort(-1) : options;
+    return vertx.deployVerticle(() -> new Loop(api, shared), new DeploymentOptions().setInstances(loops)).map(api);
+  }
+
+  /** One event loop's HTTP server. */
+  private static final class Loop extends VerticleBase {
+    private final ApiServer api;
+    private final HttpServerOptions options;
+
+    Loop(ApiServer api, HttpServerOptions options) {
+      this.api = api;
+      this.options = options;
+    }
+
+    @Override
+    public Future<?> start() {
+      return vertx.createHttpServer(options).requestHandler(request -> api.handler.handle(request))
           .invalidRequestHandler(ApiServer::invalid).listen()
-          .map(s -> {
-            api.server = s;
-            return api;
-          })
-          .onComplete(listening);
-    });
-    return listening.future();
+          .onSuccess(api.servers::add);
+    }
   }
 
   /**
@@ -97,7 +114,13 @@ public final class ApiServer {
     handler = api;
   }
 
+  /** The first loop's server: its port is every loop's. */
   public HttpServer server() {
-    return server;
+    return servers.get(0);
+  }
+
+  /** Every loop's server (a renewed certificate goes to each; shutdown closes each). */
+  public List<HttpServer> servers() {
+    return List.copyOf(servers);
   }
 }

@@ -22,6 +22,7 @@ import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.protocol.ReleaseRequest;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -57,6 +58,8 @@ public final class ReleaseService {
   private final Clock clock;
   private final NewInstances newInstances;
 
+  /** The runs and the shutdown state below are only ever touched on {@link #home}. */
+  private final Context home;
   private final Map<String, ReleaseRun> running = new HashMap<>();
   private long orphanTimer = -1;
   private MessageConsumer<Object> handovers;
@@ -68,11 +71,13 @@ public final class ReleaseService {
    * @param service the service this coordinator manages
    * @param worker where a new release's set is read and planned
    * @param runs makes the run of each release this instance takes
+   * @param home the context that owns the runs this instance holds: {@link #start}, called by the HTTP loops, hops to it
    */
   public ReleaseService(Vertx vertx, String service, CoordinatorConfig.Timings timings, ReleaseStore store,
                         AgentRegistry registry, MigrationEngine migrations, WorkerExecutor worker, ReleaseRuns runs,
-                        Nudges nudges, Clock clock, NewInstances newInstances) {
+                        Nudges nudges, Clock clock, NewInstances newInstances, Context home) {
     this.vertx = vertx;
+    this.home = home;
     this.service = service;
     this.timings = timings;
     this.store = store;
@@ -92,6 +97,18 @@ public final class ReleaseService {
    * @param requestedFrom the address the request came from
    */
   public Future<ReleaseDocument> start(ReleaseRequest given, String requestedBy, String requestedFrom) {
+    Context caller = vertx.getOrCreateContext();
+    if (caller == home) {
+      return startHere(given, requestedBy, requestedFrom);
+    }
+    // An HTTP loop asks: the release starts on home, and the answer goes back to the loop that asked.
+    Promise<ReleaseDocument> answer = Promise.promise();
+    home.runOnContext(v -> startHere(given, requestedBy, requestedFrom)
+        .onComplete(r -> caller.runOnContext(x -> answer.handle(r))));
+    return answer.future();
+  }
+
+  private Future<ReleaseDocument> startHere(ReleaseRequest given, String requestedBy, String requestedFrom) {
     // contract is read as any case, and stored as the options document it: auto or defer
     ReleaseRequest request = given.contract() == null ? given
         : given.withContract(given.contract().toLowerCase(java.util.Locale.ROOT));

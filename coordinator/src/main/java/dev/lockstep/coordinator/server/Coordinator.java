@@ -121,10 +121,11 @@ public final class Coordinator {
    * @param backupCommand {@code --backup-command}, or null
    * @param backupTimeout how long the backup command may run
    * @param autoRelease {@code --auto-release}
+   * @param httpLoops {@code --http-loops}: how many event loops serve HTTP
    */
   public record Settings(CoordinatorConfig config, String host, TlsFiles tls, Duration tlsReload, RedisOptions redis,
                          ApiLimits limits, MigrationEngine engine, RuleEngine rules, Map<String, String> declaredKeys,
-                         String backupCommand, Duration backupTimeout, boolean autoRelease) {}
+                         String backupCommand, Duration backupTimeout, boolean autoRelease, int httpLoops) {}
 
   /**
    * The coordinator's own fallback periods, which no flag sets: how often a lost nudge is made up for, and how start-up
@@ -232,7 +233,10 @@ public final class Coordinator {
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
         .withMetrics(new MicrometerMetricsFactory(meters))
         .build();
-    // Everything that keeps in-memory state runs on one context, so none of it needs locks.
+    // Threads (docs/architecture.md, "Event loops"): the release runs, their timers and the periodic readers live on
+    // this one context, as before, so their state needs no locks; the HTTP API runs on --http-loops event loops, and
+    // what its handlers share is safe from any loop (concurrent maps, synchronized budgets, Redis and PostgreSQL
+    // clients), or hops to this context (ReleaseService.start).
     context = vertx.getOrCreateContext();
     // HTTP first, so /health and /ready answer while the stores are still out of reach; then the stores, retried.
     StoreState postgresState = StoreState.postgres(config.database(), clock);
@@ -252,7 +256,7 @@ public final class Coordinator {
       return false;
     }
     if (tls != null) {
-      reloader = new CertificateReloader(vertx, http.server(), tls, settings.tlsReload());
+      reloader = new CertificateReloader(vertx, http.servers(), tls, settings.tlsReload());
       context.runOnContext(v -> reloader.start());
       log.info("serving HTTPS with {}{}; the files are read again every {}", tls.describe(),
           settings.tls().mutual() ? ", client certificates required (signed by " + settings.tls().clientCa() + ")" : "",
@@ -313,7 +317,7 @@ public final class Coordinator {
     PendingContracts contracts = new PendingContracts(config.service(), store, registry, locks, runFence, carriedSets,
         engine, migrationPool, clock);
     releases = new ReleaseService(vertx, config.service(), config.timings(), store, registry, engine, migrationPool, runs,
-        nudges, clock, new NewInstances(vertx, sets, staged));
+        nudges, clock, new NewInstances(vertx, sets, staged), context);
     arrivals = settings.autoRelease() ? new AutoRelease(vertx, config.service(), registry, store, releases,
         config.timings().orphanScan(), instanceId) : null;
     Checker checker = new Checker(config.service(), engine, preflight, connections, store, sets, inspectionPool);
@@ -390,7 +394,7 @@ public final class Coordinator {
     if (arrivals != null) {
       context.runOnContext(v -> arrivals.stop());
     }
-    closeQuietly(http.server());
+    http.servers().forEach(Coordinator::closeQuietly);
     Duration grace = config.timings().shutdownGrace();
     awaitQuietly(Future.<Void>future(p -> context.runOnContext(v -> releases.handOver(grace).onComplete(p))),
         grace.plusSeconds(2));
@@ -406,9 +410,9 @@ public final class Coordinator {
 
   private ApiServer listen(HttpServerOptions options, HealthRoutes health) {
     try {
-      ApiServer server = ApiServer.listen(context, options, health).await();
-      log.info("coordinator listening on {}:{} ({}); not ready until PostgreSQL and Redis answer", options.getHost(),
-          server.server().actualPort(), options.isSsl() ? "HTTPS" : "plain HTTP");
+      ApiServer server = ApiServer.listen(vertx, settings.httpLoops(), options, health).await();
+      log.info("coordinator listening on {}:{} ({}, {} event loop(s)); not ready until PostgreSQL and Redis answer",
+          options.getHost(), server.server().actualPort(), options.isSsl() ? "HTTPS" : "plain HTTP", settings.httpLoops());
       return server;
     } catch (Exception e) {
       log.error("coordinator could not listen on {}:{}: {}", options.getHost(), options.getPort(), e.getMessage());
@@ -421,7 +425,9 @@ public final class Coordinator {
       return;
     }
     try {
-      closeQuietly(http == null ? null : http.server());
+      if (http != null) {
+        http.servers().forEach(Coordinator::closeQuietly);
+      }
       workers.forEach(WorkerExecutor::close);
       if (pool != null) {
         pool.close();

@@ -36,6 +36,19 @@ public final class ListenOptions {
   String tlsReloadInterval;
 
 
+  @Option(names = "--http-loops", defaultValue = "${env:LOCKSTEP_HTTP_LOOPS:-0}",
+      description = "event loops serving the HTTP API, each with its own server on --port; 0 means one per core"
+          + " (env LOCKSTEP_HTTP_LOOPS, default 0)")
+  int httpLoops;
+
+  /** {@code --http-loops}, with 0 read as the machine's cores. */
+  int httpLoops() {
+    if (httpLoops < 0 || httpLoops > 64) {
+      throw new IllegalArgumentException("--http-loops must be 0 (one per core) to 64 (got " + httpLoops + ")");
+    }
+    return httpLoops == 0 ? Runtime.getRuntime().availableProcessors() : httpLoops;
+  }
+
   /** The certificate files to serve HTTPS with, or null for plain HTTP; a half-given pair is an error naming the flag. */
   TlsFiles tlsFiles() {
     return TlsFiles.of(tlsCert, tlsKey, tlsClientCa);

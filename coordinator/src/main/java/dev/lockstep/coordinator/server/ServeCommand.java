@@ -112,6 +112,7 @@ public final class ServeCommand implements Callable<Integer> {
     MigrationEngine migrationEngine = engine.build(config.database(), config.migrations(), config.service(),
         config.lockTimeout());
     return new Coordinator.Settings(config, listen.host, listen.tlsFiles(), listen.tlsReload(), redis, limits.limits(),
-        migrationEngine, rules.rules(), rules.declaredKeys(), run.backupCommand, run.backupTimeout(), run.autoRelease);
+        migrationEngine, rules.rules(), rules.declaredKeys(), run.backupCommand, run.backupTimeout(), run.autoRelease,
+        listen.httpLoops());
   }
 }

@@ -25,7 +25,7 @@ public final class CertificateReloader {
   private static final Logger log = LoggerFactory.getLogger(CertificateReloader.class);
 
   private final Vertx vertx;
-  private final HttpServer server;
+  private final java.util.List<HttpServer> servers;
   private final Duration interval;
   private final AtomicReference<TlsMaterial> current;
   /** The content last refused, so a broken set that stays is not checked again every interval. */
@@ -35,9 +35,10 @@ public final class CertificateReloader {
   private boolean checking;
   private long timer = -1;
 
-  public CertificateReloader(Vertx vertx, HttpServer server, TlsMaterial initial, Duration interval) {
+  /** {@code servers}: every event loop's server on the port (ApiServer); each gets the renewed certificate. */
+  public CertificateReloader(Vertx vertx, java.util.List<HttpServer> servers, TlsMaterial initial, Duration interval) {
     this.vertx = vertx;
-    this.server = server;
+    this.servers = java.util.List.copyOf(servers);
     this.interval = interval;
     this.current = new AtomicReference<>(initial);
   }
@@ -72,7 +73,7 @@ public final class CertificateReloader {
         throw e;
       }
     }).compose(fresh -> fresh == null ? Future.succeededFuture(false)
-        : server.updateSSLOptions(fresh.sslOptions()).map(updated -> {
+        : Future.all(servers.stream().map(server -> server.updateSSLOptions(fresh.sslOptions())).toList()).map(updated -> {
           TlsMaterial old = current.getAndSet(fresh);
           lastProblem = null;
           log.info("TLS certificate reloaded: new connections get {}; was {}", fresh.describe(), old.describe());
