@@ -110,10 +110,16 @@ public final class HookRunner {
       env.put(HookLedger.MARKER, hookId);
     }
     long started = System.nanoTime();
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("{} hook forking at {}", name, java.time.Instant.now());
+    }
     try {
       Process process;
       try {
         process = builder.start();
+        if (LOG.isDebugEnabled()) {
+          LOG.debug("{} hook process {} started at {}", name, process.pid(), java.time.Instant.now());
+        }
       } catch (IOException e) {
         return new HookResult(name, -1, false, e.getMessage(), elapsedSince(started), timeout, "", "");
       }
