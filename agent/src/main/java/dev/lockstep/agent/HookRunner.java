@@ -67,6 +67,9 @@ public final class HookRunner {
       LOG.info("no {} hook configured; counting it as done", name);
       return HookResult.skipped(name);
     }
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("{} hook picked up by the worker at {}", name, java.time.Instant.now());
+    }
     LOG.info("{} hook started: {}", name, command);
     HookResult result = execute(name, command, environment, true);
     if (result.succeeded()) {

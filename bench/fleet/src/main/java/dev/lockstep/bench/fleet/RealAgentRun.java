@@ -36,6 +36,7 @@ final class RealAgentRun {
   private static final Pattern ANSWERED = Pattern.compile("blocking query answered 200 \\(\\d+ bytes\\) at (\\S+)");
   private static final Pattern DECODED = Pattern.compile("desired state index \\d+ \\((\\w+)\\) decoded at (\\S+)");
   private static final Pattern HANDED = Pattern.compile("switch hook handed to the worker at (\\S+)");
+  private static final Pattern PICKED = Pattern.compile("switch hook picked up by the worker at (\\S+)");
   private static final Pattern FORKING = Pattern.compile("switch hook forking at (\\S+)");
   private static final Pattern FORKED = Pattern.compile("switch hook process \\d+ started at (\\S+)");
 
@@ -196,6 +197,7 @@ final class RealAgentRun {
       double answered = Double.NaN;
       double decoded = Double.NaN;
       double handed = Double.NaN;
+      double picked = Double.NaN;
       double forking = Double.NaN;
       double forked = Double.NaN;
       double lastAnswered = Double.NaN;
@@ -210,6 +212,8 @@ final class RealAgentRun {
           }
         } else if ((m = HANDED.matcher(line)).find() && Double.isNaN(handed)) {
           handed = epochMs(m.group(1));
+        } else if ((m = PICKED.matcher(line)).find() && Double.isNaN(picked)) {
+          picked = epochMs(m.group(1));
         } else if ((m = FORKING.matcher(line)).find() && Double.isNaN(forking)) {
           forking = epochMs(m.group(1));
         } else if ((m = FORKED.matcher(line)).find() && Double.isNaN(forked)) {
@@ -221,7 +225,8 @@ final class RealAgentRun {
       add(stages, "wakeUp: SWITCHING written → answer received", answered - writtenMs, a, "wakeUpMs");
       add(stages, "decode: answer received → decoded", decoded - answered, a, "decodeMs");
       add(stages, "act: decoded → hook handed to the worker", handed - decoded, a, "actMs");
-      add(stages, "worker: handed → fork begins", forking - handed, a, "workerMs");
+      add(stages, "worker: handed → picked up by the worker thread", picked - handed, a, "workerMs");
+      add(stages, "setup: picked up → fork begins (environment, hook ledger)", forking - picked, a, "setupMs");
       add(stages, "fork: fork begins → ProcessBuilder.start returned", forked - forking, a, "forkMs");
       add(stages, "exec: fork begins → hook's first line", hookMs - forking, a, "hookStartAfterForkMs");
       add(stages, "total: SWITCHING written → hook's first line", hookMs - writtenMs, a, "totalMs");
