@@ -87,6 +87,10 @@ final class FleetRun {
           FleetBench.digest(migrations), new AgentTokens(bench.agentSecret()), FleetBench.REPORT_INTERVAL,
           FleetBench.POLL_WAIT, probe, 8);
       await(fleet.deploy(), 120);
+      // What thousands of agents' clients cost this JVM, to size BENCH_JVM's heap for bigger fleets.
+      System.gc();
+      Runtime rt = Runtime.getRuntime();
+      put(out, "benchHeapAfterDeployMb", (rt.totalMemory() - rt.freeMemory()) / 1048576.0);
 
       period(COLD, probe, meters, self);
       fleet.startAll();
