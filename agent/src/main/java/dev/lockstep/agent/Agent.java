@@ -263,6 +263,9 @@ public final class Agent extends VerticleBase {
       }
       pollFailures = 0;
       DesiredState desired = answer.result();
+      if (LOG.isDebugEnabled()) {
+        LOG.debug("desired state index {} ({}) decoded at {}", desired.index(), desired.phase(), clock.instant());
+      }
       offer(desired);
       boolean unchangedAtOnce = desired.index() == index
           && Duration.ofNanos(System.nanoTime() - sentAt).compareTo(config.retry().first()) < 0;
@@ -463,6 +466,9 @@ public final class Agent extends VerticleBase {
   private Future<HookResult> runHook(String name, String command, DesiredState desired, String phase) {
     Map<String, String> env = HookRunner.releaseEnvironment(desired.releaseId(), desired.targetRevision(),
         desired.mode() == null ? null : desired.mode().wireName(), phase);
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("{} hook handed to the worker at {}", name, clock.instant());
+    }
     return workers.executeBlocking(() -> hooks.run(name, command, env));
   }
 

@@ -67,6 +67,9 @@ public final class HookRunner {
       LOG.info("no {} hook configured; counting it as done", name);
       return HookResult.skipped(name);
     }
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("{} hook picked up by the worker at {}", name, java.time.Instant.now());
+    }
     LOG.info("{} hook started: {}", name, command);
     HookResult result = execute(name, command, environment, true);
     if (result.succeeded()) {
@@ -110,10 +113,16 @@ public final class HookRunner {
       env.put(HookLedger.MARKER, hookId);
     }
     long started = System.nanoTime();
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("{} hook forking at {}", name, java.time.Instant.now());
+    }
     try {
       Process process;
       try {
         process = builder.start();
+        if (LOG.isDebugEnabled()) {
+          LOG.debug("{} hook process {} started at {}", name, process.pid(), java.time.Instant.now());
+        }
       } catch (IOException e) {
         return new HookResult(name, -1, false, e.getMessage(), elapsedSince(started), timeout, "", "");
       }
