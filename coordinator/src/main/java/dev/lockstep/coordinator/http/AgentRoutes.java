@@ -10,6 +10,7 @@ import static dev.lockstep.coordinator.http.Responses.serviceParam;
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.fleet.AgentRegistry;
 import dev.lockstep.coordinator.fleet.DesiredStateWatch;
+import dev.lockstep.coordinator.fleet.RegistryView;
 import dev.lockstep.coordinator.release.StagedSets;
 import dev.lockstep.coordinator.store.AgentDepartures;
 import dev.lockstep.coordinator.store.Nudges;
@@ -48,6 +49,7 @@ final class AgentRoutes {
       AgentState.PREPARED, AgentState.SWITCHING, AgentState.SWITCHED, AgentState.FAILED);
 
   private final AgentRegistry registry;
+  private final RegistryView view;
   private final DesiredStateWatch watch;
   private final Nudges nudges;
   private final Auth auth;
@@ -61,6 +63,7 @@ final class AgentRoutes {
     this.staged = staged;
     this.departures = departures;
     this.registry = registry;
+    this.view = new RegistryView(registry, java.time.Clock.systemUTC());
     this.nudges = nudges;
     this.watch = watch;
     this.auth = auth;
@@ -93,6 +96,7 @@ final class AgentRoutes {
     // the steady reports of serving agents wake nobody.
     Caller caller = Caller.of(ctx);
     reply(ctx, 200, registry.report(valid).onSuccess(saved -> {
+      view.reported(saved);
       if (report.releaseId() != null && IN_A_RELEASE.contains(report.state())) {
         nudges.publish(Nudges.RUN_INPUT, report.service());
       }
@@ -189,11 +193,64 @@ final class AgentRoutes {
     String revision = ctx.request().getParam("revision");
     String state = ctx.request().getParam("state");
     AgentState wanted = state == null ? null : state(state);
-    Future<List<AgentStatus>> agents = registry.list(service).map(list -> list.stream()
-        .filter(a -> revision == null || revision.equals(a.revision()))
-        .filter(a -> wanted == null || wanted == a.state())
-        .toList());
-    reply(ctx, 200, agents.map(list -> Map.of("agents", list)));
+    java.util.function.Predicate<AgentStatus> filter = a -> (revision == null || revision.equals(a.revision()))
+        && (wanted == null || wanted == a.state());
+    String after = ctx.request().getParam("after");
+    int limit = (int) longParam(ctx, "limit", 0, 1, MAX_PAGE);
+    if (service == null) {
+      if (after != null || limit > 0) {
+        throw LockstepException.badRequest("paging (limit, after) lists one service: add ?service=S");
+      }
+      // Every service at once: no view; the ETag is the body's own digest, so a re-read of the same fleet is a 304.
+      registry.list(null).onFailure(ctx::fail).onSuccess(list -> {
+        String body = dev.lockstep.protocol.Json.write(Map.of("agents", list.stream().filter(filter).toList()));
+        String etag = "\"all-" + contentTag(body) + "\"";
+        if (etag.equals(ctx.request().getHeader("If-None-Match"))) {
+          ctx.response().setStatusCode(304).putHeader("ETag", etag).end();
+        } else {
+          ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").putHeader("ETag", etag).end(body);
+        }
+      });
+      return;
+    }
+    if (after != null) {
+      Names.agentId("query parameter after", after);
+    }
+    // The ETag is the view's version and the question: the same question while nothing changed is a 304.
+    String query = Integer.toHexString(java.util.Objects.hash(revision, wanted, after, limit));
+    String asked = ctx.request().getHeader("If-None-Match");
+    Future<RegistryView.Page> page = view.version(service).compose(version -> tag(version, query).equals(asked)
+        ? Future.succeededFuture(null) : view.page(service, filter, after, limit));
+    page.onFailure(ctx::fail).onSuccess(p -> {
+      if (p == null) {
+        ctx.response().setStatusCode(304).putHeader("ETag", asked).end();
+        return;
+      }
+      io.vertx.core.buffer.Buffer body = io.vertx.core.buffer.Buffer.buffer(p.json().length + 64)
+          .appendString("{\"agents\":").appendBytes(p.json()).appendString(",\"total\":" + p.total());
+      if (p.next() != null) {
+        body.appendString(",\"next\":").appendString(dev.lockstep.protocol.Json.write(p.next()));
+      }
+      ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json")
+          .putHeader("ETag", tag(p.version(), query)).end(body.appendString("}"));
+    });
+  }
+
+  /** A page has at most this many agents. */
+  private static final int MAX_PAGE = 10_000;
+
+  /** The first 16 hex digits of the body's SHA-256. */
+  private static String contentTag(String body) {
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(hash, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
+  }
+
+  private static String tag(String version, String query) {
+    return "\"" + version + "-" + query + "\"";
   }
 
   private static AgentState state(String text) {
@@ -219,6 +276,7 @@ final class AgentRoutes {
     reply(ctx, 200, resolve(id, serviceParam(ctx)).compose(agent -> departures.record(agent.service(), id,
             AgentDepartures.How.REMOVED, agent.revision(), caller.name(), caller.address())
         .compose(audited -> registry.remove(agent.service(), id))
+        .onSuccess(removed -> view.removed(agent.service(), id))
         .compose(removed -> removed ? Future.succeededFuture(departed(agent, caller, "removed"))
             : Future.failedFuture(LockstepException.notFound("agent " + id + " of service " + agent.service()
                 + " was removed meanwhile")))));
@@ -238,6 +296,7 @@ final class AgentRoutes {
             agent.map(AgentStatus::revision).orElse(null), caller.name(), caller.address())
         .compose(audited -> registry.leave(service, id))
         .map(was -> {
+          view.removed(service, id);
           log.info("agent {} of service {} left{} ({} from {})", id, service, was ? "" : " (it was not registered)",
               caller.name(), caller.address());
           Map<String, String> answer = new java.util.LinkedHashMap<>();

@@ -140,6 +140,47 @@ class ApiIT {
   }
 
   @Test
+  void theFleetIsListedInPagesWithATotalAndAnETagThatAnswers304WhileNothingChanged() throws Exception {
+    String op = Fleet.OPERATOR_TOKEN;
+    String paged = "paged-" + fleet.service;
+    for (int i = 5; i >= 1; i--) {
+      String report = "{\"id\":\"p-" + i + "\",\"service\":\"" + paged + "\",\"revision\":\"v1\",\"state\":\"serving\"}";
+      assertThat(call("PUT", "/v1/agents/p-" + i, op, report).statusCode()).isEqualTo(200);
+    }
+    HttpResponse<String> first = call("GET", "/v1/agents?service=" + paged + "&limit=2", op, null);
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+    com.fasterxml.jackson.databind.JsonNode page = Json.mapper().readTree(first.body());
+    assertThat(page.get("total").asInt()).isEqualTo(5);
+    assertThat(page.get("agents")).extracting(a -> a.get("id").asText()).containsExactly("p-1", "p-2");
+    assertThat(page.get("next").asText()).isEqualTo("p-2");
+    com.fasterxml.jackson.databind.JsonNode last = Json.mapper().readTree(
+        call("GET", "/v1/agents?service=" + paged + "&limit=2&after=p-4", op, null).body());
+    assertThat(last.get("agents")).extracting(a -> a.get("id").asText()).containsExactly("p-5");
+    assertThat(last.has("next")).as("the last page has no next").isFalse();
+
+    HttpResponse<String> all = call("GET", "/v1/agents?service=" + paged, op, null);
+    String etag = all.headers().firstValue("ETag").orElseThrow();
+    HttpResponse<String> again = http.send(HttpRequest.newBuilder(URI.create(fleet.url() + "/v1/agents?service=" + paged))
+        .header("Authorization", "Bearer " + op).header("If-None-Match", etag).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(again.statusCode()).as("nothing changed").isEqualTo(304);
+    assertThat(again.body()).isEmpty();
+
+    String moved = "{\"id\":\"p-3\",\"service\":\"" + paged + "\",\"revision\":\"v2\",\"state\":\"serving\"}";
+    assertThat(call("PUT", "/v1/agents/p-3", op, moved).statusCode()).isEqualTo(200);
+    HttpResponse<String> changed = http.send(HttpRequest.newBuilder(URI.create(fleet.url() + "/v1/agents?service=" + paged))
+        .header("Authorization", "Bearer " + op).header("If-None-Match", etag).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(changed.statusCode()).as("p-3 moved to v2, reported here: listed at once").isEqualTo(200);
+    assertThat(changed.headers().firstValue("ETag")).isPresent().isNotEqualTo(java.util.Optional.of(etag));
+    assertThat(changed.body()).contains("\"revision\":\"v2\"");
+
+    assertThat(error(call("GET", "/v1/agents?limit=2", op, null), 400).detail()).contains("add ?service=");
+    assertThat(error(call("GET", "/v1/agents?service=" + paged + "&limit=0", op, null), 400).detail())
+        .contains("query parameter limit must be from 1 to 10000");
+    assertThat(error(call("GET", "/v1/agents?service=" + paged + "&after=%00x", op, null), 400).detail())
+        .contains("query parameter after");
+  }
+
+  @Test
   void healthAndMetricsNeedNoToken() throws Exception {
     HttpResponse<String> health = call("GET", "/health", null, null);
     assertThat(health.statusCode()).isEqualTo(200);
