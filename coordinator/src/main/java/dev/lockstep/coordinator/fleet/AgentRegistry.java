@@ -58,6 +58,7 @@ public final class AgentRegistry {
 
   private final Vertx vertx;
   private final RedissonClient redisson;
+  private final ParsedReports parsed = new ParsedReports();
   private final RSet<String> services;
   private final Clock clock;
   private final Duration lostAfter;
@@ -91,17 +92,19 @@ public final class AgentRegistry {
   /** Every agent of {@code service} (all services if null), sorted by service and id, with lost ones marked. */
   public Future<List<AgentStatus>> list(String service) {
     Instant now = clock.instant();
-    Future<List<String>> raw = service != null ? on(agents(service).readAllValuesAsync()).map(List::copyOf)
-        : on(services.readAllAsync()).compose(names -> Future.all(names.stream()
-                .map(name -> on(agents(name).readAllValuesAsync()))
-                .toList())
-            .map(all -> all.<Collection<String>>list().stream().flatMap(Collection::stream).toList()));
-    return raw.map(values -> values.stream()
-        .map(json -> Json.read(json, AgentStatus.class))
+    Future<List<AgentStatus>> read = service != null ? readService(service)
+        : on(services.readAllAsync()).compose(names -> Future.all(names.stream().map(this::readService).toList())
+            .map(all -> all.<List<AgentStatus>>list().stream().flatMap(Collection::stream).toList()));
+    return read.map(values -> values.stream()
         .filter(agent -> !forgotten(agent, now))
         .map(agent -> withLiveness(agent, now))
         .sorted(Comparator.comparing(AgentStatus::service).thenComparing(AgentStatus::id))
         .toList());
+  }
+
+  /** Every stored report of {@code service}, each parsed only if its text changed since the last read. */
+  private Future<List<AgentStatus>> readService(String service) {
+    return on(agents(service).readAllMapAsync()).map(all -> parsed.read(service, all));
   }
 
   /**
