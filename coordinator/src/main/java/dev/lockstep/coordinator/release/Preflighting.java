@@ -101,7 +101,7 @@ public final class Preflighting implements PhaseStep {
 
   private static Future<ReleaseDocument> record(ReleaseDocument stored, PreflightReport report, ReleaseJournal journal) {
     ReleaseDocument checked = stored.toBuilder().findings(report.findings()).repairs(report.repairs())
-        .mode(report.mode().mode()).modeReason(report.mode().reason()).build();
+        .mode(report.mode().mode()).modeReason(report.mode().reason()).locks(report.locks()).build();
     if (report.blocked()) {
       // Stored first, so the release shows the findings that stopped it.
       return journal.write(checked, null)
