@@ -25,12 +25,10 @@ import java.util.Locale;
  * @param migrationMs how long that migration itself ran in the rehearsal; null likewise
  * @param cutShort true when the rehearsal stopped early and stepped aside because a session of the application waited
  *     for this lock: {@code heldMs} is then a lower bound, and the release will hold it longer
- * @param estimatedMs for an index build the rehearsal cut short, its whole duration extrapolated from PostgreSQL's
- *     progress report ({@code pg_stat_progress_create_index}); null otherwise
  * @param hint how to take a weaker or shorter lock for the statement that takes this one; null when none is known
  */
 public record LockFootprint(String migration, String table, String mode, List<String> blocks, Long rows, Long bytes,
-                            Long heldMs, Long migrationMs, boolean cutShort, Long estimatedMs, String hint) {
+                            Long heldMs, Long migrationMs, boolean cutShort, String hint) {
   public static final String WRITES = "writes";
   public static final String READS = "reads";
 
@@ -43,17 +41,9 @@ public record LockFootprint(String migration, String table, String mode, List<St
     return blocks.contains(WRITES) || blocks.contains(READS);
   }
 
-  /** The longest the release is known to hold it, in ms: the estimate when there is one, else what was measured. */
-  public Long longestKnownMs() {
-    if (estimatedMs != null && (heldMs == null || estimatedMs > heldMs)) {
-      return estimatedMs;
-    }
-    return heldMs;
-  }
-
   /** The same, with the table's size. */
   public LockFootprint sized(Long rows, Long bytes) {
-    return new LockFootprint(migration, table, mode, blocks, rows, bytes, heldMs, migrationMs, cutShort, estimatedMs, hint);
+    return new LockFootprint(migration, table, mode, blocks, rows, bytes, heldMs, migrationMs, cutShort, hint);
   }
 
   /** One line for {@code lockstep check} and findings. */
@@ -63,10 +53,8 @@ public record LockFootprint(String migration, String table, String mode, List<St
     if (heldMs == null) {
       text.append("not timed (rehearsed on a schema-only clone, after the rehearsal stepped aside for the application)");
     } else if (cutShort) {
-      text.append("held ").append(seconds(heldMs)).append(" in rehearsal before it stepped aside for a waiting session");
-      if (estimatedMs != null) {
-        text.append(" (the whole index build: about ").append(seconds(estimatedMs)).append(", by its progress)");
-      }
+      text.append("held ").append(seconds(heldMs)).append(" in rehearsal before it stepped aside for a waiting session"
+          + " (the release holds it longer)");
     } else {
       text.append("held ").append(seconds(heldMs)).append(" in rehearsal");
     }

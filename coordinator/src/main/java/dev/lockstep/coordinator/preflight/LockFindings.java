@@ -40,9 +40,8 @@ final class LockFindings {
     if (lock.cutShort()) {
       return true;
     }
-    Long known = lock.longestKnownMs();
-    if (known != null) {
-      return known >= LONG_MS;
+    if (lock.heldMs() != null) {
+      return lock.heldMs() >= LONG_MS;
     }
     return (lock.rows() != null && lock.rows() >= BIG_ROWS) || (lock.bytes() != null && lock.bytes() >= BIG_BYTES);
   }

@@ -7,7 +7,6 @@ import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.migration.Rehearsed;
 import dev.lockstep.coordinator.migration.alembic.ScratchClone;
 import dev.lockstep.coordinator.migration.locks.HeldLocks;
-import dev.lockstep.coordinator.migration.locks.IndexBuildProgress;
 import dev.lockstep.coordinator.migration.locks.LockHints;
 import dev.lockstep.coordinator.migration.locks.RehearsalWatch;
 import dev.lockstep.coordinator.migration.locks.StepAside;
@@ -85,7 +84,6 @@ public final class FlywayRehearsal {
           return failed;
         }
         live.waiter = watch.waiter();
-        live.progress = watch.progress();
       } // the watch is stopped here: no cancel arrives after this
       if (live.pass != null && live.pass.cutAt() < 0 && live.pass.failure() == null) {
         return finishedLive(connection, live);
@@ -104,7 +102,6 @@ public final class FlywayRehearsal {
     Savepoint baseline;
     CatalogSnapshot baselineCatalog;
     String waiter;
-    IndexBuildProgress progress;
   }
 
   /**
@@ -186,7 +183,7 @@ public final class FlywayRehearsal {
     List<DataLoss> contractLoss = DataLoss.count(connection, live.baselineCatalog, pass.contractDropped);
     List<LockFootprint> locks = new ArrayList<>();
     for (RehearsalPass.Taken t : pass.taken) {
-      locks.add(footprint(t, ms(pass.endNanos() - t.startedNanos()), ms(t.migrationNanos()), false, null));
+      locks.add(footprint(t, ms(pass.endNanos() - t.startedNanos()), ms(t.migrationNanos()), false));
     }
     return new Rehearsed(null, pass.effects, loss, pass.skipped, locked, null, null, List.of(), pass.contractEffects,
         contractLoss, sized(connection, locks));
@@ -249,7 +246,7 @@ public final class FlywayRehearsal {
       contractEffects.addAll(before.contractEffects);
       contractDropped.addAll(before.contractDropped);
       for (RehearsalPass.Taken t : before.taken) {
-        locks.add(footprint(t, ms(cutNanos - t.startedNanos()), ms(t.migrationNanos()), true, null));
+        locks.add(footprint(t, ms(cutNanos - t.startedNanos()), ms(t.migrationNanos()), true));
       }
     }
     effects.addAll(rest.effects);
@@ -260,10 +257,9 @@ public final class FlywayRehearsal {
       if (before != null && t.index() == cut) {
         // The migration it stepped aside in: timed on the live database until then, its locks read on the clone.
         long held = ms(cutNanos - before.cutStartedNanos());
-        Long estimate = live.progress == null ? null : live.progress.estimateTotalMs(held).orElse(null);
-        locks.add(footprint(t, held, held, true, estimate));
+        locks.add(footprint(t, held, held, true));
       } else {
-        locks.add(footprint(t, null, null, false, null));
+        locks.add(footprint(t, null, null, false));
       }
     }
     List<DataLoss> loss = DataLoss.count(connection, liveCatalog, dropped);
@@ -285,13 +281,12 @@ public final class FlywayRehearsal {
         contractLoss, sized(connection, locks));
   }
 
-  private static LockFootprint footprint(RehearsalPass.Taken t, Long heldMs, Long migrationMs, boolean cutShort,
-                                         Long estimatedMs) {
+  private static LockFootprint footprint(RehearsalPass.Taken t, Long heldMs, Long migrationMs, boolean cutShort) {
     String bare = t.table().substring(t.table().indexOf('.') + 1);
     String hint = t.mode().blocks().isEmpty() ? null
         : LockHints.hint(ScriptRunner.statementsToRun(t.migration()), bare).orElse(null);
     return new LockFootprint(t.migration().label(), t.table(), t.mode().sqlName(), t.mode().blocks(), null, null,
-        heldMs, migrationMs, cutShort, estimatedMs, hint);
+        heldMs, migrationMs, cutShort, hint);
   }
 
   /** The footprints with their tables' sizes, read on the live database. */

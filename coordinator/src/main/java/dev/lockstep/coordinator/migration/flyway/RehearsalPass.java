@@ -96,6 +96,8 @@ final class RehearsalPass {
    */
   void run(List<PendingMigration> pending, int from, CatalogSnapshot before) throws SQLException {
     CatalogSnapshot baseline = before;
+    // What is held already (the repairs', the replayed migrations') is no migration's of this pass.
+    held.putAll(HeldLocks.read(connection, existing));
     for (int i = from; i < pending.size(); i++) {
       PendingMigration m = pending.get(i);
       // Past a migration that cannot run in a transaction, later ones may depend on what it built:

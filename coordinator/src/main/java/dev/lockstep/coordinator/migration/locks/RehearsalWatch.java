@@ -35,7 +35,6 @@ public final class RehearsalWatch implements AutoCloseable {
   private final Thread thread;
   private volatile boolean steppedAside;
   private volatile String waiter;
-  private volatile IndexBuildProgress progress;
 
   private RehearsalWatch(Connection connection, int backend, StepAside policy) {
     this.connection = connection;
@@ -78,11 +77,6 @@ public final class RehearsalWatch implements AutoCloseable {
     return waiter;
   }
 
-  /** The index build's progress when the rehearsal stepped aside, if it was building one. */
-  public IndexBuildProgress progress() {
-    return progress;
-  }
-
   private void watch() {
     Map<Integer, Long> firstSeen = new HashMap<>();
     long pollMs = Math.max(1, policy.poll().toMillis());
@@ -106,7 +100,6 @@ public final class RehearsalWatch implements AutoCloseable {
               seen.add(pid);
               long since = firstSeen.computeIfAbsent(pid, p -> now);
               if (now - since >= afterNanos && !steppedAside) {
-                progress = IndexBuildProgress.read(connection, backend).orElse(null);
                 String on = rs.getString(3);
                 waiter = "pid " + pid + (rs.getString(2) == null || rs.getString(2).isEmpty() ? "" : " (" + rs.getString(2)
                     + ")") + (on == null ? "" : " waiting on " + on);
