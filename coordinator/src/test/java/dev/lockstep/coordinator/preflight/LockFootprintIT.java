@@ -31,8 +31,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The lock footprint against a real PostgreSQL and a table big enough for its locks to matter (1.2 million rows, about
- * 110 MB; {@code -Dlockfootprint.rows=N} to change it): each migration's locks are reported with the right mode, table,
+ * The lock footprint against a real PostgreSQL and a table big enough for its locks to matter (1 million rows, about
+ * 90 MB; {@code -Dlockfootprint.rows=N} to change it): each migration's locks are reported with the right mode, table,
  * size and hint; and while an application writes to the table, the rehearsal steps aside instead of stalling it, so
  * that across {@code check}, PREFLIGHT and MIGRATING the writer stalls long exactly once, when the index is really
  * built. Stalls are counted, not timed against a threshold the migration could also miss: a "long" stall is one over
@@ -41,7 +41,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LockFootprintIT {
-  private static final long ROWS = Long.getLong("lockfootprint.rows", 1_200_000L);
+  private static final long ROWS = Long.getLong("lockfootprint.rows", 1_000_000L);
   private static final String V1 = """
       CREATE TABLE customers (id bigint PRIMARY KEY, name text, legacy text);
       CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint NOT NULL, total numeric(12,2) NOT NULL, note text);
