@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.migration.DataLoss;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.PendingMigration;
@@ -30,6 +31,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the planned repairs and then the pending migrations inside one transaction that is always
@@ -56,6 +59,8 @@ public final class FlywayRehearsal {
   /** The finding that says which migrations were rehearsed on a clone, and what that cannot catch. */
   public static final String CLONE_RULE = "rehearsal-clone";
 
+  private static final Logger log = LoggerFactory.getLogger(FlywayRehearsal.class);
+
   private final DatabaseUrl database;
   private final Duration lockTimeout;
   private final StepAside stepAside;
@@ -74,11 +79,20 @@ public final class FlywayRehearsal {
     if (connection.getAutoCommit()) {
       throw new IllegalArgumentException("the rehearsal needs a connection in a transaction it can roll back");
     }
+    try {
+      return rehearse(connection, plan, repairs, stepAside);
+    } finally {
+      connection.rollback();
+    }
+  }
+
+  private Rehearsed rehearse(Connection connection, MigrationPlan plan, List<String> repairs, StepAside policy)
+      throws SQLException {
     Map<Long, String> existing = HeldLocks.existingTables(connection);
     Savepoint start = connection.setSavepoint();
     try {
       Live live = new Live();
-      try (RehearsalWatch watch = watch(connection)) {
+      try (RehearsalWatch watch = watch(connection, policy)) {
         Rehearsed failed = rehearseLive(connection, plan, repairs, existing, watch, live);
         if (failed != null) {
           return failed;
@@ -89,10 +103,22 @@ public final class FlywayRehearsal {
         return finishedLive(connection, live);
       }
       rollbackAfterCancel(connection, start);
-      return onClone(connection, plan, repairs, live);
+      try {
+        return onClone(connection, plan, repairs, live);
+      } catch (LockstepException e) {
+        // No clone to be had (no CREATEDB, no pg_dump): hold on as the rehearsal did before it could step aside,
+        // rather than rehearse less than before.
+        log.warn("the rehearsal stepped aside for the application but cannot go on on a clone ({}); rehearsing on the"
+            + " live database again, holding its locks", e.getMessage());
+        connection.rollback(start);
+        return rehearse(connection, plan, repairs, StepAside.NEVER).noting(List.of(new Finding(CLONE_RULE, Severity.INFO,
+            "migrations", "the rehearsal stepped aside for the application" + (live.waiter == null ? ""
+                : " (" + live.waiter + ")") + " but could not go on on a schema-only clone (" + e.getMessage()
+                + "), so it ran again on the live database holding its locks: the application waited for them in the"
+                + " rehearsal too", List.of())));
+      }
     } finally {
       connection.rollback(start);
-      connection.rollback();
     }
   }
 
@@ -119,8 +145,8 @@ public final class FlywayRehearsal {
     }
   }
 
-  private RehearsalWatch watch(Connection connection) throws SQLException {
-    if (stepAside.never()) {
+  private RehearsalWatch watch(Connection connection, StepAside policy) throws SQLException {
+    if (policy.never()) {
       return RehearsalWatch.none();
     }
     int backend;
@@ -128,7 +154,16 @@ public final class FlywayRehearsal {
       rs.next();
       backend = rs.getInt(1);
     }
-    return RehearsalWatch.start(new Connections(database).open("lockstep-rehearsal-watch"), backend, stepAside);
+    Connection watching;
+    try {
+      watching = new Connections(database).open("lockstep-rehearsal-watch");
+    } catch (SQLException e) {
+      // Without a second connection nothing can see who waits: the rehearsal holds on, as it did before.
+      log.warn("the rehearsal cannot watch for sessions waiting on its locks ({}); it will not step aside for them",
+          e.getMessage());
+      return RehearsalWatch.none();
+    }
+    return RehearsalWatch.start(watching, backend, policy);
   }
 
   /** Runs repairs and migrations on the live database; returns the failed rehearsal, or null (finished or cut). */
