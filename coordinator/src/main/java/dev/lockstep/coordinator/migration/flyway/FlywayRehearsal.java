@@ -289,7 +289,7 @@ public final class FlywayRehearsal {
     contractEffects.addAll(rest.contractEffects);
     contractDropped.addAll(rest.contractDropped);
     for (RehearsalPass.Taken t : rest.taken) {
-      if (before != null && t.index() == cut) {
+      if (before != null && t.index() == cut && before.cutInside()) {
         // The migration it stepped aside in: timed on the live database until then, its locks read on the clone.
         long held = ms(cutNanos - before.cutStartedNanos());
         locks.add(footprint(t, held, held, true));
@@ -305,8 +305,8 @@ public final class FlywayRehearsal {
         .filter(m -> !rest.skipped.contains(m)).toList();
     Finding note = new Finding(CLONE_RULE, Severity.WARN, "migrations", "the rehearsal stepped aside for the application"
         + (live.waiter == null ? "" : " (" + live.waiter + ")") + " after holding its locks "
-        + (before == null ? "in the repairs" : ms(cutNanos - before.cutStartedNanos()) + " ms in "
-            + (cut < pending.size() ? pending.get(cut).label() : "the last migration"))
+        + (before == null ? "in the repairs" : before.cutInside() ? ms(cutNanos - before.cutStartedNanos()) + " ms in "
+            + pending.get(cut).label() : "through the migrations before " + pending.get(cut).label())
         + ", so that the application waits for a long lock once, when the release migrates, not twice; "
         + (onClone.isEmpty() ? "the rest" : String.join(", ", onClone.stream().map(PendingMigration::label).toList()))
         + " were rehearsed on a schema-only clone (no rows, " + cloneMs + " ms): failures that depend on the data (a unique"

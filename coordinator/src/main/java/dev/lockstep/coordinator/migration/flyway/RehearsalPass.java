@@ -54,6 +54,7 @@ final class RehearsalPass {
   private Rehearsed failure;
   private int cutAt = -1;
   private long cutStartedNanos;
+  private boolean cutInside;
   private long endNanos;
 
   /**
@@ -85,6 +86,11 @@ final class RehearsalPass {
     return cutStartedNanos;
   }
 
+  /** Whether that migration had begun to run on this connection (else it stepped aside just before it). */
+  boolean cutInside() {
+    return cutInside;
+  }
+
   /** When the last migration ended (System.nanoTime), or when it stepped aside. */
   long endNanos() {
     return endNanos;
@@ -113,17 +119,15 @@ final class RehearsalPass {
         return;
       }
       long started = System.nanoTime();
-      if (watch.steppedAside()) {
-        stepAside(i, started);
-        return;
-      }
+      boolean begun = false;
       Map<String, LockMode> after;
       try {
         for (SqlScript.Statement statement : ScriptRunner.statementsToRun(m)) {
           if (watch.steppedAside()) {
-            stepAside(i, started);
+            stepAside(i, started, begun);
             return;
           }
+          begun = true;
           ScriptRunner.run(connection, List.of(statement));
         }
         requireSameTransaction(m);
@@ -144,7 +148,7 @@ final class RehearsalPass {
       } catch (SQLException e) {
         if (watch.steppedAside()) {
           // Our own cancel, or the transaction it aborted: not the migration's fault.
-          stepAside(i, started);
+          stepAside(i, started, true);
           return;
         }
         try {
@@ -162,9 +166,10 @@ final class RehearsalPass {
     }
   }
 
-  private void stepAside(int index, long started) {
+  private void stepAside(int index, long started, boolean inside) {
     cutAt = index;
     cutStartedNanos = started;
+    cutInside = inside;
     endNanos = System.nanoTime();
   }
 
