@@ -19,12 +19,24 @@ import java.util.List;
  * @param elapsedMs how long the check took
  * @param contract the contract migrations among {@code pending}, which run after the switch (empty without any)
  * @param contractEffects what they remove and the data they drop, as the rehearsal saw it
+ * @param locks the table locks the migrations take, as the rehearsal measured them ({@link LockFootprint}); empty when
+ *     nothing was rehearsed or the engine does not measure them (Alembic)
  */
 public record CheckReport(String service, String current, String target, List<String> pending, List<Finding> findings,
                           List<String> repairs, Mode mode, String modeReason, boolean blocked, String blockingReason,
-                          long elapsedMs, List<String> contract, List<String> contractEffects) {
+                          long elapsedMs, List<String> contract, List<String> contractEffects,
+                          List<LockFootprint> locks) {
   public CheckReport {
     contract = contract == null ? List.of() : List.copyOf(contract);
     contractEffects = contractEffects == null ? List.of() : List.copyOf(contractEffects);
+    locks = locks == null ? List.of() : List.copyOf(locks);
+  }
+
+  /** A report without measured locks. */
+  public CheckReport(String service, String current, String target, List<String> pending, List<Finding> findings,
+                     List<String> repairs, Mode mode, String modeReason, boolean blocked, String blockingReason,
+                     long elapsedMs, List<String> contract, List<String> contractEffects) {
+    this(service, current, target, pending, findings, repairs, mode, modeReason, blocked, blockingReason, elapsedMs,
+        contract, contractEffects, List.of());
   }
 }

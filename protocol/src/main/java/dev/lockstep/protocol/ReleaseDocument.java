@@ -34,6 +34,9 @@ import java.util.List;
  * @param abortedBy who asked to abort it, once someone did; null otherwise
  * @param abortedFrom the address the abort request came from
  * @param contract its contract migrations and where they are ({@link ContractStatus#NONE} without any)
+ * @param locks the table locks its migrations take, as PREFLIGHT's rehearsal measured them ({@link LockFootprint}):
+ *     announced before MIGRATING takes them; empty before PREFLIGHT, in documents stored before it was measured, and
+ *     with an engine that does not measure them
  */
 public record ReleaseDocument(
     String id,
@@ -61,7 +64,8 @@ public record ReleaseDocument(
     String requestedFrom,
     String abortedBy,
     String abortedFrom,
-    ContractStatus contract) {
+    ContractStatus contract,
+    List<LockFootprint> locks) {
 
   public ReleaseDocument {
     findings = findings == null ? List.of() : List.copyOf(findings);
@@ -71,6 +75,7 @@ public record ReleaseDocument(
     agents = agents == null ? List.of() : List.copyOf(agents);
     options = options == null ? ReleaseOptions.defaults() : options;
     contract = contract == null ? ContractStatus.NONE : contract;
+    locks = locks == null ? List.of() : List.copyOf(locks);
   }
 
   public Builder toBuilder() {
@@ -93,6 +98,7 @@ public record ReleaseDocument(
     private BackupResult backup;
     private String requestedBy, requestedFrom, abortedBy, abortedFrom;
     private ContractStatus contract;
+    private List<LockFootprint> locks;
 
     public Builder() {}
 
@@ -103,6 +109,7 @@ public record ReleaseDocument(
       epoch = d.epoch; createdAt = d.createdAt; updatedAt = d.updatedAt; options = d.options;
       migrationsDigest = d.migrationsDigest; backup = d.backup; contract = d.contract;
       requestedBy = d.requestedBy; requestedFrom = d.requestedFrom; abortedBy = d.abortedBy; abortedFrom = d.abortedFrom;
+      locks = d.locks;
     }
 
     public Builder id(String v) { id = v; return this; }
@@ -131,11 +138,12 @@ public record ReleaseDocument(
     public Builder abortedBy(String v) { abortedBy = v; return this; }
     public Builder abortedFrom(String v) { abortedFrom = v; return this; }
     public Builder contract(ContractStatus v) { contract = v; return this; }
+    public Builder locks(List<LockFootprint> v) { locks = v; return this; }
 
     public ReleaseDocument build() {
       return new ReleaseDocument(id, service, revision, schema, fromSchema, mode, modeReason, phase, reason, findings,
           repairs, pending, applied, agents, switchSkewMs, epoch, createdAt, updatedAt, options, migrationsDigest,
-          backup, requestedBy, requestedFrom, abortedBy, abortedFrom, contract);
+          backup, requestedBy, requestedFrom, abortedBy, abortedFrom, contract, locks);
     }
   }
 }

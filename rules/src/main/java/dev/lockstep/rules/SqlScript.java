@@ -125,6 +125,14 @@ public final class SqlScript {
   }
 
   /**
+   * The bare words of {@code sql}'s code, upper case, in order (keywords and unquoted identifiers); comments, string
+   * literals and quoted identifiers are not words. For reading what a statement does ({@code ADD COLUMN … DEFAULT …}).
+   */
+  public static List<String> words(String sql) {
+    return SqlLexer.words(sql);
+  }
+
+  /**
    * The names {@code sql} mentions as code, lower case: bare words (keywords among them) and quoted
    * identifiers as written inside their quotes. Comments and string literals name nothing.
    */

@@ -63,6 +63,11 @@ public final class CheckCommand implements Callable<Integer> {
       System.out.println("repairs a release would make first:");
       report.repairs().forEach(r -> System.out.println("  " + r));
     }
+    if (!report.locks().isEmpty()) {
+      // What the application will wait for while the release migrates, measured, before anything runs.
+      System.out.println("locks the migrations take, as the rehearsal measured them:");
+      report.locks().forEach(l -> System.out.println("  " + l.describe()));
+    }
     System.out.printf("mode: %s (%s)%n", report.mode().wireName(), report.modeReason());
     if (!report.contract().isEmpty()) {
       // The split, in one line: what runs before the switch and how, what runs after it and what it removes.

@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.migration;
 
 import dev.lockstep.protocol.Finding;
+import dev.lockstep.protocol.LockFootprint;
 import dev.lockstep.rules.Repairs;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -25,10 +26,12 @@ import java.util.Set;
  * @param contractEffects what the contract migrations (rehearsed after the others) remove or change: what they are
  *     for, so it does not make the release {@code maintenance}
  * @param contractDataLoss the data the contract migrations drop: a warning, not a block
+ * @param locks the table locks each migration takes on tables that existed before, with the tables' sizes and how long
+ *     the rehearsal held them; empty when the engine does not measure them
  */
 public record Rehearsed(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
                         Set<String> tablesLocked, PendingMigration failedMigration, Finding blocking, List<Finding> notes,
-                        List<String> contractEffects, List<DataLoss> contractDataLoss) {
+                        List<String> contractEffects, List<DataLoss> contractDataLoss, List<LockFootprint> locks) {
 
   public Rehearsed {
     effects = List.copyOf(effects);
@@ -38,6 +41,15 @@ public record Rehearsed(String failure, List<String> effects, List<DataLoss> dat
     notes = List.copyOf(notes);
     contractEffects = contractEffects == null ? List.of() : List.copyOf(contractEffects);
     contractDataLoss = contractDataLoss == null ? List.of() : List.copyOf(contractDataLoss);
+    locks = locks == null ? List.of() : List.copyOf(locks);
+  }
+
+  /** A rehearsal that measured no locks. */
+  public Rehearsed(String failure, List<String> effects, List<DataLoss> dataLoss, List<PendingMigration> notRehearsed,
+                   Set<String> tablesLocked, PendingMigration failedMigration, Finding blocking, List<Finding> notes,
+                   List<String> contractEffects, List<DataLoss> contractDataLoss) {
+    this(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, blocking, notes, contractEffects,
+        contractDataLoss, List.of());
   }
 
   /** A rehearsal of a release without contract migrations. */
@@ -74,7 +86,7 @@ public record Rehearsed(String failure, List<String> effects, List<DataLoss> dat
   /** The same, with the engine's own finding for the failure. */
   public Rehearsed blockedBy(Finding finding) {
     return new Rehearsed(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, finding, notes,
-        contractEffects, contractDataLoss);
+        contractEffects, contractDataLoss, locks);
   }
 
   /** The same, with {@code more} notes. */
@@ -82,6 +94,6 @@ public record Rehearsed(String failure, List<String> effects, List<DataLoss> dat
     List<Finding> all = new java.util.ArrayList<>(notes);
     all.addAll(more);
     return new Rehearsed(failure, effects, dataLoss, notRehearsed, tablesLocked, failedMigration, blocking, all,
-        contractEffects, contractDataLoss);
+        contractEffects, contractDataLoss, locks);
   }
 }

@@ -61,7 +61,7 @@ public final class Checker {
         return new CheckReport(service, plan.current(), plan.target(), plan.pendingLabels(), report.findings(),
             report.repairs(), report.mode().mode(), report.mode().reason(), report.blocked(),
             report.blocked() ? report.blockingReason() : null, (System.nanoTime() - started) / 1_000_000,
-            plan.contract().stream().map(m -> m.label()).toList(), report.contract());
+            plan.contract().stream().map(m -> m.label()).toList(), report.contract(), report.locks());
       }
     }, false);
   }

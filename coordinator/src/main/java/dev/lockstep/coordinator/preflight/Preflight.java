@@ -76,6 +76,7 @@ public final class Preflight {
       }
       Rehearsed rehearsal = engine.rehearse(connection, set, plan, rehearsable);
       findings.addAll(rehearsal.notes());
+      findings.addAll(LockFindings.of(rehearsal.locks()));
       if (!rehearsal.tablesLocked().isEmpty()) {
         // Now that the rehearsal showed which tables the release locks, look for sessions in its way.
         findings.removeIf(f -> f.rule().equals(BlockingSessionsRule.ID));
@@ -131,7 +132,7 @@ public final class Preflight {
             + String.join("; ", rehearsal.effects()) + ": old servers would break while they keep serving; use --mode"
             + " maintenance, or pass --allow-destructive to force online", List.of()));
       }
-      return new PreflightReport(findings, repairs, mode, rehearsal.failure() == null, contract);
+      return new PreflightReport(findings, repairs, mode, rehearsal.failure() == null, contract, rehearsal.locks());
     } finally {
       connection.rollback();
       connection.setAutoCommit(true);

@@ -1,6 +1,7 @@
 package dev.lockstep.coordinator.preflight;
 
 import dev.lockstep.protocol.Finding;
+import dev.lockstep.protocol.LockFootprint;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -15,13 +16,21 @@ import java.util.stream.Collectors;
  * @param rehearsed whether the migrations were rehearsed (false if a rule blocked first)
  * @param contract what the contract migrations remove, and the data they drop ({@code drops column public.users.legacy_name,
  *     1204 non-NULL value(s)}); empty without contract migrations or before they were rehearsed
+ * @param locks the table locks the migrations take, as the rehearsal measured them; empty before a rehearsal, or with
+ *     an engine that does not measure them
  */
 public record PreflightReport(List<Finding> findings, List<String> repairs, ModeDecision mode, boolean rehearsed,
-                              List<String> contract) {
+                              List<String> contract, List<LockFootprint> locks) {
   public PreflightReport {
     findings = List.copyOf(findings);
     repairs = List.copyOf(repairs);
     contract = contract == null ? List.of() : List.copyOf(contract);
+    locks = locks == null ? List.of() : List.copyOf(locks);
+  }
+
+  public PreflightReport(List<Finding> findings, List<String> repairs, ModeDecision mode, boolean rehearsed,
+                         List<String> contract) {
+    this(findings, repairs, mode, rehearsed, contract, List.of());
   }
 
   public PreflightReport(List<Finding> findings, List<String> repairs, ModeDecision mode, boolean rehearsed) {

@@ -10,6 +10,7 @@ import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.ReleaseRole;
+import dev.lockstep.protocol.LockFootprint;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseAgent;
@@ -101,7 +102,7 @@ public final class Preflighting implements PhaseStep {
 
   private static Future<ReleaseDocument> record(ReleaseDocument stored, PreflightReport report, ReleaseJournal journal) {
     ReleaseDocument checked = stored.toBuilder().findings(report.findings()).repairs(report.repairs())
-        .mode(report.mode().mode()).modeReason(report.mode().reason()).build();
+        .mode(report.mode().mode()).modeReason(report.mode().reason()).locks(report.locks()).build();
     if (report.blocked()) {
       // Stored first, so the release shows the findings that stopped it.
       return journal.write(checked, null)
@@ -109,6 +110,14 @@ public final class Preflighting implements PhaseStep {
     }
     return journal.write(checked, "PREFLIGHT: " + report.findings().size() + " finding(s), " + report.repairs().size()
         + " repair(s) planned" + (report.repairs().isEmpty() ? "" : " (" + String.join("; ", report.repairs()) + ")")
-        + "; rehearsal passed; mode " + report.mode().mode().wireName() + ": " + report.mode().reason());
+        + "; rehearsal passed; mode " + report.mode().mode().wireName() + ": " + report.mode().reason()
+        + blockingLocks(report));
+  }
+
+  /** "; the application will wait for: V2 (index orders) SHARE on public.orders (3.0 M rows, 260 MB), …", or "". */
+  private static String blockingLocks(PreflightReport report) {
+    List<String> locks = report.locks().stream().filter(LockFootprint::blocksApplication)
+        .map(l -> l.migration() + " " + l.mode() + " on " + l.table() + " (" + l.size() + ")").toList();
+    return locks.isEmpty() ? "" : "; the application will wait for: " + String.join(", ", locks);
   }
 }

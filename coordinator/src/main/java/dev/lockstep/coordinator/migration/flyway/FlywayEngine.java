@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.migration.locks.StepAside;
 import dev.lockstep.coordinator.lock.Fence;
 import dev.lockstep.coordinator.migration.BaselinePlan;
 import dev.lockstep.coordinator.migration.MigrationEngine;
@@ -414,7 +415,7 @@ public final class FlywayEngine implements MigrationEngine {
   @Override
   public Rehearsed rehearse(Connection connection, MigrationSet set, MigrationPlan plan, List<String> repairs)
       throws SQLException {
-    return new FlywayRehearsal(lockTimeout).run(connection, plan, repairs);
+    return new FlywayRehearsal(database, lockTimeout, StepAside.DEFAULT).run(connection, plan, repairs);
   }
 
   // ---- adopting a database ----------------------------------------------------------------------------------------

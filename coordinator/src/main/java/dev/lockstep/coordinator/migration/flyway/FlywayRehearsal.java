@@ -1,16 +1,24 @@
 package dev.lockstep.coordinator.migration.flyway;
 
-import dev.lockstep.coordinator.migration.MigrationPlan;
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.migration.DataLoss;
+import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.migration.Rehearsed;
+import dev.lockstep.coordinator.migration.alembic.ScratchClone;
+import dev.lockstep.coordinator.migration.locks.HeldLocks;
+import dev.lockstep.coordinator.migration.locks.LockHints;
+import dev.lockstep.coordinator.migration.locks.RehearsalWatch;
+import dev.lockstep.coordinator.migration.locks.StepAside;
+import dev.lockstep.coordinator.store.Connections;
 import dev.lockstep.protocol.Finding;
+import dev.lockstep.protocol.LockFootprint;
 import dev.lockstep.protocol.Severity;
 import dev.lockstep.rules.CatalogDiff;
 import dev.lockstep.rules.CatalogSnapshot;
 import dev.lockstep.rules.CatalogSnapshot.Relation;
 import dev.lockstep.rules.Repairs;
-import dev.lockstep.rules.SqlScript;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -19,7 +27,12 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the planned repairs and then the pending migrations inside one transaction that is always
@@ -28,20 +41,37 @@ import java.util.Optional;
  * being restored). This catches a migration that would fail before any server is drained, says
  * what each migration does to old code, and counts the rows or values a drop would lose.
  *
- * <p>The rehearsal takes the same locks the migrations would, for as long as it runs; it sets a
- * {@code lock_timeout} so it never queues the application's queries behind it for long.
+ * <p>It also measures each migration's lock footprint: the table locks it takes ({@code pg_locks}, after it), on
+ * which existing tables, their size, and how long the rehearsal held them. It takes the same locks the migrations
+ * would, so while it holds one the application may wait. It does not make the application pay a long lock twice:
+ * once a session has waited on it for {@link StepAside#after()} (50 ms), it cancels its statement, rolls back, and
+ * rehearses that migration and the rest on a schema-only clone ({@link ScratchClone}, no rows), from where it still
+ * learns whether they would fail for any reason but the data, what they change and which locks they take. What the
+ * clone cannot catch (a failure that depends on rows) is said in a {@code rehearsal-clone} finding. It sets a
+ * {@code lock_timeout} so it never waits long for the application either.
  *
- * <pre>{@code Rehearsed r = new FlywayRehearsal(Duration.ofSeconds(5)).run(connection, plan, repairs);}</pre>
+ * <pre>{@code Rehearsed r = new FlywayRehearsal(database, Duration.ofSeconds(5), StepAside.DEFAULT).run(connection, plan, repairs);}</pre>
  */
 public final class FlywayRehearsal {
 
   /** PostgreSQL's "invalid transaction termination": a COMMIT inside a procedure CALLed in a transaction block. */
   static final String INVALID_TRANSACTION_TERMINATION = "2D000";
+  /** The finding that says which migrations were rehearsed on a clone, and what that cannot catch. */
+  public static final String CLONE_RULE = "rehearsal-clone";
 
+  private static final Logger log = LoggerFactory.getLogger(FlywayRehearsal.class);
+
+  private final DatabaseUrl database;
   private final Duration lockTimeout;
+  private final StepAside stepAside;
 
-  public FlywayRehearsal(Duration lockTimeout) {
+  /**
+   * @param database the live database, for the watch's own connection and the clone; null: neither (never steps aside)
+   */
+  public FlywayRehearsal(DatabaseUrl database, Duration lockTimeout, StepAside stepAside) {
+    this.database = database;
     this.lockTimeout = lockTimeout;
+    this.stepAside = database == null ? StepAside.NEVER : stepAside;
   }
 
   /** {@code connection} must not be in autocommit; whatever happens, everything is rolled back. */
@@ -49,118 +79,268 @@ public final class FlywayRehearsal {
     if (connection.getAutoCommit()) {
       throw new IllegalArgumentException("the rehearsal needs a connection in a transaction it can roll back");
     }
-    long transaction = currentTransaction(connection);
-    Savepoint start = connection.setSavepoint();
-    try (Statement s = connection.createStatement()) {
-      s.execute("SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'");
-      s.execute("SET LOCAL statement_timeout = '5min'");
-      Optional<Rehearsed> repairFailed = Rehearsed.repairsFail(s, repairs);
-      if (repairFailed.isPresent()) {
-        return repairFailed.get();
-      }
-      Savepoint baseline = connection.setSavepoint();
-      List<String> effects = new ArrayList<>();
-      List<CatalogDiff.Dropped> dropped = new ArrayList<>();
-      // The contract migrations come last and are rehearsed last, on the schema the others left, as they will run.
-      List<String> contractEffects = new ArrayList<>();
-      List<CatalogDiff.Dropped> contractDropped = new ArrayList<>();
-      List<PendingMigration> skipped = new ArrayList<>();
-      CatalogSnapshot before = CatalogSnapshot.readRelations(connection);
-      CatalogSnapshot baselineCatalog = before;
-      for (PendingMigration m : plan.pending()) {
-        // Past a migration that cannot run in a transaction, later ones may depend on what it built:
-        // rehearsing them without it would fail for nothing, so they are not rehearsed either.
-        if (!skipped.isEmpty() || !m.transactional()) {
-          skipped.add(m);
-          continue;
-        }
-        if (m.unmarkedTransactionControl() != null) {
-          // Pre-flight refuses such a script before the rehearsal; never execute what could commit.
-          return Rehearsed.failed("rehearsal: migration " + m.label() + " has " + m.unmarkedTransactionControl().describe()
-              + " and was not run", m, skipped, java.util.Set.of());
-        }
-        try {
-          ScriptRunner.run(connection, m);
-        } catch (SQLException e) {
-          if (INVALID_TRANSACTION_TERMINATION.equals(e.getSQLState())) {
-            String why = "rehearsal: migration " + m.label() + " tried to end the release's transaction (" + e.getMessage()
-                + "): a procedure it calls, or a DO block, commits, so it cannot run inside the release's transaction";
-            return Rehearsed.failed(why, m, skipped, java.util.Set.of()).blockedBy(new Finding(FlywayFindings.CONTROL,
-                Severity.BLOCK, FlywayFindings.name(m), why + "; nothing was changed. " + capitalized(m.howToMark()),
-                List.of()));
-          }
-          if ("55P03".equals(e.getSQLState())) {
-            // PostgreSQL does not say whose lock it waited for; the tables the migration names are the suspects.
-            return Rehearsed.failed("rehearsal: migration " + m.label() + " could not get its lock within lock_timeout "
-                + lockTimeout.toMillis() + " ms: another session holds a lock on a table it changes (see blocking-sessions)",
-                m, skipped, tablesNamedIn(m.sql(), baselineCatalog));
-          }
-          return Rehearsed.failed("rehearsal: migration " + m.label() + " would fail: " + e.getMessage()
-              + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), m, skipped, java.util.Set.of());
-        } finally {
-          requireSameTransaction(connection, transaction, m);
-        }
-        CatalogSnapshot after = CatalogSnapshot.readRelations(connection);
-        CatalogDiff diff = CatalogDiff.between(before, after);
-        diff.breaking().forEach(b -> (m.contract() ? contractEffects : effects).add(m.label() + " " + b));
-        (m.contract() ? contractDropped : dropped).addAll(diff.dropped());
-        before = after;
-      }
-      java.util.Set<String> locked = lockedTables(connection, baselineCatalog);
-      connection.rollback(baseline);
-      List<DataLoss> loss = DataLoss.count(connection, baselineCatalog, dropped);
-      List<DataLoss> contractLoss = DataLoss.count(connection, baselineCatalog, contractDropped);
-      return new Rehearsed(null, effects, loss, skipped, locked, null, null, List.of(), contractEffects, contractLoss);
+    try {
+      return rehearse(connection, plan, repairs, stepAside);
     } finally {
-      connection.rollback(start);
       connection.rollback();
     }
   }
 
-  private static java.util.Set<String> tablesNamedIn(String sql, CatalogSnapshot shape) {
-    java.util.Set<String> names = SqlScript.names(sql);
-    java.util.Set<String> tables = new java.util.TreeSet<>();
-    for (Relation r : CatalogDiff.relations(shape).values()) {
-      String name = r.name().name();
-      if (names.contains(name) || names.contains(name.toLowerCase(java.util.Locale.ROOT))) {
-        tables.add(r.name().toString());
+  private Rehearsed rehearse(Connection connection, MigrationPlan plan, List<String> repairs, StepAside policy)
+      throws SQLException {
+    Map<Long, String> existing = HeldLocks.existingTables(connection);
+    Savepoint start = connection.setSavepoint();
+    try {
+      Live live = new Live();
+      try (RehearsalWatch watch = watch(connection, policy)) {
+        Rehearsed failed = rehearseLive(connection, plan, repairs, existing, watch, live);
+        if (failed != null) {
+          return failed;
+        }
+        live.waiter = watch.waiter();
+      } // the watch is stopped here: no cancel arrives after this
+      if (live.pass != null && live.pass.cutAt() < 0 && live.pass.failure() == null) {
+        return finishedLive(connection, live);
       }
+      rollbackAfterCancel(connection, start);
+      try {
+        return onClone(connection, plan, repairs, live);
+      } catch (LockstepException e) {
+        // No clone to be had (no CREATEDB, no pg_dump): hold on as the rehearsal did before it could step aside,
+        // rather than rehearse less than before.
+        log.warn("the rehearsal stepped aside for the application but cannot go on on a clone ({}); rehearsing on the"
+            + " live database again, holding its locks", e.getMessage());
+        connection.rollback(start);
+        return rehearse(connection, plan, repairs, StepAside.NEVER).noting(List.of(new Finding(CLONE_RULE, Severity.INFO,
+            "migrations", "the rehearsal stepped aside for the application" + (live.waiter == null ? ""
+                : " (" + live.waiter + ")") + " but could not go on on a schema-only clone (" + e.getMessage()
+                + "), so it ran again on the live database holding its locks: the application waited for them in the"
+                + " rehearsal too", List.of())));
+      }
+    } finally {
+      connection.rollback(start);
     }
-    return tables;
   }
 
-  private static long currentTransaction(Connection c) throws SQLException {
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT txid_current()")) {
-      rs.next();
-      return rs.getLong(1);
-    }
+  /** What the live part of the rehearsal left: its pass (null if it stepped aside in the repairs) and why it stopped. */
+  private static final class Live {
+    RehearsalPass pass;
+    Savepoint baseline;
+    CatalogSnapshot baselineCatalog;
+    String waiter;
   }
 
   /**
-   * The rehearsal must never commit. Statements that could are refused before they run; this checks
-   * the outcome too, so a way to commit that the classifier missed fails loudly instead of silently.
+   * Rolls back to {@code start}, releasing every lock the rehearsal took. A cancel the watch sent just before it stopped
+   * is dropped by an idle backend; should one still land on this statement, it is run again.
    */
-  private static void requireSameTransaction(Connection c, long transaction, PendingMigration m) throws SQLException {
-    long now;
+  private static void rollbackAfterCancel(Connection connection, Savepoint start) throws SQLException {
     try {
-      now = currentTransaction(c);
+      connection.rollback(start);
     } catch (SQLException e) {
-      if ("25P02".equals(e.getSQLState())) {
-        return; // the transaction is aborted by the failed statement: still ours, and it will be rolled back
+      if (!"57014".equals(e.getSQLState())) {
+        throw e;
       }
-      throw e;
-    }
-    if (now != transaction) {
-      throw new IllegalStateException("the rehearsal's transaction " + transaction + " ended while rehearsing migration "
-          + m.label() + " (now " + now + "): something in it committed although nothing that can commit should run here;"
-          + " this is a bug in Lockstep's statement classifier, please report it with the migration");
+      connection.rollback(start);
     }
   }
 
+  private RehearsalWatch watch(Connection connection, StepAside policy) throws SQLException {
+    if (policy.never()) {
+      return RehearsalWatch.none();
+    }
+    int backend;
+    try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+      rs.next();
+      backend = rs.getInt(1);
+    }
+    Connection watching;
+    try {
+      watching = new Connections(database).open("lockstep-rehearsal-watch");
+    } catch (SQLException e) {
+      // Without a second connection nothing can see who waits: the rehearsal holds on, as it did before.
+      log.warn("the rehearsal cannot watch for sessions waiting on its locks ({}); it will not step aside for them",
+          e.getMessage());
+      return RehearsalWatch.none();
+    }
+    return RehearsalWatch.start(watching, backend, policy);
+  }
+
+  /** Runs repairs and migrations on the live database; returns the failed rehearsal, or null (finished or cut). */
+  private Rehearsed rehearseLive(Connection connection, MigrationPlan plan, List<String> repairs,
+                                 Map<Long, String> existing, RehearsalWatch watch, Live live) throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute("SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'");
+      s.execute("SET LOCAL statement_timeout = '5min'");
+      for (String repair : repairs) {
+        if (!Repairs.isTransactional(repair)) {
+          continue;
+        }
+        if (watch.steppedAside()) {
+          return null;
+        }
+        try {
+          s.execute(repair);
+        } catch (SQLException e) {
+          if (watch.steppedAside()) {
+            return null;
+          }
+          return Rehearsed.failed("rehearsal: repair " + repair + " would fail: " + e.getMessage(), null, List.of(),
+              Set.of());
+        }
+      }
+    } catch (SQLException e) {
+      if (watch.steppedAside()) {
+        return null; // our own cancel: everything goes to the clone
+      }
+      throw e;
+    }
+    try {
+      live.baseline = connection.setSavepoint();
+      live.baselineCatalog = CatalogSnapshot.readRelations(connection);
+      live.pass = new RehearsalPass(connection, existing, watch, "rehearsal", lockTimeout);
+      live.pass.run(plan.pending(), 0, live.baselineCatalog);
+    } catch (SQLException e) {
+      if (watch.steppedAside()) {
+        live.pass = null; // cut before the first migration began: everything goes to the clone
+        return null;
+      }
+      throw e;
+    }
+    return live.pass.cutAt() < 0 ? live.pass.failure() : null;
+  }
+
+  private Rehearsed finishedLive(Connection connection, Live live) throws SQLException {
+    RehearsalPass pass = live.pass;
+    Set<String> locked = lockedTables(connection, live.baselineCatalog);
+    connection.rollback(live.baseline);
+    List<DataLoss> loss = DataLoss.count(connection, live.baselineCatalog, pass.dropped);
+    List<DataLoss> contractLoss = DataLoss.count(connection, live.baselineCatalog, pass.contractDropped);
+    List<LockFootprint> locks = new ArrayList<>();
+    for (RehearsalPass.Taken t : pass.taken) {
+      locks.add(footprint(t, ms(pass.endNanos() - t.startedNanos()), ms(t.migrationNanos()), false));
+    }
+    return new Rehearsed(null, pass.effects, loss, pass.skipped, locked, null, null, List.of(), pass.contractEffects,
+        contractLoss, sized(connection, locks));
+  }
+
+  /**
+   * The rest of the rehearsal, from the migration it stepped aside in, on a schema-only clone: the repairs and the
+   * migrations the live database already passed are replayed there first, unmeasured, to reach the same schema.
+   */
+  private Rehearsed onClone(Connection connection, MigrationPlan plan, List<String> repairs, Live live)
+      throws SQLException {
+    List<PendingMigration> pending = plan.pending();
+    RehearsalPass before = live.pass;
+    int cut = before == null ? 0 : before.cutAt();
+    CatalogSnapshot liveCatalog = CatalogSnapshot.readRelations(connection); // rolled back: as it was
+    String where = "rehearsal on a schema-only clone";
+    RehearsalPass rest;
+    long started = System.nanoTime();
+    ScratchClone.sweep(database);
+    try (ScratchClone clone = ScratchClone.create(database, "the rest of a pre-flight rehearsal that stepped aside for"
+        + " the application, from " + (cut < pending.size() ? pending.get(cut).label() : "the repairs"));
+        Connection c = new Connections(clone.url()).open("lockstep-rehearsal")) {
+      c.setAutoCommit(false);
+      Map<Long, String> existing = HeldLocks.existingTables(c);
+      try (Statement s = c.createStatement()) {
+        s.execute("SET LOCAL statement_timeout = '5min'");
+        var repairFailed = Rehearsed.repairsFail(s, repairs);
+        if (repairFailed.isPresent()) {
+          return repairFailed.get();
+        }
+      }
+      for (int i = 0; i < cut; i++) {
+        PendingMigration m = pending.get(i);
+        if (!before.skipped.contains(m)) {
+          try {
+            ScriptRunner.run(c, m);
+          } catch (SQLException e) {
+            return Rehearsed.failed(where + ": migration " + m.label() + " would fail: " + e.getMessage()
+                + (e.getSQLState() == null ? "" : " (SQL state " + e.getSQLState() + ")"), m, List.of(), Set.of());
+          }
+        }
+      }
+      rest = new RehearsalPass(c, existing, RehearsalWatch.none(), where, lockTimeout);
+      rest.run(pending, cut, CatalogSnapshot.readRelations(c));
+      c.rollback();
+    }
+    long cloneMs = ms(System.nanoTime() - started);
+    if (rest.failure() != null) {
+      return rest.failure();
+    }
+    List<String> effects = new ArrayList<>();
+    List<CatalogDiff.Dropped> dropped = new ArrayList<>();
+    List<String> contractEffects = new ArrayList<>();
+    List<CatalogDiff.Dropped> contractDropped = new ArrayList<>();
+    List<LockFootprint> locks = new ArrayList<>();
+    long cutNanos = before == null ? 0 : before.endNanos();
+    if (before != null) {
+      effects.addAll(before.effects);
+      dropped.addAll(before.dropped);
+      contractEffects.addAll(before.contractEffects);
+      contractDropped.addAll(before.contractDropped);
+      for (RehearsalPass.Taken t : before.taken) {
+        locks.add(footprint(t, ms(cutNanos - t.startedNanos()), ms(t.migrationNanos()), true));
+      }
+    }
+    effects.addAll(rest.effects);
+    dropped.addAll(rest.dropped);
+    contractEffects.addAll(rest.contractEffects);
+    contractDropped.addAll(rest.contractDropped);
+    for (RehearsalPass.Taken t : rest.taken) {
+      if (before != null && t.index() == cut && before.cutInside()) {
+        // The migration it stepped aside in: timed on the live database until then, its locks read on the clone.
+        long held = ms(cutNanos - before.cutStartedNanos());
+        locks.add(footprint(t, held, held, true));
+      } else {
+        locks.add(footprint(t, null, null, false));
+      }
+    }
+    List<DataLoss> loss = DataLoss.count(connection, liveCatalog, dropped);
+    List<DataLoss> contractLoss = DataLoss.count(connection, liveCatalog, contractDropped);
+    Set<String> locked = new TreeSet<>();
+    locks.forEach(l -> locked.add(l.table()));
+    List<PendingMigration> onClone = pending.subList(cut, pending.size()).stream()
+        .filter(m -> !rest.skipped.contains(m)).toList();
+    Finding note = new Finding(CLONE_RULE, Severity.WARN, "migrations", "the rehearsal stepped aside for the application"
+        + (live.waiter == null ? "" : " (" + live.waiter + ")") + " after holding its locks "
+        + (before == null ? "in the repairs" : before.cutInside() ? ms(cutNanos - before.cutStartedNanos()) + " ms in "
+            + pending.get(cut).label() : "through the migrations before " + pending.get(cut).label())
+        + ", so that the application waits for a long lock once, when the release migrates, not twice; "
+        + (onClone.isEmpty() ? "the rest" : String.join(", ", onClone.stream().map(PendingMigration::label).toList()))
+        + " were rehearsed on a schema-only clone (no rows, " + cloneMs + " ms): failures that depend on the data (a unique"
+        + " index over duplicates, a constraint existing rows break, a data migration) are not rehearsed for them; a"
+        + " release that meets one still fails cleanly in MIGRATING, all or nothing", List.of());
+    return new Rehearsed(null, effects, loss, rest.skipped, locked, null, null, List.of(note), contractEffects,
+        contractLoss, sized(connection, locks));
+  }
+
+  private static LockFootprint footprint(RehearsalPass.Taken t, Long heldMs, Long migrationMs, boolean cutShort) {
+    String bare = t.table().substring(t.table().indexOf('.') + 1);
+    String hint = t.mode().blocks().isEmpty() ? null
+        : LockHints.hint(ScriptRunner.statementsToRun(t.migration()), bare).orElse(null);
+    return new LockFootprint(t.migration().label(), t.table(), t.mode().sqlName(), t.mode().blocks(), null, null,
+        heldMs, migrationMs, cutShort, hint);
+  }
+
+  /** The footprints with their tables' sizes, read on the live database. */
+  private static List<LockFootprint> sized(Connection live, List<LockFootprint> locks) throws SQLException {
+    Map<String, HeldLocks.Size> sizes = HeldLocks.sizes(live, locks.stream().map(LockFootprint::table).distinct().toList());
+    return locks.stream().map(l -> {
+      HeldLocks.Size size = sizes.get(l.table());
+      return size == null ? l : l.sized(size.rows(), size.bytes());
+    }).toList();
+  }
+
+  private static long ms(long nanos) {
+    return TimeUnit.NANOSECONDS.toMillis(nanos);
+  }
+
   /** The existing tables this transaction holds a lock on that conflicts with other sessions' writes (or reads). */
-  private static java.util.Set<String> lockedTables(Connection c, CatalogSnapshot baseline) throws SQLException {
-    java.util.Map<Long, Relation> relations = CatalogDiff.relations(baseline);
-    java.util.Set<String> tables = new java.util.TreeSet<>();
+  private static Set<String> lockedTables(Connection c, CatalogSnapshot baseline) throws SQLException {
+    Map<Long, Relation> relations = CatalogDiff.relations(baseline);
+    Set<String> tables = new TreeSet<>();
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT DISTINCT relation::bigint FROM pg_locks"
         + " WHERE pid = pg_backend_pid() AND locktype = 'relation' AND mode IN ('ShareUpdateExclusiveLock', 'ShareLock',"
         + " 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')")) {
@@ -172,9 +352,5 @@ public final class FlywayRehearsal {
       }
     }
     return tables;
-  }
-
-  private static String capitalized(String text) {
-    return text.isEmpty() ? text : Character.toUpperCase(text.charAt(0)) + text.substring(1);
   }
 }

@@ -1,0 +1,84 @@
+package dev.lockstep.coordinator.migration.locks;
+
+import dev.lockstep.rules.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The table locks this session holds, read from {@code pg_locks}: a transaction keeps every lock until it ends, so
+ * after each migration of a rehearsal the locks it took are there to read, and the rollback then releases them all.
+ *
+ * <pre>{@code Map<Long, String> tables = HeldLocks.existingTables(c);   // before anything runs
+ * ... run a migration ...
+ * Map<String, LockMode> held = HeldLocks.read(c, tables);}</pre>
+ */
+public final class HeldLocks {
+  private HeldLocks() {}
+
+  /**
+   * The tables (ordinary, partitioned, materialized views) that exist now, OID → {@code schema.name}: the ones whose
+   * locks other sessions can wait for. A table created later in the same transaction is invisible to them.
+   */
+  public static Map<Long, String> existingTables(Connection c) throws SQLException {
+    Map<Long, String> tables = new HashMap<>();
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT c.oid::bigint, n.nspname, c.relname"
+        + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm')"
+        + " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'"
+        + " AND n.nspname NOT LIKE 'pg\\_temp%'")) {
+      while (rs.next()) {
+        tables.put(rs.getLong(1), rs.getString(2) + "." + rs.getString(3));
+      }
+    }
+    return tables;
+  }
+
+  /** The strongest mode this session holds on each of {@code tables}, by name; modes below SHARE UPDATE EXCLUSIVE left out. */
+  public static Map<String, LockMode> read(Connection c, Map<Long, String> tables) throws SQLException {
+    Map<String, LockMode> held = new TreeMap<>();
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT relation::bigint, mode FROM pg_locks"
+        + " WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
+        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+      while (rs.next()) {
+        String table = tables.get(rs.getLong(1));
+        LockMode mode = LockMode.fromPgLocks(rs.getString(2)).orElse(null);
+        if (table != null && mode != null && mode.worthListing()) {
+          held.merge(table, mode, (a, b) -> a.compareTo(b) >= 0 ? a : b);
+        }
+      }
+    }
+    return held;
+  }
+
+  /** A table's size: the planner's row estimate (null if never analysed) and bytes with indexes and TOAST. */
+  public record Size(Long rows, Long bytes) {
+    static final Size UNKNOWN = new Size(null, null);
+  }
+
+  /** The sizes of {@code tables} ({@code schema.name}); a table not found (dropped since) is {@link Size#UNKNOWN}. */
+  public static Map<String, Size> sizes(Connection c, Iterable<String> tables) throws SQLException {
+    Map<String, Size> sizes = new HashMap<>();
+    try (PreparedStatement s = c.prepareStatement("SELECT c.reltuples::bigint, pg_total_relation_size(c.oid)"
+        + " FROM pg_class c WHERE c.oid = to_regclass(?)")) {
+      for (String table : tables) {
+        int dot = table.indexOf('.');
+        s.setString(1, Sql.qualified(table.substring(0, dot), table.substring(dot + 1)));
+        try (ResultSet rs = s.executeQuery()) {
+          if (!rs.next()) {
+            sizes.put(table, Size.UNKNOWN);
+            continue;
+          }
+          long rows = rs.getLong(1);
+          // reltuples is -1 until the table was first vacuumed or analysed (PostgreSQL 14+).
+          sizes.put(table, new Size(rows < 0 ? null : rows, rs.getLong(2)));
+        }
+      }
+    }
+    return sizes;
+  }
+}
