@@ -96,6 +96,7 @@ public final class Agent extends VerticleBase {
   @Override
   public Future<?> start() {
     HookLedger ledger = HookLedger.of(config.service(), config.id());
+    HookLedger.warmUp();
     hooks = new HookRunner(config.hookTimeout(),
         Map.of("LOCKSTEP_AGENT_ID", config.id(), "LOCKSTEP_SERVICE", config.service()), ledger);
     // One hook at a time, but it may legitimately run for the whole hook timeout: don't warn before that.
