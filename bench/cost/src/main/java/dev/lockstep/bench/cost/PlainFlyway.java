@@ -9,7 +9,7 @@ import org.flywaydb.core.api.output.MigrateResult;
  * {@code main <millis>} when the JVM reaches main and {@code migrated <millis> <executed> <migrateMs>} at the end,
  * so the bench can tell JVM start from the migration.
  *
- * <pre>{@code java -cp 'target/classes:target/lib/*' dev.lockstep.bench.cost.PlainFlyway JDBC_URL DIR}</pre>
+ * <pre>{@code java -cp 'target/classes:target/lib/*' dev.lockstep.bench.cost.PlainFlyway JDBC_URL DIR [TARGET]}</pre>
  */
 public final class PlainFlyway {
   private PlainFlyway() {}
@@ -17,7 +17,11 @@ public final class PlainFlyway {
   public static void main(String[] args) {
     System.out.println("main " + System.currentTimeMillis());
     long started = System.nanoTime();
-    MigrateResult result = Flyway.configure().dataSource(args[0], null, null).locations("filesystem:" + args[1]).load().migrate();
+    var config = Flyway.configure().dataSource(args[0], null, null).locations("filesystem:" + args[1]);
+    if (args.length > 2) {
+      config.target(args[2]); // the status quo's starting point: the schema the old code runs on
+    }
+    MigrateResult result = config.load().migrate();
     long migrateMs = (System.nanoTime() - started) / 1_000_000;
     System.out.println("migrated " + System.currentTimeMillis() + " " + result.migrationsExecuted + " " + migrateMs);
   }
