@@ -131,9 +131,14 @@ final class ToolComparison {
           long start = Long.parseLong(f[0]);
           long wall = Long.parseLong(f[1]) - start;
           total += wall;
-          String phase = start < t.requestedAt() ? "beforeRequest" : t.phaseAt(start);
+          // Before the CLI started: the coordinator's own start-up; before the request was recorded: POST /v1/releases.
+          String phase = start < release.spawnedAt() ? "CoordinatorStart" : start < t.requestedAt() ? "REQUEST" : t.phaseAt(start);
           perPhase.merge("alembicRuns" + phase, 1L, Long::sum);
           perPhase.merge("alembicRuns" + phase + "Ms", wall, Long::sum);
+          if (start >= release.spawnedAt()) {
+            perPhase.merge("alembicCommand_" + f[5], 1L, Long::sum); // f[3], f[4]: -c INI; f[5]: the subcommand
+            perPhase.merge("alembicCommand_" + f[5] + "Ms", wall, Long::sum);
+          }
         }
         m.put("alembicRuns", (long) fleet.alembicCalls().size());
         m.put("alembicRunsMs", total);
