@@ -94,6 +94,15 @@ final class StatusQuo {
         m.put("migrateWallMedianMs", Stats.of(walls).median());
         m.put("migrateWallMaxMs", Stats.of(walls).max());
         m.put("attemptsThatAppliedSomething", applied(chain, dir));
+        if (chain.tool() == Chain.Tool.FLYWAY) {
+          // Flyway's lock is a try-lock retried each second: it never waits in pg_locks. Time inside migrate() of the
+          // instances that found nothing to do is their wait for the lock plus Flyway's own checks.
+          List<Long> idle = flywayMigrateMs(dir, false);
+          List<Long> busy = flywayMigrateMs(dir, true);
+          m.put("flywayMigrateCallAppliedMs", Stats.of(busy).max());
+          m.put("flywayMigrateCallNoopMedianMs", Stats.of(idle).median());
+          m.put("flywayMigrateCallNoopMaxMs", Stats.of(idle).max());
+        }
         m.put("lockWaitInstancesMs", locks.waitedMs("instance-"));
         m.put("lockWaitInstances", locks.waiters("instance-"));
         m.put("lockWaitTrafficMs", locks.waitedMs("traffic-"));
@@ -216,6 +225,18 @@ final class StatusQuo {
     return n;
   }
 
+  /** Flyway's migrate() call time of the attempts that applied something ({@code applied}) or nothing. */
+  private static List<Long> flywayMigrateMs(Path dir, boolean applied) throws IOException {
+    List<Long> out = new ArrayList<>();
+    try (var files = Files.list(dir)) {
+      for (Path p : files.filter(f -> f.getFileName().toString().startsWith("migrate-")).toList()) {
+        Files.readAllLines(p).stream().filter(l -> l.startsWith("migrated ")).map(l -> l.split(" "))
+            .filter(f -> applied != f[2].equals("0")).forEach(f -> out.add(Long.parseLong(f[3])));
+      }
+    }
+    return out;
+  }
+
   /** The last line of each failed start-up migration's output, for the report. */
   private static List<String> failures(Path dir) throws IOException {
     List<String> out = new ArrayList<>();
@@ -264,6 +285,9 @@ final class StatusQuo {
     row(out, "agents that aborted", a, b, "agentsFailed", false);
     row(out, "start-up migrate wall, median of attempts", a, b, "migrateWallMedianMs", true);
     row(out, "start-up migrate wall, slowest attempt", a, b, "migrateWallMaxMs", true);
+    row(out, "Flyway migrate() call of the instance that applied the set", a, b, "flywayMigrateCallAppliedMs", true);
+    row(out, "Flyway migrate() call of the others (lock wait + checks), median", a, b, "flywayMigrateCallNoopMedianMs", true);
+    row(out, "Flyway migrate() call of the others, slowest", a, b, "flywayMigrateCallNoopMaxMs", true);
     row(out, "lock waits of migrating instances (pg_locks, 20 ms samples)", a, b, "lockWaitInstancesMs", true);
     row(out, "instances that waited on a lock", a, b, "lockWaitInstances", false);
     row(out, "lock waits of application requests", a, b, "lockWaitTrafficMs", true);

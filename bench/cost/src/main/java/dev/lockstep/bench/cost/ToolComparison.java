@@ -121,7 +121,10 @@ final class ToolComparison {
         executed += a.path("executionMs").asLong();
       }
       m.put("migrationsExecutionMs", executed);
+      m.put("migratingOverheadMs", m.getOrDefault("phaseMIGRATINGMs", 0L) - executed);
+      m.put("postMs", m.get("cliToRequestMs") - m.get("cliJvmHelpMs"));
       m.put("completedToCliExitMs", release.exitedAt() - t.endedAt());
+      m.put("overheadMs", release.wallMs() - m.get("plainTotalMs"));
       m.put("hookRuns", (long) fleet.hooks().size());
       if (chain.tool() == Chain.Tool.ALEMBIC) {
         Map<String, Long> perPhase = new LinkedHashMap<>();
