@@ -36,6 +36,7 @@ final class LockstepFleet implements AutoCloseable {
   final Path dir;
   final Path hookLog;
   final Path alembicLog;
+  final Path toolLog;
   private final Setup setup;
   private final Chain chain;
   private final Scratch db;
@@ -54,6 +55,7 @@ final class LockstepFleet implements AutoCloseable {
     this.dir = Chain.fresh(dir);
     this.hookLog = dir.resolve("hooks.log");
     this.alembicLog = dir.resolve("alembic-calls.log");
+    this.toolLog = dir.resolve("tools.log");
   }
 
   String url() {
@@ -81,7 +83,7 @@ final class LockstepFleet implements AutoCloseable {
             wrapper.toString()));
       }
       coordinator = Spawn.of(setup.lockstep(Setup.COORDINATOR_JVM, serve.toArray(String[]::new))).in(dir)
-          .log(dir.resolve("coordinator.log")).start();
+          .env("PATH", loggedTools() + ":" + System.getenv("PATH")).log(dir.resolve("coordinator.log")).start();
       coordinatorSpawnedAt = coordinator.spawnedAt;
       agentsSpawnedAt = System.currentTimeMillis();
       for (int i = 1; i <= n; i++) {
@@ -106,6 +108,35 @@ final class LockstepFleet implements AutoCloseable {
         "--on-switch", log.replace("HOOK", "switch") + " && echo $LOCKSTEP_TARGET_REVISION > " + revision + onSwitch,
         "--on-abort", log.replace("HOOK", "abort")));
     return Spawn.of(cmd).in(dir).log(dir.resolve("agent-" + id + ".log")).start();
+  }
+
+  /**
+   * A folder put first on the coordinator's PATH with {@code pg_dump} and {@code psql} scripts that log each run (start,
+   * end, exit code, tool, arguments) to {@code tools.log} and run the real one: the Alembic engine's schema-only clone
+   * is made with them.
+   */
+  private Path loggedTools() throws IOException {
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Files.writeString(toolLog, "");
+    for (String tool : List.of("pg_dump", "psql")) {
+      String real = Spawn.check(List.of("bash", "-c", "command -v " + tool), dir, java.util.Map.of(), 10_000).trim();
+      Path script = bin.resolve(tool);
+      Files.writeString(script, """
+          #!/bin/bash
+          start=$(date +%%s%%3N)
+          %s "$@"
+          rc=$?
+          echo "$start $(date +%%s%%3N) $rc %s" >> %s
+          exit $rc
+          """.formatted(real, tool, toolLog));
+      script.toFile().setExecutable(true);
+    }
+    return bin;
+  }
+
+  /** {@code pg_dump}/{@code psql} runs of the coordinator: {@code <start> <end> <exit> <tool>}. */
+  List<String> toolCalls() {
+    return lines(toolLog);
   }
 
   /** A script on the coordinator's {@code --alembic-command} that logs each alembic run, then runs the real one. */

@@ -7,7 +7,8 @@ import java.nio.file.Path;
 
 /**
  * The status quo's migration set, in Flyway's and in Alembic's form: a table the old code uses ({@code app_user.name},
- * applied before the run, 1,000 rows), then the release: add {@code display_name}, copy, and a trigger that keeps
+ * applied before the run, 200,000 rows, so the expand's backfill takes a
+ * moment as real ones do), then the release: add {@code display_name}, copy, and a trigger that keeps
  * both in step (expand), then drop {@code name} (the destructive change, marked as a contract migration: Flyway's
  * {@code contract/} folder, Alembic's {@code lockstep_phase = "contract"}; plain tools run both as one chain).
  */
@@ -15,7 +16,7 @@ final class StatusQuoChain {
   private StatusQuoChain() {}
 
   static final String BASE = "CREATE TABLE app_user (id bigserial PRIMARY KEY, name text NOT NULL);\n"
-      + "INSERT INTO app_user (name) SELECT 'user ' || g FROM generate_series(1, 1000) g;\n";
+      + "INSERT INTO app_user (name) SELECT 'user ' || g FROM generate_series(1, 200000) g;\n";
   static final String EXPAND = "ALTER TABLE app_user ADD COLUMN display_name text;\n"
       + "UPDATE app_user SET display_name = name;\n"
       + "CREATE FUNCTION app_user_sync() RETURNS trigger LANGUAGE plpgsql AS $$\n"

@@ -74,6 +74,8 @@ final class Tables {
           {"  `alembic stamp` runs (ms)", "alembicCommand_stampMs"},
           {"  `alembic upgrade` runs (count)", "alembicCommand_upgrade"},
           {"  `alembic upgrade` runs (ms)", "alembicCommand_upgradeMs"},
+          {"pg_dump / psql runs in PREFLIGHT (the schema-only clone, count)", "pgToolRunsPREFLIGHT"},
+          {"pg_dump / psql runs in PREFLIGHT (ms)", "pgToolRunsPREFLIGHTMs"},
           {"one `alembic heads` process (plain)", "alembicHeadsMs"},
           {"hook processes run", "hookRuns"},
       };

@@ -143,6 +143,15 @@ final class ToolComparison {
             perPhase.merge("alembicCommand_" + f[5] + "Ms", wall, Long::sum);
           }
         }
+        for (String call : fleet.toolCalls()) {
+          String[] f = call.split(" ");
+          long start = Long.parseLong(f[0]);
+          if (start >= release.spawnedAt()) {
+            String phase = start < t.requestedAt() ? "REQUEST" : t.phaseAt(start);
+            perPhase.merge("pgToolRuns" + phase, 1L, Long::sum);
+            perPhase.merge("pgToolRuns" + phase + "Ms", Long.parseLong(f[1]) - start, Long::sum);
+          }
+        }
         m.put("alembicRuns", (long) fleet.alembicCalls().size());
         m.put("alembicRunsMs", total);
         m.putAll(perPhase);
