@@ -111,15 +111,16 @@ final class LockstepFleet implements AutoCloseable {
   }
 
   /**
-   * A folder put first on the coordinator's PATH with {@code pg_dump} and {@code psql} scripts that log each run (start,
-   * end, exit code, tool, arguments) to {@code tools.log} and run the real one: the Alembic engine's schema-only clone
-   * is made with them.
+   * A folder put first on the coordinator's PATH with {@code pg_dump}, {@code psql} and {@code python3} scripts that
+   * log each run (start, end, exit code, tool) to {@code tools.log} and run the real one: the Alembic engine makes its
+   * schema-only clone with the first two and reads revision modules with the third.
    */
   private Path loggedTools() throws IOException {
     Path bin = Files.createDirectories(dir.resolve("bin"));
     Files.writeString(toolLog, "");
-    for (String tool : List.of("pg_dump", "psql")) {
-      String real = Spawn.check(List.of("bash", "-c", "command -v " + tool), dir, java.util.Map.of(), 10_000).trim();
+    for (String tool : List.of("pg_dump", "psql", "python3")) {
+      String real = tool.equals("python3") ? alembicPython()
+          : Spawn.check(List.of("bash", "-c", "command -v " + tool), dir, java.util.Map.of(), 10_000).trim();
       Path script = bin.resolve(tool);
       Files.writeString(script, """
           #!/bin/bash
@@ -134,7 +135,26 @@ final class LockstepFleet implements AutoCloseable {
     return bin;
   }
 
-  /** {@code pg_dump}/{@code psql} runs of the coordinator: {@code <start> <end> <exit> <tool>}. */
+  /**
+   * The interpreter the coordinator would take from the {@code alembic} script's {@code #!} line (it reads revision
+   * modules with it). Behind the logging wrapper it cannot see that line and runs {@code python3} from PATH, so the
+   * PATH's {@code python3} is a logged alias of that same interpreter.
+   */
+  private String alembicPython() {
+    String alembic = setup.alembic().split(" ")[0];
+    String path = Spawn.check(List.of("bash", "-c", "command -v " + alembic), dir, java.util.Map.of(), 10_000).trim();
+    try {
+      String first = Files.readAllLines(Path.of(path), java.nio.charset.StandardCharsets.ISO_8859_1).get(0);
+      if (first.startsWith("#!") && first.contains("python")) {
+        return first.substring(2).trim();
+      }
+    } catch (IOException | RuntimeException e) {
+      // a binary launcher: python3 from PATH, as the coordinator would
+    }
+    return Spawn.check(List.of("bash", "-c", "command -v python3"), dir, java.util.Map.of(), 10_000).trim();
+  }
+
+  /** {@code pg_dump}/{@code psql}/{@code python3} runs of the coordinator: {@code <start> <end> <exit> <tool>}. */
   List<String> toolCalls() {
     return lines(toolLog);
   }

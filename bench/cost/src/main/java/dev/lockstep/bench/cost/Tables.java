@@ -76,6 +76,8 @@ final class Tables {
           {"  `alembic upgrade` runs (ms)", "alembicCommand_upgradeMs"},
           {"pg_dump / psql runs in PREFLIGHT (the schema-only clone, count)", "pgToolRunsPREFLIGHT"},
           {"pg_dump / psql runs in PREFLIGHT (ms)", "pgToolRunsPREFLIGHTMs"},
+          {"python3 runs besides alembic (revision modules read, count)", "pythonRuns"},
+          {"python3 runs besides alembic (ms)", "pythonRunsMs"},
           {"one `alembic heads` process (plain)", "alembicHeadsMs"},
           {"hook processes run", "hookRuns"},
       };

@@ -148,8 +148,11 @@ final class ToolComparison {
           long start = Long.parseLong(f[0]);
           if (start >= release.spawnedAt()) {
             String phase = start < t.requestedAt() ? "REQUEST" : t.phaseAt(start);
-            perPhase.merge("pgToolRuns" + phase, 1L, Long::sum);
-            perPhase.merge("pgToolRuns" + phase + "Ms", Long.parseLong(f[1]) - start, Long::sum);
+            String kind = f[3].equals("python3") ? "pythonRuns" : "pgToolRuns";
+            perPhase.merge(kind + phase, 1L, Long::sum);
+            perPhase.merge(kind + phase + "Ms", Long.parseLong(f[1]) - start, Long::sum);
+            perPhase.merge(kind, 1L, Long::sum);
+            perPhase.merge(kind + "Ms", Long.parseLong(f[1]) - start, Long::sum);
           }
         }
         m.put("alembicRuns", (long) fleet.alembicCalls().size());
