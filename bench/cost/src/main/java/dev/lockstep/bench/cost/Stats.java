@@ -37,7 +37,7 @@ record Stats(long median, long min, long max, int n) {
 
   /** {@code 1.23 s (1.10–1.40)} for milliseconds. */
   String seconds() {
-    return n == 0 ? "-" : n == 1 ? s(median) : s(median) + " (" + s(min) + "–" + s(max) + ")";
+    return n == 0 ? "-" : n == 1 ? s(median) : s(median) + String.format(" (%.2f–%.2f)", min / 1000.0, max / 1000.0);
   }
 
   String count() {
