@@ -21,6 +21,8 @@ final class LockSampler implements AutoCloseable {
   /** application_name → samples in which it waited. */
   final Map<String, AtomicLong> waits = new ConcurrentHashMap<>();
   final AtomicLong samples = new AtomicLong();
+  /** Every wait seen: when (epoch millis) and whose (application_name), for attributing waits to release phases. */
+  final java.util.List<long[]> trafficWaitTimes = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
   LockSampler(Scratch db) {
     thread = new Thread(() -> sample(db), "lock-sampler");
@@ -34,8 +36,13 @@ final class LockSampler implements AutoCloseable {
     try (Connection c = db.connect(); Statement s = c.createStatement()) {
       while (running) {
         try (ResultSet rs = s.executeQuery(sql)) {
+          long now = System.currentTimeMillis();
           while (rs.next()) {
-            waits.computeIfAbsent(rs.getString(2), k -> new AtomicLong()).incrementAndGet();
+            String name = rs.getString(2);
+            waits.computeIfAbsent(name, k -> new AtomicLong()).incrementAndGet();
+            if (name.startsWith("traffic-")) {
+              trafficWaitTimes.add(new long[] {now});
+            }
           }
         }
         samples.incrementAndGet();

@@ -149,6 +149,13 @@ final class StatusQuo {
           }
           m.put("lockWaitTrafficMs", locks.waitedMs("traffic-"));
           m.put("lockWaitOtherMs", locks.waitedMs("") - locks.waitedMs("traffic-"));
+          // Which phase of the release the application's requests waited in (a rehearsal on the live database locks too).
+          ReleaseTimeline timeline = new ReleaseTimeline(fleet.events(doc.path("id").asText()));
+          synchronized (locks.trafficWaitTimes) {
+            for (long[] w : locks.trafficWaitTimes) {
+              m.merge("lockWaitTraffic" + timeline.phaseAt(w[0]) + "Ms", (long) LockSampler.PERIOD_MS, Long::sum);
+            }
+          }
           traffic(m, traffic, errors);
         }
       }
@@ -291,6 +298,9 @@ final class StatusQuo {
     row(out, "lock waits of migrating instances (pg_locks, 20 ms samples)", a, b, "lockWaitInstancesMs", true);
     row(out, "instances that waited on a lock", a, b, "lockWaitInstances", false);
     row(out, "lock waits of application requests", a, b, "lockWaitTrafficMs", true);
+    for (String phase : ReleaseTimeline.PHASES) {
+      row(out, "  of which while the release was in " + phase, a, b, "lockWaitTraffic" + phase + "Ms", true);
+    }
     row(out, "lock waits of other sessions (Lockstep's)", a, b, "lockWaitOtherMs", true);
     row(out, "old-code requests during the deploy", a, b, "oldCodeRequests", false);
     row(out, "old-code requests that failed (old code on the new schema)", a, b, "oldCodeFailedRequests", false);
