@@ -57,10 +57,23 @@ public record CatalogDiff(List<String> breaking, List<Dropped> dropped) {
   }
 
   public static CatalogDiff between(CatalogSnapshot before, CatalogSnapshot after) {
+    return between(before, after, relation -> true);
+  }
+
+  /**
+   * As {@link #between(CatalogSnapshot, CatalogSnapshot)}, judging only the relations of {@code before} that
+   * {@code oldCodeUses} keeps: a table an earlier migration of the same release created is no old code's, so what a
+   * later one does to it (a foreign key on it, a NOT NULL column) breaks nothing.
+   */
+  public static CatalogDiff between(CatalogSnapshot before, CatalogSnapshot after,
+                                    java.util.function.Predicate<Relation> oldCodeUses) {
     Map<Long, Relation> later = relations(after);
     List<String> breaking = new ArrayList<>();
     List<Dropped> dropped = new ArrayList<>();
     for (Relation old : relations(before).values()) {
+      if (!oldCodeUses.test(old)) {
+        continue;
+      }
       Relation now = later.get(old.oid());
       boolean table = old.kind() == Relation.Kind.TABLE || old.kind() == Relation.Kind.PARTITIONED_TABLE;
       String kind = table ? "table" : "view";

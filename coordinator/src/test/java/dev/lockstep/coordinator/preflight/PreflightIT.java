@@ -91,6 +91,25 @@ class PreflightIT {
   }
 
   @Test
+  void whatALaterMigrationDoesToATableThisReleaseCreatedBreaksNoOldCode() throws Exception {
+    // Seen in the cost bench: V3's foreign key on a table V2 created sent the release to maintenance for nothing.
+    write("V2__items.sql", "CREATE TABLE items (id bigserial PRIMARY KEY, owner bigint);");
+    write("V3__items_owner.sql", """
+        ALTER TABLE items ADD CONSTRAINT items_owner FOREIGN KEY (owner) REFERENCES "user" (id);
+        ALTER TABLE items ADD COLUMN sku text NOT NULL;
+        """);
+    PreflightReport report = run(AUTO);
+    assertThat(report.blocked()).as(report.blockingReason()).isFalse();
+    assertThat(report.mode().mode()).as(report.mode().reason()).isEqualTo(Mode.ONLINE);
+
+    // The same on a table old code uses is still what it was.
+    write("V4__user_owner.sql", "ALTER TABLE \"user\" ADD CONSTRAINT user_age CHECK (age >= 0);");
+    PreflightReport old = run(AUTO);
+    assertThat(old.mode().mode()).isEqualTo(Mode.MAINTENANCE);
+    assertThat(old.mode().reason()).contains("user_age").doesNotContain("items");
+  }
+
+  @Test
   void whatOldCodeCannotReadNeedsMaintenanceAndEachReasonIsNamed() throws Exception {
     write("V2__rename.sql", "ALTER TABLE \"user\" RENAME COLUMN name TO full_name;");
     write("V3__retype.sql", "ALTER TABLE \"user\" ALTER COLUMN age TYPE bigint;");
