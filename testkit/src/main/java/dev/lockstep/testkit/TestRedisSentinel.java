@@ -102,8 +102,13 @@ public final class TestRedisSentinel implements AutoCloseable {
     throw new IllegalStateException("no sentinel answers for " + MASTER_NAME + "; see the logs in " + dir);
   }
 
-  /** {@code SENTINEL FAILOVER}: returns once the replica is the primary and every sentinel says so. */
+  /**
+   * {@code SENTINEL FAILOVER}: returns once the replica is the primary and every sentinel says so. The old primary is
+   * not a replica yet: Redis 7.0's sentinels turn it into one only some 10–15 s later, and until then it still takes
+   * writes from clients that have not moved ({@link #awaitHealthy()} waits for that).
+   */
   public void failover() {
+    awaitHealthy();
     int before = primaryPort();
     Resp.call("127.0.0.1", sentinels.get(0).port, "SENTINEL", "FAILOVER", MASTER_NAME);
     awaitNewPrimary(before);
@@ -114,6 +119,7 @@ public final class TestRedisSentinel implements AutoCloseable {
    * node stays down until {@link #restartKilled()}.
    */
   public void killPrimary() {
+    awaitHealthy();
     int before = primaryPort();
     node(before).kill9();
     awaitNewPrimary(before);
@@ -135,6 +141,7 @@ public final class TestRedisSentinel implements AutoCloseable {
    * connections, answering nothing, until {@link #resumePaused()}.
    */
   public void pausePrimary() {
+    awaitHealthy();
     int before = primaryPort();
     node(before).pause();
     awaitNewPrimary(before);
@@ -148,6 +155,14 @@ public final class TestRedisSentinel implements AutoCloseable {
     int primary = primaryPort();
     data.stream().filter(n -> n.port != primary).forEach(RedisNode::resume);
     RedisNode.await("the resumed node turned into a replica of port " + primary, PROMOTION, this::settled);
+  }
+
+  /**
+   * Waits until the set is whole again: the sentinels agree on the primary, and every live data node replicates it (each
+   * fault above starts with this, so it strikes a primary whose replica is in step).
+   */
+  public void awaitHealthy() {
+    RedisNode.await("every sentinel naming one primary and every live data node replicating it", PROMOTION, this::settled);
   }
 
   /** Kills every process of the set (the sentinels first, so none fails over a primary stopped under it). */

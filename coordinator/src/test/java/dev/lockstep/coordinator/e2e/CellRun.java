@@ -298,15 +298,15 @@ final class CellRun implements AutoCloseable {
     Process process = runner.process();
     String key = "lockstep:lock:" + fleet.service;
     // Redisson's lock is a hash whose one field names its holder: the runner's, read before the signal.
-    Object holderAtFault = RedisServer.call(fleet.redisUrl(), "HKEYS", key);
+    Object holderAtFault = RedisServer.call(fleet.redisKeysUrl(), "HKEYS", key);
     fault("SIGTERM " + runner, () -> runner.signal("TERM"));
     long sent = faultAt;
     process.onExit().thenAccept(p -> {
       long after = System.currentTimeMillis() - sent;
       String lock;
       try {
-        Object ttl = RedisServer.call(fleet.redisUrl(), "PTTL", key);
-        Object holderNow = RedisServer.call(fleet.redisUrl(), "HKEYS", key);
+        Object ttl = RedisServer.call(fleet.redisKeysUrl(), "PTTL", key);
+        Object holderNow = RedisServer.call(fleet.redisKeysUrl(), "HKEYS", key);
         long epochNow = count("SELECT epoch FROM lockstep.fence WHERE service = ?", fleet.service);
         // Held by the runner still (not by the coordinator that took over in the meantime): no handover.
         lock = ttl instanceof Long t && t > 0 && holderNow != null && holderNow.equals(holderAtFault)
@@ -576,7 +576,7 @@ final class CellRun implements AutoCloseable {
       redis.close();
     } else {
       try {
-        String url = fleet.redisUrl();
+        String url = fleet.redisKeysUrl();
         RedisServer.call(url, "DEL", "lockstep:agents:" + fleet.service, "lockstep:lock:" + fleet.service);
         RedisServer.call(url, "SREM", "lockstep:agent-services", fleet.service);
       } catch (RuntimeException ignored) {

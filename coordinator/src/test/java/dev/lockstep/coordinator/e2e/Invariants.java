@@ -313,13 +313,13 @@ final class Invariants {
           + lock.get("application_name") + ")");
     }
     try {
-      Object held = RedisServer.call(run.fleet.redisUrl(), "EXISTS", "lockstep:lock:" + run.fleet.service);
+      Object held = RedisServer.call(run.fleet.redisKeysUrl(), "EXISTS", "lockstep:lock:" + run.fleet.service);
       if (held instanceof Long n && n > 0) {
-        Object ttl = RedisServer.call(run.fleet.redisUrl(), "PTTL", "lockstep:lock:" + run.fleet.service);
+        Object ttl = RedisServer.call(run.fleet.redisKeysUrl(), "PTTL", "lockstep:lock:" + run.fleet.service);
         violations.add("Redis key lockstep:lock:" + run.fleet.service + " is held (expires in " + ttl + " ms)");
       }
     } catch (RuntimeException e) {
-      violations.add("could not read Redis " + run.fleet.redisUrl() + ": " + e.getMessage());
+      violations.add("could not read Redis " + run.fleet.redisKeysUrl() + ": " + e.getMessage());
     }
     for (Map<String, String> s : run.rows("SELECT pid, application_name, state, now() - state_change AS for FROM pg_stat_activity"
         + " WHERE datname = current_database() AND application_name LIKE 'lockstep%' AND application_name <> 'lockstep-testkit'"
