@@ -5,6 +5,7 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestPostgres;
+import dev.lockstep.testkit.TestRedisSentinel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -49,6 +50,8 @@ final class CellRun implements AutoCloseable {
   final Path dir;
   final TestDatabase db;
   final RedisServer redis;
+  /** The run's Sentinel set, for cells whose coordinators use one; else null. */
+  final TestRedisSentinel sentinel;
   final Fleet fleet;
   final long startedAt = System.currentTimeMillis();
 
@@ -74,9 +77,20 @@ final class CellRun implements AutoCloseable {
     this.dir = Path.of("target", "e2e", "FaultMatrixIT", slug).toAbsolutePath();
     deleteTree(dir);
     this.db = TestPostgres.instance().createDatabase("matrix_" + slug.replace('-', '_'));
-    this.redis = cell.shape().ownRedis() ? startRedis(dir) : null;
-    this.fleet = new Fleet("FaultMatrixIT/" + slug, db, redis == null ? null : redis.url());
+    this.redis = cell.shape().redis() == Cell.RedisForm.OWN_SERVER ? startRedis(dir) : null;
+    this.sentinel = cell.shape().redis() == Cell.RedisForm.SENTINEL ? startSentinel(dir, db) : null;
+    this.fleet = sentinel != null ? new Fleet("FaultMatrixIT/" + slug, db, sentinel.url(), sentinel::primaryUrl)
+        : new Fleet("FaultMatrixIT/" + slug, db, redis == null ? null : redis.url());
     this.sampler = new Sampler();
+  }
+
+  private static TestRedisSentinel startSentinel(Path dir, TestDatabase db) {
+    try {
+      return TestRedisSentinel.start(dir.resolve("redis"));
+    } catch (RuntimeException e) {
+      db.close();
+      throw e;
+    }
   }
 
   private static RedisServer startRedis(Path dir) {
@@ -574,6 +588,8 @@ final class CellRun implements AutoCloseable {
     fleet.kill();
     if (redis != null) {
       redis.close();
+    } else if (sentinel != null) {
+      sentinel.close();
     } else {
       try {
         String url = fleet.redisKeysUrl();
