@@ -21,8 +21,9 @@ import org.redisson.config.SubscriptionMode;
 
 /**
  * The one place a {@link RedisUrl} (and the optional {@code --redis-ca-cert}) becomes Redisson's
- * settings, for the coordinator's client and for start-up's bare PING alike, so both reach Redis the
- * same way: credentials apart from the address (Redisson prints its address in its errors), and for
+ * settings, for the coordinator's client and for start-up's probe ({@link RedisProbe}) alike, so both reach Redis the
+ * same way: one server, a Sentinel set or a Cluster as the URL says; credentials apart from the address (Redisson
+ * prints its address in its errors), and for
  * {@code rediss://} TLS that checks the server's certificate and host name ({@link SslVerificationMode#STRICT})
  * against the JDK's trusted CAs, or against the PEM file given instead.
  *
@@ -67,6 +68,11 @@ public final class RedisOptions {
     config.setNettyThreads(4).setThreads(2);
     // A coordinator that dies keeps the service's lock this long; PostgreSQL's fence, not this, is what keeps releases safe.
     config.setLockWatchdogTimeout(lockLease.toMillis());
+    // Redisson's default WAITs for a replica after each lock command and fails it when none acknowledges. Right after a
+    // Sentinel failover the sentinels still list the old primary as a replica for 10-15 s, so the holder's renewals
+    // failed ("None of slaves were synced") and its lock lapsed (matrix: SENTINEL FAILOVER @ MIGRATING). The lock only
+    // avoids duplicate work; the fence in PostgreSQL keeps releases safe, so availability wins here.
+    config.setCheckLockSyncedSlaves(false);
     config.setUsername(url.username()).setPassword(url.password());
     if (url.tls()) {
       config.setSslVerificationMode(SslVerificationMode.STRICT);

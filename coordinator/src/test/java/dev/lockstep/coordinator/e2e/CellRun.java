@@ -465,6 +465,14 @@ final class CellRun implements AutoCloseable {
     return sampler.terminalSnapshot;
   }
 
+  /**
+   * The fence's epoch in the same read in which the sampler first saw the release terminal (one statement, so one
+   * snapshot of both), or null before then.
+   */
+  Long fenceEpochWhenTerminal() {
+    return sampler.terminalEpoch;
+  }
+
   Snapshot snapshot() {
     ReleaseDocument d = doc();
     return new Snapshot(d == null ? null : d.phase(), d == null ? null : d.updatedAt(),
@@ -611,6 +619,7 @@ final class CellRun implements AutoCloseable {
     volatile long epoch;
     volatile String holder;
     volatile Long terminalAt;
+    volatile Long terminalEpoch;
     volatile Snapshot terminalSnapshot;
     /** When the phase, the update time or the number of events last changed. */
     volatile long lastChangeAt = System.currentTimeMillis();
@@ -688,6 +697,7 @@ final class CellRun implements AutoCloseable {
         if (now != null && now.isTerminal() && terminalAt == null) {
           terminalAt = t;
           terminalSnapshot = new Snapshot(now, updatedAt, events);
+          terminalEpoch = epochNow;
         }
       }
       if (epochNow != epoch) {

@@ -105,6 +105,26 @@ class RedisHaReleaseIT {
     assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(2);
   }
 
+  @Test
+  void aRedisUrlThatNamesTheWrongThingEndsTheCoordinatorWithOneLine() throws Exception {
+    db = TestPostgres.instance().createDatabase("RedisHaReleaseIT_wrong");
+    fleet = new Fleet("RedisHaReleaseIT-wrong", db);
+    java.net.URI shared = java.net.URI.create(dev.lockstep.testkit.TestRedis.url());
+    String plain = shared.getHost() + ":" + shared.getPort();
+
+    // The shared Redis is a server, not a sentinel: the probe says so, and start-up does not retry.
+    assertThat(fleet.exitStatusAgainst(db.postgresUrl(), "redis-sentinel://" + plain + "#lockstep", "not-a-sentinel.log",
+        Duration.ofSeconds(30))).isEqualTo(2);
+    assertThat(fleet.configurationError("not-a-sentinel.log")).contains("Redis at redis-sentinel://" + plain + "#lockstep")
+        .contains(plain + " is a Redis server, not a sentinel").contains("list the sentinels (usually port 26379)");
+
+    // Malformed: refused before anything is reached, the password nowhere in the log.
+    assertThat(fleet.exitStatusAgainst(db.postgresUrl(), "redis-sentinel://:hunter2-secret@" + plain, "no-master.log",
+        Duration.ofSeconds(30))).isEqualTo(2);
+    assertThat(Files.readString(fleet.dir.resolve("no-master.log"))).contains("names no master: end it with #NAME")
+        .doesNotContain("hunter2-secret");
+  }
+
   /** A primary and a standby coordinator on the fleet's Redis, and two agents given both URLs; returns the migrations. */
   private Path twoCoordinatorsAndAgents() {
     Path migrations = fleet.migrations("story");

@@ -56,6 +56,7 @@ class RedisOptionsTest {
     assertThat(sentinel.getReadMode()).isEqualTo(ReadMode.MASTER);
     assertThat(sentinel.getSubscriptionMode()).isEqualTo(SubscriptionMode.MASTER);
     assertThat(config.getPassword()).isEqualTo("s3cret");
+    assertThat(config.isCheckLockSyncedSlaves()).as("lock commands do not wait for a replica").isFalse();
   }
 
   @Test
