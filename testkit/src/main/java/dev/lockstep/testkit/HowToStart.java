@@ -13,7 +13,17 @@ final class HowToStart {
       "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no";
   static final String INSTALL = "apt-get install -y postgresql redis-server";
 
+  /** Sentinel is redis-server's own mode ({@code --sentinel}); the package adds the command and its service files. */
+  static final String REDIS_HA_INSTALL = "apt-get install -y redis-server redis-tools redis-sentinel";
+
   private HowToStart() {}
+
+  /** For test support that runs Redis servers itself (a Sentinel set, a Cluster): which command is missing, and how to get it. */
+  static String missing(String binary) {
+    return binary + " is not on the PATH; the Redis Sentinel and Cluster tests start their own redis-server processes"
+        + " (and redis-cli for the cluster).\nInstall them with:\n  " + REDIS_HA_INSTALL
+        + "\n(or run scripts/services.sh, which installs what is missing)";
+  }
 
   static String message(String server, List<String> tried, String startCommand, String environment) {
     StringBuilder text = new StringBuilder("no " + server + " server found for the tests; tried:");

@@ -81,7 +81,9 @@ public final class AgentRegistry {
   public Future<AgentStatus> report(AgentReport report) {
     Objects.requireNonNull(report.service(), "an agent report names its service");
     AgentStatus status = AgentStatus.of(report, clock.instant().toString());
-    // One round trip, set first: whoever lists all services never misses a hash that has entries.
+    // One round trip, set first: whoever lists all services never misses a hash that has entries. (In a Redis Cluster the
+    // two keys may live on two nodes and the batch goes to both at once: a listing of every service may miss a service's
+    // very first report, never a later one. Listing one service reads one key either way.)
     // The set is not pruned when agents are removed; an empty hash costs one read when listing all.
     RBatch batch = redisson.createBatch();
     batch.getSet(SERVICES_KEY, StringCodec.INSTANCE).addAsync(report.service());

@@ -16,8 +16,9 @@ public final class StoreOptions {
   String databaseUrl;
 
   @Option(names = "--redis-url", defaultValue = "${env:LOCKSTEP_REDIS_URL:-redis://127.0.0.1:6379}",
-      description = "redis://[[USER]:PASSWORD@]host:port, or rediss://… for TLS (env LOCKSTEP_REDIS_URL, default"
-          + " redis://127.0.0.1:6379)")
+      description = "redis://[[USER]:PASSWORD@]host:port, or rediss://… for TLS; Sentinel:"
+          + " redis-sentinel://[[USER]:PASSWORD@]h1:26379,h2:26379[/DB]#MASTER; Cluster: redis-cluster://h1:6379,h2:6379"
+          + " (env LOCKSTEP_REDIS_URL, default redis://127.0.0.1:6379)")
   String redisUrl;
 
   @Option(names = "--redis-ca-cert", defaultValue = "${env:LOCKSTEP_REDIS_CA_CERT}",

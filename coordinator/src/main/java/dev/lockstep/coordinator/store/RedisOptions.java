@@ -13,13 +13,17 @@ import java.time.Duration;
 import java.util.Collection;
 import javax.net.ssl.TrustManagerFactory;
 import org.redisson.client.RedisClientConfig;
+import org.redisson.config.BaseMasterSlaveServersConfig;
 import org.redisson.config.Config;
+import org.redisson.config.ReadMode;
 import org.redisson.config.SslVerificationMode;
+import org.redisson.config.SubscriptionMode;
 
 /**
  * The one place a {@link RedisUrl} (and the optional {@code --redis-ca-cert}) becomes Redisson's
- * settings, for the coordinator's client and for start-up's bare PING alike, so both reach Redis the
- * same way: credentials apart from the address (Redisson prints its address in its errors), and for
+ * settings, for the coordinator's client and for start-up's probe ({@link RedisProbe}) alike, so both reach Redis the
+ * same way: one server, a Sentinel set or a Cluster as the URL says; credentials apart from the address (Redisson
+ * prints its address in its errors), and for
  * {@code rediss://} TLS that checks the server's certificate and host name ({@link SslVerificationMode#STRICT})
  * against the JDK's trusted CAs, or against the PEM file given instead.
  *
@@ -54,12 +58,21 @@ public final class RedisOptions {
     return url;
   }
 
-  /** The coordinator's Redisson client settings. */
+  /**
+   * The coordinator's Redisson client settings: one server, a Sentinel set (the primary found by its name) or a
+   * Cluster (learnt from the nodes listed). In the last two every read and every subscription goes to the primary
+   * (Redisson's default reads replicas): a replica lags, and the registry is read right after it is written.
+   */
   public Config redisson(Duration lockLease) {
     Config config = new Config();
     config.setNettyThreads(4).setThreads(2);
     // A coordinator that dies keeps the service's lock this long; PostgreSQL's fence, not this, is what keeps releases safe.
     config.setLockWatchdogTimeout(lockLease.toMillis());
+    // Redisson's default WAITs for a replica after each lock command and fails it when none acknowledges. Right after a
+    // Sentinel failover the sentinels still list the old primary as a replica for 10-15 s, so the holder's renewals
+    // failed ("None of slaves were synced") and its lock lapsed (matrix: SENTINEL FAILOVER @ MIGRATING). The lock only
+    // avoids duplicate work; the fence in PostgreSQL keeps releases safe, so availability wins here.
+    config.setCheckLockSyncedSlaves(false);
     config.setUsername(url.username()).setPassword(url.password());
     if (url.tls()) {
       config.setSslVerificationMode(SslVerificationMode.STRICT);
@@ -67,19 +80,46 @@ public final class RedisOptions {
         config.setSslTrustManagerFactory(trust);
       }
     }
-    config.useSingleServer()
-        .setAddress(url.address())
-        .setConnectionMinimumIdleSize(2)
-        .setConnectionPoolSize(8)
-        .setSubscriptionConnectionMinimumIdleSize(1);
+    switch (url.kind()) {
+      case SINGLE -> config.useSingleServer()
+          .setAddress(url.address())
+          .setConnectionMinimumIdleSize(2)
+          .setConnectionPoolSize(8)
+          .setSubscriptionConnectionMinimumIdleSize(1);
+      case SENTINEL -> primaryOnly(config.useSentinelServers()
+          .setMasterName(url.masterName())
+          .setDatabase(url.database())
+          .addSentinelAddress(url.addresses().toArray(String[]::new)));
+      case CLUSTER -> primaryOnly(config.useClusterServers()
+          .addNodeAddress(url.addresses().toArray(String[]::new)));
+    }
     return config;
+  }
+
+  private static void primaryOnly(BaseMasterSlaveServersConfig<?> servers) {
+    servers.setReadMode(ReadMode.MASTER)
+        .setSubscriptionMode(SubscriptionMode.MASTER)
+        .setMasterConnectionMinimumIdleSize(2)
+        .setMasterConnectionPoolSize(8)
+        .setSlaveConnectionMinimumIdleSize(0)
+        .setSubscriptionConnectionMinimumIdleSize(1);
   }
 
   /** Settings for one bare connection (start-up's PING), with the same credentials and TLS as {@link #redisson}. */
   public RedisClientConfig probe(Duration timeout) {
-    RedisClientConfig config = new RedisClientConfig().setAddress(url.address())
-        .setUsername(url.username()).setPassword(url.password())
+    return probe(url.address(), timeout, true);
+  }
+
+  /**
+   * As above, to {@code address} (a sentinel, a cluster node, the primary a sentinel named), with the URL's credentials
+   * or without them (sentinels are asked without, as Redisson asks them).
+   */
+  RedisClientConfig probe(String address, Duration timeout, boolean credentials) {
+    RedisClientConfig config = new RedisClientConfig().setAddress(address)
         .setConnectTimeout((int) timeout.toMillis()).setCommandTimeout((int) timeout.toMillis());
+    if (credentials) {
+      config.setUsername(url.username()).setPassword(url.password());
+    }
     if (url.tls()) {
       config.setSslVerificationMode(SslVerificationMode.STRICT);
       if (trust != null) {

@@ -54,6 +54,11 @@ public record StoreFailure(Kind kind, String cause, String fix) {
 
   /** A failed Redis connection, PING or Redisson client creation. */
   public static StoreFailure ofRedis(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof RedisProbe.RedisMisconfigured wrong) {
+        return new StoreFailure(Kind.MISCONFIGURED, wrong.getMessage(), wrong.fix());
+      }
+    }
     if (tlsFailure(failure)) {
       return new StoreFailure(Kind.MISCONFIGURED, cause(failure), "the Redis server's certificate is not trusted or does not"
           + " name the host of --redis-url: give the CA that signed it with --redis-ca-cert, or connect by a name it holds");

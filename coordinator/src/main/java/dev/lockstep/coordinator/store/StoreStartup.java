@@ -1,7 +1,6 @@
 package dev.lockstep.coordinator.store;
 
 import dev.lockstep.protocol.Durations;
-import io.netty.resolver.DefaultAddressResolverGroup;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -11,8 +10,6 @@ import java.util.concurrent.Executors;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.RedisClient;
-import org.redisson.client.protocol.RedisCommands;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,9 +82,10 @@ public final class StoreStartup {
         }
         return null;
       }), threads);
-      // Redisson's own creation retries for seconds before it gives up; a bare PING tells at once.
+      // Redisson's own creation retries for seconds before it gives up; a bare PING (to the primary a sentinel names, or
+      // to a cluster node) tells at once, and says when the URL names the wrong thing.
       CompletableFuture<RedissonClient> client = CompletableFuture.supplyAsync(() -> retried(redis, StoreFailure::ofRedis, () -> {
-        ping(redisOptions);
+        RedisProbe.check(redisOptions, REDIS_PROBE_TIMEOUT);
         return redisson.get();
       }), threads);
       // Whichever store fails for good ends the wait, without waiting for the other one to come back.
@@ -142,17 +140,6 @@ public final class StoreStartup {
           throw new CompletionException(e);
         }
       }
-    }
-  }
-
-  private static void ping(RedisOptions redis) {
-    // A resolver of our own, or RedisClient looks for netty's epoll classes, which the jar leaves out.
-    RedisClient client = RedisClient.create(redis.probe(REDIS_PROBE_TIMEOUT)
-        .setResolverGroup(DefaultAddressResolverGroup.INSTANCE));
-    try {
-      client.connect().sync(RedisCommands.PING);
-    } finally {
-      client.shutdown();
     }
   }
 }

@@ -91,36 +91,45 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
 
   /**
    * The fleet a cell runs: how many coordinators start before the release and how many are only given a
-   * port (started later by the script), the agents, the migration set and the requested mode, and whether
-   * the coordinators use a Redis of the run's own (to restart it) instead of the shared one.
+   * port (started later by the script), the agents, the migration set and the requested mode, and which Redis the
+   * coordinators use: the shared one, a server of the run's own (to restart it), or a Sentinel set of the run's own (to
+   * fail its primary over).
    */
-  record Shape(int coordinators, int late, List<AgentShape> agents, Migrations migrations, Mode mode, boolean ownRedis) {
+  record Shape(int coordinators, int late, List<AgentShape> agents, Migrations migrations, Mode mode, RedisForm redis) {
     /** Primary and standby, two agents (one slow: 1 s hooks), the standard set, mode decided by the coordinator. */
     static Shape standard() {
       return new Shape(2, 0, List.of(new AgentShape("a-1", 0, 0), new AgentShape("a-2", 1, 1)),
-          Migrations.STANDARD, null, false);
+          Migrations.STANDARD, null, RedisForm.SHARED);
     }
 
     Shape coordinators(int started, int startedLater) {
-      return new Shape(started, startedLater, agents, migrations, mode, ownRedis);
+      return new Shape(started, startedLater, agents, migrations, mode, redis);
     }
 
     Shape agents(AgentShape... shapes) {
-      return new Shape(coordinators, late, List.of(shapes), migrations, mode, ownRedis);
+      return new Shape(coordinators, late, List.of(shapes), migrations, mode, redis);
     }
 
     Shape migrations(Migrations m) {
-      return new Shape(coordinators, late, agents, m, mode, ownRedis);
+      return new Shape(coordinators, late, agents, m, mode, redis);
     }
 
     Shape mode(Mode m) {
-      return new Shape(coordinators, late, agents, migrations, m, ownRedis);
+      return new Shape(coordinators, late, agents, migrations, m, redis);
     }
 
     Shape withOwnRedis() {
-      return new Shape(coordinators, late, agents, migrations, mode, true);
+      return new Shape(coordinators, late, agents, migrations, mode, RedisForm.OWN_SERVER);
+    }
+
+    /** Coordinators on a {@code redis-sentinel://} URL of a primary, a replica and three sentinels of the run's own. */
+    Shape onSentinel() {
+      return new Shape(coordinators, late, agents, migrations, mode, RedisForm.SENTINEL);
     }
   }
+
+  /** The Redis a cell's coordinators use. */
+  enum RedisForm { SHARED, OWN_SERVER, SENTINEL }
 
   /** An agent of the fleet: its id and how many seconds its prepare and switch hooks take. */
   record AgentShape(String id, double prepareSeconds, double switchSeconds) {}

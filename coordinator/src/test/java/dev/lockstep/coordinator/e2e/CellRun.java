@@ -5,6 +5,7 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestPostgres;
+import dev.lockstep.testkit.TestRedisSentinel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -49,6 +50,8 @@ final class CellRun implements AutoCloseable {
   final Path dir;
   final TestDatabase db;
   final RedisServer redis;
+  /** The run's Sentinel set, for cells whose coordinators use one; else null. */
+  final TestRedisSentinel sentinel;
   final Fleet fleet;
   final long startedAt = System.currentTimeMillis();
 
@@ -74,9 +77,20 @@ final class CellRun implements AutoCloseable {
     this.dir = Path.of("target", "e2e", "FaultMatrixIT", slug).toAbsolutePath();
     deleteTree(dir);
     this.db = TestPostgres.instance().createDatabase("matrix_" + slug.replace('-', '_'));
-    this.redis = cell.shape().ownRedis() ? startRedis(dir) : null;
-    this.fleet = new Fleet("FaultMatrixIT/" + slug, db, redis == null ? null : redis.url());
+    this.redis = cell.shape().redis() == Cell.RedisForm.OWN_SERVER ? startRedis(dir) : null;
+    this.sentinel = cell.shape().redis() == Cell.RedisForm.SENTINEL ? startSentinel(dir, db) : null;
+    this.fleet = sentinel != null ? new Fleet("FaultMatrixIT/" + slug, db, sentinel.url(), sentinel::primaryUrl)
+        : new Fleet("FaultMatrixIT/" + slug, db, redis == null ? null : redis.url());
     this.sampler = new Sampler();
+  }
+
+  private static TestRedisSentinel startSentinel(Path dir, TestDatabase db) {
+    try {
+      return TestRedisSentinel.start(dir.resolve("redis"));
+    } catch (RuntimeException e) {
+      db.close();
+      throw e;
+    }
   }
 
   private static RedisServer startRedis(Path dir) {
@@ -298,15 +312,15 @@ final class CellRun implements AutoCloseable {
     Process process = runner.process();
     String key = "lockstep:lock:" + fleet.service;
     // Redisson's lock is a hash whose one field names its holder: the runner's, read before the signal.
-    Object holderAtFault = RedisServer.call(fleet.redisUrl(), "HKEYS", key);
+    Object holderAtFault = RedisServer.call(fleet.redisKeysUrl(), "HKEYS", key);
     fault("SIGTERM " + runner, () -> runner.signal("TERM"));
     long sent = faultAt;
     process.onExit().thenAccept(p -> {
       long after = System.currentTimeMillis() - sent;
       String lock;
       try {
-        Object ttl = RedisServer.call(fleet.redisUrl(), "PTTL", key);
-        Object holderNow = RedisServer.call(fleet.redisUrl(), "HKEYS", key);
+        Object ttl = RedisServer.call(fleet.redisKeysUrl(), "PTTL", key);
+        Object holderNow = RedisServer.call(fleet.redisKeysUrl(), "HKEYS", key);
         long epochNow = count("SELECT epoch FROM lockstep.fence WHERE service = ?", fleet.service);
         // Held by the runner still (not by the coordinator that took over in the meantime): no handover.
         lock = ttl instanceof Long t && t > 0 && holderNow != null && holderNow.equals(holderAtFault)
@@ -451,6 +465,14 @@ final class CellRun implements AutoCloseable {
     return sampler.terminalSnapshot;
   }
 
+  /**
+   * The fence's epoch in the same read in which the sampler first saw the release terminal (one statement, so one
+   * snapshot of both), or null before then.
+   */
+  Long fenceEpochWhenTerminal() {
+    return sampler.terminalEpoch;
+  }
+
   Snapshot snapshot() {
     ReleaseDocument d = doc();
     return new Snapshot(d == null ? null : d.phase(), d == null ? null : d.updatedAt(),
@@ -574,9 +596,11 @@ final class CellRun implements AutoCloseable {
     fleet.kill();
     if (redis != null) {
       redis.close();
+    } else if (sentinel != null) {
+      sentinel.close();
     } else {
       try {
-        String url = fleet.redisUrl();
+        String url = fleet.redisKeysUrl();
         RedisServer.call(url, "DEL", "lockstep:agents:" + fleet.service, "lockstep:lock:" + fleet.service);
         RedisServer.call(url, "SREM", "lockstep:agent-services", fleet.service);
       } catch (RuntimeException ignored) {
@@ -595,6 +619,7 @@ final class CellRun implements AutoCloseable {
     volatile long epoch;
     volatile String holder;
     volatile Long terminalAt;
+    volatile Long terminalEpoch;
     volatile Snapshot terminalSnapshot;
     /** When the phase, the update time or the number of events last changed. */
     volatile long lastChangeAt = System.currentTimeMillis();
@@ -672,6 +697,7 @@ final class CellRun implements AutoCloseable {
         if (now != null && now.isTerminal() && terminalAt == null) {
           terminalAt = t;
           terminalSnapshot = new Snapshot(now, updatedAt, events);
+          terminalEpoch = epochNow;
         }
       }
       if (epochNow != epoch) {

@@ -44,6 +44,7 @@ final class Fleet implements AutoCloseable {
   final Path hookLog;
   final TestDatabase database;
   private final String redisUrl;
+  private final java.util.function.Supplier<String> keysAt;
   private final Map<String, Process> agents = new LinkedHashMap<>();
   private final Map<String, AgentSpec> agentSpecs = new LinkedHashMap<>();
   private final Map<String, List<Long>> agentStarts = new LinkedHashMap<>();
@@ -57,8 +58,17 @@ final class Fleet implements AutoCloseable {
 
   /** As above, with coordinators on {@code redisUrl} (e.g. a Redis of the test's own) instead of the shared one. */
   Fleet(String testName, TestDatabase database, String redisUrl) {
+    this(testName, database, redisUrl, null);
+  }
+
+  /**
+   * As above, where {@code redisUrl} is not one server's (a Sentinel set, a Cluster): {@code keysAt} names the
+   * {@code redis://} server whose keys the test reads now (the primary a Sentinel set names), see {@link #redisKeysUrl()}.
+   */
+  Fleet(String testName, TestDatabase database, String redisUrl, java.util.function.Supplier<String> keysAt) {
     this.database = database;
     this.redisUrl = redisUrl;
+    this.keysAt = keysAt;
     this.dir = Path.of("target", "e2e", testName).toAbsolutePath();
     try {
       Files.createDirectories(dir);
@@ -498,6 +508,11 @@ final class Fleet implements AutoCloseable {
   /** The Redis every coordinator of this fleet uses. */
   String redisUrl() {
     return redisUrl != null ? redisUrl : TestRedis.url();
+  }
+
+  /** The {@code redis://} server that holds the fleet's keys now, for reading them directly ({@link RedisServer#call}). */
+  String redisKeysUrl() {
+    return keysAt != null ? keysAt.get() : redisUrl();
   }
 
   // ---- agents ------------------------------------------------------------------------------------------------

@@ -28,7 +28,10 @@ import java.util.stream.Collectors;
  *       coordinator up;</li>
  *   <li><b>nothing after the terminal event</b>: no event follows the first terminal one;</li>
  *   <li><b>last written under the current epoch</b>: the document's epoch is the fence's, so no coordinator that
- *       lost the fence wrote after the one holding it;</li>
+ *       lost the fence wrote after the one holding it — or the fence moved only after the release was terminal (seen
+ *       terminal with the fence still at the document's epoch, in one read): a run that won the lock just then took
+ *       the fence, found the release ended and wrote nothing (<i>nothing after the terminal event</i> and <i>terminal
+ *       stays terminal</i> hold it to that);</li>
  *   <li><b>hooks at most once</b>: each agent ran each hook at most once for the release, per life of its
  *       process (a restarted agent catching up prepares again, by design);</li>
  *   <li><b>revision matches schema</b>: every live agent ends on the new revision if and only if the schema
@@ -184,8 +187,17 @@ final class Invariants {
       return List.of();
     }
     long fence = run.count("SELECT epoch FROM lockstep.fence WHERE service = ?", run.fleet.service);
-    return doc.epoch() == fence ? List.of()
-        : List.of("the release document carries epoch " + doc.epoch() + " but the fence is at epoch " + fence);
+    if (doc.epoch() == fence) {
+      return List.of();
+    }
+    Long atTerminal = run.fenceEpochWhenTerminal();
+    if (atTerminal != null && atTerminal == doc.epoch() && doc.phase().isTerminal()) {
+      run.note("the fence moved from epoch " + doc.epoch() + " to " + fence + " only after the release was terminal: a run"
+          + " took it, found the release ended and wrote nothing");
+      return List.of();
+    }
+    return List.of("the release document carries epoch " + doc.epoch() + " but the fence is at epoch " + fence
+        + (atTerminal == null ? "" : " (at epoch " + atTerminal + " when the release was first seen terminal)"));
   }
 
   /** A hook line of this release: when, which agent, which hook. */
@@ -313,13 +325,13 @@ final class Invariants {
           + lock.get("application_name") + ")");
     }
     try {
-      Object held = RedisServer.call(run.fleet.redisUrl(), "EXISTS", "lockstep:lock:" + run.fleet.service);
+      Object held = RedisServer.call(run.fleet.redisKeysUrl(), "EXISTS", "lockstep:lock:" + run.fleet.service);
       if (held instanceof Long n && n > 0) {
-        Object ttl = RedisServer.call(run.fleet.redisUrl(), "PTTL", "lockstep:lock:" + run.fleet.service);
+        Object ttl = RedisServer.call(run.fleet.redisKeysUrl(), "PTTL", "lockstep:lock:" + run.fleet.service);
         violations.add("Redis key lockstep:lock:" + run.fleet.service + " is held (expires in " + ttl + " ms)");
       }
     } catch (RuntimeException e) {
-      violations.add("could not read Redis " + run.fleet.redisUrl() + ": " + e.getMessage());
+      violations.add("could not read Redis " + run.fleet.redisKeysUrl() + ": " + e.getMessage());
     }
     for (Map<String, String> s : run.rows("SELECT pid, application_name, state, now() - state_change AS for FROM pg_stat_activity"
         + " WHERE datname = current_database() AND application_name LIKE 'lockstep%' AND application_name <> 'lockstep-testkit'"

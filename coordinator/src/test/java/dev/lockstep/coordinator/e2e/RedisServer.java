@@ -1,24 +1,17 @@
 package dev.lockstep.coordinator.e2e;
 
-import java.io.BufferedInputStream;
+import dev.lockstep.testkit.Resp;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A Redis server of a test's own, on a free port, keeping nothing on disk, so a test can restart it
- * empty without touching the shared Redis that other tests use. Also a minimal RESP client
- * ({@link #call}) for reading keys in any Redis without starting a Redisson client.
+ * empty without touching the shared Redis that other tests use. Also {@link #call}, testkit's {@link Resp} by URL,
+ * for reading keys in any Redis without starting a Redisson client.
  *
  * <pre>{@code try (RedisServer redis = RedisServer.start(dir)) {
  *   fleet = new Fleet("X", db, redis.url());
@@ -115,70 +108,7 @@ final class RedisServer implements AutoCloseable {
    */
   static Object call(String url, String... args) {
     URI uri = URI.create(url);
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 1_000);
-      socket.setSoTimeout(3_000);
-      OutputStream out = socket.getOutputStream();
-      StringBuilder cmd = new StringBuilder("*").append(args.length).append("\r\n");
-      for (String a : args) {
-        byte[] bytes = a.getBytes(StandardCharsets.UTF_8);
-        cmd.append('$').append(bytes.length).append("\r\n").append(a).append("\r\n");
-      }
-      out.write(cmd.toString().getBytes(StandardCharsets.UTF_8));
-      out.flush();
-      return read(new BufferedInputStream(socket.getInputStream()));
-    } catch (IOException e) {
-      throw new UncheckedIOException("Redis " + url + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static Object read(InputStream in) throws IOException {
-    int type = in.read();
-    if (type < 0) {
-      throw new IOException("connection closed without a reply");
-    }
-    String line = line(in);
-    switch (type) {
-      case '+':
-        return line;
-      case '-':
-        throw new IllegalStateException("Redis error: " + line);
-      case ':':
-        return Long.parseLong(line);
-      case '$': {
-        int length = Integer.parseInt(line);
-        if (length < 0) {
-          return null;
-        }
-        byte[] data = in.readNBytes(length + 2);
-        return new String(data, 0, length, StandardCharsets.UTF_8);
-      }
-      case '*': {
-        int count = Integer.parseInt(line);
-        if (count < 0) {
-          return null;
-        }
-        List<Object> items = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-          items.add(read(in));
-        }
-        return items;
-      }
-      default:
-        throw new IOException("unexpected RESP type '" + (char) type + "'");
-    }
-  }
-
-  private static String line(InputStream in) throws IOException {
-    StringBuilder b = new StringBuilder();
-    for (int c = in.read(); c >= 0; c = in.read()) {
-      if (c == '\r') {
-        in.read();
-        return b.toString();
-      }
-      b.append((char) c);
-    }
-    throw new IOException("connection closed in the middle of a reply");
+    return Resp.call(uri.getHost(), uri.getPort(), args);
   }
 
   private static void run(String... command) {

@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.redisson.config.ReadMode;
 import org.redisson.config.SslVerificationMode;
+import org.redisson.config.SubscriptionMode;
 
 /** The Redis trust option's refusals, without a server; the TLS connection itself is shown by {@code StoreTlsIT}. */
 class RedisOptionsTest {
@@ -41,5 +43,28 @@ class RedisOptionsTest {
     var probe = redis.probe(Duration.ofSeconds(5));
     assertThat(probe.getPassword()).isEqualTo("s3cret");
     assertThat(probe.getSslVerificationMode()).isEqualTo(SslVerificationMode.STRICT);
+  }
+
+  @Test
+  void aSentinelUrlFindsThePrimaryByNameAndReadsOnlyFromIt() {
+    var config = RedisOptions.of(RedisUrl.parse("redis-sentinel://:s3cret@s1:26379,s2:26380/3#orders"), null)
+        .redisson(Duration.ofSeconds(10));
+    var sentinel = config.useSentinelServers();
+    assertThat(sentinel.getMasterName()).isEqualTo("orders");
+    assertThat(sentinel.getDatabase()).isEqualTo(3);
+    assertThat(sentinel.getSentinelAddresses()).containsExactly("redis://s1:26379", "redis://s2:26380");
+    assertThat(sentinel.getReadMode()).isEqualTo(ReadMode.MASTER);
+    assertThat(sentinel.getSubscriptionMode()).isEqualTo(SubscriptionMode.MASTER);
+    assertThat(config.getPassword()).isEqualTo("s3cret");
+    assertThat(config.isCheckLockSyncedSlaves()).as("lock commands do not wait for a replica").isFalse();
+  }
+
+  @Test
+  void aClusterUrlGivesTheNodesToLearnTheClusterFrom() {
+    var config = RedisOptions.of(RedisUrl.parse("redis-cluster://h1:7000,h2:7001"), null).redisson(Duration.ofSeconds(10));
+    var cluster = config.useClusterServers();
+    assertThat(cluster.getNodeAddresses()).containsExactly("redis://h1:7000", "redis://h2:7001");
+    assertThat(cluster.getReadMode()).isEqualTo(ReadMode.MASTER);
+    assertThat(config.getPassword()).isNull();
   }
 }
