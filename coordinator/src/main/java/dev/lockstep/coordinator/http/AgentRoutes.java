@@ -241,12 +241,8 @@ final class AgentRoutes {
 
   /** The first 16 hex digits of the body's SHA-256. */
   private static String contentTag(String body) {
-    try {
-      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return java.util.HexFormat.of().formatHex(hash, 0, 8);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
-    }
+    return dev.lockstep.protocol.MigrationsDigest.sha256(body.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .substring(0, 16);
   }
 
   private static String tag(String version, String query) {
