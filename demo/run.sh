@@ -225,7 +225,7 @@ awk '{ n[$4]++; if ($5 != "ok") f[$4]++ }
 requests=$(client_requests)
 failed=$(grep -c ' FAIL ' "$CLIENT_LOG" || true)
 echo "  in all:   $requests request(s), $failed failed"
-doc=$(lockstep status --json); doc=${doc#*\"latestRelease\"}
+doc=$(lockstep status --service "$SERVICE" --json); doc=${doc#*\"latestRelease\"}
 after=$(grep -o '"afterLastSwitchMs":[0-9]*' <<<"$doc" | cut -d: -f2)
 applied=$(grep -o '"appliedAt":"[^"]*"' <<<"$doc" | cut -d'"' -f4)
 switched=$(grep -o '"switchedAt":"[^"]*"' <<<"$doc" | cut -d'"' -f4 | sed "s/.*/'&'::timestamptz/" | paste -sd,)
