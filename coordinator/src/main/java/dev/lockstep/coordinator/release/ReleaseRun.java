@@ -48,8 +48,9 @@ public final class ReleaseRun {
 
   /**
    * Takes the service's lock (waiting up to {@code lockWait}) and runs the release to a terminal
-   * phase or a handover. If another coordinator holds the lock, it is left to that one: returns false
-   * and changes nothing. Never fails.
+   * phase or a handover. Returns whether this instance ran it: false if another coordinator holds the
+   * lock (the release is left to that one, nothing changed) or if the release had already ended when
+   * the lock and fence were taken (a standby that came too late). Never fails.
    */
   public Future<Boolean> run(Duration lockWait) {
     long asked = System.nanoTime();
@@ -60,13 +61,12 @@ public final class ReleaseRun {
         return Future.succeededFuture(false);
       }
       return unfinished()
-          .compose(doc -> doc.isEmpty() ? Future.succeededFuture() : fenced())
+          .compose(doc -> doc.isEmpty() ? Future.succeededFuture(false) : fenced())
           .recover(e -> {
             log.error("release {}: could not run it ({}); leaving it for a later attempt", id, e.getMessage());
-            return Future.succeededFuture();
+            return Future.succeededFuture(false);
           })
-          .eventually(lock::release)
-          .map(true);
+          .eventually(lock::release);
     }, e -> {
       log.warn("release {}: could not reach Redis for the lock of service {} ({}); will try again", id, service,
           e.getMessage());
@@ -97,16 +97,17 @@ public final class ReleaseRun {
     });
   }
 
-  private Future<Void> fenced() {
+  /** Whether it walked the release: false if it had ended by the time the fence was held. */
+  private Future<Boolean> fenced() {
     return fence.take(service)
         .compose(held -> unfinished()
             .compose(doc -> {
               if (doc.isEmpty()) {
-                return Future.succeededFuture();
+                return Future.succeededFuture(false);
               }
               log.info("release {}: took the lock and fence of service {} (epoch {}); resuming at {}", id, service,
                   held.epoch(), doc.get().phase());
-              return carried.of(doc.get()).compose(set -> walk(doc.get(), held.epoch(), set));
+              return carried.of(doc.get()).compose(set -> walk(doc.get(), held.epoch(), set)).map(true);
             })
             .eventually(() -> fence.let(held)));
   }

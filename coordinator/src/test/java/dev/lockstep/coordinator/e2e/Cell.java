@@ -11,7 +11,7 @@ import java.util.Set;
 
 /**
  * One cell of the fault matrix: a fault, the moment it strikes, the fleet it strikes, how the release
- * must end, and the script that runs it. {@link FaultMatrixIT} lists the cells; {@link CellRun} runs
+ * must end, and the script that runs it. {@link FaultMatrix} lists the cells; {@link CellRun} runs
  * one; {@link Invariants} judges every run the same way, whatever the cell.
  *
  * <pre>{@code Cell.of("kill -9 of the runner", "PREPARING")

@@ -720,6 +720,7 @@ final class Fleet implements AutoCloseable {
     try {
       List<String> full = new ArrayList<>(List.of(javaBin()));
       full.addAll(SMALL_JVM);
+      full.addAll(classDataOf(System.getProperty("lockstep.coordinatorJar")));
       full.addAll(List.of("-jar", System.getProperty("lockstep.coordinatorJar")));
       full.addAll(cmd);
       Process p = new ProcessBuilder(full).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
@@ -819,23 +820,42 @@ final class Fleet implements AutoCloseable {
 
   /** jar path → its class-data archive, once {@link #shareClassData} made one. */
   private static final Map<String, Path> CLASS_DATA = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Whether this test JVM has looked for (or made) the archives yet. */
+  private static boolean classDataLooked;
 
   /**
-   * Opt-in, for suites that start many JVMs: from now on every coordinator and agent JVM of this test JVM
-   * starts from a class-data archive of its jar (JDK dynamic CDS), which takes about 1.5 s off each start
-   * here. The archives are made once per build of the jars, in {@code target/e2e/cds/}, by booting a
-   * coordinator against {@code scratch} and an agent against it, then stopping both cleanly (SIGTERM: the
-   * JVM writes the archive on exit). Without archives (training failed) JVMs start as before.
+   * Every coordinator, agent and CLI JVM the end-to-end tests start does so from a class-data archive of its jar (JDK
+   * dynamic CDS), which takes about 1.5 s off each start here; the suite starts several hundred. The archives are made
+   * once per build of the jars, in {@code target/e2e/cds/}, by booting a coordinator against a scratch database and an
+   * agent against it, then stopping both cleanly (SIGTERM: the JVM writes the archive on exit). The test JVMs (failsafe
+   * runs two) take a file lock around that, so one trains and the other waits and uses its archives. Without archives
+   * (training failed, or {@code -Dlockstep.e2e.classData=false}) JVMs start as before; a stale or broken archive is
+   * ignored by the JVM silently.
    */
-  static synchronized void shareClassData(TestDatabase scratch) {
+  static synchronized void shareClassData() {
+    if (classDataLooked || !Boolean.parseBoolean(System.getProperty("lockstep.e2e.classData", "true"))) {
+      return;
+    }
+    classDataLooked = true;
     String coordinatorJar = System.getProperty("lockstep.coordinatorJar");
     String agentJar = System.getProperty("lockstep.agentJar");
     Path cds = Path.of("target", "e2e", "cds").toAbsolutePath();
     Path coordinatorArchive = archiveOf(cds, coordinatorJar);
     Path agentArchive = archiveOf(cds, agentJar);
-    if (!Files.exists(coordinatorArchive) || !Files.exists(agentArchive)) {
-      removeStaleArchives(cds);
-      train(cds, scratch, coordinatorJar, coordinatorArchive, agentJar, agentArchive);
+    try {
+      Files.createDirectories(cds);
+      try (java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(cds.resolve("training.lock"),
+               java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+           java.nio.channels.FileLock held = lock.lock()) {
+        if (!Files.exists(coordinatorArchive) || !Files.exists(agentArchive)) {
+          removeStaleArchives(cds);
+          try (TestDatabase scratch = dev.lockstep.testkit.TestPostgres.instance().createDatabase("cds_training")) {
+            train(cds, scratch, coordinatorJar, coordinatorArchive, agentJar, agentArchive);
+          }
+        }
+      }
+    } catch (IOException e) {
+      return; // no archives then: JVMs start the ordinary way
     }
     if (Files.exists(coordinatorArchive)) {
       CLASS_DATA.put(coordinatorJar, coordinatorArchive);
@@ -843,6 +863,13 @@ final class Fleet implements AutoCloseable {
     if (Files.exists(agentArchive)) {
       CLASS_DATA.put(agentJar, agentArchive);
     }
+  }
+
+  /** {@code -XX:SharedArchiveFile=…} for {@code jar}'s JVM, or nothing. */
+  private static List<String> classDataOf(String jar) {
+    shareClassData();
+    Path archive = CLASS_DATA.get(jar);
+    return archive == null ? List.of() : List.of("-XX:SharedArchiveFile=" + archive);
   }
 
   /** Archives of earlier builds of the jars (some 60 MB a build) go before new ones are made. */
@@ -920,10 +947,7 @@ final class Fleet implements AutoCloseable {
     }
     List<String> cmd = new ArrayList<>(List.of(javaBin()));
     cmd.addAll(SMALL_JVM);
-    Path archive = CLASS_DATA.get(jar);
-    if (archive != null) {
-      cmd.add("-XX:SharedArchiveFile=" + archive);
-    }
+    cmd.addAll(classDataOf(jar));
     cmd.addAll(List.of("-jar", jar));
     cmd.addAll(args);
     try {

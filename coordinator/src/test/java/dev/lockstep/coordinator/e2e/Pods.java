@@ -70,7 +70,6 @@ final class Pods implements AutoCloseable {
   static Pods start(String testName, Map<String, String> coordinatorEnvironment, String... coordinatorArgs) {
     TestDatabase db = TestPostgres.instance().createDatabase(testName);
     Fleet fleet = new Fleet(testName, db);
-    Fleet.shareClassData(db);
     coordinatorEnvironment.forEach(fleet::coordinatorEnvironment);
     fleet.startCoordinator(null, coordinatorArgs);
     return new Pods(fleet, db);

@@ -35,8 +35,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * 90 MB; {@code -Dlockfootprint.rows=N} to change it): each migration's locks are reported with the right mode, table,
  * size and hint; and while an application writes to the table, the rehearsal steps aside instead of stalling it, so
  * that across {@code check}, PREFLIGHT and MIGRATING the writer stalls long exactly once, when the index is really
- * built. Stalls are counted, not timed against a threshold the migration could also miss: a "long" stall is one over
- * {@link StallMeter#LONG}, and the real index build takes several times that here.
+ * built. The stalls are compared with each other, not with a fixed threshold the migration could also miss on a fast
+ * machine: the real build's stall is at least twice either rehearsal's longest.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -232,9 +232,12 @@ class LockFootprintIT {
       assertThat(f.object()).isEqualTo("public.orders");
     });
     assertThat(preflight.locks()).extracting(LockFootprint::table).contains("public.orders");
-    assertThat(stalls.longStalls("check")).as(stalls.toString()).isZero();
-    assertThat(stalls.longStalls("PREFLIGHT")).as(stalls.toString()).isZero();
-    assertThat(stalls.longStalls("MIGRATING")).as(stalls.toString()).isEqualTo(1);
+    // The real build stalls the writer for as long as it takes (0.3-0.9 s for 1 M rows here, by the machine's load);
+    // each rehearsal steps aside for it well before that. Relative, so a fast machine does not fail it.
+    long paid = stalls.longest("MIGRATING");
+    assertThat(paid).as(stalls.toString()).isGreaterThanOrEqualTo(150);
+    assertThat(stalls.longest("check")).as(stalls.toString()).isLessThan(paid / 2);
+    assertThat(stalls.longest("PREFLIGHT")).as(stalls.toString()).isLessThan(paid / 2);
     assertThat(db.queryLong("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_customer'")).isEqualTo(1);
   }
 }

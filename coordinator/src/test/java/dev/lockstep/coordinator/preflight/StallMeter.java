@@ -5,7 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,9 +19,6 @@ import java.util.concurrent.atomic.AtomicReference;
  * <pre>{@code try (StallMeter writer = StallMeter.start(connections)) { writer.phase("check"); ... writer.summary(); }}</pre>
  */
 final class StallMeter implements AutoCloseable {
-  /** A stall the application would notice; the rehearsal's step-aside stays far below it, an index build far above. */
-  static final Duration LONG = Duration.ofMillis(400);
-
   private final Connection connection;
   private final AtomicReference<String> phase = new AtomicReference<>("start");
   private final AtomicBoolean stopped = new AtomicBoolean();
@@ -75,18 +71,19 @@ final class StallMeter implements AutoCloseable {
     }
   }
 
-  /** Per phase: inserts, the longest, and how many took longer than {@link #LONG}. */
+  /** Per phase: inserts and the longest. */
   record Summary(Map<String, long[]> byPhase) {
-    long longStalls(String phase) {
+    /** The longest insert of {@code phase}, in ms (0 if none ran in it). */
+    long longest(String phase) {
       long[] p = byPhase.get(phase);
-      return p == null ? 0 : p[2];
+      return p == null ? 0 : p[1];
     }
 
     @Override
     public String toString() {
       StringBuilder text = new StringBuilder();
       byPhase.forEach((phase, p) -> text.append(phase).append(": ").append(p[0]).append(" inserts, longest ")
-          .append(p[1]).append(" ms, ").append(p[2]).append(" over ").append(LONG.toMillis()).append(" ms; "));
+          .append(p[1]).append(" ms; "));
       return text.toString();
     }
   }
@@ -98,12 +95,9 @@ final class StallMeter implements AutoCloseable {
     Map<String, long[]> byPhase = new LinkedHashMap<>();
     synchronized (samples) {
       for (long[] s : samples) {
-        long[] p = byPhase.computeIfAbsent(phases.get((int) s[0]), k -> new long[3]);
+        long[] p = byPhase.computeIfAbsent(phases.get((int) s[0]), k -> new long[2]);
         p[0]++;
         p[1] = Math.max(p[1], s[1] / 1_000_000);
-        if (s[1] > LONG.toNanos()) {
-          p[2]++;
-        }
       }
     }
     return new Summary(byPhase);
