@@ -95,36 +95,49 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
    * coordinators use: the shared one, a server of the run's own (to restart it), or a Sentinel set of the run's own (to
    * fail its primary over).
    */
-  record Shape(int coordinators, int late, List<AgentShape> agents, Migrations migrations, Mode mode, RedisForm redis) {
+  record Shape(int coordinators, int late, List<AgentShape> agents, Migrations migrations, Mode mode, RedisForm redis,
+               boolean rehearsalSleeps) {
     /** Primary and standby, two agents (one slow: 1 s hooks), the standard set, mode decided by the coordinator. */
     static Shape standard() {
       return new Shape(2, 0, List.of(new AgentShape("a-1", 0, 0), new AgentShape("a-2", 1, 1)),
-          Migrations.STANDARD, null, RedisForm.SHARED);
+          Migrations.STANDARD, null, RedisForm.SHARED, false);
+    }
+
+    Shape(int coordinators, int late, List<AgentShape> agents, Migrations migrations, Mode mode, RedisForm redis) {
+      this(coordinators, late, agents, migrations, mode, redis, false);
+    }
+
+    /**
+     * The slow statement sleeps in PREFLIGHT's rehearsal too, for cells that strike there; elsewhere it sleeps only on
+     * the migration connection, so a run does not wait for it twice.
+     */
+    Shape slowRehearsal() {
+      return new Shape(coordinators, late, agents, migrations, mode, redis, true);
     }
 
     Shape coordinators(int started, int startedLater) {
-      return new Shape(started, startedLater, agents, migrations, mode, redis);
+      return new Shape(started, startedLater, agents, migrations, mode, redis, rehearsalSleeps);
     }
 
     Shape agents(AgentShape... shapes) {
-      return new Shape(coordinators, late, List.of(shapes), migrations, mode, redis);
+      return new Shape(coordinators, late, List.of(shapes), migrations, mode, redis, rehearsalSleeps);
     }
 
     Shape migrations(Migrations m) {
-      return new Shape(coordinators, late, agents, m, mode, redis);
+      return new Shape(coordinators, late, agents, m, mode, redis, rehearsalSleeps);
     }
 
     Shape mode(Mode m) {
-      return new Shape(coordinators, late, agents, migrations, m, redis);
+      return new Shape(coordinators, late, agents, migrations, m, redis, rehearsalSleeps);
     }
 
     Shape withOwnRedis() {
-      return new Shape(coordinators, late, agents, migrations, mode, RedisForm.OWN_SERVER);
+      return new Shape(coordinators, late, agents, migrations, mode, RedisForm.OWN_SERVER, rehearsalSleeps);
     }
 
     /** Coordinators on a {@code redis-sentinel://} URL of a primary, a replica and three sentinels of the run's own. */
     Shape onSentinel() {
-      return new Shape(coordinators, late, agents, migrations, mode, RedisForm.SENTINEL);
+      return new Shape(coordinators, late, agents, migrations, mode, RedisForm.SENTINEL, rehearsalSleeps);
     }
   }
 
@@ -144,7 +157,7 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
    * so a migration cut in the middle would show as half there if it were not atomic.
    */
   enum Migrations {
-    /** V1 a table, V2 slow (pg_sleep, also in the rehearsal) with a table, an index and a column: online. */
+    /** V1 a table, V2 slow (pg_sleep; see {@link Shape#slowRehearsal}) with a table, an index and a column: online. */
     STANDARD,
     /**
      * Issue 7's non-atomic sequence: V1 a table, V2 a column (ordinary), V3 {@code CREATE INDEX CONCURRENTLY}
@@ -162,16 +175,22 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
     /** The slow statement's length: long enough to strike in, short enough for a CI run of every cell. */
     static final double SLOW_SECONDS = 1.5;
 
-    /** File name → content. */
-    Map<String, String> files() {
+    /**
+     * File name → content. {@code slowRehearsal}: the slow statement also sleeps in the rehearsal; else only on the
+     * migration connection ({@code lockstep-migrate/…}), the one the faults of MIGRATING and CONTRACTING strike.
+     */
+    Map<String, String> files(boolean slowRehearsal) {
+      String slow = slowRehearsal ? "SELECT pg_sleep(" + SLOW_SECONDS + ");\n"
+          : "SELECT pg_sleep(CASE WHEN current_setting('application_name') LIKE 'lockstep-migrate/%' THEN " + SLOW_SECONDS
+              + " ELSE 0 END);\n";
       Map<String, String> files = new LinkedHashMap<>();
       if (this == CONTRACT) {
         files.put("V1__accounts.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, nickname text);\n"
             + "INSERT INTO accounts (id, email, nickname) VALUES (1, 'ada@example.com', 'ada'), (2, 'grace@example.com', 'g');\n");
         files.put("V2__plan.sql", "ALTER TABLE accounts ADD COLUMN plan text;\n");
         files.put("contract/V3__drop_nickname.sql", "ALTER TABLE accounts ADD COLUMN contract_marker int;\n"
-            + "-- cut here by the faults of CONTRACTING (and rehearsed as long in PREFLIGHT)\n"
-            + "SELECT pg_sleep(" + SLOW_SECONDS + ");\n"
+            + "-- cut here by the faults of CONTRACTING\n"
+            + slow
             + "ALTER TABLE accounts DROP COLUMN nickname;\n");
         return files;
       }
@@ -179,15 +198,15 @@ record Cell(String fault, String when, Hazard hazard, Shape shape, Set<Phase> ou
           + "INSERT INTO accounts (id, email) VALUES (1, 'ada@example.com'), (2, 'grace@example.com');\n");
       if (this == STANDARD) {
         files.put("V2__orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id));\n"
-            + "-- a long data migration, cut here by the faults of MIGRATING (and rehearsed as long in PREFLIGHT)\n"
-            + "SELECT pg_sleep(" + SLOW_SECONDS + ");\n"
+            + "-- a long data migration, cut here by the faults of MIGRATING\n"
+            + slow
             + "CREATE INDEX orders_account ON orders (account_id);\n"
             + "ALTER TABLE accounts ADD COLUMN plan text;\n");
       } else {
         files.put("V2__plan.sql", "ALTER TABLE accounts ADD COLUMN plan text;\n");
         files.put("V3__index_email.sql", "CREATE INDEX CONCURRENTLY accounts_email ON accounts (email);\n");
         files.put("V3__index_email.sql.conf", "executeInTransaction=false\n");
-        files.put("V4__unique_email.sql", "SELECT pg_sleep(" + SLOW_SECONDS + ");\n"
+        files.put("V4__unique_email.sql", slow
             + "-- fails for real: accounts_email is not a unique index\n"
             + "ALTER TABLE accounts ADD CONSTRAINT accounts_email_key UNIQUE USING INDEX accounts_email;\n");
       }

@@ -116,7 +116,7 @@ final class CellRun implements AutoCloseable {
 
   private void startFleet() {
     Cell.Shape shape = cell.shape();
-    Path migrations = fleet.folder("migrations", shape.migrations().files());
+    Path migrations = fleet.folder("migrations", shape.migrations().files(shape.rehearsalSleeps()));
     if (shape.migrations().startsAt() != null) {
       // Where an earlier release left it: a release from the empty schema has no old code, so no contract phase.
       org.flywaydb.core.Flyway.configure().dataSource(fleet.database.jdbcUrl(), fleet.database.user(), fleet.database.password())

@@ -113,7 +113,8 @@ abstract class FaultMatrix {
     List<Cell> cells = new ArrayList<>();
     String kill = "kill -9 of the coordinator running the release";
     for (Phase p : List.of(PREFLIGHT, PREPARING, MIGRATING, SWITCHING)) {
-      cells.add(Cell.of(kill, p == MIGRATING ? "MIGRATING (slow migration)" : p.name()).script(run -> {
+      Cell cell = Cell.of(kill, p == MIGRATING ? "MIGRATING (slow migration)" : p.name());
+      cells.add((p == PREFLIGHT ? cell.shape(Shape.standard().slowRehearsal()) : cell).script(run -> {
         run.release();
         strikeAt(run, p);
         run.kill9Runner();
@@ -171,7 +172,7 @@ abstract class FaultMatrix {
     for (Phase p : List.of(PREFLIGHT, PREPARING, MIGRATING, SWITCHING)) {
       Shape shape = p == SWITCHING
           ? oneAndLate.agents(new AgentShape("a-1", 0, 0), new AgentShape("a-2", 1.5, 4)) // the switch outlasts a JVM start
-          : oneAndLate;
+          : p == PREFLIGHT ? oneAndLate.slowRehearsal() : oneAndLate;
       cells.add(Cell.of("a standby starting while the release runs", p == SWITCHING ? "SWITCHING (4 s switch)" : p.name())
           .hazard(Hazard.TERMINAL_REWALK).shape(shape).script(run -> {
             run.release();
