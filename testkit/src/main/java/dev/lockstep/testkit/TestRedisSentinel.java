@@ -110,7 +110,25 @@ public final class TestRedisSentinel implements AutoCloseable {
   public void failover() {
     awaitHealthy();
     int before = primaryPort();
-    Resp.call("127.0.0.1", sentinels.get(0).port, "SENTINEL", "FAILOVER", MASTER_NAME);
+    // A replica that just came back (restartKilled) is "no good" to the sentinels until they have pinged it and read
+    // its INFO as a replica again: asked before that, SENTINEL FAILOVER answers NOGOODSLAVE. Ask again until it takes.
+    long deadline = System.nanoTime() + PROMOTION.toNanos();
+    while (true) {
+      try {
+        Resp.call("127.0.0.1", sentinels.get(0).port, "SENTINEL", "FAILOVER", MASTER_NAME);
+        break;
+      } catch (IllegalStateException e) {
+        if (!String.valueOf(e.getMessage()).contains("NOGOODSLAVE") || System.nanoTime() > deadline) {
+          throw e;
+        }
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException(interrupted);
+        }
+      }
+    }
     awaitNewPrimary(before);
   }
 

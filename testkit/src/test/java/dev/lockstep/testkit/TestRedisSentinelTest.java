@@ -7,11 +7,16 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The Sentinel set moves its primary each way a test asks, and leaves no process behind. */
+/**
+ * The Sentinel set moves its primary each way a test asks, and leaves no process behind. The order matters for time: after
+ * a SENTINEL FAILOVER the old primary turns into a replica only some 10–15 s later, and the next fault waits for that
+ * ({@link TestRedisSentinel#awaitHealthy()}); a killed and restarted node replicates again at once. So the failover
+ * comes last; SIGSTOP is tested on a set of its own.
+ */
 class TestRedisSentinelTest {
 
   @Test
-  void thePrimaryMovesByFailoverKillAndPauseAndDataFollowsIt(@TempDir Path dir) {
+  void thePrimaryMovesByKillAndFailoverAndDataFollowsIt(@TempDir Path dir) {
     List<Integer> ports;
     long begun = System.nanoTime();
     try (TestRedisSentinel redis = TestRedisSentinel.start(dir)) {
@@ -21,30 +26,39 @@ class TestRedisSentinelTest {
       assertThat(Resp.call("127.0.0.1", first, "SET", "k", "v1")).isEqualTo("OK");
 
       long started = System.nanoTime();
-      redis.failover();
+      redis.killPrimary();
       int second = redis.primaryPort();
-      System.out.printf("SENTINEL FAILOVER moved the primary %d -> %d in %.1f s%n", first, second, (System.nanoTime() - started) / 1e9);
+      System.out.printf("kill -9 of the primary: promoted %d in %.1f s%n", second, (System.nanoTime() - started) / 1e9);
       assertThat(second).isNotEqualTo(first);
       assertThat(Resp.call("127.0.0.1", second, "GET", "k")).isEqualTo("v1");
-
-      started = System.nanoTime();
-      redis.killPrimary();
-      System.out.printf("kill -9 of the primary: promoted %d in %.1f s%n", redis.primaryPort(), (System.nanoTime() - started) / 1e9);
-      assertThat(redis.primaryPort()).isEqualTo(first);
       started = System.nanoTime();
       redis.restartKilled();
       System.out.printf("the killed node replicates again %.1f s after its restart%n", (System.nanoTime() - started) / 1e9);
 
       started = System.nanoTime();
-      redis.pausePrimary();
-      System.out.printf("SIGSTOP of the primary: promoted %d in %.1f s%n", redis.primaryPort(), (System.nanoTime() - started) / 1e9);
-      assertThat(redis.primaryPort()).isEqualTo(second);
-      // Not resumed here: the sentinels take some 15 s to turn a woken old primary into a replica (resumePaused waits).
-      assertThat(Resp.call("127.0.0.1", redis.primaryPort(), "GET", "k")).isEqualTo("v1");
+      redis.failover();
+      System.out.printf("SENTINEL FAILOVER moved the primary %d -> %d in %.1f s%n", second, redis.primaryPort(),
+          (System.nanoTime() - started) / 1e9);
+      assertThat(redis.primaryPort()).isEqualTo(first);
+      assertThat(Resp.call("127.0.0.1", first, "GET", "k")).isEqualTo("v1");
       ports = List.of(first, second);
     }
     for (int port : ports) {
       assertThat(Resp.answers(port)).as("port %d after close", port).isFalse();
+    }
+  }
+
+  @Test
+  void aPausedPrimaryIsReplaced(@TempDir Path dir) {
+    try (TestRedisSentinel redis = TestRedisSentinel.start(dir)) {
+      int first = redis.primaryPort();
+      assertThat(Resp.call("127.0.0.1", first, "SET", "k", "v1")).isEqualTo("OK");
+      long started = System.nanoTime();
+      redis.pausePrimary();
+      System.out.printf("SIGSTOP of the primary: promoted %d in %.1f s%n", redis.primaryPort(), (System.nanoTime() - started) / 1e9);
+      assertThat(redis.primaryPort()).isNotEqualTo(first);
+      // Not resumed here: the sentinels take some 15 s to turn a woken old primary into a replica (resumePaused waits).
+      assertThat(Resp.call("127.0.0.1", redis.primaryPort(), "GET", "k")).isEqualTo("v1");
     }
   }
 }
