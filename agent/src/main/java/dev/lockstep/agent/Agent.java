@@ -428,8 +428,12 @@ public final class Agent extends VerticleBase {
           + MigrationsDigest.shortForm(desired.digest()) + "; not taking traffic: deploy the build of that release"));
       return Future.succeededFuture();
     }
+    // The hook goes to the worker before the state change is reported: the report (a JSON body, a log line, a request)
+    // would otherwise stand between the decision and the fork, and each server's share of that is the fleet's switch
+    // skew. The hook is written down before it forks (HookLedger), not by the report.
+    Future<HookResult> hook = runHook("switch", config.hooks().onSwitch(), desired, "SWITCHING");
     update(state.with(AgentState.SWITCHING).withDetail(null));
-    return runHook("switch", config.hooks().onSwitch(), desired, "SWITCHING").compose(result -> {
+    return hook.compose(result -> {
       if (!result.succeeded()) {
         update(state.with(AgentState.FAILED).withDetail(result.failure()));
         return Future.succeededFuture();

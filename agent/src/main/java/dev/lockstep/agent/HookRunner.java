@@ -70,7 +70,6 @@ public final class HookRunner {
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} hook picked up by the worker at {}", name, java.time.Instant.now());
     }
-    LOG.info("{} hook started: {}", name, command);
     HookResult result = execute(name, command, environment, true);
     if (result.succeeded()) {
       LOG.info("{} hook succeeded in {}", name, Durations.format(result.took()));
@@ -122,6 +121,10 @@ public final class HookRunner {
         process = builder.start();
         if (LOG.isDebugEnabled()) {
           LOG.debug("{} hook process {} started at {}", name, process.pid(), java.time.Instant.now());
+        }
+        // Logged once it runs, not before the fork: the line costs the hook's start nothing.
+        if (logStdout) {
+          LOG.info("{} hook started (pid {}): {}", name, process.pid(), command);
         }
       } catch (IOException e) {
         return new HookResult(name, -1, false, e.getMessage(), elapsedSince(started), timeout, "", "");

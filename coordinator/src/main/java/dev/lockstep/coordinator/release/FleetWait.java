@@ -80,6 +80,7 @@ public final class FleetWait {
   private Future<ReleaseDocument> poll(Goal goal, Attempt attempt, long deadline, Map<String, Long> unregisteredSince) {
     ReleaseJournal journal = attempt.journal();
     String service = journal.stored().service();
+    long roundStarted = System.nanoTime();
     // Listen before reading, so a report that lands during the read still wakes the next round.
     Future<Void> woken = nudges.next(Nudges.RUN_INPUT, service, fallback.toMillis());
     return Future.<Void>succeededFuture()
@@ -122,8 +123,24 @@ public final class FleetWait {
                       + (progress.shortfall() == null ? "" : "; " + progress.shortfall())));
             }
           }
-          return woken.compose(v -> poll(goal, attempt, deadline, unregisteredSince));
+          long took = System.nanoTime() - roundStarted;
+          return woken.compose(v -> rested(roundStarted + took, took))
+              .compose(v -> poll(goal, attempt, deadline, unregisteredSince));
         });
+  }
+
+  /**
+   * Once woken, the next round waits until the run has rested as long as the last round took: a round reads and judges
+   * the whole fleet, and a thousand agents reporting in one second would otherwise start a round every few milliseconds
+   * on the event loop their reports need. Self-tuning: a round of a few agents takes a millisecond and waits nothing
+   * more; one of thousands takes tens of milliseconds, and the run then spends at most half of its time in rounds.
+   */
+  private Future<Void> rested(long roundEnded, long took) {
+    long restMs = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(roundEnded + took - System.nanoTime());
+    if (restMs < 2) {
+      return Future.succeededFuture();
+    }
+    return nudges.pause(restMs);
   }
 
   /**
