@@ -66,6 +66,19 @@ public final class AlembicProject {
     return ini.getParent();
   }
 
+  /**
+   * Whether env.py mentions {@code version_table} (Alembic's {@code version_table}/{@code version_table_schema}
+   * options): then its revisions may be in a table other than {@code alembic_version}, which Lockstep cannot read
+   * with SQL reliably, so it asks {@code alembic current}.
+   */
+  public boolean namesVersionTable() {
+    try {
+      return Files.readString(scripts.resolve("env.py")).contains("version_table");
+    } catch (IOException e) {
+      return true; // unreadable now: the safe answer
+    }
+  }
+
   /** The project's {@code versions} folder: the default set of a release that uploads none. */
   public Path versions() {
     return scripts.resolve("versions");
