@@ -17,6 +17,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.LinkedHashSet;
+import com.fasterxml.jackson.core.type.TypeReference;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +39,8 @@ import java.util.concurrent.TimeUnit;
 final class AlembicDriver implements AlembicRunner {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AlembicDriver.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String SCRIPT = script();
+  /** revision_modules.py's facts() first: the inspect mode reads the modules with it. */
+  private static final String SCRIPT = RevisionModules.SCRIPT + "\n" + script();
   private static final String PREFIX = "@@lockstep-driver ";
   private static final SecureRandom RANDOM = new SecureRandom();
   /** Importing Alembic and SQLAlchemy takes about a second; one that hangs must not hold a release. */
@@ -76,25 +80,94 @@ final class AlembicDriver implements AlembicRunner {
   }
 
   /**
-   * Starts the driver and waits until it has imported Alembic. Null, logged, when this Python cannot run it (not
-   * found, no alembic module, died): the caller runs the alembic command instead, as before the driver.
+   * Starts the driver for a phase's steps and waits until it has imported Alembic. Null, logged, when this Python
+   * cannot run it (not found, no alembic module, died): the caller runs the alembic command instead, as before.
    *
    * @param env on top of the application's environment: the fence's session settings, the database
    */
   static AlembicDriver start(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env) {
+    return launch(command, ws, env, "steps");
+  }
+
+  /**
+   * What Lockstep asks once per set, in one process: the graph, the modules, the revisions the database is at.
+   *
+   * @param history the lines {@code alembic history --verbose} prints; null when the run failed
+   * @param heads what the database is at as env.py sees it (as {@code alembic current}); null if not reached
+   * @param result the run, for its error when it failed
+   */
+  record Inspection(List<String> history, Map<String, RevisionModules.Module> modules, Set<String> heads,
+                    VersionTable versionTable, AlembicCommand.Result result) {}
+
+  /**
+   * Reads {@code ws}'s set: {@code alembic history --verbose}, the revision modules and {@code alembic current} in one
+   * Python process. Null, logged, when this Python cannot run the driver.
+   */
+  static Inspection inspect(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env, Duration timeout) {
+    AlembicDriver driver = launch(command, ws, env, "inspect");
+    if (driver == null) {
+      return null;
+    }
+    List<String> text = new ArrayList<>();
+    List<String> history = null;
+    Map<String, RevisionModules.Module> modules = Map.of();
+    Set<String> heads = null;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (true) {
+        Line line = driver.lines.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (line == null) {
+          driver.kill();
+          return new Inspection(null, Map.of(), null, null, new AlembicCommand.Result(driver.label, -1, true, text));
+        }
+        if (line == Line.EOF) {
+          int exit = driver.exit();
+          AlembicCommand.Result result = new AlembicCommand.Result(driver.label, exit, false, List.copyOf(text));
+          return new Inspection(exit == 0 ? history : null, modules, heads, driver.versionTable, result);
+        }
+        if (line.event() == null) {
+          text.add(line.text());
+          LOG.info("[alembic] {}", line.text());
+          continue;
+        }
+        JsonNode event = line.event();
+        switch (event.path("event").asText()) {
+          case "inspected" -> {
+            history = List.of(event.path("history").asText().split("\n", -1));
+            modules = JSON.convertValue(event.path("modules"), new TypeReference<Map<String, RevisionModules.Module>>() {});
+          }
+          case "current" -> {
+            heads = new LinkedHashSet<>();
+            for (JsonNode head : event.path("heads")) {
+              heads.add(head.asText());
+            }
+          }
+          case "configured" -> driver.configured(event);
+          default -> LOG.debug("alembic driver: {}", event);
+        }
+      }
+    } catch (InterruptedException e) {
+      driver.kill();
+      Thread.currentThread().interrupt();
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "reading the Alembic set was interrupted");
+    }
+  }
+
+  private static AlembicDriver launch(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env,
+                                      String mode) {
     List<String> python = command.python();
     String nonce = HexFormat.of().formatHex(randomBytes());
     List<String> argv = new ArrayList<>(python);
-    argv.addAll(List.of("-c", SCRIPT, ws.ini().toString(), nonce));
+    argv.addAll(List.of("-c", SCRIPT, ws.ini().toString(), nonce, mode));
     Process process;
     try {
       process = command.builder(argv, ws, env).start();
     } catch (IOException e) {
-      LOG.warn("cannot start Alembic's Python {} for the driver ({}); running {} once per step instead",
-          String.join(" ", python), e.getMessage(), command.label());
+      LOG.warn("cannot start Alembic's Python {} for the driver ({}); running {} instead", String.join(" ", python),
+          e.getMessage(), command.label());
       return null;
     }
-    AlembicDriver driver = new AlembicDriver(command, process, List.of(String.join(" ", python), "alembic_driver.py"));
+    AlembicDriver driver = new AlembicDriver(command, process, List.of(String.join(" ", python), "alembic_driver.py", mode));
     driver.read(process.getInputStream(), PREFIX + nonce + " ");
     List<String> said = new ArrayList<>();
     try {
@@ -104,8 +177,8 @@ final class AlembicDriver implements AlembicRunner {
           String why = line == null ? "no answer in " + READY_TIMEOUT.toSeconds() + " s"
               : line == Line.EOF ? "it exited: " + String.join(" | ", said.subList(Math.max(0, said.size() - 5), said.size()))
               : line.event().path("error").asText();
-          LOG.warn("Alembic's driver cannot run on {} ({}); running {} once per step instead", String.join(" ", python),
-              why, command.label());
+          LOG.warn("Alembic's driver cannot run on {} ({}); running {} instead", String.join(" ", python), why,
+              command.label());
           driver.kill();
           return null;
         }
@@ -121,6 +194,11 @@ final class AlembicDriver implements AlembicRunner {
       throw new LockstepException(LockstepException.Code.MIGRATION_FAILED, "starting Alembic's driver was interrupted"
           + " (the coordinator is stopping)");
     }
+  }
+
+  private void configured(JsonNode event) {
+    versionTable = new VersionTable(event.path("versionTableSchema").isTextual()
+        ? event.path("versionTableSchema").asText() : null, event.path("versionTable").asText("alembic_version"));
   }
 
   /** The version table env.py named at the last command; null before the first. */
@@ -159,8 +237,7 @@ final class AlembicDriver implements AlembicRunner {
         JsonNode event = line.event();
         switch (event.path("event").asText()) {
           case "revision" -> listener.revision(event.path("text").asText());
-          case "configured" -> versionTable = new VersionTable(event.path("versionTableSchema").isTextual()
-              ? event.path("versionTableSchema").asText() : null, event.path("versionTable").asText("alembic_version"));
+          case "configured" -> configured(event);
           case "end" -> {
             boolean ok = event.path("ok").asBoolean();
             if (!ok && text.isEmpty()) {

@@ -60,8 +60,11 @@ public final class AlembicEngine implements MigrationEngine {
   private final DatabaseUrl database;
   private final String service;
   private final Duration lockTimeout;
-  private final BySet<AlembicRevisions> graphs = new BySet<>();
-  private final BySet<RevisionModules> modules = new BySet<>();
+  /** What a set's revisions say, read once per set (in memory: a restarted coordinator reads it again). */
+  private final BySet<Known> known = new BySet<>();
+
+  /** A set's revision graph and what its modules say of themselves. */
+  private record Known(AlembicRevisions graph, RevisionModules modules) {}
 
   public AlembicEngine(AlembicProject project, AlembicCommand command, DatabaseUrl database, String service,
                        Duration lockTimeout) {
@@ -228,13 +231,13 @@ public final class AlembicEngine implements MigrationEngine {
           && !current.containsAll(target))) {
         String to = target.iterator().next();
         List<PendingMigration> undo = graph.downgrade(current, to).stream()
-            .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), true, transactional(set, r), false)).toList();
+            .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), true, transactional(ws, r), false)).toList();
         return new MigrationPlan(currentLabel, to, undo);
       }
       List<AlembicRevisions.Revision> revisions = graph.upgrade(current, target);
-      RevisionModules modules = modules(set);
+      RevisionModules modules = known(ws).modules();
       List<PendingMigration> up = revisions.stream().map(r -> PendingMigration.revision(r.id(), r.message(), r.file(),
-          false, transactional(set, r), contract(modules, r))).toList();
+          false, transactional(ws, r), contract(modules, r))).toList();
       return MigrationPlan.upgrade(currentLabel, String.join(",", target), contractLast(graph, up));
     }
   }
@@ -306,13 +309,8 @@ public final class AlembicEngine implements MigrationEngine {
     return ids;
   }
 
-  private boolean transactional(MigrationSet set, AlembicRevisions.Revision r) {
-    return !modules(set).of(r.file()).autocommit();
-  }
-
-  /** The set's revision modules as Python's parser reads them; once per set. */
-  RevisionModules modules(MigrationSet set) {
-    return modules.get(set.digest(), () -> RevisionModules.read(command.python(), set, QUESTION_TIMEOUT));
+  private boolean transactional(AlembicProject.Workspace ws, AlembicRevisions.Revision r) {
+    return !known(ws).modules().of(r.file()).autocommit();
   }
 
   @Override
@@ -472,7 +470,7 @@ public final class AlembicEngine implements MigrationEngine {
       List<MigrationHistory.Entry> pending = new ArrayList<>();
       List<AlembicRevisions.Revision> oldestFirst = new ArrayList<>(graph.all());
       java.util.Collections.reverse(oldestFirst);
-      RevisionModules modules = modules(set);
+      RevisionModules modules = known(ws).modules();
       for (AlembicRevisions.Revision r : oldestFirst) {
         boolean in = applied.contains(r.id());
         (in ? done : pending).add(new MigrationHistory.Entry(r.id(), r.message(), r.file(), in ? "Applied" : "Pending",
@@ -578,9 +576,37 @@ public final class AlembicEngine implements MigrationEngine {
     }
   }
 
-  /** The set's revision graph, asked of Alembic once per set. */
+  /** The set's revision graph. */
   private AlembicRevisions revisions(AlembicProject.Workspace ws) {
-    return graphs.get(ws.digest(), () -> readRevisions(ws));
+    return known(ws).graph();
+  }
+
+  /**
+   * The set's graph and modules, once per set: by {@link AlembicDriver#inspect} (one Python process, which also runs
+   * env.py as {@code alembic current} does, so a variable env.py needs is named before anything is locked, and checks
+   * the SQL read of {@code alembic_version} against what Alembic sees), else by {@code alembic history --verbose} and
+   * {@code revision_modules.py}.
+   */
+  private Known known(AlembicProject.Workspace ws) {
+    return known.get(ws.digest(), () -> read(ws));
+  }
+
+  private Known read(AlembicProject.Workspace ws) {
+    AlembicDriver.Inspection seen = AlembicDriver.inspect(command, ws, AlembicFence.unfenced("lockstep-info/" + service),
+        QUESTION_TIMEOUT);
+    if (seen == null) {
+      return new Known(readRevisions(ws), RevisionModules.read(command.python(), ws.set(), QUESTION_TIMEOUT));
+    }
+    if (seen.history() == null) {
+      throw refused("reading the Alembic project (history, current)", seen.result());
+    }
+    AlembicRevisions graph = AlembicRevisions.parse(seen.history());
+    if (seen.versionTable() != null && !seen.versionTable().isDefault()) {
+      noteVersionTable(seen.versionTable());
+    } else if (currentSource == CurrentSource.UNCHECKED && seen.heads() != null && !graph.isEmpty()) {
+      check(seen.heads(), sqlCurrent(graph, database));
+    }
+    return new Known(graph, RevisionModules.of(seen.modules()));
   }
 
   private AlembicRevisions readRevisions(AlembicProject.Workspace ws) {
@@ -611,15 +637,21 @@ public final class AlembicEngine implements MigrationEngine {
     Set<String> bySql = sqlCurrent(graph, target);
     if (currentSource == CurrentSource.UNCHECKED && target.equals(database)) {
       Set<String> byAlembic = alembicCurrent(ws, graph, target);
-      if (!byAlembic.equals(bySql)) {
-        LOG.warn("alembic current says {} but alembic_version holds {}: env.py keeps its revisions elsewhere;"
-            + " asking alembic current from now on", byAlembic, bySql);
-        currentSource = CurrentSource.ALEMBIC;
-        return byAlembic;
-      }
-      currentSource = CurrentSource.SQL;
+      return check(byAlembic, bySql) ? bySql : byAlembic;
     }
     return bySql;
+  }
+
+  /** Whether Alembic and the SQL read agree; from now on the SQL read is used if they do, {@code alembic current} if not. */
+  private boolean check(Set<String> byAlembic, Set<String> bySql) {
+    if (!byAlembic.equals(bySql)) {
+      LOG.warn("alembic current says {} but alembic_version holds {}: env.py keeps its revisions elsewhere;"
+          + " asking alembic current from now on", byAlembic, bySql);
+      currentSource = CurrentSource.ALEMBIC;
+      return false;
+    }
+    currentSource = CurrentSource.SQL;
+    return true;
   }
 
   /** Where the current revisions come from: unchecked yet, {@code alembic_version} by SQL, or {@code alembic current}. */
@@ -629,10 +661,14 @@ public final class AlembicEngine implements MigrationEngine {
 
   /** After a driver run: env.py that configures another version table makes the SQL read wrong, so it stops. */
   private void noteVersionTable(AlembicRunner runner) {
-    if (runner instanceof AlembicDriver driver && driver.versionTable() != null && !driver.versionTable().isDefault()
-        && currentSource != CurrentSource.ALEMBIC) {
-      LOG.warn("env.py keeps Alembic's revisions in {}, not alembic_version: asking alembic current from now on",
-          driver.versionTable());
+    if (runner instanceof AlembicDriver driver && driver.versionTable() != null && !driver.versionTable().isDefault()) {
+      noteVersionTable(driver.versionTable());
+    }
+  }
+
+  private void noteVersionTable(AlembicDriver.VersionTable table) {
+    if (currentSource != CurrentSource.ALEMBIC) {
+      LOG.warn("env.py keeps Alembic's revisions in {}, not alembic_version: asking alembic current from now on", table);
       currentSource = CurrentSource.ALEMBIC;
     }
   }
@@ -664,14 +700,7 @@ public final class AlembicEngine implements MigrationEngine {
     }
     AlembicCommand.Result result = questions.run(ws, env, line -> {}, "current");
     if (!result.succeeded()) {
-      Matcher missing = MISSING_VARIABLE.matcher(String.join("\n", result.lines()));
-      if (missing.find()) {
-        throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "Alembic's env.py needs the environment variable "
-            + missing.group(1) + ", which the coordinator does not give it: pass --engine-env " + missing.group(1)
-            + "=… or put it in --engine-env-file (nothing was locked or changed)");
-      }
-      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "alembic current failed: " + result.error()
-          + " (nothing was locked or changed)\n" + result.tail(12));
+      throw refused("alembic current", result);
     }
     Set<String> current = new LinkedHashSet<>();
     for (String line : result.lines()) {
@@ -681,6 +710,18 @@ public final class AlembicEngine implements MigrationEngine {
       }
     }
     return current;
+  }
+
+  /** Why env.py (or Alembic) refused a question: a variable it needs, named, or its error. */
+  private static LockstepException refused(String what, AlembicCommand.Result result) {
+    Matcher missing = MISSING_VARIABLE.matcher(String.join("\n", result.lines()));
+    if (missing.find()) {
+      return new LockstepException(LockstepException.Code.UNPROCESSABLE, "Alembic's env.py needs the environment variable "
+          + missing.group(1) + ", which the coordinator does not give it: pass --engine-env " + missing.group(1)
+          + "=… or put it in --engine-env-file (nothing was locked or changed)");
+    }
+    return new LockstepException(LockstepException.Code.UNPROCESSABLE, what + " failed: " + result.error()
+        + " (nothing was locked or changed)\n" + result.tail(12));
   }
 
   private static String abbreviate(String text, int max) {

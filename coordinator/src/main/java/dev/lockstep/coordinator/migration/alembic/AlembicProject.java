@@ -121,7 +121,7 @@ public final class AlembicProject {
       }
       Path config = root.resolve("alembic.ini");
       Files.write(config, rewritten(read(ini), copy, directory()));
-      return new Workspace(root, config, directory(), set.digest());
+      return new Workspace(root, config, directory(), set);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare a copy of the Alembic project " + ini + ": " + e.getMessage(), e);
     }
@@ -183,8 +183,12 @@ public final class AlembicProject {
     return new LockstepException(LockstepException.Code.UNPROCESSABLE, message);
   }
 
-  /** A temporary copy of the project; {@link #close} deletes it. */
-  public record Workspace(Path root, Path ini, Path directory, String digest) implements AutoCloseable {
+  /** A temporary copy of the project running {@code set}; {@link #close} deletes it. */
+  public record Workspace(Path root, Path ini, Path directory, MigrationSet set) implements AutoCloseable {
+    public String digest() {
+      return set.digest();
+    }
+
     @Override
     public void close() {
       try (Stream<Path> files = Files.walk(root)) {

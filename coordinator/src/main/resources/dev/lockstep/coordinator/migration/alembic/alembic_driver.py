@@ -1,8 +1,17 @@
 # Lockstep's Alembic driver: runs the steps of one release phase in ONE Python process, through Alembic's own
 # command API (alembic.command.upgrade / downgrade / stamp), instead of one `alembic` process per step.
 #
-#   python3 -c "$(cat alembic_driver.py)" INI NONCE
+#   python3 -c "$(cat revision_modules.py alembic_driver.py)" INI NONCE steps|inspect
 #
+# `inspect` answers what the coordinator asks once per migration set, in this one process instead of three
+# (`alembic history --verbose`, `alembic current`, revision_modules.py): the revision graph as `history --verbose`
+# prints it, what each revision module says of itself (facts() of revision_modules.py, prepended by the coordinator),
+# and, running env.py as `alembic current` does, the revisions the database is at and the version table env.py
+# names; then it exits:
+#   {"event": "inspected", "history": "Rev: ...", "modules": {"a1_x.py": {...}}}
+#   {"event": "current", "heads": ["a1"]}     (after "configured")
+#
+# `steps`:
 # The coordinator sends one command per line on stdin and waits for its result before it sends the next, so
 # everything it does between steps (the fence check, storing the step as committed, a stop request, a retry after a
 # lock timeout) still happens between steps:
@@ -32,7 +41,7 @@ if sys.path and sys.path[0] in ("", "."):
     # not shadow the alembic package.
     del sys.path[0]
 
-INI, NONCE = sys.argv[1], sys.argv[2]
+INI, NONCE, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
 _out = sys.stdout
 
 
@@ -110,6 +119,37 @@ def _cached_from_config(cls, cfg):
 ScriptDirectory.from_config = classmethod(_cached_from_config)
 
 emit("ready")
+
+
+def inspect():
+    script = ScriptDirectory.from_config(config)
+    history = "\n".join(sc.log_entry for sc in script.walk_revisions("base", "heads"))
+    modules = {}
+    for folder, dirs, files in os.walk(script.versions):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as f:
+                    modules[os.path.relpath(path, script.versions).replace(os.sep, "/")] = facts(f.read())
+    emit("inspected", history=history, modules=modules)
+
+    def current(heads, context):
+        emit("current", heads=list(heads))
+        return []
+
+    with EnvironmentContext(config, script, fn=current, dont_mutate=True):
+        script.run_env()
+
+
+if MODE == "inspect":
+    try:
+        inspect()
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        sys.exit(1)
+    sys.exit(0)
 
 for line in _commands:
     if not line.strip():
