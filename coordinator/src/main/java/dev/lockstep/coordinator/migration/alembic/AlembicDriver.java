@@ -236,7 +236,8 @@ final class AlembicDriver implements AlembicRunner {
         }
         JsonNode event = line.event();
         switch (event.path("event").asText()) {
-          case "revision" -> listener.revision(event.path("text").asText());
+          // Its first line, as the alembic command's log shows it: a docstring without a blank line runs on.
+          case "revision" -> listener.revision(event.path("text").asText().split("\n", 2)[0]);
           case "configured" -> configured(event);
           case "end" -> {
             boolean ok = event.path("ok").asBoolean();

@@ -606,7 +606,7 @@ public final class AlembicEngine implements MigrationEngine {
     } else if (currentSource == CurrentSource.UNCHECKED && seen.heads() != null && !graph.isEmpty()) {
       check(seen.heads(), sqlCurrent(graph, database));
     }
-    return new Known(graph, RevisionModules.of(seen.modules()));
+    return new Known(graph, RevisionModules.from(seen.modules()));
   }
 
   private AlembicRevisions readRevisions(AlembicProject.Workspace ws) {

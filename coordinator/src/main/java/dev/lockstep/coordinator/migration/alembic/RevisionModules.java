@@ -49,7 +49,7 @@ final class RevisionModules {
   }
 
   /** What {@code facts()} said of each file (by the driver: {@link AlembicDriver#inspect}). */
-  static RevisionModules of(Map<String, Module> byFile) {
+  static RevisionModules from(Map<String, Module> byFile) {
     return new RevisionModules(byFile);
   }
 
