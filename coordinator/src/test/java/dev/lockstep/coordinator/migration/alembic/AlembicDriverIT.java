@@ -107,6 +107,30 @@ class AlembicDriverIT {
   }
 
   @Test
+  void aStepThatTimedOutOnALockIsRetriedInTheSameProcess() throws Exception {
+    AlembicEngine first = AlembicEngineIT.engine("shop", url, Map.of());
+    MigrationSet set = first.folderSet();
+    first.migrate(set, first.plan(set, "a1b2c3d4e5f6").steps().get(0), takeFence(), line -> {});
+    AlembicEngine engine = new AlembicEngine(AlembicProject.open(AlembicEngineIT.PROJECTS.resolve("shop/alembic.ini")),
+        new AlembicCommand(List.of("alembic"), Map.of("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(url)),
+            Duration.ofMinutes(2)), url, SERVICE, Duration.ofMillis(500));
+    MigrationPlan.Step step = engine.plan(set, "b2c3d4e5f6a7").steps().get(0);
+    long epoch = takeFence();
+    try (MigrationEngine.Steps steps = engine.steps(set, epoch)) {
+      try (Connection holder = db.connect(); java.sql.Statement s = holder.createStatement()) {
+        holder.setAutoCommit(false);
+        s.execute("LOCK TABLE \"user\" IN ACCESS EXCLUSIVE MODE"); // a long transaction in the way
+        assertThatThrownBy(() -> steps.apply(step, line -> {}))
+            .isInstanceOfSatisfying(LockstepException.class, e -> assertThat(e.lockTimeout()).as(e.getMessage()).isTrue());
+        holder.rollback();
+      }
+      // What StepRunner does after its back-off: the same step again, through the same driver.
+      assertThat(steps.apply(step, line -> {})).extracting(AppliedMigration::version).containsExactly("b2c3d4e5f6a7");
+    }
+    assertThat(db.queryText("SELECT version_num FROM alembic_version")).isEqualTo("b2c3d4e5f6a7");
+  }
+
+  @Test
   void aPythonWithoutAlembicFallsBackToOneAlembicProcessPerStep(@TempDir Path tmp) throws Exception {
     // An --alembic-command whose #! names a Python that cannot import alembic (-S: no site-packages), which itself
     // runs the real alembic: the driver cannot run there, the alembic command can.
