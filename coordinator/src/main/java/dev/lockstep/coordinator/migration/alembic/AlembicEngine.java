@@ -34,13 +34,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Alembic as a release's migration engine, run as the real {@code alembic} command ({@link AlembicCommand}) on a
- * copy of the project holding exactly the release's revisions ({@link AlembicProject#workspace}). It plans with
- * {@code alembic history --verbose} (the revision graph) and {@code alembic current}; a release's {@code schema}
- * is a revision id ({@code head}, a unique prefix and {@code -N} are resolved to one). Each step runs
- * {@code alembic upgrade <revision>} (or {@code downgrade <revision>-1}) fenced by {@link AlembicFence}: the epoch
- * goes to the child as session settings and a trigger on {@code alembic_version} checks it in the migration's own
- * transaction. Alembic's output streams into the release events. Every method blocks.
+ * Alembic as a release's migration engine, run with the real Alembic on a copy of the project holding exactly the
+ * release's revisions ({@link AlembicProject#workspace}): through {@link AlembicDriver}, Alembic's own command API in
+ * one Python process per phase, or, where that cannot run, the {@code alembic} command ({@link AlembicCommand}) once
+ * per run. It plans from the revision graph ({@code history --verbose}, read once per set) and the revisions the
+ * database is at ({@code alembic_version}, read with SQL: {@link AlembicVersions}); a release's {@code schema} is a
+ * revision id ({@code head}, a unique prefix and {@code -N} are resolved to one). Each step runs {@code upgrade
+ * <revision>} (or {@code downgrade <revision>@-1}) fenced by {@link AlembicFence}: the epoch goes to the child as
+ * session settings and a trigger on {@code alembic_version} checks it in the migration's own transaction. Alembic's
+ * progress streams into the release events. Every method blocks.
  *
  * <pre>{@code AlembicEngine engine = new AlembicEngine(AlembicProject.open(ini), command, database, "shop", lockTimeout);
  * MigrationPlan plan = engine.plan(set, "head");}</pre>
