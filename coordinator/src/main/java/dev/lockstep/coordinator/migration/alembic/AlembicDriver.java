@@ -121,6 +121,7 @@ final class AlembicDriver implements AlembicRunner {
           return new Inspection(null, Map.of(), null, null, new AlembicCommand.Result(driver.label, -1, true, text));
         }
         if (line == Line.EOF) {
+          driver.closeInput();
           int exit = driver.exit();
           AlembicCommand.Result result = new AlembicCommand.Result(driver.label, exit, false, List.copyOf(text));
           return new Inspection(exit == 0 ? history : null, modules, heads, driver.versionTable, result);
@@ -272,11 +273,7 @@ final class AlembicDriver implements AlembicRunner {
   /** Ends the driver: end of its input, then a few seconds to exit (it is idle between commands), then killed. */
   @Override
   public void close() {
-    try {
-      commands.close();
-    } catch (IOException e) {
-      // Gone already.
-    }
+    closeInput();
     try {
       if (!process.waitFor(5, TimeUnit.SECONDS)) {
         kill();
@@ -290,6 +287,15 @@ final class AlembicDriver implements AlembicRunner {
   private void kill() {
     process.descendants().forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
+    closeInput();
+  }
+
+  private void closeInput() {
+    try {
+      commands.close();
+    } catch (IOException e) {
+      // Gone already.
+    }
   }
 
   private int exit() {
