@@ -47,7 +47,7 @@ public final class AlembicCommand {
    * entry points both have one), else {@code python3}.
    */
   public List<String> python() {
-    if (executable.size() >= 3 && executable.get(1).equals("-m")) {
+    if (runsAsModule()) {
       return List.of(executable.get(0));
     }
     Path script = onPath(executable.get(0));
@@ -62,6 +62,11 @@ public final class AlembicCommand {
       }
     }
     return List.of("python3");
+  }
+
+  /** Whether it is {@code PYTHON -m alembic}, which puts the working folder on Python's path (the script does not). */
+  boolean runsAsModule() {
+    return executable.size() >= 3 && executable.get(1).equals("-m");
   }
 
   private static Path onPath(String name) {

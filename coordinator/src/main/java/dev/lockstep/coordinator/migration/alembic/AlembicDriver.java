@@ -159,7 +159,7 @@ final class AlembicDriver implements AlembicRunner {
     List<String> python = command.python();
     String nonce = HexFormat.of().formatHex(randomBytes());
     List<String> argv = new ArrayList<>(python);
-    argv.addAll(List.of("-c", SCRIPT, ws.ini().toString(), nonce, mode));
+    argv.addAll(List.of("-c", SCRIPT, ws.ini().toString(), nonce, mode, command.runsAsModule() ? "module" : "script"));
     Process process;
     try {
       process = command.builder(argv, ws, env).start();

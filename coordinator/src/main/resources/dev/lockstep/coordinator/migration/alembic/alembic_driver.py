@@ -1,7 +1,7 @@
 # Lockstep's Alembic driver: runs the steps of one release phase in ONE Python process, through Alembic's own
 # command API (alembic.command.upgrade / downgrade / stamp), instead of one `alembic` process per step.
 #
-#   python3 -c "$(cat revision_modules.py alembic_driver.py)" INI NONCE steps|inspect
+#   python3 -c "$(cat revision_modules.py alembic_driver.py)" INI NONCE steps|inspect script|module
 #
 # `inspect` answers what the coordinator asks once per migration set, in this one process instead of three
 # (`alembic history --verbose`, `alembic current`, revision_modules.py): the revision graph as `history --verbose`
@@ -36,12 +36,16 @@ import os
 import sys
 import traceback
 
-if sys.path and sys.path[0] in ("", "."):
-    # `python -c` puts the working folder first; `alembic` does not. A script folder named "alembic" there must
-    # not shadow the alembic package.
-    del sys.path[0]
+INI, NONCE, MODE, LAUNCH = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 
-INI, NONCE, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
+if sys.path and sys.path[0] in ("", "."):
+    # `python -c` puts the working folder first, as `python -m alembic` does (LAUNCH "module": env.py may import the
+    # application from there); the `alembic` script does not (LAUNCH "script"), and there a script folder named
+    # "alembic" in the working folder must not shadow the alembic package.
+    if LAUNCH == "module":
+        sys.path[0] = os.getcwd()
+    else:
+        del sys.path[0]
 _out = sys.stdout
 
 

@@ -131,6 +131,31 @@ class AlembicDriverIT {
   }
 
   @Test
+  void theDriverSeesThePythonPathTheAlembicCommandWouldSee(@TempDir Path tmp) throws Exception {
+    // env.py imports a module from the working folder (the ini's): `python3 -m alembic` finds it there, the
+    // `alembic` script does not; the driver, run for either, does as that command would.
+    Path project = AlembicEngineIT.copyProject("driver", tmp);
+    Files.writeString(project.resolve("cwd_probe.py"), "WHERE = 'the working folder'\n");
+    Path env = project.resolve("migrations/env.py");
+    Files.writeString(env, "import cwd_probe\n" + Files.readString(env));
+    Map<String, String> database = Map.of("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(url));
+
+    AlembicEngine module = new AlembicEngine(AlembicProject.open(project.resolve("alembic.ini")),
+        new AlembicCommand(List.of("/usr/bin/python3", "-m", "alembic"), database, Duration.ofMinutes(2)), url, SERVICE,
+        Duration.ofSeconds(10));
+    MigrationSet set = module.folderSet();
+    MigrationPlan plan = module.plan(set, "d1a000000001");
+    assertThat(module.migrate(set, plan.steps().get(0), takeFence(), line -> {}))
+        .extracting(AppliedMigration::version).containsExactly("d1a000000001");
+
+    AlembicEngine script = new AlembicEngine(AlembicProject.open(project.resolve("alembic.ini")),
+        new AlembicCommand(List.of("alembic"), database, Duration.ofMinutes(2)), url, SERVICE, Duration.ofSeconds(10));
+    assertThatThrownBy(() -> script.plan(set, "head"))
+        .isInstanceOfSatisfying(LockstepException.class, e -> assertThat(e.getMessage())
+            .contains("ModuleNotFoundError: No module named 'cwd_probe'"));
+  }
+
+  @Test
   void aPythonWithoutAlembicFallsBackToOneAlembicProcessPerStep(@TempDir Path tmp) throws Exception {
     // An --alembic-command whose #! names a Python that cannot import alembic (-S: no site-packages), which itself
     // runs the real alembic: the driver cannot run there, the alembic command can.
