@@ -70,6 +70,33 @@ public interface MigrationEngine {
    */
   List<AppliedMigration> migrate(MigrationSet set, MigrationPlan.Step step, long epoch, Consumer<String> output);
 
+  /**
+   * The steps of one phase, applied one after another through {@link Steps#apply} (each as {@link #migrate} applies
+   * it), with whatever the engine keeps between them (Alembic: one Python process for all of them) released by
+   * {@link Steps#close}. The caller does what it does between steps (storing a step as committed, a stop request, a
+   * retry) between two {@code apply} calls, as with {@code migrate}.
+   */
+  default Steps steps(MigrationSet set, long epoch) {
+    return new Steps() {
+      @Override
+      public List<AppliedMigration> apply(MigrationPlan.Step step, Consumer<String> output) {
+        return migrate(set, step, epoch, output);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  /** One phase's steps; see {@link #steps}. Used by one thread at a time. Blocking. */
+  interface Steps extends AutoCloseable {
+    /** As {@link MigrationEngine#migrate}. */
+    List<AppliedMigration> apply(MigrationPlan.Step step, Consumer<String> output);
+
+    @Override
+    void close();
+  }
+
   /** Applied and pending migrations of {@code set} against the database. */
   MigrationHistory history(MigrationSet set, String service);
 

@@ -44,12 +44,22 @@ public final class StepRunner {
     this.instanceId = instanceId;
   }
 
-  /** Applies {@code steps} in order; completes with the release as stored after the last one. */
+  /**
+   * Applies {@code steps} in order; completes with the release as stored after the last one. The engine's
+   * {@link MigrationEngine.Steps} lives as long as the phase's steps do, and is closed whatever the outcome.
+   */
   Future<ReleaseDocument> apply(List<MigrationPlan.Step> steps, Attempt run, String phase) {
-    return apply(steps, 0, 1, run, phase);
+    MigrationEngine.Steps session = migrations.steps(run.set(), run.epoch());
+    return apply(steps, 0, 1, run, phase, session)
+        .transform(done -> worker.executeBlocking(() -> {
+          session.close();
+          return null;
+        }, false).transform(closed -> done.succeeded() ? Future.succeededFuture(done.result())
+            : Future.<ReleaseDocument>failedFuture(done.cause())));
   }
 
-  private Future<ReleaseDocument> apply(List<MigrationPlan.Step> steps, int index, int attempt, Attempt run, String phase) {
+  private Future<ReleaseDocument> apply(List<MigrationPlan.Step> steps, int index, int attempt, Attempt run, String phase,
+                                        MigrationEngine.Steps session) {
     ReleaseJournal journal = run.journal();
     if (index == steps.size()) {
       return Future.succeededFuture(journal.stored());
@@ -71,7 +81,7 @@ public final class StepRunner {
     java.util.function.Consumer<String> output = line -> context.runOnContext(v ->
         events[0] = events[0].transform(x -> journal.write(journal.stored(), phase + ": " + line)));
     return announced
-        .compose(v -> worker.executeBlocking(() -> migrations.migrate(run.set(), step, run.epoch(), output), true))
+        .compose(v -> worker.executeBlocking(() -> session.apply(step, output), true))
         .transform(done -> {
           Promise<List<AppliedMigration>> settled = Promise.promise();
           // Queued behind any progress events still in flight (runOnContext keeps their order).
@@ -87,14 +97,14 @@ public final class StepRunner {
                   + ", " + a.executionMs() + " ms)")
               .collect(Collectors.joining(", ")));
         })
-        .compose(v -> apply(steps, index + 1, 1, run, phase), e -> {
+        .compose(v -> apply(steps, index + 1, 1, run, phase, session), e -> {
           if (e instanceof LockstepException failed && failed.lockTimeout() && step.transactional() && attempt < LOCK_ATTEMPTS) {
             long backoff = retryWait.toMillis() << (attempt - 1);
             return journal.write(journal.stored(), phase + ": " + labels + " could not get its lock within lock_timeout "
                     + Durations.format(lockTimeout) + " (a long transaction holds the table); rolled back, retry "
                     + (attempt + 1) + "/" + LOCK_ATTEMPTS + " in " + Durations.format(Duration.ofMillis(backoff)))
                 .compose(v -> vertx.timer(backoff))
-                .compose(v -> apply(steps, index, attempt + 1, run, phase));
+                .compose(v -> apply(steps, index, attempt + 1, run, phase, session));
           }
           return Future.failedFuture(e);
         });

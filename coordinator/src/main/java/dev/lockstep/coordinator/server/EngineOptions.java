@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
  */
 public final class EngineOptions {
   @Option(names = "--engine", defaultValue = "${env:LOCKSTEP_ENGINE:-flyway}",
-      description = "the migration tool: flyway (V…/U… SQL files, in-process) or alembic (the alembic command, on"
+      description = "the migration tool: flyway (V…/U… SQL files, in-process) or alembic (real Alembic, on"
           + " --alembic-config's project) (env LOCKSTEP_ENGINE, default flyway)")
   String engine;
 
@@ -31,7 +31,7 @@ public final class EngineOptions {
   Path alembicConfig;
 
   @Option(names = "--alembic-command", defaultValue = "${env:LOCKSTEP_ALEMBIC_COMMAND:-alembic}",
-      description = "how to run Alembic, split at spaces, e.g. 'python3 -m alembic' or a virtualenv's bin/alembic"
+      description = "how to run Alembic, split at spaces, e.g. 'python3 -m alembic' or a virtualenv's bin/alembic; its Python (the #! line, or PYTHON -m alembic) runs Lockstep's Alembic driver"
           + " (env LOCKSTEP_ALEMBIC_COMMAND, default alembic)")
   String alembicCommand;
 
@@ -46,7 +46,7 @@ public final class EngineOptions {
   Path engineEnvFile;
 
   @Option(names = "--engine-timeout", defaultValue = "${env:LOCKSTEP_ENGINE_TIMEOUT:-6h}",
-      description = "how long one alembic run may take before it is killed (and its transaction rolled back)"
+      description = "how long one alembic run (one step) may take before it is killed (and its transaction rolled back)"
           + " (env LOCKSTEP_ENGINE_TIMEOUT, default 6h)")
   String engineTimeout;
 

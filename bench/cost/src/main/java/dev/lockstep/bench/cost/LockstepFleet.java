@@ -113,7 +113,8 @@ final class LockstepFleet implements AutoCloseable {
   /**
    * A folder put first on the coordinator's PATH with {@code pg_dump}, {@code psql} and {@code python3} scripts that
    * log each run (start, end, exit code, tool) to {@code tools.log} and run the real one: the Alembic engine makes its
-   * schema-only clone with the first two and reads revision modules with the third.
+   * schema-only clone with the first two and runs its Alembic driver (which reads the revision modules too) with the
+   * third.
    */
   private Path loggedTools() throws IOException {
     Path bin = Files.createDirectories(dir.resolve("bin"));
@@ -137,7 +138,7 @@ final class LockstepFleet implements AutoCloseable {
 
   /**
    * The interpreter the coordinator would take from the {@code alembic} script's {@code #!} line (it reads revision
-   * modules with it). Behind the logging wrapper it cannot see that line and runs {@code python3} from PATH, so the
+   * modules and runs its Alembic driver with it). Behind the logging wrapper it cannot see that line and runs {@code python3} from PATH, so the
    * PATH's {@code python3} is a logged alias of that same interpreter.
    */
   private String alembicPython() {

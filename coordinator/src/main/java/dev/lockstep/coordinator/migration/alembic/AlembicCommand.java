@@ -47,7 +47,7 @@ public final class AlembicCommand {
    * entry points both have one), else {@code python3}.
    */
   public List<String> python() {
-    if (executable.size() >= 3 && executable.get(1).equals("-m")) {
+    if (runsAsModule()) {
       return List.of(executable.get(0));
     }
     Path script = onPath(executable.get(0));
@@ -62,6 +62,11 @@ public final class AlembicCommand {
       }
     }
     return List.of("python3");
+  }
+
+  /** Whether it is {@code PYTHON -m alembic}, which puts the working folder on Python's path (the script does not). */
+  boolean runsAsModule() {
+    return executable.size() >= 3 && executable.get(1).equals("-m");
   }
 
   private static Path onPath(String name) {
@@ -126,6 +131,29 @@ public final class AlembicCommand {
   }
 
   /**
+   * A child process as an alembic run gets it (the alembic command, or the driver on Alembic's Python): from the
+   * project's folder, stderr into stdout, the application's environment plus {@code extra}, none of Lockstep's own.
+   */
+  ProcessBuilder builder(List<String> command, AlembicProject.Workspace ws, Map<String, String> extra) {
+    ProcessBuilder builder = new ProcessBuilder(command).directory(ws.directory().toFile()).redirectErrorStream(true);
+    Map<String, String> env = builder.environment();
+    env.keySet().removeIf(k -> k.startsWith("LOCKSTEP_"));
+    env.putAll(environment);
+    env.putAll(extra);
+    env.put("PYTHONUNBUFFERED", "1"); // lines as they come, not when a buffer fills
+    return builder;
+  }
+
+  Duration timeout() {
+    return timeout;
+  }
+
+  /** The command as configured ({@code --alembic-command}), for messages. */
+  String label() {
+    return String.join(" ", executable);
+  }
+
+  /**
    * Runs {@code alembic -c <workspace ini> args…}; {@code output} gets each line as it comes.
    *
    * @param extra environment on top of the application's (libpq settings for this run)
@@ -136,13 +164,8 @@ public final class AlembicCommand {
     command.add("-c");
     command.add(ws.ini().toString());
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).directory(ws.directory().toFile()).redirectErrorStream(true)
+    ProcessBuilder builder = builder(command, ws, extra)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-    Map<String, String> env = builder.environment();
-    env.keySet().removeIf(k -> k.startsWith("LOCKSTEP_"));
-    env.putAll(environment);
-    env.putAll(extra);
-    env.put("PYTHONUNBUFFERED", "1"); // lines as they come, not when a buffer fills
     Process process;
     try {
       process = builder.start();

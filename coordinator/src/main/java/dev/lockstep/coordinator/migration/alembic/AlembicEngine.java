@@ -34,13 +34,15 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Alembic as a release's migration engine, run as the real {@code alembic} command ({@link AlembicCommand}) on a
- * copy of the project holding exactly the release's revisions ({@link AlembicProject#workspace}). It plans with
- * {@code alembic history --verbose} (the revision graph) and {@code alembic current}; a release's {@code schema}
- * is a revision id ({@code head}, a unique prefix and {@code -N} are resolved to one). Each step runs
- * {@code alembic upgrade <revision>} (or {@code downgrade <revision>-1}) fenced by {@link AlembicFence}: the epoch
- * goes to the child as session settings and a trigger on {@code alembic_version} checks it in the migration's own
- * transaction. Alembic's output streams into the release events. Every method blocks.
+ * Alembic as a release's migration engine, run with the real Alembic on a copy of the project holding exactly the
+ * release's revisions ({@link AlembicProject#workspace}): through {@link AlembicDriver}, Alembic's own command API in
+ * one Python process per phase, or, where that cannot run, the {@code alembic} command ({@link AlembicCommand}) once
+ * per run. It plans from the revision graph ({@code history --verbose}, read once per set) and the revisions the
+ * database is at ({@code alembic_version}, read with SQL: {@link AlembicVersions}); a release's {@code schema} is a
+ * revision id ({@code head}, a unique prefix and {@code -N} are resolved to one). Each step runs {@code upgrade
+ * <revision>} (or {@code downgrade <revision>@-1}) fenced by {@link AlembicFence}: the epoch goes to the child as
+ * session settings and a trigger on {@code alembic_version} checks it in the migration's own transaction. Alembic's
+ * progress streams into the release events. Every method blocks.
  *
  * <pre>{@code AlembicEngine engine = new AlembicEngine(AlembicProject.open(ini), command, database, "shop", lockTimeout);
  * MigrationPlan plan = engine.plan(set, "head");}</pre>
@@ -60,8 +62,11 @@ public final class AlembicEngine implements MigrationEngine {
   private final DatabaseUrl database;
   private final String service;
   private final Duration lockTimeout;
-  private final BySet<AlembicRevisions> graphs = new BySet<>();
-  private final BySet<RevisionModules> modules = new BySet<>();
+  /** What a set's revisions say, read once per set (in memory: a restarted coordinator reads it again). */
+  private final BySet<Known> known = new BySet<>();
+
+  /** A set's revision graph and what its modules say of themselves. */
+  private record Known(AlembicRevisions graph, RevisionModules modules) {}
 
   public AlembicEngine(AlembicProject project, AlembicCommand command, DatabaseUrl database, String service,
                        Duration lockTimeout) {
@@ -73,6 +78,7 @@ public final class AlembicEngine implements MigrationEngine {
     this.database = database;
     this.service = service;
     this.lockTimeout = lockTimeout;
+    this.currentSource = project.namesVersionTable() ? CurrentSource.ALEMBIC : CurrentSource.UNCHECKED;
   }
 
   @Override
@@ -227,13 +233,13 @@ public final class AlembicEngine implements MigrationEngine {
           && !current.containsAll(target))) {
         String to = target.iterator().next();
         List<PendingMigration> undo = graph.downgrade(current, to).stream()
-            .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), true, transactional(set, r), false)).toList();
+            .map(r -> PendingMigration.revision(r.id(), r.message(), r.file(), true, transactional(ws, r), false)).toList();
         return new MigrationPlan(currentLabel, to, undo);
       }
       List<AlembicRevisions.Revision> revisions = graph.upgrade(current, target);
-      RevisionModules modules = modules(set);
+      RevisionModules modules = known(ws).modules();
       List<PendingMigration> up = revisions.stream().map(r -> PendingMigration.revision(r.id(), r.message(), r.file(),
-          false, transactional(set, r), contract(modules, r))).toList();
+          false, transactional(ws, r), contract(modules, r))).toList();
       return MigrationPlan.upgrade(currentLabel, String.join(",", target), contractLast(graph, up));
     }
   }
@@ -305,35 +311,63 @@ public final class AlembicEngine implements MigrationEngine {
     return ids;
   }
 
-  private boolean transactional(MigrationSet set, AlembicRevisions.Revision r) {
-    return !modules(set).of(r.file()).autocommit();
-  }
-
-  /** The set's revision modules as Python's parser reads them; once per set. */
-  RevisionModules modules(MigrationSet set) {
-    return modules.get(set.digest(), () -> RevisionModules.read(command.python(), set, QUESTION_TIMEOUT));
+  private boolean transactional(AlembicProject.Workspace ws, AlembicRevisions.Revision r) {
+    return !known(ws).modules().of(r.file()).autocommit();
   }
 
   @Override
   public List<AppliedMigration> migrate(MigrationSet set, MigrationPlan.Step step, long epoch, Consumer<String> output) {
-    prepareFence(epoch);
-    Map<String, String> session = AlembicFence.sessionOptions(service, epoch, lockTimeout.toMillis(),
-        Fence.migrationApplicationName(service));
-    List<AppliedMigration> applied = new ArrayList<>();
-    try (AlembicProject.Workspace ws = project.workspace(set)) {
-      for (String[] args : commands(ws, set, step, session)) {
-        AlembicProgress progress = new AlembicProgress(set, output);
-        AlembicCommand.Result result = command.run(ws, session, progress::line, args);
-        if (!result.succeeded()) {
-          // Nothing of this run is reported as applied: in one transaction (Alembic's default) it rolled back;
-          // the message says where the database is now, from alembic current.
-          throw failure(ws, set, args, result, progress, epoch);
-        }
-        progress.succeeded();
-        applied.addAll(progress.done());
-      }
+    try (Steps steps = steps(set, epoch)) {
+      return steps.apply(step, output);
     }
-    return applied;
+  }
+
+  /**
+   * The steps of a phase through one {@link AlembicRunner} (one Python process, {@link AlembicDriver}), started at
+   * the first step: the fence is checked and its trigger put in place before every step, as before.
+   */
+  @Override
+  public Steps steps(MigrationSet set, long epoch) {
+    return new Steps() {
+      private AlembicProject.Workspace ws;
+      private AlembicRunner runner;
+
+      @Override
+      public synchronized List<AppliedMigration> apply(MigrationPlan.Step step, Consumer<String> output) {
+        prepareFence(epoch);
+        if (runner == null) {
+          ws = project.workspace(set);
+          runner = open(ws, AlembicFence.sessionOptions(service, epoch, lockTimeout.toMillis(),
+              Fence.migrationApplicationName(service)));
+        }
+        List<AppliedMigration> applied = new ArrayList<>();
+        for (String[] args : commands(ws, step, database)) {
+          AlembicProgress progress = new AlembicProgress(set, output);
+          AlembicCommand.Result result = runner.run(progress, args);
+          noteVersionTable(runner);
+          if (!result.succeeded()) {
+            // Nothing of this run is reported as applied: in one transaction (Alembic's default) it rolled back;
+            // the message says where the database is now, read from alembic_version.
+            throw failure(ws, set, args, result, progress, epoch);
+          }
+          progress.succeeded();
+          applied.addAll(progress.done());
+        }
+        return applied;
+      }
+
+      @Override
+      public synchronized void close() {
+        if (runner != null) {
+          runner.close();
+          ws.close();
+        }
+      }
+    };
+  }
+
+  private AlembicRunner open(AlembicProject.Workspace ws, Map<String, String> env) {
+    return AlembicRunner.open(command, ws, env);
   }
 
   /**
@@ -341,12 +375,11 @@ public final class AlembicEngine implements MigrationEngine {
    * from: one, unless the step ends on several branches; Alembic applies a tip's unapplied ancestors, which are the
    * step's revisions), or for an undo the {@code downgrade} that undoes its one revision alone ({@link #undoTarget}).
    *
-   * @param env the environment of the runs (the live database, or the rehearsal's clone)
+   * @param target the database of the runs (the live one, or the rehearsal's clone)
    */
-  private List<String[]> commands(AlembicProject.Workspace ws, MigrationSet set, MigrationPlan.Step step,
-                                  Map<String, String> env) {
+  private List<String[]> commands(AlembicProject.Workspace ws, MigrationPlan.Step step, DatabaseUrl target) {
     if (step.undo()) {
-      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, step.migrations().get(0), env)});
+      return java.util.Collections.singletonList(new String[] {"downgrade", undoTarget(ws, step.migrations().get(0), target)});
     }
     AlembicRevisions graph = revisions(ws);
     List<String> ids = step.migrations().stream().map(PendingMigration::version).toList();
@@ -366,20 +399,20 @@ public final class AlembicEngine implements MigrationEngine {
    * and {@code downgrade <parent>} also undoes the parent's other applied descendants, such as a sibling branch);
    * for a merge, which {@code @-1} cannot walk ("Ambiguous walk"), a parent that only the merge descends from.
    */
-  private String undoTarget(AlembicProject.Workspace ws, PendingMigration m, Map<String, String> env) {
+  private String undoTarget(AlembicProject.Workspace ws, PendingMigration m, DatabaseUrl target) {
     AlembicRevisions graph = revisions(ws);
     AlembicRevisions.Revision r = graph.get(m.version());
     if (r == null || !r.merge()) {
       return m.version() + "@-1";
     }
-    String target = graph.unmergeTarget(r.id(), graph.closure(current(ws, graph, env)));
-    if (target == null) {
+    String to = graph.unmergeTarget(r.id(), graph.closure(current(ws, graph, target)));
+    if (to == null) {
       throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "merge revision " + r.id() + " cannot be undone"
           + " alone: each of its parents (" + String.join(", ", r.parents()) + ") has another applied descendant, and"
           + " Alembic's downgrade undoes all of them, so no single alembic downgrade undoes only this step; downgrade"
           + " past it by hand with alembic (nothing was changed)");
     }
-    return target;
+    return to;
   }
 
   private void prepareFence(long epoch) {
@@ -407,7 +440,7 @@ public final class AlembicEngine implements MigrationEngine {
       Set<String> now = current(ws, revisions(ws));
       where = now.isEmpty() ? "no revision (base)" : String.join(", ", now);
     } catch (LockstepException e) {
-      where = "unknown (alembic current failed: " + e.getMessage() + ")";
+      where = "unknown (reading the current revision failed: " + e.getMessage() + ")";
     }
     String revision = progress.running() == null ? "" : " in revision " + progress.running();
     String sql = result.failedSql();
@@ -439,7 +472,7 @@ public final class AlembicEngine implements MigrationEngine {
       List<MigrationHistory.Entry> pending = new ArrayList<>();
       List<AlembicRevisions.Revision> oldestFirst = new ArrayList<>(graph.all());
       java.util.Collections.reverse(oldestFirst);
-      RevisionModules modules = modules(set);
+      RevisionModules modules = known(ws).modules();
       for (AlembicRevisions.Revision r : oldestFirst) {
         boolean in = applied.contains(r.id());
         (in ? done : pending).add(new MigrationHistory.Entry(r.id(), r.message(), r.file(), in ? "Applied" : "Pending",
@@ -469,21 +502,51 @@ public final class AlembicEngine implements MigrationEngine {
   }
 
   /**
-   * Runs alembic unfenced against another database (a scratch clone of the schema, for the rehearsal): {@code steps}
-   * of {@code plan}, as the release runs them (MIGRATING's, then CONTRACTING's).
-   *
-   * @param stamp whether the clone is fresh and must first be stamped where the live database is
+   * Alembic, unfenced, on another database (a scratch clone of the schema, for the rehearsal), through one
+   * {@link AlembicRunner} for all the runs {@link Rehearsal#run} is given; close it to end the process and delete the
+   * copy of the project.
    */
-  public AlembicCommand.Result runOnClone(MigrationSet set, DatabaseUrl clone, MigrationPlan plan,
-                                          List<MigrationPlan.Step> steps, boolean stamp, Consumer<String> output) {
-    try (AlembicProject.Workspace ws = project.workspace(set)) {
-      Map<String, String> env = new HashMap<>(AlembicFence.unfenced("lockstep-rehearsal/" + service));
-      env.put("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(clone));
+  Rehearsal rehearsal(MigrationSet set, DatabaseUrl clone) {
+    AlembicProject.Workspace ws = project.workspace(set);
+    Map<String, String> env = new HashMap<>(AlembicFence.unfenced("lockstep-rehearsal/" + service));
+    env.put("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(clone));
+    return new Rehearsal(ws, clone, open(ws, env));
+  }
+
+  /** See {@link #rehearsal}. */
+  final class Rehearsal implements AutoCloseable {
+    private final AlembicProject.Workspace ws;
+    private final DatabaseUrl clone;
+    private final AlembicRunner runner;
+    private volatile String running;
+    private final AlembicRunner.Listener listener = new AlembicRunner.Listener() {
+      @Override
+      public void text(String line) {}
+
+      @Override
+      public void revision(String step) {
+        running = step;
+      }
+    };
+
+    private Rehearsal(AlembicProject.Workspace ws, DatabaseUrl clone, AlembicRunner runner) {
+      this.ws = ws;
+      this.clone = clone;
+      this.runner = runner;
+    }
+
+    /**
+     * {@code steps} of {@code plan}, as the release runs them (MIGRATING's, then CONTRACTING's).
+     *
+     * @param stamp whether the clone is fresh and must first be stamped where the live database is
+     */
+    AlembicCommand.Result run(MigrationPlan plan, List<MigrationPlan.Step> steps, boolean stamp) {
       if (stamp && plan.current() != null) {
         // The clone has no rows, so no alembic_version row either: stamp it where the live database is first.
         List<String> args = new ArrayList<>(List.of("stamp"));
         args.addAll(List.of(plan.current().split(",")));
-        AlembicCommand.Result stamped = command.run(ws, env, line -> {}, args.toArray(String[]::new));
+        running = null;
+        AlembicCommand.Result stamped = runner.run(AlembicRunner.QUIET, args.toArray(String[]::new));
         if (!stamped.succeeded()) {
           return stamped;
         }
@@ -491,8 +554,10 @@ public final class AlembicEngine implements MigrationEngine {
       // The same runs, step by step, as the release itself makes (migrate), so the rehearsal does what it will do.
       AlembicCommand.Result last = null;
       for (MigrationPlan.Step step : steps) {
-        for (String[] args : commands(ws, set, step, env)) {
-          last = command.run(ws, env, output, args);
+        for (String[] args : commands(ws, step, clone)) {
+          running = null;
+          last = runner.run(listener, args);
+          noteVersionTable(runner);
           if (!last.succeeded()) {
             return last;
           }
@@ -500,11 +565,50 @@ public final class AlembicEngine implements MigrationEngine {
       }
       return last != null ? last : new AlembicCommand.Result(List.of(), 0, false, List.of());
     }
+
+    /** The revision step the last run started last ({@code upgrade a1 -> b2, msg}), or null. */
+    String running() {
+      return running;
+    }
+
+    @Override
+    public void close() {
+      runner.close();
+      ws.close();
+    }
   }
 
-  /** The set's revision graph, asked of Alembic once per set. */
+  /** The set's revision graph. */
   private AlembicRevisions revisions(AlembicProject.Workspace ws) {
-    return graphs.get(ws.digest(), () -> readRevisions(ws));
+    return known(ws).graph();
+  }
+
+  /**
+   * The set's graph and modules, once per set: by {@link AlembicDriver#inspect} (one Python process, which also runs
+   * env.py as {@code alembic current} does, so a variable env.py needs is named before anything is locked, and checks
+   * the SQL read of {@code alembic_version} against what Alembic sees), else by {@code alembic history --verbose} and
+   * {@code revision_modules.py}.
+   */
+  private Known known(AlembicProject.Workspace ws) {
+    return known.get(ws.digest(), () -> read(ws));
+  }
+
+  private Known read(AlembicProject.Workspace ws) {
+    AlembicDriver.Inspection seen = AlembicDriver.inspect(command, ws, AlembicFence.unfenced("lockstep-info/" + service),
+        QUESTION_TIMEOUT);
+    if (seen == null) {
+      return new Known(readRevisions(ws), RevisionModules.read(command.python(), ws.set(), QUESTION_TIMEOUT));
+    }
+    if (seen.history() == null) {
+      throw refused("reading the Alembic project (history, current)", seen.result());
+    }
+    AlembicRevisions graph = AlembicRevisions.parse(seen.history());
+    if (seen.versionTable() != null && !seen.versionTable().isDefault()) {
+      noteVersionTable(seen.versionTable());
+    } else if (currentSource == CurrentSource.UNCHECKED && seen.heads() != null && !graph.isEmpty()) {
+      check(seen.heads(), sqlCurrent(graph, database));
+    }
+    return new Known(graph, RevisionModules.from(seen.modules()));
   }
 
   private AlembicRevisions readRevisions(AlembicProject.Workspace ws) {
@@ -517,23 +621,88 @@ public final class AlembicEngine implements MigrationEngine {
     return AlembicRevisions.parse(result.lines());
   }
 
-  /** The revisions {@code alembic current} names (none: base). */
+  /** The revisions the live database is at (none: base). */
   private Set<String> current(AlembicProject.Workspace ws, AlembicRevisions graph) {
-    return current(ws, graph, AlembicFence.unfenced("lockstep-info/" + service));
+    return current(ws, graph, database);
   }
 
-  /** As above, with {@code env} on top of the application's (another DATABASE_URL: the rehearsal's clone). */
-  private Set<String> current(AlembicProject.Workspace ws, AlembicRevisions graph, Map<String, String> env) {
+  /**
+   * The revisions {@code target} is at, read with SQL from {@code alembic_version} ({@link AlembicVersions}). The
+   * first time (per engine) {@code alembic current} is asked too: it runs env.py, so a variable env.py needs is named
+   * before anything is locked, and if it disagrees with the table (env.py keeps its revisions in another table), or
+   * env.py names a {@code version_table}, Lockstep keeps asking {@code alembic current} from then on.
+   */
+  private Set<String> current(AlembicProject.Workspace ws, AlembicRevisions graph, DatabaseUrl target) {
+    if (currentSource == CurrentSource.ALEMBIC) {
+      return alembicCurrent(ws, graph, target);
+    }
+    Set<String> bySql = sqlCurrent(graph, target);
+    if (currentSource == CurrentSource.UNCHECKED && target.equals(database)) {
+      Set<String> byAlembic = alembicCurrent(ws, graph, target);
+      return check(byAlembic, bySql) ? bySql : byAlembic;
+    }
+    return bySql;
+  }
+
+  /** Whether Alembic and the SQL read agree; from now on the SQL read is used if they do, {@code alembic current} if not. */
+  private boolean check(Set<String> byAlembic, Set<String> bySql) {
+    if (!byAlembic.equals(bySql)) {
+      LOG.warn("alembic current says {} but alembic_version holds {}: env.py keeps its revisions elsewhere;"
+          + " asking alembic current from now on", byAlembic, bySql);
+      currentSource = CurrentSource.ALEMBIC;
+      return false;
+    }
+    currentSource = CurrentSource.SQL;
+    return true;
+  }
+
+  /** Where the current revisions come from: unchecked yet, {@code alembic_version} by SQL, or {@code alembic current}. */
+  private enum CurrentSource { UNCHECKED, SQL, ALEMBIC }
+
+  private volatile CurrentSource currentSource;
+
+  /** After a driver run: env.py that configures another version table makes the SQL read wrong, so it stops. */
+  private void noteVersionTable(AlembicRunner runner) {
+    if (runner instanceof AlembicDriver driver && driver.versionTable() != null && !driver.versionTable().isDefault()) {
+      noteVersionTable(driver.versionTable());
+    }
+  }
+
+  private void noteVersionTable(AlembicDriver.VersionTable table) {
+    if (currentSource != CurrentSource.ALEMBIC) {
+      LOG.warn("env.py keeps Alembic's revisions in {}, not alembic_version: asking alembic current from now on", table);
+      currentSource = CurrentSource.ALEMBIC;
+    }
+  }
+
+  private Set<String> sqlCurrent(AlembicRevisions graph, DatabaseUrl target) {
+    Set<String> heads;
+    try (Connection c = new Connections(target).open("lockstep-info/" + service)) {
+      heads = AlembicVersions.read(c, AlembicDriver.VersionTable.DEFAULT);
+    } catch (SQLException e) {
+      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "cannot read alembic_version on " + target
+          + ": " + e.getMessage() + " (SQL state " + e.getSQLState() + "; nothing was locked or changed)", e);
+    }
+    for (String id : heads) {
+      if (graph.get(id) == null) {
+        throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "alembic_version names revision " + id
+            + ", which the migration set does not hold (its heads are " + String.join(", ", graph.heads()) + "): the"
+            + " database was migrated with revisions this set lacks; release the set that has " + id
+            + " (nothing was locked or changed)");
+      }
+    }
+    return heads;
+  }
+
+  /** The revisions {@code alembic current} names on {@code target} (none: base). */
+  private Set<String> alembicCurrent(AlembicProject.Workspace ws, AlembicRevisions graph, DatabaseUrl target) {
+    Map<String, String> env = new HashMap<>(AlembicFence.unfenced("lockstep-info/" + service));
+    if (!target.equals(database)) {
+      env.put("DATABASE_URL", AlembicEnvironment.sqlalchemyUrl(target));
+    }
     AlembicCommand.Result result = questions.run(ws, env, line -> {}, "current");
     if (!result.succeeded()) {
-      Matcher missing = MISSING_VARIABLE.matcher(String.join("\n", result.lines()));
-      if (missing.find()) {
-        throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "Alembic's env.py needs the environment variable "
-            + missing.group(1) + ", which the coordinator does not give it: pass --engine-env " + missing.group(1)
-            + "=… or put it in --engine-env-file (nothing was locked or changed)");
-      }
-      throw new LockstepException(LockstepException.Code.UNPROCESSABLE, "alembic current failed: " + result.error()
-          + " (nothing was locked or changed)\n" + result.tail(12));
+      throw refused("alembic current", result);
     }
     Set<String> current = new LinkedHashSet<>();
     for (String line : result.lines()) {
@@ -543,6 +712,18 @@ public final class AlembicEngine implements MigrationEngine {
       }
     }
     return current;
+  }
+
+  /** Why env.py (or Alembic) refused a question: a variable it needs, named, or its error. */
+  private static LockstepException refused(String what, AlembicCommand.Result result) {
+    Matcher missing = MISSING_VARIABLE.matcher(String.join("\n", result.lines()));
+    if (missing.find()) {
+      return new LockstepException(LockstepException.Code.UNPROCESSABLE, "Alembic's env.py needs the environment variable "
+          + missing.group(1) + ", which the coordinator does not give it: pass --engine-env " + missing.group(1)
+          + "=… or put it in --engine-env-file (nothing was locked or changed)");
+    }
+    return new LockstepException(LockstepException.Code.UNPROCESSABLE, what + " failed: " + result.error()
+        + " (nothing was locked or changed)\n" + result.tail(12));
   }
 
   private static String abbreviate(String text, int max) {

@@ -13,10 +13,10 @@ import java.util.regex.Pattern;
  * (and ends the one before), so the release events name each revision as it starts and the run reports which
  * completed — the last one only if the whole run succeeded. Every line also goes to the coordinator's log.
  */
-final class AlembicProgress {
+final class AlembicProgress implements AlembicRunner.Listener {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AlembicEngine.class);
-  /** {@code INFO  [alembic.runtime.migration] Running upgrade a1 -> b2, add orders} (a merge: {@code a1, c3 -> d4}). */
-  private static final Pattern RUNNING = Pattern.compile(".*Running (upgrade|downgrade) (.*?) -> (.*?), (.*)$");
+  /** Alembic's step: {@code upgrade a1 -> b2, add orders} (a merge: {@code a1, c3 -> d4}). */
+  private static final Pattern STEP = Pattern.compile("(upgrade|downgrade) (.*?) -> (.*?), (.*)$");
 
   private final MigrationSet set;
   private final Consumer<String> output;
@@ -31,16 +31,21 @@ final class AlembicProgress {
     this.output = output;
   }
 
-  synchronized void line(String line) {
+  @Override
+  public void text(String line) {
     LOG.info("[alembic] {}", line); // all of it in the coordinator's log; the release events get the revisions
-    Matcher m = RUNNING.matcher(line);
+  }
+
+  @Override
+  public synchronized void revision(String step) {
+    Matcher m = STEP.matcher(step);
     if (m.matches()) {
       finishRunning();
       undo = m.group(1).equals("downgrade");
       running = undo ? m.group(2).trim() : m.group(3).trim();
       runningMessage = undo ? undoMessage(m.group(3), m.group(4)) : m.group(4).trim();
       startedNanos = System.nanoTime();
-      output.accept("alembic: " + line.substring(line.indexOf("Running ")));
+      output.accept("alembic: Running " + step);
     }
   }
 

@@ -66,6 +66,19 @@ public final class AlembicProject {
     return ini.getParent();
   }
 
+  /**
+   * Whether env.py mentions {@code version_table} (Alembic's {@code version_table}/{@code version_table_schema}
+   * options): then its revisions may be in a table other than {@code alembic_version}, which Lockstep cannot read
+   * with SQL reliably, so it asks {@code alembic current}.
+   */
+  public boolean namesVersionTable() {
+    try {
+      return Files.readString(scripts.resolve("env.py")).contains("version_table");
+    } catch (IOException e) {
+      return true; // unreadable now: the safe answer
+    }
+  }
+
   /** The project's {@code versions} folder: the default set of a release that uploads none. */
   public Path versions() {
     return scripts.resolve("versions");
@@ -108,7 +121,7 @@ public final class AlembicProject {
       }
       Path config = root.resolve("alembic.ini");
       Files.write(config, rewritten(read(ini), copy, directory()));
-      return new Workspace(root, config, directory(), set.digest());
+      return new Workspace(root, config, directory(), set);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare a copy of the Alembic project " + ini + ": " + e.getMessage(), e);
     }
@@ -170,8 +183,12 @@ public final class AlembicProject {
     return new LockstepException(LockstepException.Code.UNPROCESSABLE, message);
   }
 
-  /** A temporary copy of the project; {@link #close} deletes it. */
-  public record Workspace(Path root, Path ini, Path directory, String digest) implements AutoCloseable {
+  /** A temporary copy of the project running {@code set}; {@link #close} deletes it. */
+  public record Workspace(Path root, Path ini, Path directory, MigrationSet set) implements AutoCloseable {
+    public String digest() {
+      return set.digest();
+    }
+
     @Override
     public void close() {
       try (Stream<Path> files = Files.walk(root)) {

@@ -55,49 +55,57 @@ final class CloneRehearsal {
           }
         }
         CatalogSnapshot before = CatalogSnapshot.readRelations(c);
-        AlembicCommand.Result result = engine.runOnClone(set, clone.url(), plan, plan.steps(), true, line -> {});
-        if (!result.succeeded()) {
-          return failed(plan, result);
+        try (AlembicEngine.Rehearsal alembic = engine.rehearsal(set, clone.url())) {
+          return rehearse(live, c, alembic, plan, before);
         }
-        CatalogSnapshot after = CatalogSnapshot.readRelations(c);
-        CatalogDiff diff = CatalogDiff.between(before, after);
-        List<String> effects = new ArrayList<>();
-        String what = plan.downgrade() ? "the downgrade to " + plan.target() : "the upgrade to " + plan.target();
-        diff.breaking().forEach(b -> effects.add(what + " " + b));
-        List<DataLoss> loss = DataLoss.count(live, before, diff.dropped());
-        // The contract revisions run after the others, on the schema they left, as CONTRACTING runs them.
-        List<String> contractEffects = new ArrayList<>();
-        List<DataLoss> contractLoss = List.of();
-        if (plan.contractStep().isPresent()) {
-          AlembicCommand.Result contract = engine.runOnClone(set, clone.url(), plan, List.of(plan.contractStep().get()),
-              false, line -> {});
-          if (!contract.succeeded()) {
-            return failed(plan, contract);
-          }
-          CatalogDiff removed = CatalogDiff.between(after, CatalogSnapshot.readRelations(c));
-          String contractLabel = "the contract (" + String.join(", ", plan.contract().stream()
-              .map(m -> m.version()).toList()) + ")";
-          removed.breaking().forEach(b -> contractEffects.add(contractLabel + " " + b));
-          contractLoss = DataLoss.count(live, before, removed.dropped());
-        }
-        return new Rehearsed(null, effects, loss, List.of(), Set.of(), null, null, List.of(), contractEffects,
-            contractLoss);
       }
     }
   }
 
-  private static Rehearsed failed(MigrationPlan plan, AlembicCommand.Result result) {
+  /** The runs on the clone (one Python process for all of them), and what the catalog says of each part. */
+  private static Rehearsed rehearse(Connection live, Connection c, AlembicEngine.Rehearsal alembic, MigrationPlan plan,
+                                    CatalogSnapshot before) throws SQLException {
+    AlembicCommand.Result result = alembic.run(plan, plan.steps(), true);
+    if (!result.succeeded()) {
+      return failed(plan, result, alembic.running());
+    }
+    CatalogSnapshot after = CatalogSnapshot.readRelations(c);
+    CatalogDiff diff = CatalogDiff.between(before, after);
+    List<String> effects = new ArrayList<>();
+    String what = plan.downgrade() ? "the downgrade to " + plan.target() : "the upgrade to " + plan.target();
+    diff.breaking().forEach(b -> effects.add(what + " " + b));
+    List<DataLoss> loss = DataLoss.count(live, before, diff.dropped());
+    // The contract revisions run after the others, on the schema they left, as CONTRACTING runs them.
+    List<String> contractEffects = new ArrayList<>();
+    List<DataLoss> contractLoss = List.of();
+    if (plan.contractStep().isPresent()) {
+      AlembicCommand.Result contract = alembic.run(plan, List.of(plan.contractStep().get()), false);
+      if (!contract.succeeded()) {
+        return failed(plan, contract, alembic.running());
+      }
+      CatalogDiff removed = CatalogDiff.between(after, CatalogSnapshot.readRelations(c));
+      String contractLabel = "the contract (" + String.join(", ", plan.contract().stream()
+          .map(m -> m.version()).toList()) + ")";
+      removed.breaking().forEach(b -> contractEffects.add(contractLabel + " " + b));
+      contractLoss = DataLoss.count(live, before, removed.dropped());
+    }
+    return new Rehearsed(null, effects, loss, List.of(), Set.of(), null, null, List.of(), contractEffects,
+        contractLoss);
+  }
+
+  /** @param step the revision step that was running ({@code upgrade a1 -> b2, msg}), or null */
+  private static Rehearsed failed(MigrationPlan plan, AlembicCommand.Result result, String step) {
     String sql = result.failedSql();
     return Rehearsed.failed("rehearsal on a schema-only clone: alembic " + (plan.downgrade() ? "downgrade " : "upgrade ")
-        + plan.target() + " would fail" + running(result) + ": " + result.error()
+        + plan.target() + " would fail" + (step != null ? running(List.of("Running " + step)) : running(result.lines())) + ": " + result.error()
         + (sql == null ? "" : " [SQL: " + (sql.length() > 300 ? sql.substring(0, 300) + "…" : sql) + "]"),
         null, List.of(), Set.of());
   }
 
   /** " in revision b2c3 (fill display names)", from the last "Running upgrade a -> b, msg" line, or "". */
-  private static String running(AlembicCommand.Result result) {
-    for (int i = result.lines().size() - 1; i >= 0; i--) {
-      String line = result.lines().get(i);
+  private static String running(List<String> lines) {
+    for (int i = lines.size() - 1; i >= 0; i--) {
+      String line = lines.get(i);
       int at = line.indexOf("Running ");
       int arrow = line.indexOf(" -> ");
       if (at >= 0 && arrow > at) {

@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class RevisionModules {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String SCRIPT = script();
+  /** {@code revision_modules.py}: {@code facts(source)} and {@code main()}, which nothing calls. */
+  static final String SCRIPT = script();
 
   /**
    * One module's facts.
@@ -45,6 +46,11 @@ final class RevisionModules {
 
   private RevisionModules(Map<String, Module> byFile) {
     this.byFile = Map.copyOf(byFile);
+  }
+
+  /** What {@code facts()} said of each file (by the driver: {@link AlembicDriver#inspect}). */
+  static RevisionModules from(Map<String, Module> byFile) {
+    return new RevisionModules(byFile);
   }
 
   /** A module's facts; a file the set does not hold is plain (transactional, no phase). */
@@ -70,7 +76,7 @@ final class RevisionModules {
     }
     List<String> command = new ArrayList<>(python);
     command.add("-c");
-    command.add(SCRIPT);
+    command.add(SCRIPT + "\nmain()\n");
     Process process;
     try {
       process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
