@@ -15,6 +15,13 @@ import java.util.function.Supplier;
  * @param seconds the wall time from the first request to the last answer
  */
 public record StatusLoad(Latencies latencies, double seconds) {
+  /**
+   * An answer that knows when its last byte arrived: the request's latency ends there, not after the bench has read
+   * it (the bench's own parsing is not the coordinator's latency).
+   */
+  public interface Timed {
+    long answeredNanos();
+  }
 
   public double throughput() {
     return latencies.values().length / seconds;
@@ -41,7 +48,8 @@ public record StatusLoad(Latencies latencies, double seconds) {
     long sent = System.nanoTime();
     request.get().onComplete(ar -> {
       if (ar.succeeded()) {
-        latencies.record((System.nanoTime() - sent) / 1e6);
+        long answered = ar.result() instanceof Timed t && t.answeredNanos() > 0 ? t.answeredNanos() : System.nanoTime();
+        latencies.record((answered - sent) / 1e6);
       } else if (String.valueOf(ar.cause().getMessage()).toLowerCase().contains("timeout")) {
         latencies.timeout();
       } else {

@@ -28,6 +28,19 @@ class PagingAndTimelineTest {
   }
 
   @Test
+  void aPageIsCountedByStateWithoutATreeAndItsPagingFieldsKept() {
+    OperatorApi.PageSummary page = OperatorApi.PageSummary.of("{\"agents\": [{\"id\": \"a\", \"state\": \"serving\","
+        + " \"labels\": {\"state\": \"not this one\"}, \"revisions\": [1, {\"state\": \"nor this\"}]},"
+        + " {\"state\": \"lost\", \"id\": \"b\"}, {\"id\": \"c\"}, {\"id\": \"d\", \"state\": \"serving\"}],"
+        + " \"total\": 9, \"next\": \"/v1/agents?service=shop&after=d\", \"extra\": {\"next\": \"no\"}}");
+    assertThat(page.agents()).isEqualTo(4);
+    assertThat(page.byState()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of("serving", 2, "lost", 1, "?", 1));
+    assertThat(OperatorApi.nextPage(BASE, FIRST, page.links())).isEqualTo(BASE + "/v1/agents?service=shop&after=d");
+    assertThat(OperatorApi.nextPage(BASE, FIRST, OperatorApi.PageSummary.of("{\"agents\": [], \"next\": null}").links()))
+        .isNull();
+  }
+
+  @Test
   void phasesLastUntilTheNextOneStarts() throws Exception {
     Instant created = Instant.parse("2026-12-07T10:00:00Z");
     List<JsonNode> events = List.of(
