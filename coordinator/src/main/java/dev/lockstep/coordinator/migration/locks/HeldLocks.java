@@ -45,14 +45,37 @@ public final class HeldLocks {
         + " WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
         + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
       while (rs.next()) {
-        String table = tables.get(rs.getLong(1));
-        LockMode mode = LockMode.fromPgLocks(rs.getString(2)).orElse(null);
-        if (table != null && mode != null && mode.worthListing()) {
-          held.merge(table, mode, (a, b) -> a.compareTo(b) >= 0 ? a : b);
-        }
+        add(held, tables, rs.getLong(1), rs.getString(2));
       }
     }
     return held;
+  }
+
+  /**
+   * The same as {@link #read}, as a query's select-list item: an array of {@code "oid mode"} texts, the locks this session
+   * holds on the relations whose OIDs are its one parameter ({@code ?::oid[]}); read them with {@link #parse}. So a
+   * caller can ask for its locks in the round trip it makes anyway.
+   */
+  public static final String HELD_ON = "array(select l.relation::bigint || ' ' || l.mode from pg_locks l"
+      + " where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted"
+      + " and l.database = (select oid from pg_database where datname = current_database()) and l.relation = any (?))";
+
+  /** What {@link #HELD_ON} returned, as {@link #read} returns it. */
+  public static Map<String, LockMode> parse(java.sql.Array rows, Map<Long, String> tables) throws SQLException {
+    Map<String, LockMode> held = new TreeMap<>();
+    for (String row : (String[]) rows.getArray()) {
+      int space = row.indexOf(' ');
+      add(held, tables, Long.parseLong(row.substring(0, space)), row.substring(space + 1));
+    }
+    return held;
+  }
+
+  private static void add(Map<String, LockMode> held, Map<Long, String> tables, long relation, String pgMode) {
+    String table = tables.get(relation);
+    LockMode mode = LockMode.fromPgLocks(pgMode).orElse(null);
+    if (table != null && mode != null && mode.worthListing()) {
+      held.merge(table, mode, (a, b) -> a.compareTo(b) >= 0 ? a : b);
+    }
   }
 
   /** A table's size: the planner's row estimate (null if never analysed) and bytes with indexes and TOAST. */

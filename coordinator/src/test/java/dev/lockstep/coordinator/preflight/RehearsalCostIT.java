@@ -1,0 +1,65 @@
+package dev.lockstep.coordinator.preflight;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lockstep.coordinator.config.DatabaseUrl;
+import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
+import dev.lockstep.coordinator.store.LockstepSchema;
+import dev.lockstep.protocol.ReleaseOptions;
+import dev.lockstep.rules.InspectionContext;
+import dev.lockstep.rules.RuleEngine;
+import dev.lockstep.testkit.TestCorpus;
+import dev.lockstep.testkit.TestDatabase;
+import dev.lockstep.testkit.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What PREFLIGHT costs in round trips to PostgreSQL, on the two Flyway chains the cost bench releases (a generated
+ * 200-migration chain and ReportPortal's 132): counted, so the figures do not depend on the machine's load.
+ */
+class RehearsalCostIT {
+
+  @Test
+  void generatedChain() throws Exception {
+    Path folder = Files.createTempDirectory("rehearsal-cost");
+    GeneratedChain.write(folder, 200);
+    measure("generated-200", folder);
+  }
+
+  @Test
+  void reportPortal() throws Exception {
+    Path folder = TestCorpus.copy("reportportal", Files.createTempDirectory("rehearsal-cost").resolve("rp"));
+    // V40 commits inside a procedure: marked as the cost bench marks it, so it runs in a step of its own.
+    Files.writeString(folder.resolve("V40__attachment_creation_date_fill.sql.conf"), "executeInTransaction=false\n");
+    measure("reportportal", folder);
+  }
+
+  private static PreflightReport measure(String name, Path folder) throws Exception {
+    try (TestDatabase db = TestPostgres.instance().createDatabase("RehearsalCostIT")) {
+      DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
+      try (Connection c = db.connect()) {
+        LockstepSchema.ensure(c);
+      }
+      FlywayEngine engine = new FlywayEngine(url, folder, "cost", Duration.ofSeconds(5));
+      Preflight preflight = new Preflight(new RuleEngine(List.of()), InspectionContext.empty(), engine);
+      RoundTrips trips = new RoundTrips();
+      var set = engine.folderSet();
+      var plan = engine.plan(set, null);
+      long started = System.nanoTime();
+      PreflightReport report;
+      try (Connection c = trips.wrap(db.connect())) {
+        report = preflight.run(c, set, plan, ReleaseOptions.defaults());
+      }
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      System.out.println(name + ": " + plan.pending().size() + " migrations, preflight " + ms + " ms, mode "
+          + report.mode() + "\n" + trips.report());
+      assertThat(report.rehearsed()).isTrue();
+      return report;
+    }
+  }
+}
