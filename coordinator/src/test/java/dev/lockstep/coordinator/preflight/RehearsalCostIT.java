@@ -39,6 +39,54 @@ class RehearsalCostIT {
     measure("reportportal", folder);
   }
 
+  /** Not a test of the rehearsal: what planning and MIGRATING cost around the migrations, printed. */
+  @Test
+  void migrating() throws Exception {
+    Path generated = Files.createTempDirectory("migrate-cost");
+    GeneratedChain.write(generated, 200);
+    migrate("generated-200", generated);
+    Path folder = TestCorpus.copy("reportportal", Files.createTempDirectory("migrate-cost").resolve("rp"));
+    Files.writeString(folder.resolve("V40__attachment_creation_date_fill.sql.conf"), "executeInTransaction=false\n");
+    migrate("reportportal", folder);
+  }
+
+  private static void migrate(String name, Path folder) throws Exception {
+    try (TestDatabase db = TestPostgres.instance().createDatabase("RehearsalCostIT")) {
+      DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
+      try (Connection c = db.connect()) {
+        LockstepSchema.ensure(c);
+      }
+      db.execute("INSERT INTO lockstep.fence (service, epoch) VALUES ('cost', 0)");
+      FlywayEngine engine = new FlywayEngine(url, folder, "cost", Duration.ofSeconds(5));
+      if (Boolean.getBoolean("cost.logStatements")) {
+        db.execute("ALTER DATABASE \"" + db.name() + "\" SET log_statement = 'all'");
+        System.out.println("logging statements of database " + db.name());
+      }
+      long t0 = System.nanoTime();
+      var set = engine.folderSet();
+      long t1 = System.nanoTime();
+      var plan = engine.plan(set, null);
+      long t2 = System.nanoTime();
+      var stored = set.from("the set of release x");
+      engine.accept(stored);
+      long t3 = System.nanoTime();
+      var again = engine.plan(stored, null);
+      long t4 = System.nanoTime();
+      long executionMs = 0;
+      for (var step : again.steps()) {
+        executionMs += engine.migrate(stored, step, 0).stream().mapToLong(a -> a.executionMs()).sum();
+      }
+      long t5 = System.nanoTime();
+      System.out.println(name + ": folderSet " + ms(t1 - t0) + " ms, plan " + ms(t2 - t1) + " ms, accept as stored "
+          + ms(t3 - t2) + " ms, plan again " + ms(t4 - t3) + " ms, migrate " + again.steps().size() + " step(s) " + ms(t5 - t4)
+          + " ms of which executionMs " + executionMs);
+    }
+  }
+
+  private static long ms(long nanos) {
+    return nanos / 1_000_000;
+  }
+
   private static PreflightReport measure(String name, Path folder) throws Exception {
     try (TestDatabase db = TestPostgres.instance().createDatabase("RehearsalCostIT")) {
       DatabaseUrl url = DatabaseUrl.parse(db.postgresUrl());
