@@ -63,7 +63,8 @@ if [ ! -f coordinator/target/lockstep-coordinator.jar ] || [ ! -f agent/target/l
   mvn -B -q package -DskipTests
 fi
 ls -lh coordinator/target/lockstep-coordinator.jar agent/target/lockstep-agent.jar | awk '{print $5, $9}'
-lockstep() { java "${JVM[@]}" -jar "$ROOT/coordinator/target/lockstep-coordinator.jar" "$@"; }
+# The CLI through scripts/lockstep: the same jar and JVM flags, with a class-data-sharing archive it makes on first use.
+lockstep() { LOCKSTEP_JAR="$ROOT/coordinator/target/lockstep-coordinator.jar" "$ROOT/scripts/lockstep" "$@"; }
 
 step "A fresh database: $DB"
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null

@@ -28,7 +28,9 @@ import picocli.CommandLine.Command;
 public final class LockstepMain implements Runnable {
 
   public static void main(String[] args) {
-    System.exit(run(args));
+    int code = run(args);
+    dev.lockstep.coordinator.cli.ApiClient.releaseClientThreads();
+    System.exit(code);
   }
 
   public static int run(String... args) {

@@ -28,6 +28,11 @@ public final class ReleaseRuns {
     this.metrics = metrics;
   }
 
+  /** The set of a release just created here, which its run then need not read back from the store. */
+  void remember(dev.lockstep.coordinator.set.MigrationSet set) {
+    carried.remember(set);
+  }
+
   ReleaseRun create(String id, String service) {
     return new ReleaseRun(id, service, locks.of(service), fence, carried, journals, machine, ending, metrics);
   }

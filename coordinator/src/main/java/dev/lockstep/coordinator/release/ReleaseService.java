@@ -196,7 +196,7 @@ public final class ReleaseService {
               .requestedBy(requestedBy)
               .requestedFrom(requestedFrom)
               .build();
-          return store.create(doc, planned.set());
+          return store.create(doc, planned.set()).onSuccess(created -> runs.remember(planned.set()));
         })
         .onSuccess(doc -> {
           log.info("release {} of service {} requested by {} from {}", doc.id(), service, requestedBy, requestedFrom);

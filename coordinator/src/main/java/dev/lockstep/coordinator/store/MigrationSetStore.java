@@ -107,13 +107,18 @@ public final class MigrationSetStore {
               files.put(row.getString(0), row.getBuffer(1).getBytes());
             }
           }
-          MigrationSet set = MigrationSet.of("the set " + MigrationsDigest.shortForm(digest) + " of release " + release, files);
+          MigrationSet set = MigrationSet.of(origin(digest, release), files);
           if (!set.digest().equals(digest)) {
             throw new LockstepException(LockstepException.Code.INTERNAL, "the stored migration set " + digest + " of release "
                 + release + " reads back with digest " + set.digest() + "; the lockstep schema was changed by hand");
           }
           return set;
         }, false));
+  }
+
+  /** How messages name the stored set of {@code digest} as release {@code release} carries it. */
+  public static String origin(String digest, String release) {
+    return "the set " + MigrationsDigest.shortForm(digest) + " of release " + release;
   }
 
   /** Why the set of {@code digest} is not stored: pruned (410, saying when), or never seen (404). */

@@ -182,7 +182,7 @@ final class LockstepFleet implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("release", "--coordinator", url(), "--token", Setup.OPERATOR_TOKEN,
         "--revision", revision, "--json"));
     args.addAll(List.of(extra));
-    return Spawn.of(setup.lockstep(Setup.COORDINATOR_JVM, args.toArray(String[]::new))).in(dir)
+    return setup.cli(args.toArray(String[]::new)).in(dir)
         .log(dir.resolve("release-" + revision + ".json")).errors(dir.resolve("release-" + revision + ".err")).run(30 * 60_000L);
   }
 

@@ -38,6 +38,23 @@ record Setup(Path root, Path work, String redisUrl, String alembic) {
     return root.resolve("bench/cost/target/classes") + ":" + root.resolve("bench/cost/target/lib") + "/*";
   }
 
+  /**
+   * The operator CLI as the README runs it, {@code scripts/lockstep args…}: the coordinator's jar with the CLI's JVM flags
+   * ({@link #COORDINATOR_JVM}) and its class-data-sharing archive, kept in the work folder so every run of the bench
+   * makes its own from the jar it measures ({@link #prepareCli} makes it before anything is timed).
+   */
+  Spawn cli(String... args) {
+    List<String> cmd = new java.util.ArrayList<>(List.of(root.resolve("scripts/lockstep").toString()));
+    cmd.addAll(List.of(args));
+    return Spawn.of(cmd).env("LOCKSTEP_JAR", coordinatorJar().toString())
+        .env("LOCKSTEP_CDS_DIR", work.resolve("cds").toString());
+  }
+
+  /** Makes the CLI's archive (its first run does), so that no timed run pays for it. */
+  void prepareCli() {
+    cli("--version").log(work.resolve("cli-prepare.log")).run(120_000);
+  }
+
   /** {@code java <flags> -jar coordinator.jar args…} */
   List<String> lockstep(List<String> jvm, String... args) {
     List<String> cmd = new java.util.ArrayList<>(List.of("java"));

@@ -119,6 +119,7 @@ final class StatusQuo {
   private Map<String, Long> release(Chain chain, int rep, List<String> errors) {
     Path dir = setup.work().resolve("runs/statusquo-lockstep-" + chain.tool().name().toLowerCase() + "-" + rep);
     Map<String, Long> m = new LinkedHashMap<>();
+    setup.prepareCli();
     try (Scratch db = Scratch.create("quo_ls")) {
       base(chain, db);
       try (LockstepFleet fleet = new LockstepFleet(setup, chain, db, dir)) {

@@ -99,9 +99,9 @@ final class ToolComparison {
   record Result(List<String> events, List<String> alembicCalls) {}
 
   private Result lockstep(Chain chain, Map<String, Long> m, int rep) {
-    // The CLI's own cost before it talks to anyone: a JVM with the README's flags, picocli, --help.
-    Spawn.Done help = Spawn.of(setup.lockstep(Setup.COORDINATOR_JVM, "release", "--help"))
-        .log(setup.work().resolve("cli-help.log")).run(60_000);
+    // The CLI's own cost before it talks to anyone: a JVM with the README's flags (and the CLI's archive), picocli, --help.
+    setup.prepareCli();
+    Spawn.Done help = setup.cli("release", "--help").log(setup.work().resolve("cli-help.log")).run(60_000);
     m.put("cliJvmHelpMs", help.wallMs());
     try (Scratch db = Scratch.create("lockstep"); LockstepFleet fleet = new LockstepFleet(setup, chain, db,
         setup.work().resolve("runs").resolve(chain.name() + "-" + rep))) {

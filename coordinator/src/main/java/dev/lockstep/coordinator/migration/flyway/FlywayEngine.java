@@ -160,8 +160,12 @@ public final class FlywayEngine implements MigrationEngine {
       return new MigrationPlan(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), List.of());
     }
     List<PendingMigration> pending = new ArrayList<>();
-    for (MigrationInfo m : configure(files, target.getVersion(), false).load().info().pending()) {
-      pending.add(set.migration(m.getVersion()));
+    // Flyway's pending with target T are its pending up to T (those above are ABOVE_TARGET): read from the info above
+    // rather than asked of a second Flyway (a connection, its history read and the set resolved again).
+    for (MigrationInfo m : info.pending()) {
+      if (m.getVersion() != null && m.getVersion().compareTo(target) <= 0) {
+        pending.add(set.migration(m.getVersion()));
+      }
     }
     // In version order: the contract's versions must be the highest (MigrationPlan.upgrade says which file is not).
     return MigrationPlan.upgrade(currentVersion == null ? null : currentVersion.getVersion(), target.getVersion(), pending);

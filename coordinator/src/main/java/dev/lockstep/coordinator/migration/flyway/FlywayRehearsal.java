@@ -64,14 +64,28 @@ public final class FlywayRehearsal {
   private final DatabaseUrl database;
   private final Duration lockTimeout;
   private final StepAside stepAside;
+  private final RehearsalPass.Reads reads;
 
   /**
    * @param database the live database, for the watch's own connection and the clone; null: neither (never steps aside)
    */
   public FlywayRehearsal(DatabaseUrl database, Duration lockTimeout, StepAside stepAside) {
+    this(database, lockTimeout, stepAside, RehearsalPass.Reads.ON_CHANGE);
+  }
+
+  private FlywayRehearsal(DatabaseUrl database, Duration lockTimeout, StepAside stepAside, RehearsalPass.Reads reads) {
     this.database = database;
     this.lockTimeout = lockTimeout;
     this.stepAside = database == null ? StepAside.NEVER : stepAside;
+    this.reads = reads;
+  }
+
+  /**
+   * The same rehearsal reading the whole catalog after every migration, as it did before it probed first (see {@link
+   * RehearsalPass}): slower, with the same findings. For tests that hold the two to that, and for measuring the probe.
+   */
+  public FlywayRehearsal readingTheCatalogAfterEveryMigration() {
+    return new FlywayRehearsal(database, lockTimeout, stepAside, RehearsalPass.Reads.EVERY_MIGRATION);
   }
 
   /** {@code connection} must not be in autocommit; whatever happens, everything is rolled back. */
@@ -198,7 +212,7 @@ public final class FlywayRehearsal {
     try {
       live.baseline = connection.setSavepoint();
       live.baselineCatalog = CatalogSnapshot.readRelations(connection);
-      live.pass = new RehearsalPass(connection, existing, watch, "rehearsal", lockTimeout);
+      live.pass = new RehearsalPass(connection, existing, watch, "rehearsal", lockTimeout, reads);
       live.pass.run(plan.pending(), 0, live.baselineCatalog);
     } catch (SQLException e) {
       if (watch.steppedAside()) {
@@ -261,7 +275,7 @@ public final class FlywayRehearsal {
           }
         }
       }
-      rest = new RehearsalPass(c, existing, RehearsalWatch.none(), where, lockTimeout);
+      rest = new RehearsalPass(c, existing, RehearsalWatch.none(), where, lockTimeout, reads);
       rest.run(pending, cut, CatalogSnapshot.readRelations(c));
       c.rollback();
     }

@@ -32,6 +32,14 @@ public final class FlywaySet {
   private final Map<MigrationVersion, PendingMigration> byVersion = new HashMap<>();
   private final Map<MigrationVersion, PendingMigration> undo = new HashMap<>();
 
+  /** {@code same}'s migrations, named as {@code set} names them (the same digest: the same files). */
+  private FlywaySet(MigrationSet set, FlywaySet same) {
+    this.set = set;
+    this.versioned = same.versioned;
+    this.byVersion.putAll(same.byVersion);
+    this.undo.putAll(same.undo);
+  }
+
   private FlywaySet(MigrationSet set) {
     this.set = set;
     this.versioned = scripts(MigrationFileName.Kind.VERSIONED);
@@ -52,6 +60,15 @@ public final class FlywaySet {
       FlywaySet known = VIEWS.get(key);
       if (known != null) {
         return known;
+      }
+      // The same files under another name (the folder's set, then the same set as its release carries it): checked
+      // and lexed already.
+      for (FlywaySet same : VIEWS.values()) {
+        if (same.set.digest().equals(set.digest())) {
+          FlywaySet renamed = new FlywaySet(set, same);
+          VIEWS.put(key, renamed);
+          return renamed;
+        }
       }
     }
     set.requireKind(MigrationSet.Kind.FLYWAY);

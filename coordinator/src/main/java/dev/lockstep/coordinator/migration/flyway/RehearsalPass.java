@@ -2,7 +2,6 @@ package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.migration.Rehearsed;
-import dev.lockstep.coordinator.migration.locks.HeldLocks;
 import dev.lockstep.coordinator.migration.locks.LockMode;
 import dev.lockstep.coordinator.migration.locks.RehearsalWatch;
 import dev.lockstep.protocol.Finding;
@@ -29,8 +28,23 @@ import java.util.TreeSet;
  * after), what it drops, and which table locks it takes ({@code pg_locks}, read after it, since a transaction keeps its
  * locks until it ends). On the live database a {@link RehearsalWatch} may ask it to step aside; it then stops at once
  * and says where ({@link #cutAt()}).
+ *
+ * <p>After each migration it makes one round trip, a {@link RehearsalProbe}: the transaction (still the rehearsal's),
+ * the locks, and a digest of the relations the catalog comparison judges. Only when that digest changed does it read
+ * the catalog ({@link CatalogSnapshot#readRelations}, four queries over every user relation) and compare; a migration
+ * that changed nothing old code uses (a new table, an index, rows) cannot add to what the comparison finds. With
+ * {@link Reads#EVERY_MIGRATION} it reads the catalog after every migration, as it did before the probe (for tests that
+ * hold the two to the same findings).
  */
 final class RehearsalPass {
+  /** When the pass reads the whole catalog after a migration. */
+  enum Reads {
+    /** When the probe's digest of the judged relations changed: the default. */
+    ON_CHANGE,
+    /** After every migration, whatever the probe says. */
+    EVERY_MIGRATION
+  }
+
   /** A lock a migration took: the first migration that holds {@code mode} (or stronger) on {@code table}. */
   record Taken(int index, PendingMigration migration, String table, LockMode mode, long startedNanos,
                long migrationNanos) {}
@@ -40,6 +54,7 @@ final class RehearsalPass {
   private final RehearsalWatch watch;
   private final String where;
   private final Duration lockTimeout;
+  private final Reads reads;
   private final long transaction;
 
   final List<String> effects = new ArrayList<>();
@@ -56,18 +71,20 @@ final class RehearsalPass {
   private long cutStartedNanos;
   private boolean cutInside;
   private long endNanos;
+  private int catalogReads;
 
   /**
    * @param existing the tables that existed before the release, OID → name, on this connection's database
    * @param where how messages name this rehearsal: {@code rehearsal}, {@code rehearsal on a schema-only clone}
    */
   RehearsalPass(Connection connection, Map<Long, String> existing, RehearsalWatch watch, String where,
-                Duration lockTimeout) throws SQLException {
+                Duration lockTimeout, Reads reads) throws SQLException {
     this.connection = connection;
     this.existing = existing;
     this.watch = watch;
     this.where = where;
     this.lockTimeout = lockTimeout;
+    this.reads = reads;
     this.transaction = currentTransaction(connection);
   }
 
@@ -101,9 +118,18 @@ final class RehearsalPass {
    * connection). Stops at the first failure ({@link #failure()}) or when the watch says to step aside ({@link #cutAt()}).
    */
   void run(List<PendingMigration> pending, int from, CatalogSnapshot before) throws SQLException {
+    try (RehearsalProbe probe = new RehearsalProbe(connection, existing)) {
+      run(pending, from, before, probe);
+    }
+  }
+
+  private void run(List<PendingMigration> pending, int from, CatalogSnapshot before, RehearsalProbe probe)
+      throws SQLException {
     CatalogSnapshot baseline = before;
+    RehearsalProbe.Seen seen = probe.look();
     // What is held already (the repairs', the replayed migrations') is no migration's of this pass.
-    held.putAll(HeldLocks.read(connection, existing));
+    held.putAll(seen.locks());
+    String judged = seen.judged();
     for (int i = from; i < pending.size(); i++) {
       PendingMigration m = pending.get(i);
       // Past a migration that cannot run in a transaction, later ones may depend on what it built:
@@ -120,7 +146,6 @@ final class RehearsalPass {
       }
       long started = System.nanoTime();
       boolean begun = false;
-      Map<String, LockMode> after;
       try {
         for (SqlScript.Statement statement : ScriptRunner.statementsToRun(m)) {
           if (watch.steppedAside()) {
@@ -130,17 +155,21 @@ final class RehearsalPass {
           begun = true;
           ScriptRunner.run(connection, List.of(statement));
         }
-        requireSameTransaction(m);
         long ran = System.nanoTime() - started;
-        CatalogSnapshot now = CatalogSnapshot.readRelations(connection);
-        // Tables this release created earlier are no old code's: only what existed before the release is judged.
-        CatalogDiff diff = CatalogDiff.between(before, now, r -> (r.kind() != Relation.Kind.TABLE
-            && r.kind() != Relation.Kind.PARTITIONED_TABLE) || existing.containsKey(r.oid()));
-        diff.breaking().forEach(b -> (m.contract() ? contractEffects : effects).add(m.label() + " " + b));
-        (m.contract() ? contractDropped : dropped).addAll(diff.dropped());
-        before = now;
-        after = HeldLocks.read(connection, existing);
-        for (Map.Entry<String, LockMode> lock : after.entrySet()) {
+        seen = probe.look();
+        requireSameTransaction(m, seen.transaction());
+        if (reads == Reads.EVERY_MIGRATION || !seen.judged().equals(judged)) {
+          CatalogSnapshot now = CatalogSnapshot.readRelations(connection);
+          // Tables this release created earlier are no old code's: only what existed before the release is judged.
+          CatalogDiff diff = CatalogDiff.between(before, now, r -> (r.kind() != Relation.Kind.TABLE
+              && r.kind() != Relation.Kind.PARTITIONED_TABLE) || existing.containsKey(r.oid()));
+          diff.breaking().forEach(b -> (m.contract() ? contractEffects : effects).add(m.label() + " " + b));
+          (m.contract() ? contractDropped : dropped).addAll(diff.dropped());
+          before = now;
+          judged = seen.judged();
+          catalogReads++;
+        }
+        for (Map.Entry<String, LockMode> lock : seen.locks().entrySet()) {
           LockMode earlier = held.get(lock.getKey());
           if (earlier == null || lock.getValue().compareTo(earlier) > 0) {
             taken.add(new Taken(i, m, lock.getKey(), lock.getValue(), started, ran));
@@ -154,7 +183,7 @@ final class RehearsalPass {
           return;
         }
         try {
-          requireSameTransaction(m);
+          requireSameTransaction(m, currentTransaction(connection));
         } catch (SQLException aborted) {
           if (!"25P02".equals(aborted.getSQLState())) {
             throw aborted;
@@ -166,6 +195,11 @@ final class RehearsalPass {
       }
       endNanos = System.nanoTime();
     }
+  }
+
+  /** How many times the pass read the whole catalog after a migration (the probe said something judged changed). */
+  int catalogReads() {
+    return catalogReads;
   }
 
   private void stepAside(int index, long started, boolean inside) {
@@ -216,14 +250,14 @@ final class RehearsalPass {
    * The rehearsal must never commit. Statements that could are refused before they run; this checks
    * the outcome too, so a way to commit that the classifier missed fails loudly instead of silently.
    */
-  private void requireSameTransaction(PendingMigration m) throws SQLException {
-    long now = currentTransaction(connection);
+  private void requireSameTransaction(PendingMigration m, long now) {
     if (now != transaction) {
       throw new IllegalStateException("the rehearsal's transaction " + transaction + " ended while rehearsing migration "
           + m.label() + " (now " + now + "): something in it committed although nothing that can commit should run here;"
           + " this is a bug in Lockstep's statement classifier, please report it with the migration");
     }
   }
+
 
   private static String capitalized(String text) {
     return text.isEmpty() ? text : Character.toUpperCase(text.charAt(0)) + text.substring(1);

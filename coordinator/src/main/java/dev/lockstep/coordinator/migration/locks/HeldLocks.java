@@ -15,8 +15,8 @@ import java.util.TreeMap;
  * after each migration of a rehearsal the locks it took are there to read, and the rollback then releases them all.
  *
  * <pre>{@code Map<Long, String> tables = HeldLocks.existingTables(c);   // before anything runs
- * ... run a migration ...
- * Map<String, LockMode> held = HeldLocks.read(c, tables);}</pre>
+ * ... run a migration, then a query selecting HeldLocks.HELD_ON with the tables' OIDs ...
+ * Map<String, LockMode> held = HeldLocks.parse(rs.getArray(1), tables);}</pre>
  */
 public final class HeldLocks {
   private HeldLocks() {}
@@ -38,21 +38,34 @@ public final class HeldLocks {
     return tables;
   }
 
-  /** The strongest mode this session holds on each of {@code tables}, by name; modes below SHARE UPDATE EXCLUSIVE left out. */
-  public static Map<String, LockMode> read(Connection c, Map<Long, String> tables) throws SQLException {
+  /**
+   * The locks this session holds, as a query's select-list item: an array of {@code "oid mode"} texts for the relations
+   * whose OIDs are its one parameter ({@code ?::oid[]}); read them with {@link #parse}. A caller asks for its locks in
+   * the round trip it makes anyway (the rehearsal's probe after each migration).
+   */
+  public static final String HELD_ON = "array(select l.relation::bigint || ' ' || l.mode from pg_locks l"
+      + " where l.pid = pg_backend_pid() and l.locktype = 'relation' and l.granted"
+      + " and l.database = (select oid from pg_database where datname = current_database()) and l.relation = any (?))";
+
+  /**
+   * What {@link #HELD_ON} returned: the strongest mode this session holds on each of {@code tables}, by name; modes below
+   * SHARE UPDATE EXCLUSIVE left out.
+   */
+  public static Map<String, LockMode> parse(java.sql.Array rows, Map<Long, String> tables) throws SQLException {
     Map<String, LockMode> held = new TreeMap<>();
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT relation::bigint, mode FROM pg_locks"
-        + " WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
-        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
-      while (rs.next()) {
-        String table = tables.get(rs.getLong(1));
-        LockMode mode = LockMode.fromPgLocks(rs.getString(2)).orElse(null);
-        if (table != null && mode != null && mode.worthListing()) {
-          held.merge(table, mode, (a, b) -> a.compareTo(b) >= 0 ? a : b);
-        }
-      }
+    for (String row : (String[]) rows.getArray()) {
+      int space = row.indexOf(' ');
+      add(held, tables, Long.parseLong(row.substring(0, space)), row.substring(space + 1));
     }
     return held;
+  }
+
+  private static void add(Map<String, LockMode> held, Map<Long, String> tables, long relation, String pgMode) {
+    String table = tables.get(relation);
+    LockMode mode = LockMode.fromPgLocks(pgMode).orElse(null);
+    if (table != null && mode != null && mode.worthListing()) {
+      held.merge(table, mode, (a, b) -> a.compareTo(b) >= 0 ? a : b);
+    }
   }
 
   /** A table's size: the planner's row estimate (null if never analysed) and bytes with indexes and TOAST. */

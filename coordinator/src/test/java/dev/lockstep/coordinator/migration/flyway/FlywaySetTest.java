@@ -36,6 +36,22 @@ class FlywaySetTest {
   }
 
   @Test
+  void theSameFilesUnderAnotherNameShareTheLexedMigrationsAndTakeTheNewName() {
+    MigrationSet folder = set(Map.of("V1__create_user.sql", "CREATE TABLE u (id int);", "V2__more.sql", "SELECT 1;"));
+    FlywaySet first = FlywaySet.of(folder);
+    FlywaySet stored = FlywaySet.of(folder.from("the set 1234 of release r-1"));
+
+    assertThat(stored).isNotSameAs(first);
+    assertThat(stored.set().origin()).isEqualTo("the set 1234 of release r-1");
+    // Not lexed again: the very same migrations (and their parsed statements).
+    assertThat(stored.versioned()).hasSize(2);
+    for (int i = 0; i < 2; i++) {
+      assertThat(stored.versioned().get(i)).isSameAs(first.versioned().get(i));
+    }
+    assertThat(stored.migration(MigrationVersion.fromVersion("2"))).isSameAs(first.migration(MigrationVersion.fromVersion("2")));
+  }
+
+  @Test
   void refusesABadNameWithTheSameWords() {
     refused(Map.of("README.sql", "--"), "file 'README.sql' in the uploaded set" + NOT_A_MIGRATION);
     refused(Map.of("V__x.sql", "--"), "file 'V__x.sql' in the uploaded set" + NOT_A_MIGRATION);
