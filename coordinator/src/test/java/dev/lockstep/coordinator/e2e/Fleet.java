@@ -827,7 +827,7 @@ final class Fleet implements AutoCloseable {
    * Every coordinator, agent and CLI JVM the end-to-end tests start does so from a class-data archive of its jar (JDK
    * dynamic CDS), which takes about 1.5 s off each start here; the suite starts several hundred. The archives are made
    * once per build of the jars, in {@code target/e2e/cds/}, by booting a coordinator against a scratch database and an
-   * agent against it, then stopping both cleanly (SIGTERM: the JVM writes the archive on exit). The test JVMs (failsafe
+   * agent against it, then stopping both cleanly (SIGTERM: the JVM writes the archive on exit; it takes its name only once a JVM has mapped it whole). The test JVMs (failsafe
    * runs two) take a file lock around that, so one trains and the other waits and uses its archives. Without archives
    * (training failed, or {@code -Dlockstep.e2e.classData=false}) JVMs start as before; a stale or broken archive is
    * ignored by the JVM silently.
@@ -878,7 +878,8 @@ final class Fleet implements AutoCloseable {
       return;
     }
     try (var files = Files.list(dir)) {
-      for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList()) {
+      for (Path p : files.filter(f -> f.getFileName().toString().endsWith(".jsa")
+          || f.getFileName().toString().endsWith(".jsa.part")).toList()) {
         Files.deleteIfExists(p);
       }
     } catch (IOException e) {
@@ -919,6 +920,8 @@ final class Fleet implements AutoCloseable {
           p.destroyForcibly();
         }
       }
+      keepIfWhole(agentJar, agentArchive);
+      keepIfWhole(coordinatorJar, coordinatorArchive);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -928,10 +931,37 @@ final class Fleet implements AutoCloseable {
     }
   }
 
+  /** Where a trainee writes its archive: beside the real name, renamed into place once known to be whole. */
+  private static Path partOf(Path archive) {
+    return archive.resolveSibling(archive.getFileName() + ".part");
+  }
+
+  /**
+   * An archive cut short (a trainee killed while it wrote it) crashes every JVM that maps it (SIGBUS), so the dump is
+   * tried once with {@code -Xshare:on}, which refuses what it cannot map, before it takes the name JVMs start from.
+   */
+  private static void keepIfWhole(String jar, Path archive) throws IOException, InterruptedException {
+    Path part = partOf(archive);
+    if (!Files.exists(part)) {
+      return;
+    }
+    List<String> cmd = new ArrayList<>(List.of(javaBin()));
+    cmd.addAll(SMALL_JVM);
+    cmd.addAll(List.of("-Xshare:on", "-XX:SharedArchiveFile=" + part, "-jar", jar, "--help"));
+    Process check = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    boolean whole = check.waitFor(60, TimeUnit.SECONDS) && check.exitValue() == 0;
+    if (!whole) {
+      check.destroyForcibly();
+      Files.deleteIfExists(part);
+      return;
+    }
+    Files.move(part, archive, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
   private static Process trainee(String jar, Path archive, List<String> args, Path log) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(javaBin()));
     cmd.addAll(SMALL_JVM);
-    cmd.add("-XX:ArchiveClassesAtExit=" + archive);
+    cmd.add("-XX:ArchiveClassesAtExit=" + partOf(archive));
     cmd.addAll(List.of("-jar", jar));
     cmd.addAll(args);
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
