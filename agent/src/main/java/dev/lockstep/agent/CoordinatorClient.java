@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
@@ -55,6 +56,9 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class CoordinatorClient {
+  /** Connections to one coordinator: the blocking query's and the reports'. */
+  static final int MAX_CONNECTIONS = 2;
+
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorClient.class);
   /**
    * A report is tiny; a coordinator that cannot take it in this time is paused or overloaded, and
@@ -90,8 +94,12 @@ public final class CoordinatorClient {
   public CoordinatorClient(Vertx vertx, List<URI> coordinators, String token, Clock clock, ClientTls tls) {
     // One connection pool for both: blocking queries go through the core client, which can reset a request.
     // An https:// URL turns TLS on per request; host names are verified against the coordinator's certificate.
+    // At most two connections to each coordinator: the blocking query holds one, reports (and the rare set upload)
+    // take turns on the other. The default pool of five let a fleet that restarted at once open a third and fourth
+    // while the first answers were slow, some 15,000 connections for 5,000 agents, each a few KB of the coordinator's
+    // heap (docs/benchmarks.md).
     this.http = vertx.createHttpClient(tls.applyTo(new HttpClientOptions().setConnectTimeout(3_000).setKeepAlive(true)
-        .setVerifyHost(true)));
+        .setVerifyHost(true)), new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
     this.web = WebClient.wrap(http, new WebClientOptions().setUserAgent(USER_AGENT));
     this.bases = coordinators.stream().map(CoordinatorClient::base).toList();
     this.token = Objects.requireNonNull(token, "token");
