@@ -43,6 +43,13 @@ class RegistryViewIT {
     registry = new AgentRegistry(vertx, redisson, Clock.systemUTC(), Duration.ofSeconds(30));
   }
 
+  /** Its 3,000 agents do not stay in the shared Redis (a listing of every service would read them in later runs). */
+  @org.junit.jupiter.api.AfterEach
+  void forget() {
+    redisson.getKeys().delete(AgentRegistry.AGENTS_KEY_PREFIX + service);
+    redisson.getSet(AgentRegistry.SERVICES_KEY, org.redisson.client.codec.StringCodec.INSTANCE).remove(service);
+  }
+
   @AfterAll
   static void stop() {
     redisson.shutdown();
