@@ -63,6 +63,14 @@ public final class AgentRegistry {
   private final Clock clock;
   private final Duration lostAfter;
   private final AgentDepartures audit;
+  /**
+   * The last time this instance could not write or read the registry (Redis down, failing over). Agents' reports fail
+   * then too, so their silence counts only from whichever is later, their last report or this: an outage of Redis does
+   * not make the fleet lost the moment it ends (a lost agent blocks every release), and an agent that really died in it
+   * is lost {@code lostAfter} after Redis answers again.
+   */
+  private final java.util.concurrent.atomic.AtomicReference<Instant> troubled =
+      new java.util.concurrent.atomic.AtomicReference<>(Instant.EPOCH);
 
   /** Without a durable audit of departures (tests of the registry alone). */
   public AgentRegistry(Vertx vertx, RedissonClient redisson, Clock clock, Duration lostAfter) {
@@ -88,7 +96,18 @@ public final class AgentRegistry {
     RBatch batch = redisson.createBatch();
     batch.getSet(SERVICES_KEY, StringCodec.INSTANCE).addAsync(report.service());
     batch.getMap(AGENTS_KEY_PREFIX + report.service(), StringCodec.INSTANCE).fastPutAsync(report.id(), Json.write(status));
-    return on(batch.executeAsync()).map(status);
+    return on(batch.executeAsync()).onFailure(this::troubled).map(status);
+  }
+
+  /** Notes that the registry did not answer (see {@link #troubled}). */
+  private void troubled(Throwable cause) {
+    Instant now = clock.instant();
+    troubled.accumulateAndGet(now, (a, b) -> a.isAfter(b) ? a : b);
+  }
+
+  /** When this instance last failed to reach the registry; {@link Instant#EPOCH} if never. */
+  public Instant troubledAt() {
+    return troubled.get();
   }
 
   /** Every agent of {@code service} (all services if null), sorted by service and id, with lost ones marked. */
@@ -97,7 +116,7 @@ public final class AgentRegistry {
     Future<List<AgentStatus>> read = service != null ? readService(service)
         : on(services.readAllAsync()).compose(names -> Future.all(names.stream().map(this::readService).toList())
             .map(all -> all.<List<AgentStatus>>list().stream().flatMap(Collection::stream).toList()));
-    return read.map(values -> values.stream()
+    return read.onFailure(this::troubled).map(values -> values.stream()
         .filter(agent -> !forgotten(agent, now))
         .map(agent -> withLiveness(agent, now))
         .sorted(Comparator.comparing(AgentStatus::service).thenComparing(AgentStatus::id))
@@ -118,7 +137,7 @@ public final class AgentRegistry {
       return false;
     }
     Duration interval = agent.reportIntervalMs() > 0 ? Duration.ofMillis(agent.reportIntervalMs()) : DEFAULT_REPORT_INTERVAL;
-    Duration silent = Duration.between(Instant.parse(agent.lastSeen()), now);
+    Duration silent = Duration.between(silentSince(agent), now);
     if (silent.compareTo(lostAfter.plus(interval)) <= 0) {
       return false;
     }
@@ -174,7 +193,7 @@ public final class AgentRegistry {
 
   public Future<Optional<AgentStatus>> get(String service, String id) {
     Instant now = clock.instant();
-    return on(agents(service).getAsync(id)).map(json -> Optional.ofNullable(json)
+    return on(agents(service).getAsync(id)).onFailure(this::troubled).map(json -> Optional.ofNullable(json)
         .map(j -> withLiveness(Json.read(j, AgentStatus.class), now)));
   }
 
@@ -200,8 +219,14 @@ public final class AgentRegistry {
   }
 
   private AgentStatus withLiveness(AgentStatus agent, Instant now) {
+    return Duration.between(silentSince(agent), now).compareTo(lostAfter) > 0 ? agent.withState(AgentState.LOST) : agent;
+  }
+
+  /** Its last report, or the registry's last trouble if that came later: since when its silence is its own. */
+  private Instant silentSince(AgentStatus agent) {
     Instant seen = Instant.parse(agent.lastSeen());
-    return Duration.between(seen, now).compareTo(lostAfter) > 0 ? agent.withState(AgentState.LOST) : agent;
+    Instant trouble = troubled.get();
+    return trouble.isAfter(seen) ? trouble : seen;
   }
 
   private <T> Future<T> on(CompletionStage<T> stage) {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lockstep.protocol.AgentReport;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.AgentStatus;
+import dev.lockstep.testkit.TcpProxy;
+import dev.lockstep.testkit.TestClock;
 import dev.lockstep.testkit.TestRedis;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -108,5 +110,48 @@ class AgentRegistryIT {
     redisson.getMap(AgentRegistry.AGENTS_KEY_PREFIX + shop).delete();
     redisson.getMap(AgentRegistry.AGENTS_KEY_PREFIX + blog).delete();
     redisson.getSet(AgentRegistry.SERVICES_KEY, org.redisson.client.codec.StringCodec.INSTANCE).removeAll(List.of(shop, blog));
+  }
+
+  /**
+   * While the registry cannot be reached (Redis down, failing over) reports fail too: an agent's silence counts from the
+   * registry's last trouble, not from its last report, so the fleet is not lost the moment Redis is back; an agent that
+   * stays silent is lost {@code lostAfter} after that.
+   */
+  @Test
+  void silenceDuringARegistryOutageIsNotTheAgentsOwn() throws Exception {
+    java.net.URI redis = java.net.URI.create(TestRedis.url());
+    TestClock clock = TestClock.at("2026-01-01T00:00:00Z");
+    try (TcpProxy proxy = new TcpProxy(redis.getHost(), redis.getPort())) {
+      Config config = new Config();
+      config.useSingleServer().setAddress("redis://127.0.0.1:" + proxy.port()).setTimeout(500).setRetryAttempts(0)
+          .setConnectTimeout(500);
+      RedissonClient proxied = Redisson.create(config);
+      try {
+        AgentRegistry throughProxy = new AgentRegistry(vertx, proxied, clock, Duration.ofSeconds(10));
+        AgentRegistry direct = new AgentRegistry(vertx, redisson, clock, Duration.ofSeconds(10));
+        await(throughProxy.report(report(shop, "web-1", "v1")));
+
+        clock.advance(Duration.ofSeconds(5));
+        proxy.cut();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> await(throughProxy.list(shop)));
+        assertThat(throughProxy.troubledAt()).isEqualTo(clock.instant());
+        proxy.restore();
+        // Redisson reconnects in its own time; reads failing meanwhile are the same outage (the clock stands still).
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+            .ignoreExceptions().until(() -> await(throughProxy.list(shop)).size() == 1);
+
+        clock.advance(Duration.ofSeconds(8)); // 13 s since its report, 8 s since the outage
+        assertThat(await(throughProxy.list(shop))).singleElement()
+            .satisfies(a -> assertThat(a.state()).isEqualTo(AgentState.SERVING));
+        assertThat(await(direct.list(shop))).as("an instance that saw no outage judges by the report alone")
+            .singleElement().satisfies(a -> assertThat(a.state()).isEqualTo(AgentState.LOST));
+
+        clock.advance(Duration.ofSeconds(3)); // 11 s since the outage
+        assertThat(await(throughProxy.list(shop))).singleElement()
+            .satisfies(a -> assertThat(a.state()).isEqualTo(AgentState.LOST));
+      } finally {
+        proxied.shutdown();
+      }
+    }
   }
 }

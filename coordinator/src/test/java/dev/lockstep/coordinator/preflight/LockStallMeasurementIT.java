@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.Rehearsed;
-import dev.lockstep.coordinator.migration.alembic.ScratchClone;
+import dev.lockstep.coordinator.migration.ScratchClone;
 import dev.lockstep.coordinator.migration.flyway.FlywayEngine;
 import dev.lockstep.coordinator.migration.flyway.FlywayRehearsal;
 import dev.lockstep.coordinator.migration.locks.StepAside;

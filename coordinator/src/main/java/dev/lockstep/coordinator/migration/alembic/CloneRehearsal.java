@@ -1,5 +1,6 @@
 package dev.lockstep.coordinator.migration.alembic;
 
+import dev.lockstep.coordinator.migration.ScratchClone;
 import dev.lockstep.coordinator.config.DatabaseUrl;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.set.MigrationSet;

@@ -6,7 +6,7 @@ import dev.lockstep.coordinator.migration.DataLoss;
 import dev.lockstep.coordinator.migration.MigrationPlan;
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.migration.Rehearsed;
-import dev.lockstep.coordinator.migration.alembic.ScratchClone;
+import dev.lockstep.coordinator.migration.ScratchClone;
 import dev.lockstep.coordinator.migration.locks.HeldLocks;
 import dev.lockstep.coordinator.migration.locks.LockHints;
 import dev.lockstep.coordinator.migration.locks.RehearsalWatch;

@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.migration.alembic;
+package dev.lockstep.coordinator.migration;
 
 import dev.lockstep.coordinator.error.LockstepException;
 import dev.lockstep.coordinator.error.LockstepException.Code;

@@ -1,4 +1,4 @@
-package dev.lockstep.coordinator.migration.alembic;
+package dev.lockstep.coordinator.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
