@@ -64,8 +64,8 @@ public final class AgentRegistry {
   private final Duration lostAfter;
   private final AgentDepartures audit;
   /**
-   * The last time this instance could not write or read the registry (Redis down, failing over). Agents' reports fail
-   * then too, so their silence counts only from whichever is later, their last report or this: an outage of Redis does
+   * The last time this instance could not write or read the registry, or did so only late (Redis down, failing over).
+   * Agents' reports fail or wait then too, so their silence counts only from whichever is later, their last report or this: an outage of Redis does
    * not make the fleet lost the moment it ends (a lost agent blocks every release), and an agent that really died in it
    * is lost {@code lostAfter} after Redis answers again.
    */
@@ -96,11 +96,11 @@ public final class AgentRegistry {
     RBatch batch = redisson.createBatch();
     batch.getSet(SERVICES_KEY, StringCodec.INSTANCE).addAsync(report.service());
     batch.getMap(AGENTS_KEY_PREFIX + report.service(), StringCodec.INSTANCE).fastPutAsync(report.id(), Json.write(status));
-    return on(batch.executeAsync()).onFailure(this::troubled).map(status);
+    return on(batch.executeAsync()).map(status);
   }
 
-  /** Notes that the registry did not answer (see {@link #troubled}). */
-  private void troubled(Throwable cause) {
+  /** Notes that the registry did not answer until now (see {@link #troubled}). */
+  private void troubled() {
     Instant now = clock.instant();
     troubled.accumulateAndGet(now, (a, b) -> a.isAfter(b) ? a : b);
   }
@@ -116,7 +116,7 @@ public final class AgentRegistry {
     Future<List<AgentStatus>> read = service != null ? readService(service)
         : on(services.readAllAsync()).compose(names -> Future.all(names.stream().map(this::readService).toList())
             .map(all -> all.<List<AgentStatus>>list().stream().flatMap(Collection::stream).toList()));
-    return read.onFailure(this::troubled).map(values -> values.stream()
+    return read.map(values -> values.stream()
         .filter(agent -> !forgotten(agent, now))
         .map(agent -> withLiveness(agent, now))
         .sorted(Comparator.comparing(AgentStatus::service).thenComparing(AgentStatus::id))
@@ -193,7 +193,7 @@ public final class AgentRegistry {
 
   public Future<Optional<AgentStatus>> get(String service, String id) {
     Instant now = clock.instant();
-    return on(agents(service).getAsync(id)).onFailure(this::troubled).map(json -> Optional.ofNullable(json)
+    return on(agents(service).getAsync(id)).map(json -> Optional.ofNullable(json)
         .map(j -> withLiveness(Json.read(j, AgentStatus.class), now)));
   }
 
@@ -229,7 +229,20 @@ public final class AgentRegistry {
     return trouble.isAfter(seen) ? trouble : seen;
   }
 
+  /**
+   * {@code stage} on the caller's context. One that failed, or took longer than {@link #SLOW}, is registry trouble: in a
+   * failover Redisson mostly retries until the new primary answers, so a command is late rather than failed, and the
+   * reports waiting behind it arrive late too.
+   */
   private <T> Future<T> on(CompletionStage<T> stage) {
-    return Future.fromCompletionStage(stage, vertx.getOrCreateContext());
+    long started = System.nanoTime();
+    return Future.fromCompletionStage(stage, vertx.getOrCreateContext()).andThen(done -> {
+      if (done.failed() || System.nanoTime() - started > SLOW.toNanos()) {
+        troubled();
+      }
+    });
   }
+
+  /** A registry command this slow means Redis was not answering (they take milliseconds). */
+  static final Duration SLOW = Duration.ofSeconds(1);
 }
