@@ -105,7 +105,7 @@ public final class Preflighting implements PhaseStep {
         .mode(report.mode().mode()).modeReason(report.mode().reason()).locks(report.locks()).build();
     if (report.blocked()) {
       // Stored first, so the release shows the findings that stopped it.
-      return journal.write(checked, (String) null)
+      return journal.write(checked, null)
           .compose(v -> Future.failedFuture(LockstepException.aborted("pre-flight blocked: " + report.blockingReason())));
     }
     return journal.write(checked, "PREFLIGHT: " + report.findings().size() + " finding(s), " + report.repairs().size()

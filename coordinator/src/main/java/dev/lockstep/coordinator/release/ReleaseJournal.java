@@ -8,7 +8,6 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
 import java.time.Clock;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,17 +47,12 @@ final class ReleaseJournal {
 
   /** Stores {@code next} and an event (may be null), without telling the fleet anything. */
   Future<ReleaseDocument> write(ReleaseDocument next, String event) {
-    return save(next, event == null ? List.of() : List.of(event), null);
-  }
-
-  /** Stores {@code next} and several events, in order, in one transaction, without telling the fleet anything. */
-  Future<ReleaseDocument> write(ReleaseDocument next, List<String> events) {
-    return save(next, events, null);
+    return save(next, event, null);
   }
 
   /** Stores {@code next} and, in the same transaction, the desired state of its phase: the fleet is told exactly when the phase changes. */
   Future<ReleaseDocument> tell(ReleaseDocument next, String event, boolean hold) {
-    return save(next, event == null ? List.of() : List.of(event), desired(next, hold));
+    return save(next, event, desired(next, hold));
   }
 
   /** PREPARING → MIGRATING unless an operator asked to abort first; false if they did. */
@@ -77,15 +71,17 @@ final class ReleaseJournal {
     return store.abortRequested(stored.id());
   }
 
-  private Future<ReleaseDocument> save(ReleaseDocument next, List<String> events, DesiredState desired) {
+  private Future<ReleaseDocument> save(ReleaseDocument next, String event, DesiredState desired) {
     ReleaseDocument dated = dated(next);
     Phase expected = stored.phase();
-    events.forEach(event -> log.info("release {}: {}", dated.id(), event));
-    return store.advance(dated, stored.agents(), expected, epoch, events, desired).map(index -> {
+    if (event != null) {
+      log.info("release {}: {}", dated.id(), event);
+    }
+    return store.advance(dated, stored.agents(), expected, epoch, event, desired).map(index -> {
       if (desired != null) {
         watch.changed(dated.service());
       }
-      stored(dated, events.isEmpty() ? null : events.get(events.size() - 1));
+      stored(dated, event);
       return dated;
     });
   }

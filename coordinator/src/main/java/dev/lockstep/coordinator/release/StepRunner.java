@@ -73,18 +73,19 @@ public final class StepRunner {
     Future<ReleaseDocument> announced = steps.size() == 1 ? Future.succeededFuture(journal.stored())
         : journal.write(journal.stored(), phase + ": step " + (index + 1) + "/" + steps.size()
             + (step.transactional() ? " in one transaction: " : " outside a transaction: ") + labels);
-    // The engine's progress lines (Alembic's "Running upgrade a -> b") become release events, written in order on this
-    // context, and all of them before the step's result: a later write never stores an older document over the step's.
+    // The engine's progress lines (Alembic's "Running upgrade a -> b") become release events, written one after
+    // the other on this context, and all of them before the step's result: a later write never stores an older
+    // document over the step's.
     io.vertx.core.Context context = vertx.getOrCreateContext();
-    ProgressEvents progress = new ProgressEvents(journal, phase);
-    java.util.function.Consumer<String> output = line -> context.runOnContext(v -> progress.add(line));
+    Future<?>[] events = {Future.succeededFuture()};
+    java.util.function.Consumer<String> output = line -> context.runOnContext(v ->
+        events[0] = events[0].transform(x -> journal.write(journal.stored(), phase + ": " + line)));
     return announced
         .compose(v -> worker.executeBlocking(() -> session.apply(step, output), true))
         .transform(done -> {
           Promise<List<AppliedMigration>> settled = Promise.promise();
-          // Queued behind any progress lines still to be written (runOnContext keeps their order).
-          context.runOnContext(v -> progress.written().transform(x -> done.succeeded()
-              ? Future.succeededFuture(done.result())
+          // Queued behind any progress events still in flight (runOnContext keeps their order).
+          context.runOnContext(v -> events[0].transform(x -> done.succeeded() ? Future.succeededFuture(done.result())
               : Future.<List<AppliedMigration>>failedFuture(done.cause())).onComplete(settled));
           return settled.future();
         })

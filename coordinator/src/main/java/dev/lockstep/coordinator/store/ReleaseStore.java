@@ -112,25 +112,14 @@ public final class ReleaseStore {
    */
   public Future<Long> advance(ReleaseDocument doc, List<ReleaseAgent> before, Phase expected, long epoch, String event,
                               DesiredState desired) {
-    return advance(doc, before, expected, epoch, event == null ? List.of() : List.of(event), desired);
-  }
-
-  /** As above with several events, in order, in the one transaction (progress lines that arrived during a write). */
-  public Future<Long> advance(ReleaseDocument doc, List<ReleaseAgent> before, Phase expected, long epoch,
-                              List<String> events, DesiredState desired) {
     return retrying(() -> pool.withTransaction(conn -> checkEpoch(conn, doc.service(), epoch)
         .compose(v -> conn.preparedQuery("UPDATE lockstep.releases SET phase = $2, document = $3::text::jsonb" + KEEP_ABORT_AUDIT
                 + ", updated_at = $4 WHERE id = $1 AND phase = $5 AND phase NOT IN ('COMPLETED', 'ABORTED', 'FAILED')")
             .execute(Tuple.of(doc.id(), doc.phase().name(), withoutAgents(doc), now(), expected.name())))
         .compose(rows -> rows.rowCount() == 1 ? writeAgents(conn, doc.id(), before, doc.agents())
             : Future.failedFuture(moved(doc.id(), expected)))
-        .compose(v -> appendEvents(conn, doc.id(), doc.phase(), events, 0))
+        .compose(v -> event == null ? Future.succeededFuture() : appendEvent(conn, doc.id(), doc.phase(), event))
         .compose(v -> desired == null ? Future.succeededFuture(-1L) : writeDesired(conn, desired))));
-  }
-
-  private Future<Void> appendEvents(SqlConnection conn, String releaseId, Phase phase, List<String> events, int from) {
-    return from == events.size() ? Future.succeededFuture()
-        : appendEvent(conn, releaseId, phase, events.get(from)).compose(v -> appendEvents(conn, releaseId, phase, events, from + 1));
   }
 
   private static LockstepException moved(String id, Phase expected) {

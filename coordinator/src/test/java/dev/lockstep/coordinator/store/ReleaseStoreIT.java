@@ -87,24 +87,6 @@ class ReleaseStoreIT {
         + " AND message IN ('again', 'walk it again')")).as("a refused write leaves no event").isZero();
   }
 
-  /** Progress lines that queued during a write go in one transaction, each its own event, in order; or none of them. */
-  @Test
-  void severalEventsInOneWriteAreEachStoredInOrderAndARefusedWriteStoresNone() throws Exception {
-    ReleaseDocument planned = release("batch", "r-batch-1");
-    await(store.create(planned, MigrationSet.of("test", new TreeMap<>(Map.of("V1__a.sql", "CREATE TABLE a (id int);".getBytes())))));
-    try (Fence.Held held = Fence.acquire(db.connect(), "batch", "test")) {
-      long epoch = held.epoch();
-      await(store.advance(at(planned, Phase.MIGRATING), java.util.List.of(), Phase.PLANNED, epoch, "to migrating", null));
-      await(store.advance(at(planned, Phase.MIGRATING), java.util.List.of(), Phase.MIGRATING, epoch,
-          java.util.List.of("line 1", "line 2", "line 3"), null));
-      Throwable stale = catchThrowable(() -> await(store.advance(at(planned, Phase.MIGRATING), java.util.List.of(),
-          Phase.MIGRATING, epoch - 1, java.util.List.of("stale 1", "stale 2"), null)));
-      assertThat(stale).isInstanceOf(LockstepException.class);
-    }
-    assertThat(await(store.events("r-batch-1", 0))).extracting(dev.lockstep.protocol.ReleaseEvent::message)
-        .containsSubsequence("to migrating", "line 1", "line 2", "line 3").doesNotContain("stale 1", "stale 2");
-  }
-
   @Test
   void enteringMigratingIsRefusedOnceTheReleaseMovedOnAndReportsAnAbortOtherwise() throws Exception {
     ReleaseDocument planned = release("enter", "r-enter-1");
