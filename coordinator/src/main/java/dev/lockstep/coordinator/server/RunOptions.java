@@ -10,7 +10,9 @@ import picocli.CommandLine.Option;
  * on arrival.
  */
 public final class RunOptions {
-  @Option(names = "--lost-after", defaultValue = "${env:LOCKSTEP_LOST_AFTER:-10s}", description = "silence after which an agent is lost (default 10s)")
+  @Option(names = "--lost-after", defaultValue = "${env:LOCKSTEP_LOST_AFTER:-10s}", description = "silence after which"
+      + " an agent is lost (default 10s), counted from its last report or from this coordinator's last trouble reaching"
+      + " Redis, whichever is later")
   String lostAfter;
 
   @Option(names = "--prepare-timeout", defaultValue = "${env:LOCKSTEP_PREPARE_TIMEOUT:-5m}", description = "how long PREPARING waits for every agent (default 5m)")
