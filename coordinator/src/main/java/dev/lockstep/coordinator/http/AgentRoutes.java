@@ -198,12 +198,27 @@ final class AgentRoutes {
     String after = ctx.request().getParam("after");
     int limit = (int) longParam(ctx, "limit", 0, 1, MAX_PAGE);
     if (service == null) {
-      if (after != null || limit > 0) {
-        throw LockstepException.badRequest("paging (limit, after) lists one service: add ?service=S");
-      }
+      // Across services a page's cursor names both: after=SERVICE/ID, in the list's order (service, then id).
+      String[] from = after == null ? null : allServicesCursor(after);
       // Every service at once: no view; the ETag is the body's own digest, so a re-read of the same fleet is a 304.
       registry.list(null).onFailure(ctx::fail).onSuccess(list -> {
-        String body = dev.lockstep.protocol.Json.write(Map.of("agents", list.stream().filter(filter).toList()));
+        List<AgentStatus> matching = list.stream().filter(filter).toList();
+        int start = 0;
+        if (from != null) {
+          while (start < matching.size() && !afterCursor(matching.get(start), from)) {
+            start++;
+          }
+        }
+        int end = limit > 0 ? Math.min(matching.size(), start + limit) : matching.size();
+        List<AgentStatus> page = matching.subList(start, end);
+        Map<String, Object> answer = new java.util.LinkedHashMap<>();
+        answer.put("agents", page);
+        answer.put("total", matching.size());
+        if (end < matching.size() && !page.isEmpty()) {
+          AgentStatus last = page.get(page.size() - 1);
+          answer.put("next", last.service() + "/" + last.id());
+        }
+        String body = dev.lockstep.protocol.Json.write(answer);
         String etag = "\"all-" + contentTag(body) + "\"";
         if (etag.equals(ctx.request().getHeader("If-None-Match"))) {
           ctx.response().setStatusCode(304).putHeader("ETag", etag).end();
@@ -238,6 +253,23 @@ final class AgentRoutes {
 
   /** A page has at most this many agents. */
   private static final int MAX_PAGE = 10_000;
+
+  /** {@code after} across services: {@code SERVICE/ID} (neither may hold a slash), as a page's {@code next} gives it. */
+  private static String[] allServicesCursor(String after) {
+    int slash = after.indexOf('/');
+    if (slash < 0) {
+      throw LockstepException.badRequest("query parameter after lists every service from SERVICE/ID (a page's next),"
+          + " e.g. after=shop/web-3; got '" + Names.printable(after) + "' (add ?service=S to page one service by id)");
+    }
+    return new String[] {Names.service("query parameter after's service", after.substring(0, slash)),
+        Names.agentId("query parameter after's agent id", after.substring(slash + 1))};
+  }
+
+  /** Whether {@code agent} comes after the cursor in the list's order: by service, then id. */
+  private static boolean afterCursor(AgentStatus agent, String[] cursor) {
+    int byService = agent.service().compareTo(cursor[0]);
+    return byService > 0 || (byService == 0 && agent.id().compareTo(cursor[1]) > 0);
+  }
 
   /** The first 16 hex digits of the body's SHA-256. */
   private static String contentTag(String body) {

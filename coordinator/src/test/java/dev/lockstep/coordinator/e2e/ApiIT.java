@@ -173,7 +173,15 @@ class ApiIT {
     assertThat(changed.headers().firstValue("ETag")).isPresent().isNotEqualTo(java.util.Optional.of(etag));
     assertThat(changed.body()).contains("\"revision\":\"v2\"");
 
-    assertThat(error(call("GET", "/v1/agents?limit=2", op, null), 400).detail()).contains("add ?service=");
+    // Across every service a page's cursor is SERVICE/ID, in the list's order (service, then id).
+    com.fasterxml.jackson.databind.JsonNode across = Json.mapper().readTree(
+        call("GET", "/v1/agents?limit=2&after=" + paged + "/p-2", op, null).body());
+    assertThat(across.get("agents")).extracting(a -> a.get("service").asText() + "/" + a.get("id").asText())
+        .containsExactly(paged + "/p-3", paged + "/p-4");
+    assertThat(across.get("next").asText()).isEqualTo(paged + "/p-4");
+    assertThat(across.get("total").asInt()).isGreaterThanOrEqualTo(5);
+    assertThat(error(call("GET", "/v1/agents?limit=2&after=p-2", op, null), 400).detail()).contains("SERVICE/ID")
+        .contains("add ?service=S");
     assertThat(error(call("GET", "/v1/agents?service=" + paged + "&limit=0", op, null), 400).detail())
         .contains("query parameter limit must be from 1 to 10000");
     assertThat(error(call("GET", "/v1/agents?service=" + paged + "&after=%00x", op, null), 400).detail())
