@@ -5,16 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.lockstep.coordinator.error.LockstepException;
-import java.time.Clock;
+import dev.lockstep.testkit.TestClock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 /** The failed-authentication budget per address, with time in the test's hands. */
 class AuthFailureBudgetTest {
-  private final MutableClock clock = new MutableClock();
+  private final TestClock clock = TestClock.at("2026-01-01T00:00:00Z");
   private final AuthFailureBudget budget = new AuthFailureBudget(10, Duration.ofMinutes(1), 100, clock);
 
   @Test
@@ -97,28 +94,5 @@ class AuthFailureBudgetTest {
     // "b" was touched longest ago (a was checked since): it is forgotten and may try again.
     assertThatCode(() -> small.check("b")).doesNotThrowAnyException();
     assertThatCode(() -> small.check("a")).isInstanceOf(LockstepException.class);
-  }
-
-  static final class MutableClock extends Clock {
-    private Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public ZoneOffset getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }
