@@ -1,6 +1,5 @@
 package dev.lockstep.coordinator.release;
 
-
 import dev.lockstep.coordinator.migration.MigrationEngine;
 import dev.lockstep.coordinator.set.MigrationSet;
 import dev.lockstep.coordinator.store.MigrationSetStore;

@@ -111,9 +111,7 @@ public final class Nudges {
 
   /** Completes after {@code ms}, on the caller's context: a rest between rounds of whoever waits for nudges. */
   public Future<Void> pause(long ms) {
-    Promise<Void> rested = Promise.promise();
-    vertx.setTimer(ms, t -> rested.complete());
-    return rested.future();
+    return vertx.timer(ms).mapEmpty();
   }
 
   /** Runs {@code handler} at every nudge of {@code kind} for {@code key} until the returned consumer is unregistered. */
