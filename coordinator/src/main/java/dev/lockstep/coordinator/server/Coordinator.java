@@ -231,7 +231,7 @@ public final class Coordinator {
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     vertx = Vertx.builder()
         .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
-        .withMetrics(new MicrometerMetricsFactory(meters))
+        .withMetrics(new EarlyConnectionMetrics(new MicrometerMetricsFactory(meters)))
         .build();
     // Threads (docs/architecture.md, "Event loops"): the release runs, their timers and the periodic readers live on
     // this one context, as before, so their state needs no locks; the HTTP API runs on --http-loops event loops, and
