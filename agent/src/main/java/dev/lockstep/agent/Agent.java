@@ -66,6 +66,8 @@ public final class Agent extends VerticleBase {
   /** The digest of the migrations folder as last read (at start, after each prepare); null without one. */
   private String folderDigest;
   private boolean uploading;
+  /** The switch hook's shell, forked once this agent prepared and waiting for the switch; null if none waits. */
+  private HookRunner.Primed primedSwitch;
 
   public Agent(AgentConfig config) {
     this(config, Clock.systemUTC());
@@ -146,6 +148,7 @@ public final class Agent extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopped = true;
+    discardPrimedSwitch();
     if (reportTimer >= 0) {
       vertx.cancelTimer(reportTimer);
     }
@@ -360,6 +363,9 @@ public final class Agent extends VerticleBase {
 
   private Future<Void> execute(Action action) {
     DesiredState desired = action.desired();
+    if (!(action instanceof Action.Switch)) {
+      discardPrimedSwitch(); // whatever comes instead of the switch it waited for (an abort, another release)
+    }
     if (action instanceof Action.Prepare) {
       return prepare(desired).mapEmpty();
     }
@@ -396,6 +402,7 @@ public final class Agent extends VerticleBase {
 
   /** PREPARING → prepare hook → digest of what it staged → PREPARED; FAILED with the reason otherwise. */
   private Future<Boolean> prepare(DesiredState desired) {
+    discardPrimedSwitch();
     update(state.enter(desired.releaseId(), AgentState.PREPARING));
     return runHook("prepare", config.hooks().onPrepare(), desired, "PREPARING").compose(result -> {
       if (!result.succeeded()) {
@@ -408,7 +415,7 @@ public final class Agent extends VerticleBase {
         folderDigest = digest;
         update(state.with(AgentState.PREPARED).withDigest(digest));
         return true;
-      }).recover(e -> {
+      }).compose(prepared -> primeSwitch(desired).map(prepared)).recover(e -> {
         update(state.with(AgentState.FAILED).withDetail("prepare hook succeeded but " + e.getMessage()));
         return Future.succeededFuture(false);
       });
@@ -421,17 +428,25 @@ public final class Agent extends VerticleBase {
    * checked the instances that prepared in PREPARING, this one caught up after it.
    */
   private Future<Void> switchTo(DesiredState desired) {
+    HookRunner.Primed primed = primedSwitch;
+    primedSwitch = null;
     if (config.readinessMode() && state.digest() != null && desired.digest() != null
         && !state.digest().equals(desired.digest())) {
       update(state.with(AgentState.FAILED).withDetail("staged migrations digest "
           + MigrationsDigest.shortForm(state.digest()) + " but release " + desired.releaseId() + " applied "
           + MigrationsDigest.shortForm(desired.digest()) + "; not taking traffic: deploy the build of that release"));
+      if (primed != null) {
+        primed.discard();
+      }
       return Future.succeededFuture();
     }
     // The hook goes to the worker before the state change is reported: the report (a JSON body, a log line, a request)
     // would otherwise stand between the decision and the fork, and each server's share of that is the fleet's switch
     // skew. The hook is written down before it forks (HookLedger), not by the report.
-    Future<HookResult> hook = runHook("switch", config.hooks().onSwitch(), desired, "SWITCHING");
+    Future<HookResult> hook = releasePrimed(primed, desired);
+    if (hook == null) {
+      hook = runHook("switch", config.hooks().onSwitch(), desired, "SWITCHING");
+    }
     update(state.with(AgentState.SWITCHING).withDetail(null));
     return hook.compose(result -> {
       if (!result.succeeded()) {
@@ -464,6 +479,57 @@ public final class Agent extends VerticleBase {
       update(state.with(AgentState.ABORTED).withDetail(result.failure()));
       return null;
     });
+  }
+
+  /**
+   * Forks the switch hook's shell now that this agent prepared, so that the switch only has to let it run
+   * ({@link HookRunner#prime}). Not for a readiness-mode agent without a switch hook, nor when priming fails: the switch
+   * then starts the hook as before.
+   */
+  private Future<Void> primeSwitch(DesiredState desired) {
+    String command = config.hooks().onSwitch();
+    if (command == null || command.isBlank() || stopped) {
+      return Future.succeededFuture();
+    }
+    Map<String, String> env = switchEnvironment(desired);
+    return workers.executeBlocking(() -> hooks.prime("switch", command, env)).map(primed -> {
+      if (primed != null && stopped) {
+        primed.discard();
+      } else {
+        primedSwitch = primed;
+      }
+      return (Void) null;
+    }).recover(e -> {
+      LOG.warn("could not prime the switch hook ({}); it will start at the switch", e.getMessage());
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * Lets the primed switch hook run, if it was primed for this switch (same release, revision and mode), on this event
+   * loop and without a worker's hand-off: the worker only waits for it. Null if there is none to release.
+   */
+  private Future<HookResult> releasePrimed(HookRunner.Primed primed, DesiredState desired) {
+    if (primed == null) {
+      return null;
+    }
+    if (!primed.isFor(config.hooks().onSwitch(), switchEnvironment(desired)) || !primed.release()) {
+      primed.discard();
+      return null;
+    }
+    return workers.executeBlocking(primed::await);
+  }
+
+  private void discardPrimedSwitch() {
+    if (primedSwitch != null) {
+      primedSwitch.discard();
+      primedSwitch = null;
+    }
+  }
+
+  private static Map<String, String> switchEnvironment(DesiredState desired) {
+    return HookRunner.releaseEnvironment(desired.releaseId(), desired.targetRevision(),
+        desired.mode() == null ? null : desired.mode().wireName(), "SWITCHING");
   }
 
   // ---- blocking work, on the worker pool -----------------------------------------------------------------------

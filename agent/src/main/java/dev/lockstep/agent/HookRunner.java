@@ -98,19 +98,7 @@ public final class HookRunner {
   private HookResult execute(String name, String command, Map<String, String> environment, boolean logStdout) {
     ProcessBuilder builder = new ProcessBuilder("sh", "-c", command)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-    Map<String, String> env = builder.environment();
-    env.putAll(baseEnvironment);
-    environment.forEach((key, value) -> {
-      if (value != null) {
-        env.put(key, value);
-      }
-    });
-    // Written down before the fork, under an id the hook carries: an agent killed right after the fork still
-    // leaves its next life a way to find the hook (HookLedger).
-    String hookId = ledger == null ? null : ledger.starting(name);
-    if (hookId != null) {
-      env.put(HookLedger.MARKER, hookId);
-    }
+    String hookId = prepareEnvironment(builder, name, environment);
     long started = System.nanoTime();
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} hook forking at {}", name, java.time.Instant.now());
@@ -134,6 +122,151 @@ public final class HookRunner {
       if (hookId != null) {
         ledger.finished(hookId);
       }
+    }
+  }
+
+  /**
+   * The hook's environment on {@code builder}, and its entry in the ledger: written down before the fork, under an id
+   * the hook carries, so that an agent killed right after the fork still leaves its next life a way to find the hook
+   * (HookLedger). Returns that id (null without a ledger).
+   */
+  private String prepareEnvironment(ProcessBuilder builder, String name, Map<String, String> environment) {
+    Map<String, String> env = builder.environment();
+    env.putAll(baseEnvironment);
+    environment.forEach((key, value) -> {
+      if (value != null) {
+        env.put(key, value);
+      }
+    });
+    String hookId = ledger == null ? null : ledger.starting(name);
+    if (hookId != null) {
+      env.put(HookLedger.MARKER, hookId);
+    }
+    return hookId;
+  }
+
+  /**
+   * Forks a hook's shell ahead of time, waiting: the hook itself runs only once {@link Primed#release} is called, as
+   * {@link #run} would have started it then ({@code sh -c COMMAND}, the same environment, standard input at its end),
+   * and {@link Primed#discard} ends the shell without running it. What this takes off the moment the hook must start is
+   * the fork and the shell's start, and the worker thread's hand-off: on a server busy with its own switch those were
+   * most of it (fork 30 ms and the shell's first line 41 ms at the median over twelve agents on two cores, in
+   * docs/benchmarks.md). A null command primes nothing. Blocking (it forks): call it from a worker thread.
+   */
+  public Primed prime(String name, String command, Map<String, String> environment) {
+    if (command == null || command.isBlank()) {
+      return null;
+    }
+    // sh -c SCRIPT COMMAND: COMMAND is the script's $0. The shell reads one line from the agent: "go" replaces it with
+    // the hook, the same process (so its pid, its output pipes and the timeout's kill are the hook's); anything else, or
+    // the pipe's end (the agent discarded it, or died), ends it with 125, the hook unrun.
+    ProcessBuilder builder = new ProcessBuilder("sh", "-c",
+        "IFS= read -r line && [ \"$line\" = go ] && exec sh -c \"$0\"; exit 125", command);
+    String hookId = prepareEnvironment(builder, name, environment);
+    try {
+      Process process = builder.start();
+      LOG.info("{} hook primed (pid {}): its shell waits for the switch to run it", name, process.pid());
+      return new Primed(name, command, Map.copyOf(withoutNulls(environment)), process, hookId);
+    } catch (IOException e) {
+      LOG.warn("could not prime the {} hook ({}); it will start when needed", name, e.getMessage());
+      if (hookId != null) {
+        ledger.finished(hookId);
+      }
+      return null;
+    }
+  }
+
+  private static Map<String, String> withoutNulls(Map<String, String> environment) {
+    Map<String, String> out = new HashMap<>();
+    environment.forEach((key, value) -> {
+      if (value != null) {
+        out.put(key, value);
+      }
+    });
+    return out;
+  }
+
+  /** A hook whose shell is forked and waiting (see {@link #prime}). Used once: released, or discarded. */
+  public final class Primed {
+    private static final byte[] GO = "go\n".getBytes(StandardCharsets.US_ASCII);
+    private final String name;
+    private final String command;
+    private final Map<String, String> environment;
+    private final Process process;
+    private final String hookId;
+    private long released;
+
+    private Primed(String name, String command, Map<String, String> environment, Process process, String hookId) {
+      this.name = name;
+      this.command = command;
+      this.environment = environment;
+      this.process = process;
+      this.hookId = hookId;
+    }
+
+    /** The waiting shell's process id, which the hook keeps once let go. */
+    public long pid() {
+      return process.pid();
+    }
+
+    /** Whether it was primed as {@link #run} would now run {@code command} with {@code environment}. */
+    public boolean isFor(String command, Map<String, String> environment) {
+      return this.command.equals(command) && this.environment.equals(withoutNulls(environment));
+    }
+
+    /**
+     * Lets the hook run; false if its shell is gone (the caller then runs the hook the ordinary way). A few bytes into
+     * an empty pipe that nobody else writes: it does not block, so an event loop may call it, and the hook starts
+     * without waiting for a worker thread.
+     */
+    public boolean release() {
+      released = System.nanoTime();
+      try {
+        process.getOutputStream().write(GO);
+        process.getOutputStream().close();
+      } catch (IOException e) {
+        LOG.warn("the primed {} hook's shell (pid {}) is gone ({}); starting the hook anew", name, process.pid(),
+            e.getMessage());
+        discard();
+        return false;
+      }
+      if (LOG.isDebugEnabled()) {
+        LOG.debug("{} hook released at {}", name, java.time.Instant.now());
+      }
+      LOG.info("{} hook started (pid {}, primed): {}", name, process.pid(), command);
+      return true;
+    }
+
+    /** Waits for the released hook, as {@link #run} does, and returns how it ended. Blocking: on a worker thread. */
+    public HookResult await() {
+      try {
+        HookResult result = HookRunner.this.await(name, process, released, true);
+        if (result.succeeded()) {
+          LOG.info("{} hook succeeded in {}", name, Durations.format(result.took()));
+        } else {
+          LOG.warn("{} hook failed in {}: {}", name, Durations.format(result.took()), result.failure());
+        }
+        return result;
+      } finally {
+        if (hookId != null) {
+          ledger.finished(hookId);
+        }
+      }
+    }
+
+    /** Ends the waiting shell without running the hook: its standard input ends, and it exits. Does not block. */
+    public void discard() {
+      try {
+        process.getOutputStream().close();
+      } catch (IOException e) {
+        process.destroyForcibly(); // it would have read the end; make sure it does not wait on
+      }
+      process.onExit().thenRun(() -> {
+        if (hookId != null) {
+          ledger.finished(hookId);
+        }
+      });
+      LOG.debug("primed {} hook (pid {}) discarded", name, process.pid());
     }
   }
 

@@ -141,6 +141,50 @@ class AgentIntegrationTest {
     assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "switch SWITCHING rev-2");
   }
 
+  /** The switch hook's shell, forked once the agent prepared, waits; the switch lets that same process run the hook. */
+  @Test
+  void switchesThroughTheHookPrimedWhenItPrepared() throws Exception {
+    AgentConfig config = config(List.of(coordinator.url()), TOKEN);
+    config = config.withHooks(new AgentConfig.Hooks(config.hooks().onPrepare(),
+        "echo switch pid $$" + " >> " + hookLog + " && " + config.hooks().onSwitch(), config.hooks().onAbort()));
+    startAgent(config);
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARED", r -> r.state() == AgentState.PREPARED);
+    long shell = await("the primed switch hook's shell").atMost(PATIENCE).until(this::primedShell, pid -> pid > 0);
+    Thread.sleep(200);
+    assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop");
+
+    coordinator.publish("r1", Phase.MIGRATING, 1, "rev-2");
+    coordinator.publish("r1", Phase.SWITCHING, 1, "rev-2");
+    AgentReport switched = awaitReport("SWITCHED", r -> r.state() == AgentState.SWITCHED);
+    assertThat(switched.revision()).isEqualTo("rev-2");
+    assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "switch pid " + shell,
+        "switch SWITCHING rev-2");
+    assertThat(primedShell()).isZero();
+  }
+
+  @Test
+  void anAbortAfterPreparingEndsThePrimedShellWithoutRunningTheHook() throws Exception {
+    startAgent(config(List.of(coordinator.url()), TOKEN));
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARED", r -> r.state() == AgentState.PREPARED);
+    long shell = await("the primed switch hook's shell").atMost(PATIENCE).until(this::primedShell, pid -> pid > 0);
+
+    coordinator.publish("r1", Phase.ABORTED, 1, "rev-2");
+    awaitReport("ABORTED", r -> r.state() == AgentState.ABORTED);
+    await("the primed shell ends").atMost(PATIENCE)
+        .until(() -> ProcessHandle.of(shell).map(p -> !p.isAlive()).orElse(true));
+    assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "abort ABORTED r1");
+    assertThat(Files.readString(dir.resolve("REVISION")).strip()).isEqualTo("rev-1");
+  }
+
+  /** The pid of this JVM's child that waits to run the switch hook; 0 if there is none. */
+  private long primedShell() {
+    return ProcessHandle.current().children()
+        .filter(p -> p.isAlive() && p.info().commandLine().orElse("").contains("read -r line"))
+        .mapToLong(ProcessHandle::pid).findFirst().orElse(0);
+  }
+
   @Test
   void ignoresALowerEpoch() throws Exception {
     startAgent(config(List.of(coordinator.url()), TOKEN));

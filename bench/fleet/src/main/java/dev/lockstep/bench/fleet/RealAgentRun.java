@@ -39,6 +39,8 @@ final class RealAgentRun {
   private static final Pattern PICKED = Pattern.compile("switch hook picked up by the worker at (\\S+)");
   private static final Pattern FORKING = Pattern.compile("switch hook forking at (\\S+)");
   private static final Pattern FORKED = Pattern.compile("switch hook process \\d+ started at (\\S+)");
+  /** A switch hook primed once the agent prepared (HookRunner.prime): its shell is let go instead of forked. */
+  private static final Pattern RELEASED = Pattern.compile("switch hook released at (\\S+)");
 
   private final FleetBench bench;
   private final BenchOptions options;
@@ -200,6 +202,7 @@ final class RealAgentRun {
       double picked = Double.NaN;
       double forking = Double.NaN;
       double forked = Double.NaN;
+      double released = Double.NaN;
       double lastAnswered = Double.NaN;
       for (String line : Files.readAllLines(agent.log)) {
         Matcher m;
@@ -218,21 +221,29 @@ final class RealAgentRun {
           forking = epochMs(m.group(1));
         } else if ((m = FORKED.matcher(line)).find() && Double.isNaN(forked)) {
           forked = epochMs(m.group(1));
+        } else if ((m = RELEASED.matcher(line)).find() && Double.isNaN(released)) {
+          released = epochMs(m.group(1));
         }
       }
       ObjectNode a = perAgent.addObject();
       a.put("id", agent.id);
       add(stages, "wakeUp: SWITCHING written → answer received", answered - writtenMs, a, "wakeUpMs");
       add(stages, "decode: answer received → decoded", decoded - answered, a, "decodeMs");
-      add(stages, "act: decoded → hook handed to the worker", handed - decoded, a, "actMs");
-      add(stages, "worker: handed → picked up by the worker thread", picked - handed, a, "workerMs");
-      add(stages, "setup: picked up → fork begins (environment, hook ledger)", forking - picked, a, "setupMs");
-      add(stages, "fork: fork begins → ProcessBuilder.start returned", forked - forking, a, "forkMs");
-      add(stages, "exec: fork begins → hook's first line", hookMs - forking, a, "hookStartAfterForkMs");
+      if (Double.isNaN(released)) {
+        add(stages, "act: decoded → hook handed to the worker", handed - decoded, a, "actMs");
+        add(stages, "worker: handed → picked up by the worker thread", picked - handed, a, "workerMs");
+        add(stages, "setup: picked up → fork begins (environment, hook ledger)", forking - picked, a, "setupMs");
+        add(stages, "fork: fork begins → ProcessBuilder.start returned", forked - forking, a, "forkMs");
+        add(stages, "exec: fork begins → hook's first line", hookMs - forking, a, "hookStartAfterForkMs");
+      } else {
+        add(stages, "release: decoded → primed hook let go", released - decoded, a, "releaseMs");
+        add(stages, "run: let go → hook's first line (read, exec)", hookMs - released, a, "runMs");
+      }
       add(stages, "total: SWITCHING written → hook's first line", hookMs - writtenMs, a, "totalMs");
       moments.computeIfAbsent("answer received", k -> new ArrayList<>()).add(answered);
       moments.computeIfAbsent("decoded", k -> new ArrayList<>()).add(decoded);
-      moments.computeIfAbsent("fork begins", k -> new ArrayList<>()).add(forking);
+      moments.computeIfAbsent(Double.isNaN(released) ? "fork begins" : "hook let go", k -> new ArrayList<>())
+          .add(Double.isNaN(released) ? forking : released);
       moments.computeIfAbsent("hook started", k -> new ArrayList<>()).add(hookMs);
     }
     ObjectNode out = Json.mapper().createObjectNode();
