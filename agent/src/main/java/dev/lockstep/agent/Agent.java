@@ -40,6 +40,12 @@ public final class Agent extends VerticleBase {
   /** Enough rounds for the longest chain (prepare → switch → serve) on one desired state. */
   private static final int MAX_ROUNDS = 4;
   private static final AtomicInteger POOLS = new AtomicInteger();
+  /**
+   * {@code -Dlockstep.agent.primeSwitchHook=false} forks the switch hook at the switch, as before priming: for measuring
+   * what priming saves (docs/benchmarks.md), and a way out should a platform's {@code sh} not behave.
+   */
+  private static final boolean PRIME_SWITCH_HOOK =
+      !"false".equals(System.getProperty("lockstep.agent.primeSwitchHook"));
 
   private final AgentConfig config;
   private final Clock clock;
@@ -488,7 +494,7 @@ public final class Agent extends VerticleBase {
    */
   private Future<Void> primeSwitch(DesiredState desired) {
     String command = config.hooks().onSwitch();
-    if (command == null || command.isBlank() || stopped) {
+    if (command == null || command.isBlank() || stopped || !PRIME_SWITCH_HOOK) {
       return Future.succeededFuture();
     }
     Map<String, String> env = switchEnvironment(desired);

@@ -220,6 +220,7 @@ public final class HookRunner {
      * without waiting for a worker thread.
      */
     public boolean release() {
+      java.time.Instant at = LOG.isDebugEnabled() ? java.time.Instant.now() : null; // before: the hook may run at once
       released = System.nanoTime();
       try {
         process.getOutputStream().write(GO);
@@ -230,8 +231,8 @@ public final class HookRunner {
         discard();
         return false;
       }
-      if (LOG.isDebugEnabled()) {
-        LOG.debug("{} hook released at {}", name, java.time.Instant.now());
+      if (at != null) {
+        LOG.debug("{} hook released at {}", name, at);
       }
       LOG.info("{} hook started (pid {}, primed): {}", name, process.pid(), command);
       return true;

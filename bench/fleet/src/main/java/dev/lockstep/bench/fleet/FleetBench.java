@@ -73,7 +73,8 @@ public final class FleetBench {
     result.set("machine", Machine.describe());
     ObjectNode flags = result.putObject("flags");
     flags.putPOJO("coordinatorJvm", options.coordinatorJvm());
-    flags.putPOJO("agentJvm", RealAgentProcess.README_FLAGS);
+    flags.putPOJO("agentJvm", java.util.stream.Stream.concat(RealAgentProcess.README_FLAGS.stream(),
+        RealAgentProcess.EXTRA_FLAGS.stream()).toList());
     flags.put("coordinators", options.coordinators());
     flags.put("quick", options.quick());
     flags.put("reportIntervalMs", REPORT_INTERVAL.toMillis());

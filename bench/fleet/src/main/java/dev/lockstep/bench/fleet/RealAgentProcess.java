@@ -11,6 +11,9 @@ final class RealAgentProcess implements AutoCloseable {
   /** The README's and the demo's agent flags. */
   static final List<String> README_FLAGS = List.of("-Xmx32m", "-Xms8m", "-XX:+UseSerialGC",
       "-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:-UsePerfData");
+  /** {@code BENCH_AGENT_JVM}: flags added after the README's, space-separated (e.g. to compare an agent setting). */
+  static final List<String> EXTRA_FLAGS = List.of(System.getenv().getOrDefault("BENCH_AGENT_JVM", "").trim().split("\\s+"))
+      .stream().filter(f -> !f.isEmpty()).toList();
 
   final String id;
   final Process process;
@@ -29,6 +32,7 @@ final class RealAgentProcess implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(README_FLAGS);
+    command.addAll(EXTRA_FLAGS);
     command.addAll(extraJvmFlags);
     command.addAll(List.of("-jar", jar.toString(), "--coordinator", coordinators, "--service", service, "--id", id,
         "--revision", "v0", "--token", token, "--migrations", migrations.toString()));
