@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * fleet. An agent is identified by (service, id) — two services may each have a server called
  * {@code web-1} — so each service has its own hash, {@code lockstep:agents:<service>}, agent id →
  * its last report and when it arrived; listing one service reads one hash. The set
- * {@code lockstep:agent-services} names every service that ever reported, so the whole fleet can be
- * listed too. Liveness is computed when read: an agent silent for longer than {@code lostAfter} is
+ * {@code lockstep:agent-services} names every service with agents, so the whole fleet can be
+ * listed too (a listing of every service strikes from it those it found empty). Liveness is computed when read: an agent silent for longer than {@code lostAfter} is
  * {@code lost}, and stays listed as such (a lost server may come back on old code) until an
  * operator removes it. An ephemeral agent (a pod, which never comes back under its id) is different: it leaves
  * when it stops, and one silent for {@code lostAfter} plus one report interval is forgotten. Both are recorded in
@@ -92,7 +92,7 @@ public final class AgentRegistry {
     // One round trip, set first: whoever lists all services never misses a hash that has entries. (In a Redis Cluster the
     // two keys may live on two nodes and the batch goes to both at once: a listing of every service may miss a service's
     // very first report, never a later one. Listing one service reads one key either way.)
-    // The set is not pruned when agents are removed; an empty hash costs one read when listing all.
+    // The set is pruned by listings of every service, of services whose hash they found empty (readListed).
     RBatch batch = redisson.createBatch();
     batch.getSet(SERVICES_KEY, StringCodec.INSTANCE).addAsync(report.service());
     batch.getMap(AGENTS_KEY_PREFIX + report.service(), StringCodec.INSTANCE).fastPutAsync(report.id(), Json.write(status));
@@ -114,13 +114,31 @@ public final class AgentRegistry {
   public Future<List<AgentStatus>> list(String service) {
     Instant now = clock.instant();
     Future<List<AgentStatus>> read = service != null ? readService(service)
-        : on(services.readAllAsync()).compose(names -> Future.all(names.stream().map(this::readService).toList())
+        : on(services.readAllAsync()).compose(names -> Future.all(names.stream().map(this::readListed).toList())
             .map(all -> all.<List<AgentStatus>>list().stream().flatMap(Collection::stream).toList()));
     return read.map(values -> values.stream()
         .filter(agent -> !forgotten(agent, now))
         .map(agent -> withLiveness(agent, now))
         .sorted(Comparator.comparing(AgentStatus::service).thenComparing(AgentStatus::id))
         .toList());
+  }
+
+  /**
+   * A service named in {@link #SERVICES_KEY}, read for a listing of every service. One whose hash is empty (its last
+   * agent removed, left or forgotten) is struck from the set, so that services which came and went (a test run's, a
+   * renamed one's) cost nothing for ever; its next report adds it again. Two commands on two keys, not a script, so that
+   * it works in a Cluster: a report landing between the read and the removal leaves the service out of listings of
+   * every service until its agent's next report (one report interval), as a service's very first report may be.
+   */
+  private Future<List<AgentStatus>> readListed(String service) {
+    return readService(service).andThen(read -> {
+      if (read.succeeded() && read.result().isEmpty()) {
+        services.removeAsync(service).exceptionally(e -> {
+          log.debug("could not strike emptied service {} from {}: {}", service, SERVICES_KEY, e.getMessage());
+          return false;
+        });
+      }
+    });
   }
 
   /** Every stored report of {@code service}, each parsed only if its text changed since the last read. */

@@ -105,6 +105,25 @@ class AgentRegistryIT {
         .contains(shop)).isTrue();
   }
 
+  @Test
+  void aListingOfEveryServiceStrikesTheServicesItFindsEmpty() throws Exception {
+    org.redisson.api.RSet<String> services =
+        redisson.getSet(AgentRegistry.SERVICES_KEY, org.redisson.client.codec.StringCodec.INSTANCE);
+    await(registry.report(report(shop, "web-1", "shop-v1")));
+    await(registry.report(report(blog, "web-1", "blog-v1")));
+    assertThat(await(registry.remove(blog, "web-1"))).isTrue();
+    assertThat(services.contains(blog)).as("listed until a listing finds it empty").isTrue();
+
+    assertThat(mine(await(registry.list(null)))).extracting(AgentStatus::service).containsExactly(shop);
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> !services.contains(blog));
+    assertThat(services.contains(shop)).as("a service with agents stays").isTrue();
+
+    await(registry.report(report(blog, "web-2", "blog-v1")));
+    assertThat(services.contains(blog)).as("its next report names it again").isTrue();
+    assertThat(mine(await(registry.list(null)))).extracting(AgentStatus::service, AgentStatus::id)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(blog, "web-2"), org.assertj.core.groups.Tuple.tuple(shop, "web-1"));
+  }
+
   @org.junit.jupiter.api.AfterEach
   void forget() {
     redisson.getMap(AgentRegistry.AGENTS_KEY_PREFIX + shop).delete();
