@@ -56,6 +56,8 @@ public final class Agent extends VerticleBase {
   private volatile LocalState state;
   private boolean stopped;
   private long reportTimer = -1;
+  /** A report of a transitional state, waiting for the state that ends it (ReportPacing); -1 if none. */
+  private long transitionalReport = -1;
   private boolean reportInFlight;
   private boolean reportAgain;
   private int pollFailures;
@@ -194,6 +196,10 @@ public final class Agent extends VerticleBase {
     if (stopped || coordinator == null) {
       return;
     }
+    if (transitionalReport >= 0) {
+      vertx.cancelTimer(transitionalReport);
+      transitionalReport = -1;
+    }
     if (reportInFlight) {
       reportAgain = true;
       return;
@@ -252,7 +258,16 @@ public final class Agent extends VerticleBase {
           next.digest() == null ? "" : ", digest " + MigrationsDigest.shortForm(next.digest()),
           next.detail() == null ? "" : ": " + next.detail());
     }
-    report();
+    if (ReportPacing.waits(previous.state(), next.state())) {
+      if (transitionalReport < 0 && !stopped) {
+        transitionalReport = vertx.setTimer(ReportPacing.TRANSITIONAL.toMillis(), t -> {
+          transitionalReport = -1;
+          report();
+        });
+      }
+    } else {
+      report();
+    }
   }
 
   // ---- following the desired state --------------------------------------------------------------------------

@@ -117,7 +117,6 @@ class AgentIntegrationTest {
     assertThat(first.digest()).isNull();
 
     coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
-    awaitReport("PREPARING", r -> r.state() == AgentState.PREPARING && "r1".equals(r.releaseId()));
     AgentReport prepared = awaitReport("PREPARED", r -> r.state() == AgentState.PREPARED);
     // The digest is taken after the hook staged V2, so it is the digest of what will be migrated.
     assertThat(prepared.digest()).isEqualTo(MigrationsDigest.of(migrations)).isNotEqualTo(digestBefore);
@@ -139,6 +138,26 @@ class AgentIntegrationTest {
     assertThat(serving.switchedAt()).isEqualTo(switched.switchedAt());
 
     assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "switch SWITCHING rev-2");
+  }
+
+  /**
+   * Without hooks, preparing and switching end at once: each is reported as its end state alone (ReportPacing), so a
+   * fleet's release costs the coordinator one report per agent and phase, not two. (The work in between is a digest of
+   * two files and no process; {@link ReportPacing#TRANSITIONAL} is 100 ms.)
+   */
+  @Test
+  void aStepThatEndsAtOnceIsReportedByItsEndStateAlone() throws Exception {
+    startAgent(AgentConfig.of(List.of(coordinator.url()), "web-1", "shop", "rev-1", TOKEN).withMigrations(migrations)
+        .withTimings(Duration.ofSeconds(5), Duration.ofMillis(200), Duration.ofSeconds(2),
+            new AgentConfig.Retry(Duration.ofMillis(100), Duration.ofMillis(500))));
+    awaitReport("a first report", r -> true);
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARED", r -> r.state() == AgentState.PREPARED);
+    coordinator.publish("r1", Phase.SWITCHING, 1, "rev-2");
+    awaitReport("SWITCHED", r -> r.state() == AgentState.SWITCHED);
+
+    assertThat(coordinator.reports()).extracting(AgentReport::state)
+        .doesNotContain(AgentState.PREPARING, AgentState.SWITCHING);
   }
 
   /** The switch hook's shell, forked once the agent prepared, waits; the switch lets that same process run the hook. */
@@ -262,6 +281,7 @@ class AgentIntegrationTest {
     awaitReport("a first report", r -> true);
 
     coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    // A hook running longer than ReportPacing.TRANSITIONAL is reported as running.
     awaitReport("PREPARING", r -> r.state() == AgentState.PREPARING);
     coordinator.publish("r1", Phase.MIGRATING, 1, "rev-2");
     coordinator.publish("r1", Phase.ABORTED, 1, "rev-2");

@@ -6,6 +6,7 @@ import dev.lockstep.agent.CoordinatorClient;
 import dev.lockstep.agent.CoordinatorException;
 import dev.lockstep.agent.LocalState;
 import dev.lockstep.agent.Reconciler;
+import dev.lockstep.agent.ReportPacing;
 import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.Phase;
@@ -39,6 +40,7 @@ final class SimulatedAgent {
   private LocalState state;
   private boolean stopped;
   private long reportTimer = -1;
+  private long transitionalReport = -1;
   private boolean reportInFlight;
   private boolean reportAgain;
   private int pollFailures;
@@ -78,6 +80,10 @@ final class SimulatedAgent {
     if (stopped) {
       return;
     }
+    if (transitionalReport >= 0) {
+      vertx.cancelTimer(transitionalReport);
+      transitionalReport = -1;
+    }
     if (reportInFlight) {
       reportAgain = true;
       return;
@@ -109,12 +115,23 @@ final class SimulatedAgent {
         && message != null && message.toLowerCase().contains("timeout");
   }
 
+  /** As the agent's: a transitional state waits for the state that ends it ({@link ReportPacing}). */
   private void update(LocalState next) {
     if (next.equals(state)) {
       return;
     }
+    LocalState previous = state;
     state = next;
-    report();
+    if (ReportPacing.waits(previous.state(), next.state())) {
+      if (transitionalReport < 0 && !stopped) {
+        transitionalReport = vertx.setTimer(ReportPacing.TRANSITIONAL.toMillis(), t -> {
+          transitionalReport = -1;
+          report();
+        });
+      }
+    } else {
+      report();
+    }
   }
 
   private void poll(long index) {
