@@ -370,7 +370,7 @@ public final class Agent extends VerticleBase {
       logStale(desired, stale.highestEpochSeen());
       return Future.succeededFuture();
     }
-    update(state.withEpoch(desired.epoch()));
+    adoptEpoch(desired, action);
     if (action instanceof Action.Nothing) {
       return Future.succeededFuture();
     }
@@ -380,6 +380,20 @@ public final class Agent extends VerticleBase {
       return Future.succeededFuture();
     }
     return execute(action).compose(v -> pending == null ? converge(desired, round + 1) : Future.succeededFuture());
+  }
+
+  /**
+   * Takes the desired state's epoch. Before a prepare or a switch, whose state change is reported with it, it is not
+   * reported alone: a release's first desired state carries a new epoch, and a report of the epoch alone would stand in
+   * front of every agent's {@code prepared} (one report in flight at a time), two reports per agent instead of one.
+   */
+  private void adoptEpoch(DesiredState desired, Action action) {
+    LocalState seen = state.withEpoch(desired.epoch());
+    if (action instanceof Action.Prepare || action instanceof Action.Switch) {
+      state = seen;
+    } else {
+      update(seen);
+    }
   }
 
   private Future<Void> execute(Action action) {

@@ -158,6 +158,9 @@ class AgentIntegrationTest {
 
     assertThat(coordinator.reports()).extracting(AgentReport::state)
         .doesNotContain(AgentState.PREPARING, AgentState.SWITCHING);
+    // Nor is the release's new epoch reported alone before prepared (Agent.adoptEpoch).
+    assertThat(coordinator.reports()).filteredOn(r -> r.epoch() == 1).first()
+        .extracting(AgentReport::state).isEqualTo(AgentState.PREPARED);
   }
 
   /** The switch hook's shell, forked once the agent prepared, waits; the switch lets that same process run the hook. */

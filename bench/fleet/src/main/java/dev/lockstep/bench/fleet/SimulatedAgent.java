@@ -203,7 +203,13 @@ final class SimulatedAgent {
     if (action instanceof Action.IgnoreStale) {
       return;
     }
-    update(state.withEpoch(desired.epoch()));
+    // As the agent's adoptEpoch: the epoch goes out with the state change a prepare or a switch makes.
+    LocalState seen = state.withEpoch(desired.epoch());
+    if (action instanceof Action.Prepare || action instanceof Action.Switch) {
+      state = seen;
+    } else {
+      update(seen);
+    }
     if (action instanceof Action.Nothing || round >= MAX_ROUNDS) {
       return;
     }
