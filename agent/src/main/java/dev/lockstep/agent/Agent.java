@@ -56,8 +56,8 @@ public final class Agent extends VerticleBase {
   private volatile LocalState state;
   private boolean stopped;
   private long reportTimer = -1;
-  /** A report of a transitional state, waiting for the state that ends it (ReportPacing); -1 if none. */
-  private long transitionalReport = -1;
+  /** When a change of state is reported: a transitional one waits for the state that ends it. */
+  private ReportPacing pacing;
   private boolean reportInFlight;
   private boolean reportAgain;
   private int pollFailures;
@@ -107,6 +107,7 @@ public final class Agent extends VerticleBase {
   public Future<?> start() {
     HookLedger ledger = HookLedger.of(config.service(), config.id());
     HookLedger.warmUp();
+    pacing = new ReportPacing(vertx, this::report);
     hooks = new HookRunner(config.hookTimeout(),
         Map.of("LOCKSTEP_AGENT_ID", config.id(), "LOCKSTEP_SERVICE", config.service()), ledger);
     // One hook at a time, but it may legitimately run for the whole hook timeout: don't warn before that.
@@ -196,10 +197,7 @@ public final class Agent extends VerticleBase {
     if (stopped || coordinator == null) {
       return;
     }
-    if (transitionalReport >= 0) {
-      vertx.cancelTimer(transitionalReport);
-      transitionalReport = -1;
-    }
+    pacing.reporting();
     if (reportInFlight) {
       reportAgain = true;
       return;
@@ -258,16 +256,7 @@ public final class Agent extends VerticleBase {
           next.digest() == null ? "" : ", digest " + MigrationsDigest.shortForm(next.digest()),
           next.detail() == null ? "" : ": " + next.detail());
     }
-    if (ReportPacing.waits(previous.state(), next.state())) {
-      if (transitionalReport < 0 && !stopped) {
-        transitionalReport = vertx.setTimer(ReportPacing.TRANSITIONAL.toMillis(), t -> {
-          transitionalReport = -1;
-          report();
-        });
-      }
-    } else {
-      report();
-    }
+    pacing.changed(previous.state(), next.state());
   }
 
   // ---- following the desired state --------------------------------------------------------------------------

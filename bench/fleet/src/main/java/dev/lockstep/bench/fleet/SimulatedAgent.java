@@ -40,7 +40,7 @@ final class SimulatedAgent {
   private LocalState state;
   private boolean stopped;
   private long reportTimer = -1;
-  private long transitionalReport = -1;
+  private final ReportPacing pacing;
   private boolean reportInFlight;
   private boolean reportAgain;
   private int pollFailures;
@@ -59,6 +59,7 @@ final class SimulatedAgent {
     this.coordinator = coordinator;
     this.probe = probe;
     this.state = LocalState.serving(revision);
+    this.pacing = new ReportPacing(vertx, this::report);
   }
 
   /** As the agent starts: the first report at once, then one every interval, and the first blocking query. */
@@ -80,10 +81,7 @@ final class SimulatedAgent {
     if (stopped) {
       return;
     }
-    if (transitionalReport >= 0) {
-      vertx.cancelTimer(transitionalReport);
-      transitionalReport = -1;
-    }
+    pacing.reporting();
     if (reportInFlight) {
       reportAgain = true;
       return;
@@ -122,16 +120,7 @@ final class SimulatedAgent {
     }
     LocalState previous = state;
     state = next;
-    if (ReportPacing.waits(previous.state(), next.state())) {
-      if (transitionalReport < 0 && !stopped) {
-        transitionalReport = vertx.setTimer(ReportPacing.TRANSITIONAL.toMillis(), t -> {
-          transitionalReport = -1;
-          report();
-        });
-      }
-    } else {
-      report();
-    }
+    pacing.changed(previous.state(), next.state());
   }
 
   private void poll(long index) {
