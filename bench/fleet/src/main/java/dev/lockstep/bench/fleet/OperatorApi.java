@@ -66,6 +66,25 @@ public final class OperatorApi {
     return send(HttpMethod.GET, url, null, 30_000);
   }
 
+  /**
+   * Asks {@code url} again on a connection of its own, outside Vert.x, when a request through the pool got no answer in
+   * time: tells a coordinator that stopped answering from a request lost on the bench's side. Returns what happened.
+   */
+  public String probeAfresh(String url) {
+    long started = System.nanoTime();
+    try {
+      java.net.http.HttpResponse<String> answer = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).timeout(java.time.Duration.ofSeconds(10))
+              .header("Authorization", "Bearer " + token).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      return "a fresh connection got " + answer.statusCode() + " (" + answer.body().length() + " chars) in "
+          + (System.nanoTime() - started) / 1_000_000 + " ms";
+    } catch (Exception e) {
+      return "a fresh connection got no answer either (" + e + ") after " + (System.nanoTime() - started) / 1_000_000
+          + " ms";
+    }
+  }
+
   /** Blocks the calling (non-Vert.x) thread for an answer. */
   public static <T> T await(Future<T> future, long seconds) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(seconds, TimeUnit.SECONDS);
