@@ -184,7 +184,7 @@ final class FleetRun {
   }
 
   private OperatorApi.Listing listing(OperatorApi api, CoordinatorProcess coordinator) throws Exception {
-    return await(api.listAgents(coordinator.url(), service, null), 60);
+    return api.awaitListing(coordinator.url(), service, 60);
   }
 
   /** A dashboard: the list endpoint, then the single-agent endpoint, each with several clients, spread over instances. */

@@ -41,6 +41,7 @@ public final class OperatorApi {
   public record Listing(int agents, int pages, java.util.Map<String, Integer> byState, long answeredNanos)
       implements StatusLoad.Timed {}
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OperatorApi.class);
   private final HttpClientAgent http;
   private final String token;
 
@@ -82,6 +83,35 @@ public final class OperatorApi {
     } catch (Exception e) {
       return "a fresh connection got no answer either (" + e + ") after " + (System.nanoTime() - started) / 1_000_000
           + " ms";
+    }
+  }
+
+  /**
+   * {@link #listAgents}, waited for on the calling (non-Vert.x) thread. One that gets no answer in time is asked again
+   * on a fresh connection ({@link #probeAfresh}) and the log says what that got, then the timeout is thrown.
+   */
+  public Listing awaitListing(String base, String service, long seconds) throws Exception {
+    try {
+      return await(listAgents(base, service, null), seconds);
+    } catch (java.util.concurrent.TimeoutException e) {
+      String url = base + "/v1/agents?service=" + encode(service);
+      LOG.error("GET {} got no answer in {} s through the bench's pool; {}; the coordinator's requests in progress: {}",
+          url, seconds, probeAfresh(url), activeRequests(base));
+      throw e;
+    }
+  }
+
+  /** The coordinator's own count of HTTP requests in progress ({@code /metrics}), on a fresh connection. */
+  private String activeRequests(String base) {
+    try {
+      java.net.http.HttpResponse<String> answer = java.net.http.HttpClient.newHttpClient().send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/metrics"))
+              .timeout(java.time.Duration.ofSeconds(10)).header("Authorization", "Bearer " + token).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      return answer.body().lines().filter(l -> l.startsWith("vertx_http_server_active_requests")
+          || l.startsWith("vertx_http_server_active_connections")).toList().toString();
+    } catch (Exception e) {
+      return "unknown (" + e + ")";
     }
   }
 

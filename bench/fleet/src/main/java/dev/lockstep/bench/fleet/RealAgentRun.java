@@ -151,7 +151,7 @@ final class RealAgentRun {
             bench.work().resolve("agent-" + id + ".log")));
       }
       long deadline = System.nanoTime() + 120_000_000_000L;
-      while (listed(api, coordinator.url(), service) < n && System.nanoTime() < deadline) {
+      while (api.awaitListing(coordinator.url(), service, 30).agents() < n && System.nanoTime() < deadline) {
         Thread.sleep(200);
       }
       // Let the JVMs settle (JIT, first GCs) as servers that have been running would have.
@@ -183,17 +183,6 @@ final class RealAgentRun {
   }
 
   /** Per agent, the moments of its switch; then each stage's durations and each moment's spread over the agents. */
-  /** How many agents the coordinator lists; a listing that got no answer says whether the coordinator still answers. */
-  private static int listed(OperatorApi api, String url, String service) throws Exception {
-    try {
-      return await(api.listAgents(url, service, null), 30).agents();
-    } catch (java.util.concurrent.TimeoutException e) {
-      LOG.error("GET {}/v1/agents?service={} got no answer in 30 s; {}", url, service,
-          api.probeAfresh(url + "/v1/agents?service=" + OperatorApi.encode(service)));
-      throw e;
-    }
-  }
-
   private ObjectNode breakdown(List<RealAgentProcess> agents, Path hooks, Instant written) throws Exception {
     Map<String, List<Double>> stages = new LinkedHashMap<>();
     Map<String, List<Double>> moments = new LinkedHashMap<>();
