@@ -107,7 +107,7 @@ public final class Agent extends VerticleBase {
   public Future<?> start() {
     HookLedger ledger = HookLedger.of(config.service(), config.id());
     HookLedger.warmUp();
-    ReleaseWarmUp.start(config.service(), config.readinessMode());
+    ReleaseWarmUp.start(config.service(), config.readinessMode(), config.migrations());
     pacing = new ReportPacing(vertx, this::report);
     hooks = new HookRunner(config.hookTimeout(),
         Map.of("LOCKSTEP_AGENT_ID", config.id(), "LOCKSTEP_SERVICE", config.service()), ledger);

@@ -26,11 +26,26 @@ final class ReleaseWarmUp {
 
   private ReleaseWarmUp() {}
 
-  /** Walks a release in the background; failures only mean the first release pays for it. */
-  static void start(String service, boolean readinessMode) {
+  /**
+   * How many times the release is walked: past the 15 reflective calls after which the JDK generates an accessor for each
+   * record component Jackson reads (otherwise generated in the middle of a release: thirteen of them at one agent's
+   * switch, seen in its class-loading log), and enough for the hottest methods to be compiled.
+   */
+  static final int WALKS = 20;
+
+  /**
+   * Walks a release in the background, and reads the digest of {@code migrations} (null: none) as a prepare does;
+   * failures only mean the first release pays for it.
+   */
+  static void start(String service, boolean readinessMode, java.nio.file.Path migrations) {
     Thread warm = new Thread(() -> {
       try {
-        walk(service, readinessMode);
+        for (int i = 0; i < WALKS; i++) {
+          walk(service, readinessMode);
+        }
+        if (migrations != null && java.nio.file.Files.isDirectory(migrations)) {
+          dev.lockstep.protocol.MigrationsDigest.of(migrations);
+        }
       } catch (RuntimeException | LinkageError e) {
         LOG.debug("warming up the release path failed ({}); the first release pays for it", e.toString());
       }
@@ -65,6 +80,9 @@ final class ReleaseWarmUp {
 
   private static LocalState step(LocalState state, DesiredState desired, boolean readinessMode) {
     Action action = Reconciler.decide(state, desired, readinessMode);
+    // A record's equals, hashCode and toString are bootstrapped on first use, dozens of method-handle classes spun
+    // (seen at PREPARING in the class-loading log): the agent compares states and desired states on every change.
+    touch(state, desired, action);
     LocalState next = state.withEpoch(desired.epoch());
     if (action instanceof Action.Prepare) {
       next = next.enter(desired.releaseId(), dev.lockstep.protocol.AgentState.PREPARING)
@@ -80,6 +98,15 @@ final class ReleaseWarmUp {
     Readiness readiness = readinessMode ? Readiness.decide(next, desired) : null;
     Json.write(next.toReport("warm-up", desired.service(), readiness == null ? null : readiness.ready(), false,
         Duration.ofSeconds(2)));
+    touch(next, next.toReport("warm-up", desired.service()));
     return next;
+  }
+
+  private static void touch(Object... records) {
+    for (Object record : records) {
+      record.equals(record);
+      record.hashCode();
+      record.toString();
+    }
   }
 }
