@@ -508,15 +508,14 @@ public final class Agent extends VerticleBase {
 
   /**
    * Forks the switch hook's shell now that this agent prepared, so that the switch only has to let it run
-   * ({@link HookRunner#prime}). Not for a readiness-mode agent without a switch hook, nor when priming fails: the switch
-   * then starts the hook as before.
+   * ({@link HookRunner#prime}). Nothing without a switch hook; when priming fails, the switch starts the hook as before.
    */
   private Future<Void> primeSwitch(DesiredState desired) {
     String command = config.hooks().onSwitch();
     if (command == null || command.isBlank() || stopped || !PRIME_SWITCH_HOOK) {
       return Future.succeededFuture();
     }
-    Map<String, String> env = switchEnvironment(desired);
+    Map<String, String> env = hookEnvironment(desired, "SWITCHING");
     return workers.executeBlocking(() -> hooks.prime("switch", command, env)).map(primed -> {
       if (primed != null && stopped) {
         primed.discard();
@@ -538,11 +537,12 @@ public final class Agent extends VerticleBase {
     if (primed == null) {
       return null;
     }
-    if (!primed.isFor(config.hooks().onSwitch(), switchEnvironment(desired)) || !primed.release()) {
+    if (!primed.isFor(config.hooks().onSwitch(), hookEnvironment(desired, "SWITCHING"))) {
       primed.discard();
       return null;
     }
-    return workers.executeBlocking(primed::await);
+    // A shell that is gone discards itself: the switch then forks the hook.
+    return primed.release() ? workers.executeBlocking(primed::await) : null;
   }
 
   private void discardPrimedSwitch() {
@@ -552,16 +552,16 @@ public final class Agent extends VerticleBase {
     }
   }
 
-  private static Map<String, String> switchEnvironment(DesiredState desired) {
+  /** The {@code LOCKSTEP_*} variables a hook of {@code phase} gets from {@code desired}. */
+  private static Map<String, String> hookEnvironment(DesiredState desired, String phase) {
     return HookRunner.releaseEnvironment(desired.releaseId(), desired.targetRevision(),
-        desired.mode() == null ? null : desired.mode().wireName(), "SWITCHING");
+        desired.mode() == null ? null : desired.mode().wireName(), phase);
   }
 
   // ---- blocking work, on the worker pool -----------------------------------------------------------------------
 
   private Future<HookResult> runHook(String name, String command, DesiredState desired, String phase) {
-    Map<String, String> env = HookRunner.releaseEnvironment(desired.releaseId(), desired.targetRevision(),
-        desired.mode() == null ? null : desired.mode().wireName(), phase);
+    Map<String, String> env = hookEnvironment(desired, phase);
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} hook handed to the worker at {}", name, clock.instant());
     }

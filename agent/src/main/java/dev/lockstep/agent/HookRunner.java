@@ -70,11 +70,15 @@ public final class HookRunner {
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} hook picked up by the worker at {}", name, java.time.Instant.now());
     }
-    HookResult result = execute(name, command, environment, true);
+    return logged(execute(name, command, environment, true));
+  }
+
+  /** A hook's outcome, logged as succeeded or failed in how long. */
+  private static HookResult logged(HookResult result) {
     if (result.succeeded()) {
-      LOG.info("{} hook succeeded in {}", name, Durations.format(result.took()));
+      LOG.info("{} hook succeeded in {}", result.name(), Durations.format(result.took()));
     } else {
-      LOG.warn("{} hook failed in {}: {}", name, Durations.format(result.took()), result.failure());
+      LOG.warn("{} hook failed in {}: {}", result.name(), Durations.format(result.took()), result.failure());
     }
     return result;
   }
@@ -133,11 +137,7 @@ public final class HookRunner {
   private String prepareEnvironment(ProcessBuilder builder, String name, Map<String, String> environment) {
     Map<String, String> env = builder.environment();
     env.putAll(baseEnvironment);
-    environment.forEach((key, value) -> {
-      if (value != null) {
-        env.put(key, value);
-      }
-    });
+    env.putAll(withoutNulls(environment));
     String hookId = ledger == null ? null : ledger.starting(name);
     if (hookId != null) {
       env.put(HookLedger.MARKER, hookId);
@@ -241,13 +241,7 @@ public final class HookRunner {
     /** Waits for the released hook, as {@link #run} does, and returns how it ended. Blocking: on a worker thread. */
     public HookResult await() {
       try {
-        HookResult result = HookRunner.this.await(name, process, released, true);
-        if (result.succeeded()) {
-          LOG.info("{} hook succeeded in {}", name, Durations.format(result.took()));
-        } else {
-          LOG.warn("{} hook failed in {}: {}", name, Durations.format(result.took()), result.failure());
-        }
-        return result;
+        return logged(HookRunner.this.await(name, process, released, true));
       } finally {
         if (hookId != null) {
           ledger.finished(hookId);

@@ -1,9 +1,14 @@
 package dev.lockstep.agent;
 
+import dev.lockstep.protocol.AgentReport;
+import dev.lockstep.protocol.AgentState;
 import dev.lockstep.protocol.DesiredState;
 import dev.lockstep.protocol.Json;
+import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Mode;
 import dev.lockstep.protocol.Phase;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -34,17 +39,17 @@ final class ReleaseWarmUp {
   static final int WALKS = 20;
 
   /**
-   * Walks a release in the background, and reads the digest of {@code migrations} (null: none) as a prepare does;
-   * failures only mean the first release pays for it.
+   * Walks a release in the background, and reads the digest of {@code migrations} (null: none) as a prepare does, unless
+   * in readiness mode, where the agent reads it at start anyway; failures only mean the first release pays for it.
    */
-  static void start(String service, boolean readinessMode, java.nio.file.Path migrations) {
+  static void start(String service, boolean readinessMode, Path migrations) {
     Thread warm = new Thread(() -> {
       try {
         for (int i = 0; i < WALKS; i++) {
           walk(service, readinessMode);
         }
-        if (migrations != null && java.nio.file.Files.isDirectory(migrations)) {
-          dev.lockstep.protocol.MigrationsDigest.of(migrations);
+        if (!readinessMode && migrations != null && Files.isDirectory(migrations)) {
+          MigrationsDigest.of(migrations);
         }
       } catch (RuntimeException | LinkageError e) {
         LOG.debug("warming up the release path failed ({}); the first release pays for it", e.toString());
@@ -68,7 +73,7 @@ final class ReleaseWarmUp {
         old = step(old, desired, true);
       }
     }
-    step(LocalState.serving("warm-up-old").enter("r-warm-up", dev.lockstep.protocol.AgentState.PREPARED),
+    step(LocalState.serving("warm-up-old").enter("r-warm-up", AgentState.PREPARED),
         desired(service, ++index, Phase.ABORTED), readinessMode);
     return state;
   }
@@ -85,20 +90,21 @@ final class ReleaseWarmUp {
     touch(state, desired, action);
     LocalState next = state.withEpoch(desired.epoch());
     if (action instanceof Action.Prepare) {
-      next = next.enter(desired.releaseId(), dev.lockstep.protocol.AgentState.PREPARING)
-          .with(dev.lockstep.protocol.AgentState.PREPARED).withDigest(DIGEST);
+      next = next.enter(desired.releaseId(), AgentState.PREPARING)
+          .with(AgentState.PREPARED).withDigest(DIGEST);
     } else if (action instanceof Action.Switch) {
-      next = next.with(dev.lockstep.protocol.AgentState.SWITCHING).withDetail(null)
+      next = next.with(AgentState.SWITCHING).withDetail(null)
           .switched(desired.targetRevision(), Instant.now().toString());
     } else if (action instanceof Action.Serve) {
       next = next.servingRelease(desired.releaseId());
     } else if (action instanceof Action.Abort) {
-      next = next.with(dev.lockstep.protocol.AgentState.ABORTED);
+      next = next.with(AgentState.ABORTED);
     }
     Readiness readiness = readinessMode ? Readiness.decide(next, desired) : null;
-    Json.write(next.toReport("warm-up", desired.service(), readiness == null ? null : readiness.ready(), false,
-        Duration.ofSeconds(2)));
-    touch(next, next.toReport("warm-up", desired.service()));
+    AgentReport report = next.toReport("warm-up", desired.service(), readiness == null ? null : readiness.ready(), false,
+        Duration.ofSeconds(2));
+    Json.write(report);
+    touch(next, report);
     return next;
   }
 

@@ -56,7 +56,7 @@ public final class ReportPacing {
   }
 
   /** Whether a change from {@code previous} to {@code next} waits {@link #TRANSITIONAL} before it is reported. */
-  public static boolean waits(AgentState previous, AgentState next) {
+  private static boolean waits(AgentState previous, AgentState next) {
     return next != previous && (next == AgentState.PREPARING || next == AgentState.SWITCHING);
   }
 }

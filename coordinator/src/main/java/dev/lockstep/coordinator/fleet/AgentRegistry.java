@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 import org.redisson.api.RBatch;
 import org.redisson.api.RMap;
 import org.redisson.api.RSet;
@@ -32,9 +33,9 @@ import org.slf4j.LoggerFactory;
  * {@code web-1} — so each service has its own hash, {@code lockstep:agents:<service>}, agent id →
  * its last report and when it arrived; listing one service reads one hash. The set
  * {@code lockstep:agent-services} names every service with agents, so the whole fleet can be
- * listed too (a listing of every service strikes from it those it found empty). Liveness is computed when read: an agent silent for longer than {@code lostAfter} is
- * {@code lost}, and stays listed as such (a lost server may come back on old code) until an
- * operator removes it. An ephemeral agent (a pod, which never comes back under its id) is different: it leaves
+ * listed too (a listing of every service strikes from it those it found empty). Liveness is computed when
+ * read: an agent silent for longer than {@code lostAfter} is {@code lost}, and stays listed as such (a lost
+ * server may come back on old code) until an operator removes it. An ephemeral agent (a pod, which never comes back under its id) is different: it leaves
  * when it stops, and one silent for {@code lostAfter} plus one report interval is forgotten. Both are recorded in
  * {@code lockstep:departed:<service>} (id → how and when, kept an hour), so a release waiting for it knows it went
  * rather than fell silent, and audited durably in {@link AgentDepartures}.
@@ -65,12 +66,11 @@ public final class AgentRegistry {
   private final AgentDepartures audit;
   /**
    * The last time this instance could not write or read the registry, or did so only late (Redis down, failing over).
-   * Agents' reports fail or wait then too, so their silence counts only from whichever is later, their last report or this: an outage of Redis does
-   * not make the fleet lost the moment it ends (a lost agent blocks every release), and an agent that really died in it
+   * Agents' reports fail or wait then too, so their silence counts only from whichever is later, their last report or
+   * this: an outage of Redis does not make the fleet lost the moment it ends (a lost agent blocks every release), and an agent that really died in it
    * is lost {@code lostAfter} after Redis answers again.
    */
-  private final java.util.concurrent.atomic.AtomicReference<Instant> troubled =
-      new java.util.concurrent.atomic.AtomicReference<>(Instant.EPOCH);
+  private final AtomicReference<Instant> troubled = new AtomicReference<>(Instant.EPOCH);
 
   /** Without a durable audit of departures (tests of the registry alone). */
   public AgentRegistry(Vertx vertx, RedissonClient redisson, Clock clock, Duration lostAfter) {

@@ -827,8 +827,9 @@ final class Fleet implements AutoCloseable {
    * Every coordinator, agent and CLI JVM the end-to-end tests start does so from a class-data archive of its jar (JDK
    * dynamic CDS), which takes about 1.5 s off each start here; the suite starts several hundred. The archives are made
    * once per build of the jars, in {@code target/e2e/cds/}, by booting a coordinator against a scratch database and an
-   * agent against it, then stopping both cleanly (SIGTERM: the JVM writes the archive on exit; it takes its name only once a JVM has mapped it whole). The test JVMs (failsafe
-   * runs two) take a file lock around that, so one trains and the other waits and uses its archives. Without archives
+   * agent against it, then stopping both cleanly (SIGTERM: the JVM writes the archive on exit; it takes its name only
+   * once a JVM has mapped it whole). The test JVMs (failsafe runs two) take a file lock around that, so one trains and
+   * the other waits and uses its archives. Without archives
    * (training failed, or {@code -Dlockstep.e2e.classData=false}) JVMs start as before; a stale or broken archive is
    * ignored by the JVM silently.
    */

@@ -74,16 +74,21 @@ public final class OperatorApi {
   public String probeAfresh(String url) {
     long started = System.nanoTime();
     try {
-      java.net.http.HttpResponse<String> answer = java.net.http.HttpClient.newHttpClient().send(
-          java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).timeout(java.time.Duration.ofSeconds(10))
-              .header("Authorization", "Bearer " + token).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString());
+      java.net.http.HttpResponse<String> answer = freshGet(url);
       return "a fresh connection got " + answer.statusCode() + " (" + answer.body().length() + " chars) in "
           + (System.nanoTime() - started) / 1_000_000 + " ms";
     } catch (Exception e) {
       return "a fresh connection got no answer either (" + e + ") after " + (System.nanoTime() - started) / 1_000_000
           + " ms";
     }
+  }
+
+  /** {@code GET url} with the operator's token through the JDK's client: a connection of its own, not the pool's. */
+  private java.net.http.HttpResponse<String> freshGet(String url) throws java.io.IOException, InterruptedException {
+    return java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).timeout(java.time.Duration.ofSeconds(10))
+            .header("Authorization", "Bearer " + token).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
   }
 
   /**
@@ -104,11 +109,7 @@ public final class OperatorApi {
   /** The coordinator's own count of HTTP requests in progress ({@code /metrics}), on a fresh connection. */
   private String activeRequests(String base) {
     try {
-      java.net.http.HttpResponse<String> answer = java.net.http.HttpClient.newHttpClient().send(
-          java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/metrics"))
-              .timeout(java.time.Duration.ofSeconds(10)).header("Authorization", "Bearer " + token).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString());
-      return answer.body().lines().filter(l -> l.startsWith("vertx_http_server_active_requests")
+      return freshGet(base + "/metrics").body().lines().filter(l -> l.startsWith("vertx_http_server_active_requests")
           || l.startsWith("vertx_http_server_active_connections")).toList().toString();
     } catch (Exception e) {
       return "unknown (" + e + ")";
