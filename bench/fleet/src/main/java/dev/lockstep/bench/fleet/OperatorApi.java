@@ -93,16 +93,19 @@ public final class OperatorApi {
 
   /**
    * {@link #listAgents}, waited for on the calling (non-Vert.x) thread. One that gets no answer in time is asked again
-   * on a fresh connection ({@link #probeAfresh}) and the log says what that got, then the timeout is thrown.
+   * on a fresh connection ({@link #probeAfresh}), the log says what that got and what the coordinator has in progress,
+   * and the listing is sent through the pool once more; a second timeout is thrown. (Seen here: the coordinator answered
+   * the fresh connection in 18 ms with only the agents' blocking queries and the probe in progress, so the request was
+   * lost in the bench's Vert.x 5.0.7 client pool, not by the coordinator; the listings this waits for are not measured.)
    */
   public Listing awaitListing(String base, String service, long seconds) throws Exception {
     try {
       return await(listAgents(base, service, null), seconds);
     } catch (java.util.concurrent.TimeoutException e) {
       String url = base + "/v1/agents?service=" + encode(service);
-      LOG.error("GET {} got no answer in {} s through the bench's pool; {}; the coordinator's requests in progress: {}",
-          url, seconds, probeAfresh(url), activeRequests(base));
-      throw e;
+      LOG.error("GET {} got no answer in {} s through the bench's pool; {}; the coordinator's requests in progress: {};"
+          + " asking once more", url, seconds, probeAfresh(url), activeRequests(base));
+      return await(listAgents(base, service, null), seconds);
     }
   }
 
