@@ -38,6 +38,13 @@ public interface MigrationEngine {
    */
   MigrationSet folderSet();
 
+  /**
+   * Reads now what a release of the default set asks first, so the first request does not wait for it (Alembic: the
+   * revision graph, the modules and where the database is, one Python process). Called once the coordinator has
+   * started, on a worker; a failure is only logged (the release asks again and reports it). The default reads nothing.
+   */
+  default void warmUp() {}
+
   /** The set a new release (or check) carries: {@code upload} (file name → Base64) when given, else the default. */
   MigrationSet carried(Map<String, String> upload);
 
@@ -86,6 +93,27 @@ public interface MigrationEngine {
       @Override
       public void close() {}
     };
+  }
+
+  /**
+   * Begins now, without blocking, what {@link #steps}{@code (set, epoch)} will need, so that phase does not wait for
+   * it (Alembic: its Python driver, which imports Alembic and reads the revisions, 0.3–0.5 s of MIGRATING before). The
+   * first {@link Steps#apply} of {@link #steps} with the same set and epoch takes it over; closing the result ends it
+   * if none did. The default begins nothing.
+   */
+  default Ahead stepsAhead(MigrationSet set, long epoch) {
+    return Ahead.NOTHING;
+  }
+
+  /**
+   * What {@link #stepsAhead} began. Closing it does not block (what it ends, ends in the background); closing it
+   * twice, or after it was taken over, does nothing.
+   */
+  interface Ahead extends AutoCloseable {
+    Ahead NOTHING = () -> {};
+
+    @Override
+    void close();
   }
 
   /** One phase's steps; see {@link #steps}. Used by one thread at a time. Blocking. */

@@ -81,12 +81,32 @@ public final class ScratchClone implements AutoCloseable {
    *     error output when pg_dump or psql fails, or what to install when they are missing; the half-made copy is dropped
    */
   public static ScratchClone create(DatabaseUrl live, String purpose) {
-    return create(live, purpose, Tools.DEFAULT);
+    return create(live, newUrl(live), purpose, Tools.DEFAULT);
+  }
+
+  /**
+   * As {@link #create(DatabaseUrl, String)}, under a name {@link #newUrl} gave beforehand: a program that will work on
+   * the copy can be started while it is made (the Alembic rehearsal's Python).
+   */
+  public static ScratchClone create(DatabaseUrl live, DatabaseUrl url, String purpose) {
+    return create(live, url, purpose, Tools.DEFAULT);
+  }
+
+  /** Where a new copy of {@code live}'s schema will be: a fresh name on the same server, with the same user and TLS. */
+  public static DatabaseUrl newUrl(DatabaseUrl live) {
+    String name = PREFIX + HexFormat.of().formatHex(randomBytes());
+    return new DatabaseUrl(live.host(), live.port(), name, live.user(), live.password(), live.params(), live.tls());
   }
 
   static ScratchClone create(DatabaseUrl live, String purpose, Tools tools) {
-    String name = PREFIX + HexFormat.of().formatHex(randomBytes());
-    DatabaseUrl url = new DatabaseUrl(live.host(), live.port(), name, live.user(), live.password(), live.params(), live.tls());
+    return create(live, newUrl(live), purpose, tools);
+  }
+
+  private static ScratchClone create(DatabaseUrl live, DatabaseUrl url, String purpose, Tools tools) {
+    if (!url.database().startsWith(PREFIX) || !url.host().equals(live.host()) || url.port() != live.port()) {
+      throw new IllegalArgumentException(url + " is not a scratch copy's place on the server of " + live + " (newUrl)");
+    }
+    String name = url.database();
     String serverMajor = createDatabase(live, name, purpose, tools.clock());
     ScratchClone clone = new ScratchClone(live, url);
     try {

@@ -49,6 +49,10 @@ public final class Preflighting implements PhaseStep {
         .compose(abort -> abort ? Future.failedFuture(LockstepException.aborted("aborted by the operator during PREFLIGHT"))
             : worker.executeBlocking(() -> {
               var plan = migrations.plan(attempt.set(), stored.schema());
+              if (!plan.steps().isEmpty()) {
+                // MIGRATING's tool starts now (Alembic's Python), while the rehearsal and the fleet's prepare run.
+                attempt.ahead(migrations.stepsAhead(attempt.set(), attempt.epoch()));
+              }
               try (Connection c = connections.open("lockstep-preflight/" + stored.service())) {
                 return preflight.run(c, attempt.set(), plan, stored.options());
               }

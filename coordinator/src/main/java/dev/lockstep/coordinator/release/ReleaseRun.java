@@ -122,6 +122,7 @@ public final class ReleaseRun {
     return begun.compose(stored -> next(stored, attempt))
         .recover(e -> ending.end(e, attempt))
         .onComplete(r -> {
+          attempt.endAhead();
           ReleaseDocument last = journal.stored();
           if (last.phase().isTerminal()) {
             metrics.ended(service, last.phase());

@@ -46,16 +46,17 @@ public final class StepRunner {
 
   /**
    * Applies {@code steps} in order; completes with the release as stored after the last one. The engine's
-   * {@link MigrationEngine.Steps} lives as long as the phase's steps do, and is closed whatever the outcome.
+   * {@link MigrationEngine.Steps} lives as long as the phase's steps do, and is closed whatever the outcome: on a
+   * worker, without the release waiting for it (Alembic's driver has committed or rolled back its last command by
+   * then; what is left is its Python's exit).
    */
   Future<ReleaseDocument> apply(List<MigrationPlan.Step> steps, Attempt run, String phase) {
     MigrationEngine.Steps session = migrations.steps(run.set(), run.epoch());
     return apply(steps, 0, 1, run, phase, session)
-        .transform(done -> worker.executeBlocking(() -> {
+        .onComplete(done -> worker.executeBlocking(() -> {
           session.close();
           return null;
-        }, false).transform(closed -> done.succeeded() ? Future.succeededFuture(done.result())
-            : Future.<ReleaseDocument>failedFuture(done.cause())));
+        }, false));
   }
 
   private Future<ReleaseDocument> apply(List<MigrationPlan.Step> steps, int index, int attempt, Attempt run, String phase,

@@ -86,7 +86,35 @@ final class AlembicDriver implements AlembicRunner {
    * @param env on top of the application's environment: the fence's session settings, the database
    */
   static AlembicDriver start(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env) {
-    return launch(command, ws, env, "steps");
+    Launch launch = spawn(command, ws, env, "steps");
+    return launch == null ? null : launch.awaitReady();
+  }
+
+  /**
+   * A driver process started but not yet waited for: it imports Alembic and SQLAlchemy and reads the revisions while
+   * the caller does something else ({@link AlembicRunner#starting}). Exactly one of {@link #awaitReady} and
+   * {@link #abandon} is called.
+   */
+  static final class Launch {
+    private final AlembicDriver driver;
+
+    private Launch(AlembicDriver driver) {
+      this.driver = driver;
+    }
+
+    /** The driver once it said it is ready; null, logged, when it cannot run here (then it is gone). */
+    AlembicDriver awaitReady() {
+      return driver.awaitReady();
+    }
+
+    /** Never used: ends it (end of input; it exits when done importing, or is killed after a few seconds). */
+    void abandon() {
+      driver.close();
+    }
+
+    long pid() {
+      return driver.process.pid();
+    }
   }
 
   /**
@@ -156,6 +184,12 @@ final class AlembicDriver implements AlembicRunner {
 
   private static AlembicDriver launch(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env,
                                       String mode) {
+    Launch launch = spawn(command, ws, env, mode);
+    return launch == null ? null : launch.awaitReady();
+  }
+
+  /** Starts the driver's process and its output's reader; null, logged, when the Python cannot be started at all. */
+  static Launch spawn(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env, String mode) {
     List<String> python = command.python();
     String nonce = HexFormat.of().formatHex(randomBytes());
     List<String> argv = new ArrayList<>(python);
@@ -170,27 +204,33 @@ final class AlembicDriver implements AlembicRunner {
     }
     AlembicDriver driver = new AlembicDriver(command, process, List.of(String.join(" ", python), "alembic_driver.py", mode));
     driver.read(process.getInputStream(), PREFIX + nonce + " ");
+    return new Launch(driver);
+  }
+
+  /** Waits for the driver's {@code ready}; null, logged, with the process ended, when it cannot run here. */
+  private AlembicDriver awaitReady() {
+    List<String> python = command.python();
     List<String> said = new ArrayList<>();
     try {
       while (true) {
-        Line line = driver.lines.poll(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        Line line = lines.poll(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         if (line == null || line == Line.EOF || line.event() != null && !"ready".equals(line.event().path("event").asText())) {
           String why = line == null ? "no answer in " + READY_TIMEOUT.toSeconds() + " s"
               : line == Line.EOF ? "it exited: " + String.join(" | ", said.subList(Math.max(0, said.size() - 5), said.size()))
               : line.event().path("error").asText();
           LOG.warn("Alembic's driver cannot run on {} ({}); running {} instead", String.join(" ", python), why,
               command.label());
-          driver.kill();
+          kill();
           return null;
         }
         if (line.event() != null) {
-          return driver;
+          return this;
         }
         said.add(line.text());
         LOG.info("[alembic] {}", line.text());
       }
     } catch (InterruptedException e) {
-      driver.kill();
+      kill();
       Thread.currentThread().interrupt();
       throw new LockstepException(LockstepException.Code.MIGRATION_FAILED, "starting Alembic's driver was interrupted"
           + " (the coordinator is stopping)");
@@ -202,8 +242,8 @@ final class AlembicDriver implements AlembicRunner {
         ? event.path("versionTableSchema").asText() : null, event.path("versionTable").asText("alembic_version"));
   }
 
-  /** The version table env.py named at the last command; null before the first. */
-  VersionTable versionTable() {
+  @Override
+  public VersionTable versionTable() {
     return versionTable;
   }
 

@@ -36,6 +36,11 @@ interface AlembicRunner extends AutoCloseable {
   /** One command; what it printed is in the result, as for the alembic command. */
   AlembicCommand.Result run(Listener listener, String... args);
 
+  /** The version table env.py named at the last command, as the driver saw it; null when not known. */
+  default AlembicDriver.VersionTable versionTable() {
+    return null;
+  }
+
   @Override
   void close();
 
@@ -43,6 +48,46 @@ interface AlembicRunner extends AutoCloseable {
   static AlembicRunner open(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env) {
     AlembicRunner driver = AlembicDriver.start(command, ws, env);
     return driver != null ? driver : perCommand(command, ws, env);
+  }
+
+  /**
+   * As {@link #open}, but returns at once: the driver's Python starts now (importing Alembic and SQLAlchemy, reading
+   * the revisions: 0.2–0.5 s) and is waited for at the first {@link #run}, so its start overlaps what the caller
+   * does meanwhile (copying the schema for the rehearsal; PREFLIGHT and PREPARING for MIGRATING's steps). Closed
+   * before its first run, it ends the process unused.
+   */
+  static AlembicRunner starting(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env) {
+    AlembicDriver.Launch launch = AlembicDriver.spawn(command, ws, env, "steps");
+    return new AlembicRunner() {
+      private AlembicRunner runner;
+
+      private synchronized AlembicRunner runner() {
+        if (runner == null) {
+          AlembicDriver driver = launch == null ? null : launch.awaitReady();
+          runner = driver != null ? driver : perCommand(command, ws, env);
+        }
+        return runner;
+      }
+
+      @Override
+      public AlembicCommand.Result run(Listener listener, String... args) {
+        return runner().run(listener, args);
+      }
+
+      @Override
+      public AlembicDriver.VersionTable versionTable() {
+        return runner == null ? null : runner.versionTable();
+      }
+
+      @Override
+      public synchronized void close() {
+        if (runner != null) {
+          runner.close();
+        } else if (launch != null) {
+          launch.abandon();
+        }
+      }
+    };
   }
 
   /** One {@code alembic} process per command: what Lockstep did before the driver, and its fallback. */

@@ -46,20 +46,20 @@ final class CloneRehearsal {
   Rehearsed run(Connection live, MigrationSet set, MigrationPlan plan, List<String> repairs) throws SQLException {
     // Copies a killed coordinator left behind (over an hour old) go first; a rehearsal is the one place that makes them.
     ScratchClone.sweep(database);
-    try (ScratchClone clone = ScratchClone.create(database, "the pre-flight rehearsal of " + plan.pendingLabels().size()
-        + " Alembic revision(s)")) {
-      try (Connection c = new Connections(clone.url()).open("lockstep-rehearsal")) {
-        try (Statement s = c.createStatement()) {
-          Optional<Rehearsed> repairFailed = Rehearsed.repairsFail(s, repairs);
-          if (repairFailed.isPresent()) {
-            return repairFailed.get();
-          }
-        }
-        CatalogSnapshot before = CatalogSnapshot.readRelations(c);
-        try (AlembicEngine.Rehearsal alembic = engine.rehearsal(set, clone.url())) {
-          return rehearse(live, c, alembic, plan, before);
+    DatabaseUrl url = ScratchClone.newUrl(database);
+    // Alembic's Python starts (imports, the revisions read) while the schema is copied: it connects at its first run.
+    try (AlembicEngine.Rehearsal alembic = engine.rehearsal(set, url);
+         ScratchClone clone = ScratchClone.create(database, url, "the pre-flight rehearsal of "
+             + plan.pendingLabels().size() + " Alembic revision(s)");
+         Connection c = new Connections(clone.url()).open("lockstep-rehearsal")) {
+      try (Statement s = c.createStatement()) {
+        Optional<Rehearsed> repairFailed = Rehearsed.repairsFail(s, repairs);
+        if (repairFailed.isPresent()) {
+          return repairFailed.get();
         }
       }
+      CatalogSnapshot before = CatalogSnapshot.readRelations(c);
+      return rehearse(live, c, alembic, plan, before);
     }
   }
 

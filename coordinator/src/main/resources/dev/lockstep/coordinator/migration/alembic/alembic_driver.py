@@ -24,7 +24,8 @@
 # Protocol lines to the coordinator are `\n@@lockstep-driver NONCE {json}` on stdout; every other line (Alembic's
 # logging, a revision's print(), a traceback) is text. The leading newline ends a line a revision left open, and the
 # nonce (random per process) keeps a line a revision prints from passing for one. Events:
-#   {"event": "ready"}                                   Alembic imported, the project's config read
+#   {"event": "ready"}                                   Alembic imported, the project's config (and, for `steps`,
+#                                                        its revisions) read
 #   {"event": "unavailable", "error": "..."}             this Python cannot import alembic (exit 3)
 #   {"event": "configured", "versionTable": "alembic_version", "versionTableSchema": null}   env.py configured Alembic
 #   {"event": "revision", "id": "b2", "text": "upgrade a1 -> b2, add orders"}   a revision starts
@@ -121,6 +122,15 @@ def _cached_from_config(cls, cfg):
 
 
 ScriptDirectory.from_config = classmethod(_cached_from_config)
+
+if MODE == "steps":
+    # The revisions are read before "ready": a driver started ahead (AlembicRunner.starting) reads them while the
+    # coordinator does something else. A revision that does not load is not cached, and fails again, with its
+    # traceback, in the command that needs it.
+    try:
+        ScriptDirectory.from_config(config).get_heads()
+    except Exception:
+        _scripts.pop("script", None)
 
 emit("ready")
 

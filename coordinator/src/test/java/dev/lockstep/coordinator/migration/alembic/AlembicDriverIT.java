@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -181,5 +182,83 @@ class AlembicDriverIT {
     assertThat(events).hasSize(2).allMatch(e -> e.startsWith("alembic: Running upgrade"));
     assertThat(db.queryText("SELECT version_num FROM alembic_version")).isEqualTo("d2a000000002");
     assertThat(db.queryLong("SELECT count(DISTINCT pid) FROM ran")).as("one alembic process per step").isEqualTo(2);
+  }
+  @Test
+  void stepsStartedAheadRunInTheDriverStartedBeforeThem() throws Exception {
+    AlembicEngine engine = AlembicEngineIT.engine("driver", url, Map.of());
+    MigrationSet set = engine.folderSet();
+    MigrationPlan plan = engine.plan(set, "d2a000000002");
+    long epoch = takeFence();
+    Set<Long> before = childPids();
+    MigrationEngine.Ahead ahead = engine.stepsAhead(set, epoch);
+    long spare = awaitNewChild(before);
+    assertThat(db.queryLong("SELECT count(*) FROM information_schema.tables WHERE table_name = 'ran'"))
+        .as("started ahead, it runs nothing").isZero();
+
+    try (MigrationEngine.Steps steps = engine.steps(set, epoch)) {
+      for (MigrationPlan.Step step : plan.steps()) {
+        steps.apply(step, line -> {});
+      }
+    }
+    assertThat(db.queryTexts("SELECT DISTINCT pid::text FROM ran")).as("both steps ran in the driver started ahead")
+        .containsExactly(Long.toString(spare));
+    ahead.close(); // taken over: nothing left to end
+    assertThat(ProcessHandle.of(spare).map(ProcessHandle::isAlive).orElse(false)).as("ended with its steps").isFalse();
+  }
+
+  @Test
+  void aDriverStartedAheadForAnotherEpochIsNotUsedAndEndsWithItsRun() throws Exception {
+    AlembicEngine engine = AlembicEngineIT.engine("driver", url, Map.of());
+    MigrationSet set = engine.folderSet();
+    MigrationPlan plan = engine.plan(set, "d1a000000001");
+    long stale = takeFence();
+    Set<Long> before = childPids();
+    MigrationEngine.Ahead ahead = engine.stepsAhead(set, stale);
+    long spare = awaitNewChild(before);
+
+    // Another coordinator took the service over meanwhile: its epoch runs its own driver, fenced by its epoch.
+    long epoch = takeFence();
+    try (MigrationEngine.Steps steps = engine.steps(set, epoch)) {
+      steps.apply(plan.steps().get(0), line -> {});
+    }
+    assertThat(db.queryTexts("SELECT DISTINCT pid::text FROM ran")).hasSize(1).doesNotContain(Long.toString(spare));
+    assertThat(ProcessHandle.of(spare).map(ProcessHandle::isAlive).orElse(false)).as("still waiting for its run").isTrue();
+
+    ahead.close(); // the run that started it ended
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15))
+        .until(() -> !ProcessHandle.of(spare).map(ProcessHandle::isAlive).orElse(false));
+  }
+
+  @Test
+  void theFoldersSetReadAheadIsNotReadAgainByTheRelease(@TempDir Path tmp) throws Exception {
+    // A Python that writes down each start: the set is read once, ahead (Coordinator calls warmUp at start).
+    Path starts = tmp.resolve("starts.log");
+    Path python = tmp.resolve("python-logged");
+    Files.writeString(python, "#!/bin/sh\necho started >> " + starts + "\nexec /usr/bin/python3 \"$@\"\n");
+    Files.setPosixFilePermissions(python, PosixFilePermissions.fromString("rwxr-xr-x"));
+    AlembicEngine engine = new AlembicEngine(AlembicProject.open(AlembicEngineIT.PROJECTS.resolve("driver/alembic.ini")),
+        new AlembicCommand(List.of(python.toString(), "-m", "alembic"), Map.of("DATABASE_URL",
+            AlembicEnvironment.sqlalchemyUrl(url)), Duration.ofMinutes(2)), url, SERVICE, Duration.ofSeconds(10));
+    engine.warmUp();
+    assertThat(Files.readAllLines(starts)).hasSize(1);
+
+    MigrationSet set = engine.carried(null);
+    MigrationPlan plan = engine.plan(set, "head");
+    assertThat(plan.pending()).hasSize(4);
+    assertThat(engine.history(set, SERVICE).pending()).hasSize(4);
+    assertThat(Files.readAllLines(starts)).as("planned from what was read ahead").hasSize(1);
+  }
+
+  private static Set<Long> childPids() {
+    return ProcessHandle.current().children().map(ProcessHandle::pid).collect(java.util.stream.Collectors.toSet());
+  }
+
+  /** The one child process this JVM started since {@code before}. */
+  private static long awaitNewChild(Set<Long> before) {
+    return org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+      List<Long> started = ProcessHandle.current().children().map(ProcessHandle::pid).filter(p -> !before.contains(p))
+          .toList();
+      return started.size() == 1 ? started.get(0) : null;
+    }, java.util.Objects::nonNull);
   }
 }
