@@ -27,6 +27,8 @@ import java.util.List;
  * enters the phase.
  */
 public final class Preflighting implements PhaseStep {
+  /** {@code -Dlockstep.coordinator.stepsAhead=false}: MIGRATING starts its tool itself (to compare; docs/reference.md). */
+  private static final boolean STEPS_AHEAD = !"false".equals(System.getProperty("lockstep.coordinator.stepsAhead"));
   private final MigrationEngine migrations;
   private final Preflight preflight;
   private final Connections connections;
@@ -49,7 +51,7 @@ public final class Preflighting implements PhaseStep {
         .compose(abort -> abort ? Future.failedFuture(LockstepException.aborted("aborted by the operator during PREFLIGHT"))
             : worker.executeBlocking(() -> {
               var plan = migrations.plan(attempt.set(), stored.schema());
-              if (!plan.steps().isEmpty()) {
+              if (!plan.steps().isEmpty() && STEPS_AHEAD) {
                 // MIGRATING's tool starts now (Alembic's Python), while the rehearsal and the fleet's prepare run.
                 attempt.ahead(migrations.stepsAhead(attempt.set(), attempt.epoch()));
               }

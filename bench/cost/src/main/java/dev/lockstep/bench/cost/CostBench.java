@@ -38,7 +38,7 @@ public final class CostBench {
     String started = DateTimeFormatter.ISO_INSTANT.format(Instant.now());
     report.put("startedAt", started);
     report.put("machine", Machine.describe());
-    report.put("jvm", Map.of("coordinatorAndCli", Setup.COORDINATOR_JVM, "agent", Setup.AGENT_JVM, "plainFlyway", List.of()));
+    report.put("jvm", Map.of("coordinatorAndCli", Setup.COORDINATOR_JVM, "coordinator", Setup.serveJvm(), "agent", Setup.AGENT_JVM, "plainFlyway", List.of()));
     out.println("Lockstep cost benchmark, " + started + ", " + Machine.describe().get("summary"));
     out.println("load before start: " + Machine.loadAverage());
 

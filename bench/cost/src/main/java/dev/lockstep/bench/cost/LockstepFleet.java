@@ -82,7 +82,7 @@ final class LockstepFleet implements AutoCloseable {
         serve.addAll(List.of("--engine", "alembic", "--alembic-config", chain.ini().toString(), "--alembic-command",
             wrapper.toString()));
       }
-      coordinator = Spawn.of(setup.lockstep(Setup.COORDINATOR_JVM, serve.toArray(String[]::new))).in(dir)
+      coordinator = Spawn.of(setup.lockstep(Setup.serveJvm(), serve.toArray(String[]::new))).in(dir)
           .env("PATH", loggedTools() + ":" + System.getenv("PATH")).log(dir.resolve("coordinator.log")).start();
       coordinatorSpawnedAt = coordinator.spawnedAt;
       agentsSpawnedAt = System.currentTimeMillis();

@@ -18,6 +18,19 @@ record Setup(Path root, Path work, String redisUrl, String alembic) {
   /** README / demo: the agent's JVM. */
   static final List<String> AGENT_JVM = List.of("-Xmx32m", "-Xms8m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
       "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:-UsePerfData");
+  /**
+   * The serving coordinator's JVM: {@link #COORDINATOR_JVM}, then the flags of {@code BENCH_COORDINATOR_JVM} (e.g.
+   * {@code -Dlockstep.coordinator.stepsAhead=false}, to compare).
+   */
+  static List<String> serveJvm() {
+    String extra = System.getenv().getOrDefault("BENCH_COORDINATOR_JVM", "").trim();
+    List<String> flags = new java.util.ArrayList<>(COORDINATOR_JVM);
+    if (!extra.isEmpty()) {
+      flags.addAll(List.of(extra.split("\\s+")));
+    }
+    return flags;
+  }
+
   static final String OPERATOR_TOKEN = "bench-operator-token-0123456789";
   static final String AGENT_SECRET = "bench-agent-secret-0123456789abcdef";
 
