@@ -229,7 +229,7 @@ public final class Coordinator {
 
   /** What the first release would wait for, read while the coordinator waits for one (Alembic: the folder's set). */
   private void warmUp(MigrationEngine engine, WorkerExecutor pool) {
-    if (!engine.hasFolder()) {
+    if (!engine.hasFolder() || "false".equals(System.getProperty("lockstep.coordinator.warmUp"))) {
       return;
     }
     long began = System.nanoTime();

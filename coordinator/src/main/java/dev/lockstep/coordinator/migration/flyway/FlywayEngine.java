@@ -95,6 +95,15 @@ public final class FlywayEngine implements MigrationEngine {
   }
 
   /**
+   * Plans a release of the folder's set (Flyway's info: the files parsed, the history table read; nothing written),
+   * so the first release does not pay for loading and compiling Flyway's code on its path.
+   */
+  @Override
+  public void warmUp() {
+    plan(folderSet(), null);
+  }
+
+  /**
    * The set a new release (or a check) carries: {@code upload} (file name → Base64) when the request
    * brought one, else the coordinator's folder as it is now; checked whole either way, before anything
    * is stored.
