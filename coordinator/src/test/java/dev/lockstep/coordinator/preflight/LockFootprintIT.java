@@ -100,6 +100,38 @@ class LockFootprintIT {
     return report.findings().stream().filter(f -> f.rule().equals(rule)).toList();
   }
 
+  /**
+   * A table that lost its primary key: the release restores it (repair {@code missing-primary-key}) before the
+   * migrations, building a unique index under ACCESS EXCLUSIVE. That stall is announced as a migration's is.
+   */
+  @Test
+  @Order(0)
+  void aRepairsLockIsAnnouncedWithItsTableAndTime() throws Exception {
+    db.execute("CREATE TABLE legacy_accounts (id bigint NOT NULL, name text)");
+    db.execute("INSERT INTO legacy_accounts SELECT g, 'account ' || g FROM generate_series(1, 300000) g");
+    db.execute("ANALYZE legacy_accounts");
+    try {
+      PreflightReport report = check(engine(Map.of("V2__notes.sql", "CREATE TABLE notes (id bigint PRIMARY KEY);")));
+
+      assertThat(report.blocked()).as(report.blockingReason()).isFalse();
+      assertThat(report.repairs()).singleElement().asString().contains("ADD PRIMARY KEY");
+      LockFootprint lock = lockOn(report, "public.legacy_accounts");
+      assertThat(lock.migration()).isEqualTo("repair: " + report.repairs().get(0));
+      assertThat(lock.mode()).isEqualTo("ACCESS EXCLUSIVE");
+      assertThat(lock.blocks()).containsExactlyInAnyOrder(LockFootprint.WRITES, LockFootprint.READS);
+      assertThat(lock.rows()).isBetween(270_000L, 330_000L);
+      assertThat(lock.migrationMs()).isPositive();
+      assertThat(lock.heldMs()).isGreaterThanOrEqualTo(lock.migrationMs());
+      assertThat(lock.cutShort()).isFalse();
+      assertThat(lock.hint()).contains("before the release").contains("CREATE UNIQUE INDEX CONCURRENTLY");
+      // Listed in the report whatever its time; a lock-footprint warning (200 ms or more) as for a migration's.
+      assertThat(findings(report, "lock-footprint")).allSatisfy(f -> assertThat(lock.heldMs()).isGreaterThanOrEqualTo(200));
+      System.out.println("repair: " + lock.describe());
+    } finally {
+      db.execute("DROP TABLE legacy_accounts");
+    }
+  }
+
   @Test
   @Order(1)
   void withNobodyWaitingTheWholeRehearsalRunsOnTheLiveDatabaseAndTimesTheLock() throws Exception {

@@ -9,6 +9,7 @@ import dev.lockstep.coordinator.migration.Rehearsed;
 import dev.lockstep.coordinator.migration.ScratchClone;
 import dev.lockstep.coordinator.migration.locks.HeldLocks;
 import dev.lockstep.coordinator.migration.locks.LockHints;
+import dev.lockstep.coordinator.migration.locks.LockMode;
 import dev.lockstep.coordinator.migration.locks.RehearsalWatch;
 import dev.lockstep.coordinator.migration.locks.StepAside;
 import dev.lockstep.coordinator.store.Connections;
@@ -19,6 +20,7 @@ import dev.lockstep.rules.CatalogDiff;
 import dev.lockstep.rules.CatalogSnapshot;
 import dev.lockstep.rules.CatalogSnapshot.Relation;
 import dev.lockstep.rules.Repairs;
+import dev.lockstep.rules.SqlScript;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -26,6 +28,7 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -142,7 +145,17 @@ public final class FlywayRehearsal {
     Savepoint baseline;
     CatalogSnapshot baselineCatalog;
     String waiter;
+    /** The locks the repairs took, each under the first repair holding that mode (or a stronger one) on its table. */
+    final List<RepairLock> repairLocks = new ArrayList<>();
+    /** When the last repair ended (System.nanoTime); 0 while they run, and if the rehearsal stepped aside in them. */
+    long repairsEndNanos;
   }
+
+  /**
+   * A lock a repair took on a table that existed before the release. MIGRATING makes the repairs in a transaction of
+   * their own before the migrations', so the release holds it from the repair to the end of the repairs.
+   */
+  private record RepairLock(String repair, String table, LockMode mode, long startedNanos, long repairNanos) {}
 
   /**
    * Rolls back to {@code start}, releasing every lock the rehearsal took. A cancel the watch sent just before it stopped
@@ -183,16 +196,17 @@ public final class FlywayRehearsal {
   /** Runs repairs and migrations on the live database; returns the failed rehearsal, or null (finished or cut). */
   private Rehearsed rehearseLive(Connection connection, MigrationPlan plan, List<String> repairs,
                                  Map<Long, String> existing, RehearsalWatch watch, Live live) throws SQLException {
-    try (Statement s = connection.createStatement()) {
+    List<String> transactional = repairs.stream().filter(Repairs::isTransactional).toList();
+    try (Statement s = connection.createStatement();
+         RehearsalProbe probe = transactional.isEmpty() ? null : new RehearsalProbe(connection, existing)) {
       s.execute("SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'");
       s.execute("SET LOCAL statement_timeout = '5min'");
-      for (String repair : repairs) {
-        if (!Repairs.isTransactional(repair)) {
-          continue;
-        }
+      Map<String, LockMode> held = new HashMap<>();
+      for (String repair : transactional) {
         if (watch.steppedAside()) {
           return null;
         }
+        long started = System.nanoTime();
         try {
           s.execute(repair);
         } catch (SQLException e) {
@@ -202,7 +216,17 @@ public final class FlywayRehearsal {
           return Rehearsed.failed("rehearsal: repair " + repair + " would fail: " + e.getMessage(), null, List.of(),
               Set.of());
         }
+        long ran = System.nanoTime() - started;
+        // The repair's footprint, as a migration's: a restored primary key builds its index under ACCESS EXCLUSIVE.
+        for (Map.Entry<String, LockMode> lock : probe.look().locks().entrySet()) {
+          LockMode earlier = held.get(lock.getKey());
+          if (earlier == null || lock.getValue().compareTo(earlier) > 0) {
+            live.repairLocks.add(new RepairLock(repair, lock.getKey(), lock.getValue(), started, ran));
+            held.put(lock.getKey(), lock.getValue());
+          }
+        }
       }
+      live.repairsEndNanos = System.nanoTime();
     } catch (SQLException e) {
       if (watch.steppedAside()) {
         return null; // our own cancel: everything goes to the clone
@@ -230,7 +254,7 @@ public final class FlywayRehearsal {
     connection.rollback(live.baseline);
     List<DataLoss> loss = DataLoss.count(connection, live.baselineCatalog, pass.dropped);
     List<DataLoss> contractLoss = DataLoss.count(connection, live.baselineCatalog, pass.contractDropped);
-    List<LockFootprint> locks = new ArrayList<>();
+    List<LockFootprint> locks = repairFootprints(live, 0);
     for (RehearsalPass.Taken t : pass.taken) {
       locks.add(footprint(t, ms(pass.endNanos() - t.startedNanos()), ms(t.migrationNanos()), false));
     }
@@ -251,6 +275,7 @@ public final class FlywayRehearsal {
     String where = "rehearsal on a schema-only clone";
     RehearsalPass rest;
     long started = System.nanoTime();
+    long cloneStartedNanos = started;
     ScratchClone.sweep(database);
     try (ScratchClone clone = ScratchClone.create(database, "the rest of a pre-flight rehearsal that stepped aside for"
         + " the application, from " + (cut < pending.size() ? pending.get(cut).label() : "the repairs"));
@@ -287,8 +312,9 @@ public final class FlywayRehearsal {
     List<CatalogDiff.Dropped> dropped = new ArrayList<>();
     List<String> contractEffects = new ArrayList<>();
     List<CatalogDiff.Dropped> contractDropped = new ArrayList<>();
-    List<LockFootprint> locks = new ArrayList<>();
     long cutNanos = before == null ? 0 : before.endNanos();
+    // Stepped aside in the repairs: those measured held their locks until then, and the release holds them longer.
+    List<LockFootprint> locks = repairFootprints(live, live.repairsEndNanos == 0 ? cloneStartedNanos : 0);
     if (before != null) {
       effects.addAll(before.effects);
       dropped.addAll(before.dropped);
@@ -328,6 +354,25 @@ public final class FlywayRehearsal {
         + " release that meets one still fails cleanly in MIGRATING, all or nothing", List.of());
     return new Rehearsed(null, effects, loss, rest.skipped, locked, null, null, List.of(note), contractEffects,
         contractLoss, sized(connection, locks));
+  }
+
+  /**
+   * The repairs' locks, held (as MIGRATING holds them) from each repair to the end of the repairs; or, with {@code
+   * cutNanos} not 0, to then, cut short (the rehearsal stepped aside in the repairs). Each named {@code repair:
+   * <statement>}, with a hint for making the repair beforehand without the long lock.
+   */
+  private static List<LockFootprint> repairFootprints(Live live, long cutNanos) {
+    List<LockFootprint> locks = new ArrayList<>();
+    long end = cutNanos != 0 ? cutNanos : live.repairsEndNanos;
+    for (RepairLock r : live.repairLocks) {
+      String bare = r.table().substring(r.table().indexOf('.') + 1);
+      String hint = r.mode().blocks().isEmpty() ? null
+          : LockHints.hint(SqlScript.parse(r.repair()).statements(), bare).map(h -> "Lockstep makes this repair in the"
+              + " release; to spare the application the wait, make it before the release: " + h).orElse(null);
+      locks.add(new LockFootprint("repair: " + r.repair(), r.table(), r.mode().sqlName(), r.mode().blocks(), null, null,
+          ms(end - r.startedNanos()), ms(r.repairNanos()), cutNanos != 0, hint));
+    }
+    return locks;
   }
 
   private static LockFootprint footprint(RehearsalPass.Taken t, Long heldMs, Long migrationMs, boolean cutShort) {
