@@ -183,15 +183,15 @@ class AlembicDriverIT {
     assertThat(db.queryText("SELECT version_num FROM alembic_version")).isEqualTo("d2a000000002");
     assertThat(db.queryLong("SELECT count(DISTINCT pid) FROM ran")).as("one alembic process per step").isEqualTo(2);
   }
+
   @Test
   void stepsStartedAheadRunInTheDriverStartedBeforeThem() throws Exception {
     AlembicEngine engine = AlembicEngineIT.engine("driver", url, Map.of());
     MigrationSet set = engine.folderSet();
     MigrationPlan plan = engine.plan(set, "d2a000000002");
     long epoch = takeFence();
-    Set<Long> before = childPids();
-    MigrationEngine.Ahead ahead = engine.stepsAhead(set, epoch);
-    long spare = awaitNewChild(before);
+    Started ahead = startAhead(engine, set, epoch);
+    long spare = ahead.pid();
     assertThat(db.queryLong("SELECT count(*) FROM information_schema.tables WHERE table_name = 'ran'"))
         .as("started ahead, it runs nothing").isZero();
 
@@ -202,7 +202,7 @@ class AlembicDriverIT {
     }
     assertThat(db.queryTexts("SELECT DISTINCT pid::text FROM ran")).as("both steps ran in the driver started ahead")
         .containsExactly(Long.toString(spare));
-    ahead.close(); // taken over: nothing left to end
+    ahead.ahead().close(); // taken over: nothing left to end
     assertThat(ProcessHandle.of(spare).map(ProcessHandle::isAlive).orElse(false)).as("ended with its steps").isFalse();
   }
 
@@ -212,9 +212,8 @@ class AlembicDriverIT {
     MigrationSet set = engine.folderSet();
     MigrationPlan plan = engine.plan(set, "d1a000000001");
     long stale = takeFence();
-    Set<Long> before = childPids();
-    MigrationEngine.Ahead ahead = engine.stepsAhead(set, stale);
-    long spare = awaitNewChild(before);
+    Started ahead = startAhead(engine, set, stale);
+    long spare = ahead.pid();
 
     // Another coordinator took the service over meanwhile: its epoch runs its own driver, fenced by its epoch.
     long epoch = takeFence();
@@ -224,7 +223,7 @@ class AlembicDriverIT {
     assertThat(db.queryTexts("SELECT DISTINCT pid::text FROM ran")).hasSize(1).doesNotContain(Long.toString(spare));
     assertThat(ProcessHandle.of(spare).map(ProcessHandle::isAlive).orElse(false)).as("still waiting for its run").isTrue();
 
-    ahead.close(); // the run that started it ended
+    ahead.ahead().close(); // the run that started it ended
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15))
         .until(() -> !ProcessHandle.of(spare).map(ProcessHandle::isAlive).orElse(false));
   }
@@ -247,6 +246,15 @@ class AlembicDriverIT {
     assertThat(plan.pending()).hasSize(4);
     assertThat(engine.history(set, SERVICE).pending()).hasSize(4);
     assertThat(Files.readAllLines(starts)).as("planned from what was read ahead").hasSize(1);
+  }
+
+  /** What {@link AlembicEngine#stepsAhead} returned, and the pid of the driver it started. */
+  private record Started(MigrationEngine.Ahead ahead, long pid) {}
+
+  private static Started startAhead(AlembicEngine engine, MigrationSet set, long epoch) {
+    Set<Long> before = childPids();
+    MigrationEngine.Ahead ahead = engine.stepsAhead(set, epoch);
+    return new Started(ahead, awaitNewChild(before));
   }
 
   private static Set<Long> childPids() {
