@@ -24,6 +24,8 @@ class TestRedisSentinelTest {
       assertThat(redis.url()).startsWith("redis-sentinel://127.0.0.1:").endsWith("#" + TestRedisSentinel.MASTER_NAME);
       int first = redis.primaryPort();
       assertThat(Resp.call("127.0.0.1", first, "SET", "k", "v1")).isEqualTo("OK");
+      // Replication is asynchronous: a fault right after the SET may beat it (CI failed so once under load).
+      assertThat(Resp.call("127.0.0.1", first, "WAIT", "1", "2000")).as("replicas that have k").isEqualTo(1L);
 
       long started = System.nanoTime();
       redis.killPrimary();
@@ -53,6 +55,8 @@ class TestRedisSentinelTest {
     try (TestRedisSentinel redis = TestRedisSentinel.start(dir)) {
       int first = redis.primaryPort();
       assertThat(Resp.call("127.0.0.1", first, "SET", "k", "v1")).isEqualTo("OK");
+      // Replication is asynchronous: a fault right after the SET may beat it (CI failed so once under load).
+      assertThat(Resp.call("127.0.0.1", first, "WAIT", "1", "2000")).as("replicas that have k").isEqualTo(1L);
       long started = System.nanoTime();
       redis.pausePrimary();
       System.out.printf("SIGSTOP of the primary: promoted %d in %.1f s%n", redis.primaryPort(), (System.nanoTime() - started) / 1e9);
