@@ -14,6 +14,7 @@ import dev.lockstep.testkit.TestDatabase;
 import dev.lockstep.testkit.TestPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -37,6 +38,7 @@ class AlembicReleaseIT {
   private static Fleet fleet;
   private static Path project;
   private static Path versions;
+  private static Path pythonStarts;
 
   @BeforeAll
   static void startFleet() {
@@ -44,7 +46,18 @@ class AlembicReleaseIT {
     fleet = new Fleet("AlembicReleaseIT", db);
     project = fleet.project("alembic/shop");
     versions = project.resolve("migrations/versions");
-    fleet.startCoordinator(null, "--engine", "alembic", "--alembic-config", project.resolve("alembic.ini").toString());
+    // Alembic's Python, writing down each start of Lockstep's driver with its mode (inspect, steps): `python -m alembic`.
+    pythonStarts = fleet.dir.resolve("python-starts.log");
+    Path python = fleet.dir.resolve("python-logged");
+    try {
+      Files.writeString(python, "#!/bin/sh\n[ \"$1\" = -c ] && echo \"$5\" >> " + pythonStarts
+          + "\nexec /usr/bin/python3 \"$@\"\n");
+      Files.setPosixFilePermissions(python, PosixFilePermissions.fromString("rwxr-xr-x"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    fleet.startCoordinator(null, "--engine", "alembic", "--alembic-config", project.resolve("alembic.ini").toString(),
+        "--alembic-command", python + " -m alembic");
     for (String id : List.of("web-1", "web-2", "web-3")) {
       fleet.startAgent(id, "v0", versions);
     }
@@ -60,6 +73,8 @@ class AlembicReleaseIT {
   @Test
   @Order(1)
   void aReleaseToHeadPreparesThenMigratesThenSwitchesAndMatchesPlainAlembic() throws Exception {
+    // The coordinator read its folder's set once it started (docs/reference.md, "Read at start").
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(starts()).containsExactly("inspect"));
     Fleet.CliRun run = fleet.cli("release", "--revision", "v1", "--json");
     assertThat(run.exit()).as(run.out() + run.err()).isZero();
     ReleaseDocument doc = Json.read(run.out(), ReleaseDocument.class);
@@ -74,6 +89,8 @@ class AlembicReleaseIT {
       assertThat(f.message()).contains("schema-only clone").contains("failures that depend on the data");
     });
     assertThat(doc.agents()).extracting(ReleaseAgent::id).containsExactly("web-1", "web-2", "web-3");
+    // The set was not read again for the release; one driver for the rehearsal, one (started ahead) for MIGRATING.
+    assertThat(starts()).containsExactly("inspect", "steps", "steps");
     assertThat(db.queryText("SELECT version_num FROM alembic_version")).isEqualTo("c3d4e5f6a7b8");
     assertThat(db.queryLong("SELECT count(*) FROM \"user\" WHERE display_name IS NOT NULL")).isEqualTo(2);
     assertThat(db.queryLong("SELECT count(*) FROM pg_database d JOIN pg_shdescription c ON c.objoid = d.oid"
@@ -197,5 +214,10 @@ class AlembicReleaseIT {
       }
     }
     return -1;
+  }
+
+  /** The driver's runs so far, by mode, in the order they started. */
+  private static List<String> starts() throws java.io.IOException {
+    return Files.exists(pythonStarts) ? Files.readAllLines(pythonStarts) : List.of();
   }
 }
