@@ -42,8 +42,9 @@ public final class RepairStep {
   /**
    * Re-inspects (the database may have changed since PREFLIGHT, and a resumed run must not repeat a
    * repair), then applies what is planned: first the repairs that cannot run in a transaction
-   * (rebuilding an invalid index concurrently), then the others in one fenced transaction. Each
-   * statement is audited in {@code lockstep.repairs}.
+   * (rebuilding an invalid index concurrently), then the others in one fenced transaction, planned
+   * once more inside it. Each statement is audited in {@code lockstep.repairs}. With nothing to
+   * repair, the catalog is read once.
    *
    * @param fromSchema the schema version before the release, for messages
    */
@@ -53,7 +54,13 @@ public final class RepairStep {
       try (Statement s = c.createStatement()) {
         s.execute("SET lock_timeout = '" + lockTimeout.toMillis() + "ms'");
       }
-      List<Finding> outside = Repairs.outsideTransaction(planned(rules.inspect(c, context)));
+      List<Finding> planned = planned(rules.inspect(c, context));
+      if (planned.isEmpty()) {
+        // Nothing to repair, nothing blocking, a moment ago: reading the catalog again in a transaction guards against
+        // nothing this read does not (a change just after either is as possible); the migrations check the fence.
+        return executed;
+      }
+      List<Finding> outside = Repairs.outsideTransaction(planned);
       if (!outside.isEmpty()) {
         Fence.checkEpoch(c, service, epoch);
         executed.addAll(repair(() -> rules.applyOutsideTransaction(c, outside), fromSchema));
