@@ -19,7 +19,7 @@ import java.util.List;
  * @param elapsedMs how long the check took
  * @param contract the contract migrations among {@code pending}, which run after the switch (empty without any)
  * @param contractEffects what they remove and the data they drop, as the rehearsal saw it
- * @param locks the table locks the migrations take, as the rehearsal measured them ({@link LockFootprint}); empty when
+ * @param locks the table locks the repairs and migrations take, as the rehearsal measured them ({@link LockFootprint}); empty when
  *     nothing was rehearsed or the engine does not measure them (Alembic)
  */
 public record CheckReport(String service, String current, String target, List<String> pending, List<Finding> findings,

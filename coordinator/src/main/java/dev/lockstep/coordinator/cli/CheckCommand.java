@@ -65,7 +65,7 @@ public final class CheckCommand implements Callable<Integer> {
     }
     if (!report.locks().isEmpty()) {
       // What the application will wait for while the release migrates, measured, before anything runs.
-      System.out.println("locks the migrations take, as the rehearsal measured them:");
+      System.out.println("locks the release takes (repairs, then migrations), as the rehearsal measured them:");
       report.locks().forEach(l -> System.out.println("  " + l.describe()));
     }
     System.out.printf("mode: %s (%s)%n", report.mode().wireName(), report.modeReason());

@@ -16,7 +16,7 @@ import java.util.stream.Collectors;
  * @param rehearsed whether the migrations were rehearsed (false if a rule blocked first)
  * @param contract what the contract migrations remove, and the data they drop ({@code drops column public.users.legacy_name,
  *     1204 non-NULL value(s)}); empty without contract migrations or before they were rehearsed
- * @param locks the table locks the migrations take, as the rehearsal measured them; empty before a rehearsal, or with
+ * @param locks the table locks the repairs and migrations take, as the rehearsal measured them; empty before a rehearsal, or with
  *     an engine that does not measure them
  */
 public record PreflightReport(List<Finding> findings, List<String> repairs, ModeDecision mode, boolean rehearsed,
