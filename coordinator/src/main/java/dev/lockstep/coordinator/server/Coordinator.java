@@ -241,8 +241,10 @@ public final class Coordinator {
         log.debug("read the {} set of the folder ahead of a release in {} ms", engine.name(),
             (System.nanoTime() - began) / 1_000_000);
       } else {
-        log.info("could not read the {} set of the folder ahead of a release ({}); a release reads it again",
-            engine.name(), r.cause().getMessage());
+        // Said at start rather than at the first release: an env.py that needs a variable it is not given, a folder
+        // Flyway refuses, or a database that does not answer yet. A release reads the set again.
+        log.warn("could not read the {} set of the folder ahead of a release ({}); a release reads it again and fails"
+            + " the same way unless this is fixed or was passing", engine.name(), r.cause().getMessage());
       }
     });
   }
