@@ -86,8 +86,7 @@ final class AlembicDriver implements AlembicRunner {
    * @param env on top of the application's environment: the fence's session settings, the database
    */
   static AlembicDriver start(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env) {
-    Launch launch = spawn(command, ws, env, "steps");
-    return launch == null ? null : launch.awaitReady();
+    return launch(command, ws, env, "steps");
   }
 
   /**
@@ -110,10 +109,6 @@ final class AlembicDriver implements AlembicRunner {
     /** Never used: ends it (end of input; it exits when done importing, or is killed after a few seconds). */
     void abandon() {
       driver.close();
-    }
-
-    long pid() {
-      return driver.process.pid();
     }
   }
 
