@@ -160,6 +160,31 @@ class ScratchCloneIT {
   }
 
   @Test
+  void theDumpRunsWhileTheCopyIsCreatedAndEndsWhenTheCopyCannotBe(@TempDir Path dir) throws Exception {
+    // A user that may not create databases; pg_dump (fake) writes its pid, then waits long.
+    String role = "scratch_nocreatedb_" + System.nanoTime();
+    live.execute("CREATE ROLE " + role + " LOGIN");
+    try {
+      Path pid = dir.resolve("pg_dump.pid");
+      Path slowDump = script(dir, "pg_dump", "echo $$ > " + pid + "\nexec sleep 60\n");
+      ScratchClone.Tools tools = new ScratchClone.Tools(slowDump.toString(), "psql", Duration.ofSeconds(90), Clock.systemUTC());
+      DatabaseUrl asRole = new DatabaseUrl(liveUrl.host(), liveUrl.port(), liveUrl.database(), role, null, liveUrl.params(),
+          liveUrl.tls());
+      long started = System.nanoTime();
+      assertThatThrownBy(() -> ScratchClone.create(asRole, "no createdb", tools))
+          .isInstanceOf(LockstepException.class)
+          .hasMessageContaining("may not create databases");
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).as("not waiting for the dump").isLessThan(Duration.ofSeconds(30));
+      // The dump had started (it runs beside CREATE DATABASE) and was ended with it.
+      long dumpPid = Long.parseLong(Files.readString(pid).trim());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+          .until(() -> !ProcessHandle.of(dumpPid).map(ProcessHandle::isAlive).orElse(false));
+    } finally {
+      live.execute("DROP ROLE " + role);
+    }
+  }
+
+  @Test
   void aMissingPgDumpSaysToInstallTheClientOfTheServersMajorVersion() {
     ScratchClone.Tools tools = new ScratchClone.Tools("/nonexistent/bin/pg_dump", "psql", Duration.ofSeconds(60), Clock.systemUTC());
     long major = live.queryLong("SELECT current_setting('server_version_num')::int / 10000");
