@@ -50,6 +50,7 @@ class AlembicReleaseIT {
     pythonStarts = fleet.dir.resolve("python-starts.log");
     Path python = fleet.dir.resolve("python-logged");
     try {
+      Files.deleteIfExists(pythonStarts); // the folder outlives a run
       Files.writeString(python, "#!/bin/sh\n[ \"$1\" = -c ] && echo \"$5\" >> " + pythonStarts
           + "\nexec /usr/bin/python3 \"$@\"\n");
       Files.setPosixFilePermissions(python, PosixFilePermissions.fromString("rwxr-xr-x"));
