@@ -160,7 +160,23 @@ class ScratchCloneIT {
   }
 
   @Test
-  void theDumpRunsWhileTheCopyIsCreatedAndEndsWhenTheCopyCannotBe(@TempDir Path dir) throws Exception {
+  void theDumpStartsBeforeTheCopyIsCreated(@TempDir Path dir) throws Exception {
+    // The real pg_dump, after writing down when it started (ns); the copy's comment says when CREATE DATABASE was done.
+    Path started = dir.resolve("pg_dump.started");
+    Path timedDump = script(dir, "pg_dump", "date +%s%N > " + started + "\nexec pg_dump \"$@\"\n");
+    ScratchClone.Tools tools = new ScratchClone.Tools(timedDump.toString(), "psql", Duration.ofSeconds(60), Clock.systemUTC());
+    try (ScratchClone clone = ScratchClone.create(liveUrl, "timed dump", tools)) {
+      Instant created = ScratchClone.createdAt(live.queryText("SELECT shobj_description(oid, 'pg_database') FROM pg_database"
+          + " WHERE datname = '" + clone.name() + "'"));
+      long startedNanos = Long.parseLong(Files.readString(started).trim());
+      Instant dumpStarted = Instant.ofEpochSecond(startedNanos / 1_000_000_000L, startedNanos % 1_000_000_000L);
+      assertThat(dumpStarted).as("the dump runs while the copy is created").isBefore(created);
+      assertThat(SchemaDump.of(clone.url().libpqUrl())).isEqualTo(SchemaDump.of(live));
+    }
+  }
+
+  @Test
+  void aDumpStartedForACopyThatCannotBeMadeIsEnded(@TempDir Path dir) throws Exception {
     // A user that may not create databases; pg_dump (fake) writes its pid, then waits long.
     String role = "scratch_nocreatedb_" + System.nanoTime();
     live.execute("CREATE ROLE " + role + " LOGIN");
@@ -170,15 +186,16 @@ class ScratchCloneIT {
       ScratchClone.Tools tools = new ScratchClone.Tools(slowDump.toString(), "psql", Duration.ofSeconds(90), Clock.systemUTC());
       DatabaseUrl asRole = new DatabaseUrl(liveUrl.host(), liveUrl.port(), liveUrl.database(), role, null, liveUrl.params(),
           liveUrl.tls());
-      long started = System.nanoTime();
+      long began = System.nanoTime();
       assertThatThrownBy(() -> ScratchClone.create(asRole, "no createdb", tools))
           .isInstanceOf(LockstepException.class)
           .hasMessageContaining("may not create databases");
-      assertThat(Duration.ofNanos(System.nanoTime() - started)).as("not waiting for the dump").isLessThan(Duration.ofSeconds(30));
-      // The dump had started (it runs beside CREATE DATABASE) and was ended with it.
-      long dumpPid = Long.parseLong(Files.readString(pid).trim());
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
-          .until(() -> !ProcessHandle.of(dumpPid).map(ProcessHandle::isAlive).orElse(false));
+      assertThat(Duration.ofNanos(System.nanoTime() - began)).as("not waiting for the dump").isLessThan(Duration.ofSeconds(30));
+      // Killed whether or not its shell had got as far as writing its pid; one left running writes it within
+      // milliseconds and stays alive, which the second this must hold for would see.
+      org.awaitility.Awaitility.await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10)).until(() ->
+          !Files.exists(pid) || Files.readString(pid).isBlank() // killed before, or while, it wrote its pid
+              || !ProcessHandle.of(Long.parseLong(Files.readString(pid).trim())).map(ProcessHandle::isAlive).orElse(false));
     } finally {
       live.execute("DROP ROLE " + role);
     }

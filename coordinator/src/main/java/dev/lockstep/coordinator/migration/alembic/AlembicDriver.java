@@ -90,29 +90,6 @@ final class AlembicDriver implements AlembicRunner {
   }
 
   /**
-   * A driver process started but not yet waited for: it imports Alembic and SQLAlchemy and reads the revisions while
-   * the caller does something else ({@link AlembicRunner#starting}). Exactly one of {@link #awaitReady} and
-   * {@link #abandon} is called.
-   */
-  static final class Launch {
-    private final AlembicDriver driver;
-
-    private Launch(AlembicDriver driver) {
-      this.driver = driver;
-    }
-
-    /** The driver once it said it is ready; null, logged, when it cannot run here (then it is gone). */
-    AlembicDriver awaitReady() {
-      return driver.awaitReady();
-    }
-
-    /** Never used: ends it (end of input; it exits when done importing, or is killed after a few seconds). */
-    void abandon() {
-      driver.close();
-    }
-  }
-
-  /**
    * What Lockstep asks once per set, in one process: the graph, the modules, the revisions the database is at.
    *
    * @param history the lines {@code alembic history --verbose} prints; null when the run failed
@@ -179,12 +156,16 @@ final class AlembicDriver implements AlembicRunner {
 
   private static AlembicDriver launch(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env,
                                       String mode) {
-    Launch launch = spawn(command, ws, env, mode);
-    return launch == null ? null : launch.awaitReady();
+    AlembicDriver driver = spawn(command, ws, env, mode);
+    return driver == null ? null : driver.awaitReady();
   }
 
-  /** Starts the driver's process and its output's reader; null, logged, when the Python cannot be started at all. */
-  static Launch spawn(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env, String mode) {
+  /**
+   * Starts the driver's process and its output's reader, without waiting for it: it imports Alembic and SQLAlchemy and
+   * reads the revisions while the caller does something else ({@link AlembicRunner#starting}), then either
+   * {@link #awaitReady} or {@link #close}. Null, logged, when the Python cannot be started at all.
+   */
+  static AlembicDriver spawn(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env, String mode) {
     List<String> python = command.python();
     String nonce = HexFormat.of().formatHex(randomBytes());
     List<String> argv = new ArrayList<>(python);
@@ -199,11 +180,11 @@ final class AlembicDriver implements AlembicRunner {
     }
     AlembicDriver driver = new AlembicDriver(command, process, List.of(String.join(" ", python), "alembic_driver.py", mode));
     driver.read(process.getInputStream(), PREFIX + nonce + " ");
-    return new Launch(driver);
+    return driver;
   }
 
   /** Waits for the driver's {@code ready}; null, logged, with the process ended, when it cannot run here. */
-  private AlembicDriver awaitReady() {
+  AlembicDriver awaitReady() {
     List<String> python = command.python();
     List<String> said = new ArrayList<>();
     try {

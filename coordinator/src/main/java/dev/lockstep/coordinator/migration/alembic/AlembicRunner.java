@@ -57,14 +57,14 @@ interface AlembicRunner extends AutoCloseable {
    * before its first run, it ends the process unused.
    */
   static AlembicRunner starting(AlembicCommand command, AlembicProject.Workspace ws, Map<String, String> env) {
-    AlembicDriver.Launch launch = AlembicDriver.spawn(command, ws, env, "steps");
+    AlembicDriver started = AlembicDriver.spawn(command, ws, env, "steps");
     return new AlembicRunner() {
       private AlembicRunner runner;
 
       private synchronized AlembicRunner runner() {
         if (runner == null) {
-          AlembicDriver driver = launch == null ? null : launch.awaitReady();
-          runner = driver != null ? driver : perCommand(command, ws, env);
+          AlembicDriver ready = started == null ? null : started.awaitReady();
+          runner = ready != null ? ready : perCommand(command, ws, env);
         }
         return runner;
       }
@@ -83,8 +83,8 @@ interface AlembicRunner extends AutoCloseable {
       public synchronized void close() {
         if (runner != null) {
           runner.close();
-        } else if (launch != null) {
-          launch.abandon();
+        } else if (started != null) {
+          started.close(); // never used: end of input, it exits once done importing (killed after 5 s)
         }
       }
     };

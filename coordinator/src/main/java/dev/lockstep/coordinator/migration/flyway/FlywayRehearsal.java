@@ -218,13 +218,8 @@ public final class FlywayRehearsal {
         }
         long ran = System.nanoTime() - started;
         // The repair's footprint, as a migration's: a restored primary key builds its index under ACCESS EXCLUSIVE.
-        for (Map.Entry<String, LockMode> lock : probe.look().locks().entrySet()) {
-          LockMode earlier = held.get(lock.getKey());
-          if (earlier == null || lock.getValue().compareTo(earlier) > 0) {
-            live.repairLocks.add(new RepairLock(repair, lock.getKey(), lock.getValue(), started, ran));
-            held.put(lock.getKey(), lock.getValue());
-          }
-        }
+        HeldLocks.taken(held, probe.look().locks()).forEach((table, mode) ->
+            live.repairLocks.add(new RepairLock(repair, table, mode, started, ran)));
       }
       live.repairsEndNanos = System.nanoTime();
     } catch (SQLException e) {
@@ -365,10 +360,8 @@ public final class FlywayRehearsal {
     List<LockFootprint> locks = new ArrayList<>();
     long end = cutNanos != 0 ? cutNanos : live.repairsEndNanos;
     for (RepairLock r : live.repairLocks) {
-      String bare = r.table().substring(r.table().indexOf('.') + 1);
-      String hint = r.mode().blocks().isEmpty() ? null
-          : LockHints.hint(SqlScript.parse(r.repair()).statements(), bare).map(h -> "Lockstep makes this repair in the"
-              + " release; to spare the application the wait, make it before the release: " + h).orElse(null);
+      String hint = hint(r.mode(), r.table(), SqlScript.parse(r.repair()).statements()).map(h -> "Lockstep makes this"
+          + " repair in the release; to spare the application the wait, make it before the release: " + h).orElse(null);
       locks.add(new LockFootprint("repair: " + r.repair(), r.table(), r.mode().sqlName(), r.mode().blocks(), null, null,
           ms(end - r.startedNanos()), ms(r.repairNanos()), cutNanos != 0, hint));
     }
@@ -376,11 +369,17 @@ public final class FlywayRehearsal {
   }
 
   private static LockFootprint footprint(RehearsalPass.Taken t, Long heldMs, Long migrationMs, boolean cutShort) {
-    String bare = t.table().substring(t.table().indexOf('.') + 1);
-    String hint = t.mode().blocks().isEmpty() ? null
-        : LockHints.hint(ScriptRunner.statementsToRun(t.migration()), bare).orElse(null);
     return new LockFootprint(t.migration().label(), t.table(), t.mode().sqlName(), t.mode().blocks(), null, null,
-        heldMs, migrationMs, cutShort, hint);
+        heldMs, migrationMs, cutShort, hint(t.mode(), t.table(), ScriptRunner.statementsToRun(t.migration())).orElse(null));
+  }
+
+  /**
+   * How to spare the application the wait a lock of {@code mode} on {@code table} makes, from the statements that took
+   * it; none for a lock that blocks nothing.
+   */
+  private static java.util.Optional<String> hint(LockMode mode, String table, List<SqlScript.Statement> statements) {
+    return mode.blocks().isEmpty() ? java.util.Optional.empty()
+        : LockHints.hint(statements, table.substring(table.indexOf('.') + 1));
   }
 
   /** The footprints with their tables' sizes, read on the live database. */

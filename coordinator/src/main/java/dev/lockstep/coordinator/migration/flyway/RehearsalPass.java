@@ -2,6 +2,7 @@ package dev.lockstep.coordinator.migration.flyway;
 
 import dev.lockstep.coordinator.migration.PendingMigration;
 import dev.lockstep.coordinator.migration.Rehearsed;
+import dev.lockstep.coordinator.migration.locks.HeldLocks;
 import dev.lockstep.coordinator.migration.locks.LockMode;
 import dev.lockstep.coordinator.migration.locks.RehearsalWatch;
 import dev.lockstep.protocol.Finding;
@@ -169,12 +170,8 @@ final class RehearsalPass {
           judged = seen.judged();
           catalogReads++;
         }
-        for (Map.Entry<String, LockMode> lock : seen.locks().entrySet()) {
-          LockMode earlier = held.get(lock.getKey());
-          if (earlier == null || lock.getValue().compareTo(earlier) > 0) {
-            taken.add(new Taken(i, m, lock.getKey(), lock.getValue(), started, ran));
-            held.put(lock.getKey(), lock.getValue());
-          }
+        for (Map.Entry<String, LockMode> lock : HeldLocks.taken(held, seen.locks()).entrySet()) {
+          taken.add(new Taken(i, m, lock.getKey(), lock.getValue(), started, ran));
         }
       } catch (SQLException e) {
         if (watch.steppedAside()) {

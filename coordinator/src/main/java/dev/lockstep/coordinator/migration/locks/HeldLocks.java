@@ -60,6 +60,22 @@ public final class HeldLocks {
     return held;
   }
 
+  /**
+   * The locks of {@code seen} that were not held yet, or only in a weaker mode: what the statement run since took. They
+   * are added to {@code held}, so each lock is counted once, under the first statement that holds that mode or stronger.
+   */
+  public static Map<String, LockMode> taken(Map<String, LockMode> held, Map<String, LockMode> seen) {
+    Map<String, LockMode> taken = new TreeMap<>();
+    seen.forEach((table, mode) -> {
+      LockMode earlier = held.get(table);
+      if (earlier == null || mode.compareTo(earlier) > 0) {
+        taken.put(table, mode);
+        held.put(table, mode);
+      }
+    });
+    return taken;
+  }
+
   private static void add(Map<String, LockMode> held, Map<Long, String> tables, long relation, String pgMode) {
     String table = tables.get(relation);
     LockMode mode = LockMode.fromPgLocks(pgMode).orElse(null);
