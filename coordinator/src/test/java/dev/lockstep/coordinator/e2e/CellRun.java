@@ -63,6 +63,8 @@ final class CellRun implements AutoCloseable {
   private Long faultAt;
   private long epochAtFault;
   private String loadAtFault;
+  /** When every started coordinator had answered after the release ended ({@link #awaitCoordinatorsAnswer}). */
+  private long answeredAt;
 
   /** A line of the run's timeline. */
   record Mark(long at, String what) {}
@@ -409,11 +411,9 @@ final class CellRun implements AutoCloseable {
 
   /**
    * Waits until every coordinator that was started has answered (so each had its chance to resume the
-   * release), then until the release has been terminal and unchanged (phase, update time, events) for
-   * {@link #SETTLE}, at most 60 s: a release that leaves its terminal phase does so within that time, and one
-   * walked through its phases again is judged once it ended again.
+   * release); {@link #settle} then watches the release stay as it is.
    */
-  void settle() {
+  void awaitCoordinatorsAnswer() {
     for (Fleet.Coordinator c : fleet.coordinators()) {
       if (c.alive()) {
         try {
@@ -423,7 +423,16 @@ final class CellRun implements AutoCloseable {
         }
       }
     }
-    long readyAt = System.currentTimeMillis();
+    answeredAt = System.currentTimeMillis();
+  }
+
+  /**
+   * After {@link #awaitCoordinatorsAnswer}: waits until the release has been terminal and unchanged (phase, update
+   * time, events) for {@link #SETTLE}, at most 60 s: a release that leaves its terminal phase does so within that
+   * time, and one walked through its phases again is judged once it ended again.
+   */
+  void settle() {
+    long readyAt = answeredAt == 0 ? System.currentTimeMillis() : answeredAt;
     mark("settling: " + SETTLE.toSeconds() + " s without change, in a terminal phase, with "
         + fleet.coordinators().stream().filter(Fleet.Coordinator::alive).toList());
     long deadline = readyAt + 60_000;

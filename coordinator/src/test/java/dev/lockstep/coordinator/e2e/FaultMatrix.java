@@ -408,8 +408,8 @@ abstract class FaultMatrix {
   }
 
   /**
-   * Starts the next run's fleet in the background once this run's release has settled: booting some four JVMs
-   * overlaps the checks and teardown of this one. Nothing of this run's release is still moving by then.
+   * Starts the next run's fleet in the background once this run's release is terminal and its coordinators have
+   * answered: booting some four JVMs overlaps the quiet window, the checks and the teardown of this one.
    */
   private void startNext(int index) {
     if (index + 1 < plan.size() && nextIndex != index + 1) {
@@ -447,8 +447,12 @@ abstract class FaultMatrix {
       }
       if (run.releaseId() != null) {
         run.awaitTerminal();
-        run.settle();
+        run.awaitCoordinatorsAnswer();
+        // The next run's JVMs boot during this one's quiet window (some 2 s of the 3): every coordinator of this run
+        // has answered and its release is terminal, so nothing of it moves unless it breaks a rule, and a change
+        // restarts the window.
         startNext(index);
+        run.settle();
         end = run.doc();
         results = Invariants.check(run);
         for (Invariants.Result r : results) {
