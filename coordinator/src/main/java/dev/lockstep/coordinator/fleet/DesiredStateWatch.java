@@ -126,7 +126,7 @@ public final class DesiredStateWatch {
   /** The desired state, as soon as its index differs from {@code index} or after {@code wait}. Any event loop. */
   public Future<Snapshot> await(String service, long index, Duration wait) {
     Context context = vertx.getOrCreateContext();
-    return onto(context, state(service)).compose(known -> {
+    return SharedReads.onto(context, state(service)).compose(known -> {
       if (known.index() != index || wait.isZero()) {
         return Future.succeededFuture(known);
       }
@@ -175,22 +175,6 @@ public final class DesiredStateWatch {
       read.handle(r);
     });
     return read.future();
-  }
-
-  /** {@code result}, completed on {@code context}: a read shared by several loops completes on the first one's. */
-  private static <T> Future<T> onto(Context context, Future<T> result) {
-    if (result.isComplete()) {
-      return result;
-    }
-    Promise<T> here = Promise.promise();
-    result.onComplete(r -> {
-      if (Vertx.currentContext() == context) {
-        here.handle(r);
-      } else {
-        context.runOnContext(v -> here.handle(r));
-      }
-    });
-    return here.future();
   }
 
   private Future<Snapshot> refresh(String service) {

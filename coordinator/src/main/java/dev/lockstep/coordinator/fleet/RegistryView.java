@@ -144,7 +144,8 @@ public final class RegistryView {
     if (now - view.syncedAt < RESYNC.toMillis()) {
       return Future.succeededFuture(view);
     }
-    return sync(service, view);
+    // A re-read is shared by every loop that asks meanwhile; each continues (and answers) on its own.
+    return SharedReads.onCaller(sync(service, view));
   }
 
   /** Re-reads the registry into {@code view}; a re-read in flight is shared by whoever asks meanwhile. */

@@ -1,5 +1,6 @@
 package dev.lockstep.coordinator.http;
 
+import dev.lockstep.coordinator.fleet.SharedReads;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -29,7 +30,8 @@ final class ApiDocumentRoutes {
     // Read once, off the event loop; from the class loader, so a file of that name in the working
     // directory is never served in its place.
     Future<Buffer> document = vertx.executeBlocking(ApiDocumentRoutes::read, false);
-    router.get(PATH).handler(ctx -> document
+    // The read belongs to the context that mounted the routes: each request continues on its own loop.
+    router.get(PATH).handler(ctx -> SharedReads.onCaller(document)
         .onSuccess(yaml -> ctx.response().putHeader("Content-Type", "application/yaml").end(yaml))
         .onFailure(ctx::fail));
   }

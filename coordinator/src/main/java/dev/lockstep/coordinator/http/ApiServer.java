@@ -33,6 +33,14 @@ public final class ApiServer {
   public static final int MAX_REQUEST_LINE_BYTES = HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH;
   /** All header lines of a request together may be this large: Vert.x's default, and room for any token. */
   public static final int MAX_HEADER_BYTES = HttpServerOptions.DEFAULT_MAX_HEADER_SIZE;
+  /**
+   * Vert.x's strict thread mode: a connection writes its responses directly instead of through a queue that any thread
+   * may feed. That queue is an object array of 1,024 slots per connection (Netty's MPSC chunk), 4 KB each: 43 MB of a
+   * 5,000-agent coordinator's live heap of about 120 MB, its two connections per agent. The price is a rule: a response
+   * is written only from its connection's event loop, which the handlers keep (docs/architecture.md, "Event loops").
+   * {@code -Dlockstep.coordinator.strictThreads=false} turns the queue back on, for comparing.
+   */
+  static final boolean STRICT_THREADS = Boolean.parseBoolean(System.getProperty("lockstep.coordinator.strictThreads", "true"));
 
   private volatile Handler<HttpServerRequest> handler;
   private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
@@ -60,7 +68,7 @@ public final class ApiServer {
     // those limits, which are HTTP/1's. HTTP/2 is not offered over TLS either; were it, its settings carry the
     // same header limit.
     options.setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES).setMaxHeaderSize(MAX_HEADER_BYTES)
-        .setHttp2ClearTextEnabled(false);
+        .setHttp2ClearTextEnabled(false).setStrictThreadMode(STRICT_THREADS);
     options.getInitialSettings().setMaxHeaderListSize(MAX_HEADER_BYTES);
     // Port 0 would give each loop a port of its own; Vert.x shares one random port among servers asking for -1.
     HttpServerOptions shared = options.getPort() == 0 ? new HttpServerOptions(options).setPort(-1) : options;

@@ -37,6 +37,19 @@ final class Fleet implements AutoCloseable {
   static final String AGENT_SECRET = "agent-secret-" + UUID.randomUUID();
   /** The old shared agent token, for the one test of {@code --allow-shared-agent-token}; no fleet passes it by default. */
   static final String SHARED_AGENT_TOKEN = "shared-agent-" + UUID.randomUUID();
+  private static long sizeOf(Path file) {
+    try {
+      return Files.exists(file) ? Files.size(file) : 0;
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /**
+   * Vert.x asserts that a connection is written from its event loop; the API server's strict thread mode relies on it
+   * (no write queue), so a test coordinator fails such a write at once and {@link #close} finds it in the log.
+   */
+  private static final String OFF_LOOP_WRITES_FAIL = "-ea:io.vertx.core.net.impl.VertxConnection";
   private static final List<String> SMALL_JVM = List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
 
   final String service = "svc-" + UUID.randomUUID().toString().substring(0, 8);
@@ -379,6 +392,8 @@ final class Fleet implements AutoCloseable {
     private Process process;
     private final List<Long> pids = new ArrayList<>();
     private long startedAtMillis;
+    /** Where its log stood before this fleet first started it: a log from an earlier run of the test is appended to. */
+    private long logStart = -1;
     /** Store URLs of its own (a proxy, a Redis of the test's own); null: the fleet's. */
     private String databaseUrl;
     private String storeRedisUrl;
@@ -409,6 +424,9 @@ final class Fleet implements AutoCloseable {
       cmd.addAll(coordinatorTlsArgs());
       cmd.addAll(coordinatorArgs);
       startedAtMillis = System.currentTimeMillis();
+      if (logStart < 0) {
+        logStart = sizeOf(log());
+      }
       process = java(System.getProperty("lockstep.coordinatorJar"), cmd, log(), coordinatorEnvironment);
       pids.add(process.pid());
       return this;
@@ -778,6 +796,35 @@ final class Fleet implements AutoCloseable {
       // the coordinator may be down already; the registry entries are keyed by a test-only service
     }
     stopCoordinator();
+    List<String> offLoop = offLoopWrites();
+    if (!offLoop.isEmpty()) {
+      throw new AssertionError("a coordinator wrote to a connection from outside its event loop (strict thread mode:"
+          + " docs/architecture.md, \"Event loops\"):\n" + String.join("\n", offLoop));
+    }
+  }
+
+  /**
+   * The lines of the coordinators' logs where a response was written from outside its loop: Vert.x's strict thread
+   * mode refuses it, and its assertion ({@link #OFF_LOOP_WRITES_FAIL}) catches a connection written from elsewhere.
+   */
+  List<String> offLoopWrites() {
+    List<String> found = new ArrayList<>();
+    for (Coordinator c : coordinators) {
+      Path log = c.log();
+      if (c.logStart < 0 || !Files.exists(log)) {
+        continue;
+      }
+      try (var in = Files.newInputStream(log)) {
+        in.skipNBytes(Math.min(c.logStart, Files.size(log)));
+        var lines = new java.io.BufferedReader(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8)).lines();
+        // Vert.x's own check in strict mode (a response written off its loop), and its assertion on a connection's write.
+        lines.filter(l -> l.contains("Only the context thread can write") || l.contains("java.lang.AssertionError"))
+            .map(l -> c.name + ": " + l).forEach(found::add);
+      } catch (IOException | UncheckedIOException e) {
+        // a log that cannot be read (not UTF-8) is judged by the test's own checks
+      }
+    }
+    return found;
   }
 
   /**
@@ -978,6 +1025,9 @@ final class Fleet implements AutoCloseable {
     }
     List<String> cmd = new ArrayList<>(List.of(javaBin()));
     cmd.addAll(SMALL_JVM);
+    if (jar.equals(System.getProperty("lockstep.coordinatorJar")) && !args.isEmpty() && args.get(0).equals("serve")) {
+      cmd.add(OFF_LOOP_WRITES_FAIL);
+    }
     cmd.addAll(classDataOf(jar));
     cmd.addAll(List.of("-jar", jar));
     cmd.addAll(args);

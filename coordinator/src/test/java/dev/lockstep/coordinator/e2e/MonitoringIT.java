@@ -65,8 +65,9 @@ class MonitoringIT {
     migrations = fleet.folder("migrations", Map.of("V1__accounts.sql",
         "CREATE TABLE accounts (id bigint PRIMARY KEY); CREATE TABLE legacy (id bigint NOT NULL);"));
     fleet.startCoordinator(migrations);
-    // A slow prepare keeps the release in PREPARING for a few scrapes.
-    fleet.startAgent(Fleet.AgentSpec.of("mon-1", "v0", migrations).preparingFor(3));
+    // A slow prepare keeps the release in PREPARING for a few scrapes, and past one of lockstep_release_in_phase_seconds'
+    // reads (every 5 s, ReleasePhaseGauge): with 3 s, both releases could fall between two reads (seen once).
+    fleet.startAgent(Fleet.AgentSpec.of("mon-1", "v0", migrations).preparingFor(6));
     fleet.startAgent(Fleet.AgentSpec.of("mon-2", "v0", migrations).preparingFor(3));
     fleet.awaitAgents("mon-1", "mon-2");
   }

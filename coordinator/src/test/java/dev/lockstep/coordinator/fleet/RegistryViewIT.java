@@ -119,6 +119,57 @@ class RegistryViewIT {
         await(new RegistryView(registry, Clock.systemUTC()).version(service)));
   }
 
+  /**
+   * The API server writes responses directly, only from the connection's loop (strict thread mode): two loops whose
+   * listings share one re-read of the registry must each continue on their own, not on the loop that started it.
+   */
+  @Test
+  void loopsSharingOneReReadEachContinueOnTheirOwnLoop() throws Exception {
+    await(registry.report(report("a-1", "v1", AgentState.SERVING)));
+    dev.lockstep.testkit.TestClock clock = dev.lockstep.testkit.TestClock.at(java.time.Instant.now().toString());
+    RegistryView view = new RegistryView(registry, clock);
+    // Two HTTP loops, as serve has: a verticle each (a barrier below holds each loop until both asked).
+    List<io.vertx.core.Context> loops = new java.util.concurrent.CopyOnWriteArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      await(vertx.deployVerticle(new io.vertx.core.AbstractVerticle() {
+        @Override
+        public void start() {
+          loops.add(context);
+        }
+      }));
+    }
+    List<String> wrongThread = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.CountDownLatch answered = new java.util.concurrent.CountDownLatch(2 * 20);
+    for (int round = 0; round < 20; round++) {
+      java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+      for (io.vertx.core.Context loop : loops) {
+        loop.runOnContext(v -> {
+          Thread asking = Thread.currentThread();
+          // Both ask before either re-read can end, so the second joins the first's.
+          view.page(service, a -> true, null, 0).onComplete(r -> {
+            if (Thread.currentThread() != asking || io.vertx.core.Vertx.currentContext() != loop) {
+              wrongThread.add("asked on " + asking.getName() + ", continued on " + Thread.currentThread().getName());
+            }
+            answered.countDown();
+          });
+          awaitQuietly(together);
+        });
+      }
+      Thread.sleep(50);
+      clock.advance(RegistryView.RESYNC.multipliedBy(2)); // the next round's listings re-read the registry again
+    }
+    assertThat(answered.await(30, TimeUnit.SECONDS)).as("every listing answered").isTrue();
+    assertThat(wrongThread).isEmpty();
+  }
+
+  private static void awaitQuietly(java.util.concurrent.CyclicBarrier barrier) {
+    try {
+      barrier.await(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private List<String> ids(RegistryView view) throws Exception {
     List<String> ids = new ArrayList<>();
     Json.mapper().readTree(await(view.page(service, a -> true, null, 0)).json()).forEach(a -> ids.add(a.get("id").asText()));
