@@ -465,6 +465,8 @@ abstract class FaultMatrix {
         for (Cell.Check check : cell.checks()) {
           violations.addAll(check.violations(run));
         }
+        // Strict thread mode: a response written from outside its connection's loop is refused (docs/architecture.md).
+        run.fleet.offLoopWrites().forEach(line -> violations.add("event loops: " + line));
         Long fault = run.faultAt();
         if (fault != null) {
           takeover = run.acquisitions().stream().filter(a -> a.at() >= fault - 50).map(a -> a.at() - fault).findFirst().orElse(null);
