@@ -84,6 +84,39 @@ class CoordinatorChartTest {
     assertThat(coordinator.path("env").toString()).doesNotContain("LOCKSTEP_TOKEN\"", "LOCKSTEP_AGENT_TOKEN");
   }
 
+  /**
+   * The chart runs the image's entrypoint with its own JVM flags, so a large fleet's heap is a value: by default exactly
+   * the Dockerfile's ENTRYPOINT, and with jvmOptions set, those flags in its place.
+   */
+  @Test
+  void theContainerRunsTheImagesEntrypointWithTheJvmOptionsOfTheValues() throws Exception {
+    List<String> entrypoint = new ArrayList<>();
+    String stage = String.join("\n", Dockerfiles.stages(java.nio.file.Files.readString(
+        Tools.repository().resolve("Dockerfile"))).get("coordinator"));
+    String instruction = stage.lines().filter(l -> l.startsWith("ENTRYPOINT ")).reduce((a, b) -> b).orElseThrow();
+    new tools.jackson.databind.ObjectMapper().readTree(instruction.substring("ENTRYPOINT ".length()))
+        .forEach(word -> entrypoint.add(word.asString()));
+    assertThat(entrypoint).as("the coordinator image's ENTRYPOINT").startsWith("java").contains("-Xmx128m");
+
+    JsonNode byDefault = named(only(Helm.template(CHART, "lockstep"), "Deployment").at("/spec/template/spec/containers"),
+        "coordinator");
+    assertThat(strings(byDefault.path("command"))).isEqualTo(entrypoint);
+    assertThat(strings(byDefault.path("args"))).containsExactly("serve");
+
+    List<JsonNode> large = Helm.template(CHART, "lockstep", "--set-json", "jvmOptions=[\"-Xmx256m\",\"-XX:+UseSerialGC\"]",
+        "--set", "resources.limits.memory=512Mi");
+    assertValid(large);
+    JsonNode container = named(only(large, "Deployment").at("/spec/template/spec/containers"), "coordinator");
+    assertThat(strings(container.path("command")))
+        .containsExactly("java", "-Xmx256m", "-XX:+UseSerialGC", "-jar", "/opt/lockstep/lockstep-coordinator.jar");
+  }
+
+  private static List<String> strings(JsonNode array) {
+    List<String> out = new ArrayList<>();
+    array.forEach(n -> out.add(n.asString()));
+    return out;
+  }
+
   @Test
   void theServiceMonitorScrapesMetricsOfTheService() {
     List<JsonNode> objects = Helm.template(CHART, "lockstep", "--set", "serviceMonitor.enabled=true",
