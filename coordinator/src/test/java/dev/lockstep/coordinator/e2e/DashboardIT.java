@@ -91,6 +91,18 @@ class DashboardIT {
     db.close();
   }
 
+  /**
+   * The console's errors since the last read, but for Chromium's request of {@code /favicon.ico} for the JSON page
+   * {@link #freshTab} opens (it has no icon; the dashboard declares its own as {@code data:}). That request may end
+   * after a test drained the console, so it showed up in one test's errors (seen once in a clean-clone run).
+   */
+  private List<String> pageErrors() {
+    return browser.manage().logs().get(LogType.BROWSER).getAll().stream()
+        .filter(entry -> entry.getLevel().intValue() >= Level.SEVERE.intValue()).map(LogEntry::getMessage)
+        .filter(message -> !message.startsWith(fleet.url() + "/favicon.ico "))
+        .toList();
+  }
+
   /** Forgets the token of the test before, on a page of the same origin that does not sign in by itself. */
   @BeforeEach
   void freshTab() {
@@ -204,9 +216,7 @@ class DashboardIT {
     assertThat(loaded).isNotEmpty().allSatisfy(url -> assertThat(url).startsWith(fleet.url() + "/"));
     assertThat(loaded).anySatisfy(url -> assertThat(url).isEqualTo(fleet.url() + "/v1/releases/" + third.id() + "/events"));
     // No script error and nothing the page's Content-Security-Policy refused.
-    assertThat(browser.manage().logs().get(LogType.BROWSER).getAll())
-        .filteredOn(entry -> entry.getLevel().intValue() >= Level.SEVERE.intValue())
-        .extracting(LogEntry::getMessage).isEmpty();
+    assertThat(pageErrors()).isEmpty();
   }
 
   @Test
@@ -293,9 +303,7 @@ class DashboardIT {
         + " return e && e.nextElementSibling ? e.nextElementSibling.innerText : null")).isEqualTo("contract");
     assertThat((String) js("const e = document.querySelector(\"#history tr.details [data-applied='3']\");"
         + " return e && e.nextElementSibling ? e.nextElementSibling.innerText : null")).isNotEqualTo("contract");
-    assertThat(browser.manage().logs().get(LogType.BROWSER).getAll())
-        .filteredOn(entry -> entry.getLevel().intValue() >= Level.SEVERE.intValue())
-        .extracting(LogEntry::getMessage).isEmpty();
+    assertThat(pageErrors()).isEmpty();
   }
 
   @Test
