@@ -91,8 +91,10 @@ public final class Fence {
       try (Statement s = c.createStatement()) {
         s.execute("SET LOCAL lock_timeout = '2s'");
         s.execute("SELECT pg_advisory_xact_lock(" + keys.write() + ")");
-        try (PreparedStatement update = c.prepareStatement(
-            "UPDATE lockstep.fence SET epoch = epoch + 1, holder = ?, acquired_at = now() WHERE service = ? RETURNING epoch")) {
+        // acquired_at is when the write lock was granted (clock_timestamp, not the transaction's start): every write of
+        // the old epoch that held the lock has committed by then, so a write stamped earlier came first.
+        try (PreparedStatement update = c.prepareStatement("UPDATE lockstep.fence SET epoch = epoch + 1, holder = ?,"
+            + " acquired_at = clock_timestamp() WHERE service = ? RETURNING epoch")) {
           update.setString(1, holder);
           update.setString(2, service);
           try (ResultSet rs = update.executeQuery()) {

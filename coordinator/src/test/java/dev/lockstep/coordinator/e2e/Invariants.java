@@ -29,8 +29,9 @@ import java.util.stream.Collectors;
  *   <li><b>nothing after the terminal event</b>: no event follows the first terminal one;</li>
  *   <li><b>last written under the current epoch</b>: the document's epoch is the fence's, so no coordinator that
  *       lost the fence wrote after the one holding it — or the fence moved only after the release was terminal (seen
- *       terminal with the fence still at the document's epoch, in one read): a run that won the lock just then took
- *       the fence, found the release ended and wrote nothing (<i>nothing after the terminal event</i> and <i>terminal
+ *       terminal with the fence still at the document's epoch, in one read; or, when both commits fell between two
+ *       reads, the terminal event stamped before the fence's {@code acquired_at}, the moment its write lock was
+ *       granted): a run that won the lock just then took the fence, found the release ended and wrote nothing (<i>nothing after the terminal event</i> and <i>terminal
  *       stays terminal</i> hold it to that);</li>
  *   <li><b>hooks at most once</b>: each agent ran each hook at most once for the release, per life of its
  *       process (a restarted agent catching up prepares again, by design);</li>
@@ -194,6 +195,19 @@ final class Invariants {
     if (atTerminal != null && atTerminal == doc.epoch() && doc.phase().isTerminal()) {
       run.note("the fence moved from epoch " + doc.epoch() + " to " + fence + " only after the release was terminal: a run"
           + " took it, found the release ended and wrote nothing");
+      return List.of();
+    }
+    // Both commits may fall between two of the sampler's reads. The fence's acquired_at is when its write lock was
+    // granted, after every write of the old epoch holding that lock committed (Fence.bumpEpoch): a terminal event stamped
+    // (inside its transaction) before it was written first.
+    Long moved = run.acquisitions().stream().filter(a -> a.epoch() > doc.epoch()).map(CellRun.Acquisition::at).min(Long::compare)
+        .orElse(null);
+    Long terminalEvent = run.events().stream().filter(e -> e.phase() != null && e.phase().isTerminal())
+        .map(CellRun.Event::at).max(Long::compare).orElse(null);
+    if (doc.phase().isTerminal() && moved != null && terminalEvent != null && terminalEvent < moved) {
+      run.note("the fence moved from epoch " + doc.epoch() + " to " + fence + " " + (moved - terminalEvent) + " ms after"
+          + " the terminal event was written (the two commits fell between two reads): a run took it, found the release"
+          + " ended and wrote nothing");
       return List.of();
     }
     return List.of("the release document carries epoch " + doc.epoch() + " but the fence is at epoch " + fence
