@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -115,21 +116,13 @@ public final class ScratchClone implements AutoCloseable {
     }
     try {
       // The live schema is dumped while the empty copy is made (0.1–0.5 s for CREATE DATABASE): neither needs the other.
-      Running[] dumping = new Running[1];
-      String serverMajor;
-      try {
-        serverMajor = createDatabase(live, name, purpose, tools.clock(), major -> dumping[0] = start(List.of(tools.pgDump(),
-            "--schema-only", "--no-owner", "--no-privileges", "--lock-wait-timeout=" + tools.timeout().toMillis(),
-            "--file=" + dump), live, tools, major, "the schema of " + live));
-      } catch (RuntimeException e) {
-        if (dumping[0] != null) {
-          dumping[0].abandon();
-        }
-        throw e;
-      }
+      Created created = createDatabase(live, name, purpose, tools.clock(), major -> start(List.of(tools.pgDump(),
+          "--schema-only", "--no-owner", "--no-privileges", "--lock-wait-timeout=" + tools.timeout().toMillis(),
+          "--file=" + dump), live, tools, major, "the schema of " + live));
+      String serverMajor = created.serverMajor();
       ScratchClone clone = new ScratchClone(live, url);
       try {
-        dumping[0].finish();
+        created.beside().finish();
         run(List.of(tools.psql(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--file=" + dump),
             url, tools, serverMajor, "restoring the schema of " + live + " into " + name);
       } catch (IOException | RuntimeException e) {
@@ -145,6 +138,7 @@ public final class ScratchClone implements AutoCloseable {
       deleteQuietly(dump);
     }
   }
+
   private static byte[] randomBytes() {
     byte[] bytes = new byte[4];
     RANDOM.nextBytes(bytes);
@@ -225,13 +219,16 @@ public final class ScratchClone implements AutoCloseable {
     }
   }
 
+  /** The empty copy was made on a server of this major version; {@code beside} was started while it was made. */
+  private record Created(String serverMajor, Running beside) {}
+
   /**
-   * Creates the empty database, like the live one in encoding and locale; returns the server's major version.
-   *
-   * @param beforeCreate given the server's major version once it is known, before the database is created
+   * Creates the empty database, like the live one in encoding and locale. {@code beside} is started with the server's
+   * major version once that is read, before CREATE DATABASE, and ended when the database cannot be made.
    */
-  private static String createDatabase(DatabaseUrl live, String name, String purpose, Clock clock,
-                                       java.util.function.Consumer<String> beforeCreate) {
+  private static Created createDatabase(DatabaseUrl live, String name, String purpose, Clock clock,
+                                        Function<String, Running> beside) {
+    Running started = null;
     try (Connection c = new Connections(live).open(APPLICATION_NAME); Statement s = c.createStatement()) {
       String encoding;
       String collate;
@@ -245,15 +242,16 @@ public final class ScratchClone implements AutoCloseable {
         ctype = rows.getString(3);
         major = rows.getString(4);
       }
-      beforeCreate.accept(major);
+      started = beside.apply(major);
       // template0: a restored dump expects an empty database, and template1 may hold objects of its own.
       s.execute("CREATE DATABASE " + quote(name) + " TEMPLATE template0 ENCODING " + literal(encoding)
           + " LC_COLLATE " + literal(collate) + " LC_CTYPE " + literal(ctype));
       String comment = "Lockstep scratch copy of the schema of " + live.database() + ": " + purpose + " (created "
           + clock.instant() + ")";
       s.execute("COMMENT ON DATABASE " + quote(name) + " IS " + literal(comment));
-      return major;
+      return new Created(major, started);
     } catch (SQLException e) {
+      abandon(started);
       if ("42501".equals(e.getSQLState())) {
         throw new LockstepException(Code.UNPROCESSABLE, "user " + live.user() + " may not create databases on " + live.host()
             + ":" + live.port() + ", and rehearsing Alembic migrations needs a scratch copy of the schema there; grant it"
@@ -261,6 +259,15 @@ public final class ScratchClone implements AutoCloseable {
       }
       throw new LockstepException(Code.UNPROCESSABLE, "cannot create scratch database " + name + " on " + live.host() + ":"
           + live.port() + " to rehearse on: [" + e.getSQLState() + "] " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      abandon(started);
+      throw e;
+    }
+  }
+
+  private static void abandon(Running started) {
+    if (started != null) {
+      started.abandon();
     }
   }
 
