@@ -1,13 +1,27 @@
 package dev.lockstep.coordinator.store;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.HexFormat;
 
 /**
  * The coordinator's own durable state, in the schema {@code lockstep} of the application's
  * database, so that a state change and its fencing check commit in one transaction. Creation is
  * idempotent and serialised with an advisory lock, so coordinators may start together.
+ *
+ * <p>A schema that is already current is left untouched: its comment holds the digest of the DDL
+ * that made it, read from the catalog without locking any table. Running the DDL every time would
+ * not be harmless: {@code CREATE INDEX IF NOT EXISTS} takes a SHARE lock on its table before it
+ * looks for the index, so a coordinator paused (or stuck) inside a write to
+ * {@code lockstep.releases} would hold back every standby's start-up for as long as it stays
+ * paused. When the DDL must run (a new database, a new version), its locks wait at most {@link
+ * #LOCK_TIMEOUT}; the failure (SQL state 55P03) is retried by {@link StoreStartup}.
  */
 public final class LockstepSchema {
   private static final String[] DDL = {
@@ -132,22 +146,57 @@ public final class LockstepSchema {
     EpochCheck.FUNCTION,
   };
 
+  /** The comment on schema {@code lockstep} once this version's DDL has run; any change to the DDL changes it. */
+  static final String CURRENT = "lockstep schema " + digest(DDL);
+
+  /** How long the DDL waits for a table lock before it gives up, to be tried again. */
+  static final String LOCK_TIMEOUT = "10s";
+
   private LockstepSchema() {}
 
-  public static void ensure(Connection connection) throws SQLException {
+  /** Creates or upgrades the schema unless it is current. Returns whether the DDL ran. */
+  public static boolean ensure(Connection connection) throws SQLException {
+    if (CURRENT.equals(comment(connection))) {
+      return false;
+    }
     boolean autoCommit = connection.getAutoCommit();
     connection.setAutoCommit(false);
     try (Statement s = connection.createStatement()) {
+      s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT + "'");
       s.execute("SELECT pg_advisory_xact_lock(1280004915, 0)");
       for (String ddl : DDL) {
         s.execute(ddl);
       }
+      s.execute("COMMENT ON SCHEMA lockstep IS '" + CURRENT + "'");
       connection.commit();
+      return true;
     } catch (SQLException e) {
       connection.rollback();
       throw e;
     } finally {
       connection.setAutoCommit(autoCommit);
+    }
+  }
+
+  /** The schema's comment, or null when there is no schema {@code lockstep}: a catalog read, no table lock. */
+  static String comment(Connection connection) throws SQLException {
+    try (PreparedStatement s = connection.prepareStatement(
+        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = 'lockstep'");
+        ResultSet rows = s.executeQuery()) {
+      return rows.next() ? rows.getString(1) : null;
+    }
+  }
+
+  private static String digest(String[] ddl) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      for (String statement : ddl) {
+        sha.update(statement.getBytes(StandardCharsets.UTF_8));
+        sha.update((byte) 0);
+      }
+      return HexFormat.of().formatHex(sha.digest(), 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
     }
   }
 }

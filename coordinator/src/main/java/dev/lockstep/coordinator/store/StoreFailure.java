@@ -46,8 +46,9 @@ public record StoreFailure(Kind kind, String cause, String fix) {
     if (state != null && POSTGRES_CONFIGURATION.containsKey(state)) {
       return new StoreFailure(Kind.MISCONFIGURED, cause(failure), POSTGRES_CONFIGURATION.get(state));
     }
-    // Outages has the rules for a connection that is lost; at start-up a busy server (class 53) is one too.
-    boolean transientState = state != null && state.startsWith("53");
+    // Outages has the rules for a connection that is lost; at start-up a busy server (class 53) is one too, and so is
+    // a schema upgrade that waited LockstepSchema.LOCK_TIMEOUT for a table another coordinator holds (55P03).
+    boolean transientState = state != null && (state.startsWith("53") || state.equals("55P03"));
     return new StoreFailure(Outages.isPostgresConnectionLoss(failure) || transientState ? Kind.UNREACHABLE : Kind.UNEXPECTED,
         cause(failure), null);
   }

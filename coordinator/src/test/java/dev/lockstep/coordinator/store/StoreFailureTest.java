@@ -43,6 +43,7 @@ class StoreFailureTest {
         Arguments.of(serverError("57P03", "the database system is starting up"), Kind.UNREACHABLE,
             "the database system is starting up (SQL state 57P03)"),
         Arguments.of(serverError("53300", "sorry, too many clients already"), Kind.UNREACHABLE, "too many clients"),
+        Arguments.of(serverError("55P03", "canceling statement due to lock timeout"), Kind.UNREACHABLE, "lock timeout"),
         Arguments.of(serverError("42P01", "relation \"lockstep.fence\" does not exist"), Kind.UNEXPECTED, "does not exist"),
         Arguments.of(new IllegalStateException("a bug"), Kind.UNEXPECTED, "a bug"),
         // TLS, as pgjdbc words it: a certificate for another host (verify-full), an untrusted one, a server without TLS.
