@@ -27,7 +27,12 @@ EXPOSE 7070
 # /health needs no token; it answers 503 while PostgreSQL or Redis is unreachable (docs/reference.md).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD curl -fsS "http://127.0.0.1:${LOCKSTEP_PORT:-7070}/health" >/dev/null || exit 1
-ENTRYPOINT ["java", "-Xmx128m", "-XX:+UseSerialGC", "-jar", "/opt/lockstep/lockstep-coordinator.jar"]
+# The JVM's flags are a variable, so a large fleet's heap is set without replacing the entrypoint:
+#   docker run -e LOCKSTEP_JVM_OPTIONS="-Xmx256m -XX:+UseSerialGC" lockstep-coordinator
+# (128m holds about 2,000 agents comfortably; docs/kubernetes.md, "Limits"). The shell only expands it and execs java,
+# so java is PID 1 and receives SIGTERM itself.
+ENV LOCKSTEP_JVM_OPTIONS="-Xmx128m -XX:+UseSerialGC"
+ENTRYPOINT ["sh", "-c", "exec java $LOCKSTEP_JVM_OPTIONS -jar /opt/lockstep/lockstep-coordinator.jar \"$@\"", "lockstep-coordinator"]
 CMD ["serve"]
 
 FROM eclipse-temurin:17-jre AS agent
@@ -43,4 +48,6 @@ USER 10001:10001
 # PID 1 has exited anyway).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD if [ -n "$LOCKSTEP_READINESS_PORT" ]; then curl -fsS "http://127.0.0.1:$LOCKSTEP_READINESS_PORT/live" >/dev/null || exit 1; fi
-ENTRYPOINT ["java", "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", "/opt/lockstep/lockstep-agent.jar"]
+# As the coordinator's: LOCKSTEP_JVM_OPTIONS replaces the README's agent flags.
+ENV LOCKSTEP_JVM_OPTIONS="-Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+ENTRYPOINT ["sh", "-c", "exec java $LOCKSTEP_JVM_OPTIONS -jar /opt/lockstep/lockstep-agent.jar \"$@\"", "lockstep-agent"]

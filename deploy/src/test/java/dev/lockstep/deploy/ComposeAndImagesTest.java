@@ -59,6 +59,52 @@ class ComposeAndImagesTest {
   }
 
   /**
+   * Each image's ENTRYPOINT, run by a real {@code sh} with {@code java} replaced by a printer: the flags of
+   * LOCKSTEP_JVM_OPTIONS (its ENV default, then a user's) become separate words before {@code -jar}, and the container's
+   * arguments follow intact, one with a space too. The images are not built here (no Docker engine), so this is what
+   * shows that a heap set with {@code docker run -e LOCKSTEP_JVM_OPTIONS=…} reaches java.
+   */
+  @Test
+  void eachImageRunsJavaWithTheFlagsOfLockstepJvmOptionsAndItsArguments() throws Exception {
+    Path openWebUi = Tools.repository().resolve("deploy/examples/open-webui/Dockerfile.coordinator");
+    Map<String, List<String>> stages = Dockerfiles.stages(Files.readString(DOCKERFILE));
+    List<List<String>> openWebUiStages = List.copyOf(Dockerfiles.stages(Files.readString(openWebUi)).values());
+    Map<String, List<String>> images = Map.of("coordinator", stages.get("coordinator"), "agent", stages.get("agent"),
+        "open-webui coordinator", openWebUiStages.get(openWebUiStages.size() - 1));
+    for (Map.Entry<String, List<String>> image : images.entrySet()) {
+      List<String> stage = image.getValue();
+      String jar = image.getKey().equals("agent") ? "/opt/lockstep/lockstep-agent.jar" : "/opt/lockstep/lockstep-coordinator.jar";
+      String flags = Dockerfiles.env(stage, "LOCKSTEP_JVM_OPTIONS");
+      assertThat(flags).as("%s: LOCKSTEP_JVM_OPTIONS", image.getKey()).contains("-Xmx", "-XX:+UseSerialGC");
+      List<String> expected = new java.util.ArrayList<>(List.of("java"));
+      expected.addAll(List.of(flags.split(" ")));
+      expected.addAll(List.of("-jar", jar, "serve", "--token", "a b"));
+      assertThat(entrypointRun(stage, flags, "serve", "--token", "a b")).as("%s, default flags", image.getKey())
+          .isEqualTo(expected);
+      assertThat(entrypointRun(stage, "-Xmx256m  -XX:+UseSerialGC", "serve")).as("%s, a user's flags", image.getKey())
+          .containsExactly("java", "-Xmx256m", "-XX:+UseSerialGC", "-jar", jar, "serve");
+    }
+  }
+
+  /** The words java would get from the stage's ENTRYPOINT (exec form) with these arguments. */
+  private static List<String> entrypointRun(List<String> stage, String jvmOptions, String... args) throws Exception {
+    String instruction = stage.stream().filter(l -> l.startsWith("ENTRYPOINT ")).reduce((a, b) -> b).orElseThrow();
+    List<String> command = new java.util.ArrayList<>();
+    new tools.jackson.databind.ObjectMapper().readTree(instruction.substring("ENTRYPOINT ".length()))
+        .forEach(word -> command.add(word.asString()));
+    assertThat(command.subList(0, 2)).containsExactly("sh", "-c");
+    assertThat(command.get(2)).startsWith("exec java ");
+    command.set(2, command.get(2).replaceFirst("^exec java ", "exec printf '%s\\\\n' java "));
+    command.addAll(List.of(args));
+    ProcessBuilder run = new ProcessBuilder(command).redirectErrorStream(true);
+    run.environment().put("LOCKSTEP_JVM_OPTIONS", jvmOptions);
+    Process process = run.start();
+    String out = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as(out).isZero();
+    return out.lines().toList();
+  }
+
+  /**
    * The schema says draft 2019-09 but still names its parts with draft 4's {@code id}, which 2019-09 leaves to
    * annotations; the validator refuses a keyword it knows from another draft unless told it is only an annotation.
    */

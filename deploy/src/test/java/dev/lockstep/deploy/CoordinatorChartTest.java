@@ -85,22 +85,25 @@ class CoordinatorChartTest {
   }
 
   /**
-   * The chart runs the image's entrypoint with its own JVM flags, so a large fleet's heap is a value: by default exactly
-   * the Dockerfile's ENTRYPOINT, and with jvmOptions set, those flags in its place.
+   * The chart runs the image's java command with its own JVM flags, so a large fleet's heap is a value: by default
+   * exactly the flags the Dockerfile gives LOCKSTEP_JVM_OPTIONS, and with jvmOptions set, those flags in their place.
    */
   @Test
-  void theContainerRunsTheImagesEntrypointWithTheJvmOptionsOfTheValues() throws Exception {
-    List<String> entrypoint = new ArrayList<>();
-    String stage = String.join("\n", Dockerfiles.stages(java.nio.file.Files.readString(
-        Tools.repository().resolve("Dockerfile"))).get("coordinator"));
-    String instruction = stage.lines().filter(l -> l.startsWith("ENTRYPOINT ")).reduce((a, b) -> b).orElseThrow();
-    new tools.jackson.databind.ObjectMapper().readTree(instruction.substring("ENTRYPOINT ".length()))
-        .forEach(word -> entrypoint.add(word.asString()));
-    assertThat(entrypoint).as("the coordinator image's ENTRYPOINT").startsWith("java").contains("-Xmx128m");
+  void theContainerRunsTheImagesJavaCommandWithTheJvmOptionsOfTheValues() throws Exception {
+    List<String> stage = Dockerfiles.stages(java.nio.file.Files.readString(Tools.repository().resolve("Dockerfile")))
+        .get("coordinator");
+    List<String> imageFlags = List.of(Dockerfiles.env(stage, "LOCKSTEP_JVM_OPTIONS").split("\\s+"));
+    assertThat(imageFlags).as("the coordinator image's LOCKSTEP_JVM_OPTIONS").contains("-Xmx128m");
+    String entrypoint = stage.stream().filter(l -> l.startsWith("ENTRYPOINT ")).reduce((a, b) -> b).orElseThrow();
+    assertThat(entrypoint).as("the image's entrypoint expands the flags before -jar")
+        .contains("exec java $LOCKSTEP_JVM_OPTIONS -jar /opt/lockstep/lockstep-coordinator.jar");
+    List<String> expected = new ArrayList<>(List.of("java"));
+    expected.addAll(imageFlags);
+    expected.addAll(List.of("-jar", "/opt/lockstep/lockstep-coordinator.jar"));
 
     JsonNode byDefault = named(only(Helm.template(CHART, "lockstep"), "Deployment").at("/spec/template/spec/containers"),
         "coordinator");
-    assertThat(strings(byDefault.path("command"))).isEqualTo(entrypoint);
+    assertThat(strings(byDefault.path("command"))).isEqualTo(expected);
     assertThat(strings(byDefault.path("args"))).containsExactly("serve");
 
     List<JsonNode> large = Helm.template(CHART, "lockstep", "--set-json", "jvmOptions=[\"-Xmx256m\",\"-XX:+UseSerialGC\"]",

@@ -28,6 +28,22 @@ final class Dockerfiles {
     return stages;
   }
 
+  /** The value the stage's last {@code ENV name="value"} (or {@code ENV name=value}) gives, or null. */
+  static String env(List<String> stage, String name) {
+    String value = null;
+    java.util.regex.Pattern assignment = java.util.regex.Pattern.compile(
+        "(?:^|\\s)" + java.util.regex.Pattern.quote(name) + "=(\"([^\"]*)\"|(\\S*))");
+    for (String instruction : stage) {
+      if (instruction.regionMatches(true, 0, "ENV ", 0, 4)) {
+        java.util.regex.Matcher m = assignment.matcher(instruction.substring(4));
+        while (m.find()) {
+          value = m.group(2) != null ? m.group(2) : m.group(3);
+        }
+      }
+    }
+    return value;
+  }
+
   /** The argument of the last USER instruction of the last stage, or null when it has none. */
   static String lastUser(String dockerfile) {
     List<List<String>> all = new ArrayList<>(stages(dockerfile).values());
