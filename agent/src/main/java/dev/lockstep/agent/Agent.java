@@ -6,6 +6,7 @@ import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.MigrationsDigest;
 import dev.lockstep.protocol.Mode;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.WorkerExecutor;
 import java.net.URI;
@@ -39,6 +40,12 @@ public final class Agent extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
   /** Enough rounds for the longest chain (prepare → switch → serve) on one desired state. */
   private static final int MAX_ROUNDS = 4;
+  /**
+   * The longest an agent waits for a switch time ({@code DesiredState.switchAt}): the coordinator announces it a
+   * fraction of a second ahead, so a longer wait means the two hosts' clocks disagree, and the switch should not wait
+   * on that.
+   */
+  static final Duration MAX_SWITCH_WAIT = Duration.ofSeconds(5);
   private static final AtomicInteger POOLS = new AtomicInteger();
   /**
    * {@code -Dlockstep.agent.primeSwitchHook=false} forks the switch hook at the switch, as before priming: for measuring
@@ -396,8 +403,9 @@ public final class Agent extends VerticleBase {
     }
     if (action instanceof Action.Switch change) {
       Future<Boolean> ready = change.prepareFirst() ? prepare(desired) : Future.succeededFuture(true);
-      // A newer desired state that arrived while preparing (an abort, say) is decided first.
-      return ready.compose(prepared -> prepared && pending == null ? switchTo(desired) : Future.succeededFuture());
+      // A newer desired state that arrived while preparing or waiting for the switch time is decided first.
+      return ready.compose(prepared -> prepared && pending == null ? switchTime(desired) : Future.succeededFuture(false))
+          .compose(now -> now && pending == null && !stopped ? switchTo(desired) : Future.succeededFuture());
     }
     if (action instanceof Action.Serve) {
       LocalState serving = state.servingRelease(desired.releaseId());
@@ -445,6 +453,26 @@ public final class Agent extends VerticleBase {
         return Future.succeededFuture(false);
       });
     });
+  }
+
+  /**
+   * Completes (true) at the desired state's switch time, at once when it has none or it is past; waits at most {@link
+   * #MAX_SWITCH_WAIT}. A timer on this event loop, so a desired state that arrives meanwhile waits in {@code pending}.
+   */
+  private Future<Boolean> switchTime(DesiredState desired) {
+    long waitMs = SwitchTime.waitMs(desired.switchAt(), clock.instant(), MAX_SWITCH_WAIT);
+    if (waitMs == SwitchTime.CLOCKS_DISAGREE) {
+      LOG.warn("release {} switches at {}, more than {} from this host's clock ({}): the clocks disagree; switching now",
+          desired.releaseId(), desired.switchAt(), Durations.format(MAX_SWITCH_WAIT), clock.instant());
+      return Future.succeededFuture(true);
+    }
+    if (waitMs == 0) {
+      return Future.succeededFuture(true);
+    }
+    LOG.debug("release {}: switch hook runs at {}, in {} ms", desired.releaseId(), desired.switchAt(), waitMs);
+    Promise<Boolean> at = Promise.promise();
+    vertx.setTimer(waitMs, id -> at.complete(true));
+    return at.future();
   }
 
   /**

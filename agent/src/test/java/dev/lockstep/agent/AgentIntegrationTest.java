@@ -1,5 +1,11 @@
 package dev.lockstep.agent;
 
+import dev.lockstep.protocol.Mode;
+
+import dev.lockstep.protocol.DesiredState;
+
+import java.time.Instant;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -183,6 +189,54 @@ class AgentIntegrationTest {
     assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "switch pid " + shell,
         "switch SWITCHING rev-2");
     assertThat(primedShell()).isZero();
+  }
+
+  /**
+   * A SWITCHING desired state with a switch time: the hook runs at that time, not when the agent learns of it (the
+   * hook writes the wall clock in microseconds as its first line), and a desired state that arrives while the agent
+   * waits is taken up at the same time.
+   */
+  @Test
+  void theSwitchHookRunsAtTheSwitchTimeTheCoordinatorAnnounced() throws Exception {
+    AgentConfig config = config(List.of(coordinator.url()), TOKEN);
+    Path started = dir.resolve("started");
+    config = config.withHooks(new AgentConfig.Hooks(config.hooks().onPrepare(),
+        "date +%s%6N > " + started + " && " + config.hooks().onSwitch(), config.hooks().onAbort()));
+    startAgent(config);
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARED", r -> r.state() == AgentState.PREPARED);
+    await("the primed switch hook's shell").atMost(PATIENCE).until(this::primedShell, pid -> pid > 0);
+
+    Instant switchAt = Instant.now().plusMillis(700);
+    DesiredState switching = new DesiredState("shop", 0, 1, "r1", Phase.SWITCHING, "rev-2", Mode.ONLINE, null, "2",
+        false, null, false, switchAt.toString());
+    coordinator.publish(switching);
+    Thread.sleep(250);
+    assertThat(started).as("the hook waits for its time").doesNotExist();
+    coordinator.publish(switching); // the same state again, a new index: it waits on, and switches once
+    awaitReport("SWITCHED", r -> r.state() == AgentState.SWITCHED);
+    long startedMicros = Long.parseLong(Files.readString(started).strip());
+    long switchAtMicros = switchAt.getEpochSecond() * 1_000_000 + switchAt.getNano() / 1_000;
+    assertThat(startedMicros).as("the hook's start (µs) against the switch time").isGreaterThanOrEqualTo(switchAtMicros);
+    assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "switch SWITCHING rev-2");
+  }
+
+  /** A switch time past (the agent learned late) or further ahead than the longest wait (the clocks disagree): now. */
+  @Test
+  void aPastOrImplausibleSwitchTimeSwitchesAtOnce() throws Exception {
+    startAgent(config(List.of(coordinator.url()), TOKEN));
+    coordinator.publish("r1", Phase.PREPARING, 1, "rev-2");
+    awaitReport("PREPARED", r -> r.state() == AgentState.PREPARED);
+    Instant farAhead = Instant.now().plus(Agent.MAX_SWITCH_WAIT).plusSeconds(3600);
+    coordinator.publish(new DesiredState("shop", 0, 1, "r1", Phase.SWITCHING, "rev-2", Mode.ONLINE, null, "2", false,
+        null, false, farAhead.toString()));
+    awaitReport("SWITCHED", r -> r.state() == AgentState.SWITCHED);
+
+    coordinator.publish("r2", Phase.PREPARING, 1, "rev-3");
+    awaitReport("PREPARED for r2", r -> r.state() == AgentState.PREPARED && "r2".equals(r.releaseId()));
+    coordinator.publish(new DesiredState("shop", 0, 1, "r2", Phase.SWITCHING, "rev-3", Mode.ONLINE, null, "2", false,
+        null, false, Instant.now().minusSeconds(1).toString()));
+    awaitReport("SWITCHED to rev-3", r -> r.state() == AgentState.SWITCHED && "rev-3".equals(r.revision()));
   }
 
   @Test

@@ -21,6 +21,10 @@ package dev.lockstep.protocol;
  * @param retire readiness mode: instances on a revision other than {@code targetRevision} stop taking traffic now —
  *     from PREPARING in maintenance mode; in online mode once every new instance has turned ready in SWITCHING, so the
  *     service never has no instance ready; and at COMPLETED
+ * @param switchAt in SWITCHING, the instant (ISO-8601, the coordinator's clock) at which every agent lets its switch
+ *     hook run: written {@code --switch-lead} ahead, so the fan-out to the fleet and each agent's own work on the answer
+ *     (decoding, reporting) are done before it, and the switch moments differ by timer and clock error only; an agent
+ *     that learns of the switch later switches at once. Null: switch on arrival (no lead, or an older coordinator)
  */
 public record DesiredState(
     String service,
@@ -34,23 +38,31 @@ public record DesiredState(
     String schema,
     boolean hold,
     String releasedRevision,
-    boolean retire) {
+    boolean retire,
+    String switchAt) {
 
   /** A desired state that does not ask agents to hold. */
   public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
                       Mode mode, String digest, String schema) {
-    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, false, null, false);
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, false, null, false, null);
   }
 
   public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
                       Mode mode, String digest, String schema, boolean hold) {
-    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, null, false);
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, null, false, null);
   }
 
   /** With the released revision, without asking retiring instances to stop. */
   public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
                       Mode mode, String digest, String schema, boolean hold, String releasedRevision) {
-    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, releasedRevision, false);
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, releasedRevision, false, null);
+  }
+
+  /** Without a switch time: agents switch on arrival. */
+  public DesiredState(String service, long index, long epoch, String releaseId, Phase phase, String targetRevision,
+                      Mode mode, String digest, String schema, boolean hold, String releasedRevision, boolean retire) {
+    this(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, releasedRevision, retire,
+        null);
   }
 
   public static DesiredState none(String service) {
@@ -59,11 +71,11 @@ public record DesiredState(
 
   public DesiredState withIndex(long newIndex) {
     return new DesiredState(service, newIndex, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold,
-        releasedRevision, retire);
+        releasedRevision, retire, switchAt);
   }
 
   public DesiredState withReleasedRevision(String revision) {
     return new DesiredState(service, index, epoch, releaseId, phase, targetRevision, mode, digest, schema, hold, revision,
-        retire);
+        retire, switchAt);
   }
 }

@@ -18,6 +18,8 @@ import java.time.Duration;
  * @param lostAfter silence after which an agent is {@code lost}
  * @param prepareTimeout how long PREPARING waits for every agent's acknowledgement
  * @param switchTimeout how long SWITCHING waits for every agent's switch
+ * @param switchLead how far ahead of its moment SWITCHING announces the switch ({@code DesiredState.switchAt}); zero:
+ *     agents switch on arrival
  * @param contractTimeout how long CONTRACTING waits for the last agent on another revision before it leaves the
  *     contract pending
  * @param lockTimeout lock_timeout for migration statements, so a migration never queues every query behind it
@@ -34,6 +36,7 @@ public record CoordinatorConfig(
     Duration lostAfter,
     Duration prepareTimeout,
     Duration switchTimeout,
+    Duration switchLead,
     Duration contractTimeout,
     Duration lockTimeout,
     Timings timings) {

@@ -6,6 +6,7 @@ import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -20,17 +21,19 @@ public final class Journals {
   private final DesiredStateWatch watch;
   private final Nudges nudges;
   private final Clock clock;
+  private final Duration switchLead;
 
-  public Journals(ReleaseStore store, DesiredStateWatch watch, Nudges nudges, Clock clock) {
+  public Journals(ReleaseStore store, DesiredStateWatch watch, Nudges nudges, Clock clock, Duration switchLead) {
     this.store = store;
     this.watch = watch;
     this.nudges = nudges;
     this.clock = clock;
+    this.switchLead = switchLead;
   }
 
   /** The journal of a run that holds the fence at {@code epoch}, starting from {@code stored} as PostgreSQL holds it. */
   ReleaseJournal open(long epoch, String digest, ReleaseDocument stored) {
-    return new ReleaseJournal(store, watch, nudges, clock, epoch, digest, stored);
+    return new ReleaseJournal(store, watch, nudges, clock, switchLead, epoch, digest, stored);
   }
 
   /** Release {@code id} as PostgreSQL holds it now. */

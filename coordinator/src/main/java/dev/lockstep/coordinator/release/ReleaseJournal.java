@@ -8,6 +8,7 @@ import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
 import java.time.Clock;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,16 +26,18 @@ final class ReleaseJournal {
   private final DesiredStateWatch watch;
   private final Nudges nudges;
   private final Clock clock;
+  private final Duration switchLead;
   private final long epoch;
   private final String digest;
   private ReleaseDocument stored;
 
-  ReleaseJournal(ReleaseStore store, DesiredStateWatch watch, Nudges nudges, Clock clock, long epoch, String digest,
-                 ReleaseDocument stored) {
+  ReleaseJournal(ReleaseStore store, DesiredStateWatch watch, Nudges nudges, Clock clock, Duration switchLead, long epoch,
+                 String digest, ReleaseDocument stored) {
     this.store = store;
     this.watch = watch;
     this.nudges = nudges;
     this.clock = clock;
+    this.switchLead = switchLead;
     this.epoch = epoch;
     this.digest = digest;
     this.stored = stored;
@@ -99,7 +102,11 @@ final class ReleaseJournal {
   }
 
   private DesiredState desired(ReleaseDocument doc, boolean hold) {
+    // The switch is announced ahead of its moment: agents reached late by the fan-out, or slow to get a core, still let
+    // their hooks run at that moment, so the switch skew is the hosts' clock and timer error, not the fan-out's spread.
+    String switchAt = doc.phase() == Phase.SWITCHING && !switchLead.isZero()
+        ? clock.instant().plus(switchLead).toString() : null;
     return new DesiredState(doc.service(), 0, epoch, doc.id(), doc.phase(), doc.revision(), doc.mode(), digest, doc.schema(),
-        hold, null, FleetCheck.retire(doc));
+        hold, null, FleetCheck.retire(doc), switchAt);
   }
 }

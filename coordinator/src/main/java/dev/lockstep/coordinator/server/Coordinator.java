@@ -334,7 +334,7 @@ public final class Coordinator {
     ServiceLock.Factory locks = new ServiceLock.Factory(vertx, redisson);
     RunFence runFence = new RunFence(connections, migrationPool, instanceId);
     CarriedSets carriedSets = new CarriedSets(sets, engine, migrationPool);
-    ReleaseRuns runs = new ReleaseRuns(locks, runFence, carriedSets, new Journals(store, watch, nudges, clock), machine,
+    ReleaseRuns runs = new ReleaseRuns(locks, runFence, carriedSets, new Journals(store, watch, nudges, clock, config.switchLead()), machine,
         new Ending(engine, migrationPool, instanceId), releaseMetrics);
     PendingContracts contracts = new PendingContracts(config.service(), store, registry, locks, runFence, carriedSets,
         engine, migrationPool, clock);

@@ -21,6 +21,12 @@ public final class RunOptions {
   @Option(names = "--switch-timeout", defaultValue = "${env:LOCKSTEP_SWITCH_TIMEOUT:-5m}", description = "how long SWITCHING waits for every agent (default 5m)")
   String switchTimeout;
 
+  @Option(names = "--switch-lead", defaultValue = "${env:LOCKSTEP_SWITCH_LEAD:-150ms}",
+      description = "how far ahead SWITCHING announces the moment every agent runs its switch hook (default 150ms), so"
+          + " the fan-out and each agent's own work are done by then and the switches are as close as the hosts' clocks;"
+          + " 0 switches each agent when it learns of it")
+  String switchLead;
+
   @Option(names = "--contract-timeout", defaultValue = "${env:LOCKSTEP_CONTRACT_TIMEOUT:-10m}",
       description = "how long CONTRACTING waits for the last agent on another revision before the release completes"
           + " with its contract pending, for lockstep contract (default 10m)")

@@ -105,7 +105,7 @@ public final class ServeCommand implements Callable<Integer> {
     DatabaseUrl database = stores.database();
     CoordinatorConfig config = new CoordinatorConfig(listen.port, database, stores.redisUrl, service,
         migrations == null ? null : migrations.toAbsolutePath(), operators, agents, Durations.parse(run.lostAfter),
-        Durations.parse(run.prepareTimeout), Durations.parse(run.switchTimeout), Durations.parse(run.contractTimeout),
+        Durations.parse(run.prepareTimeout), Durations.parse(run.switchTimeout), Durations.parse(run.switchLead), Durations.parse(run.contractTimeout),
         Durations.parse(run.lockTimeout),
         run.timings());
     // Built before anything connects: a wrong engine option is a configuration error, said in one line.
