@@ -45,7 +45,9 @@ public final class Agent extends VerticleBase {
    * fraction of a second ahead, so a longer wait means the two hosts' clocks disagree, and the switch should not wait
    * on that.
    */
-  static final Duration MAX_SWITCH_WAIT = Duration.ofSeconds(5);
+  public static final Duration MAX_SWITCH_WAIT = Duration.ofSeconds(5);
+  /** How long after a switch time the agent takes up its own part of a switch the primed shell started on time. */
+  private static final Duration AFTER_SHELL_STARTED = Duration.ofMillis(20);
   private static final AtomicInteger POOLS = new AtomicInteger();
   /**
    * {@code -Dlockstep.agent.primeSwitchHook=false} forks the switch hook at the switch, as before priming: for measuring
@@ -470,9 +472,23 @@ public final class Agent extends VerticleBase {
       return Future.succeededFuture(true);
     }
     LOG.debug("release {}: switch hook runs at {}, in {} ms", desired.releaseId(), desired.switchAt(), waitMs);
+    // Where the primed shell can start the hook at that moment by itself, it does: then nothing of this JVM runs at the
+    // moment itself, and the agent's own work of the switch (the state change, its report, its log lines) comes just
+    // after, so that it does not compete for a core with the hooks starting on this host.
+    if (!digestRefused(desired) && primedSwitch != null
+        && primedSwitch.isFor(config.hooks().onSwitch(), hookEnvironment(desired, "SWITCHING"))
+        && primedSwitch.releaseAt(java.time.Instant.parse(desired.switchAt()))) {
+      waitMs += AFTER_SHELL_STARTED.toMillis();
+    }
     Promise<Boolean> at = Promise.promise();
     vertx.setTimer(waitMs, id -> at.complete(true));
     return at.future();
+  }
+
+  /** Readiness mode: this instance's staged set is not the release's, so it must not switch (see switchTo). */
+  private boolean digestRefused(DesiredState desired) {
+    return config.readinessMode() && state.digest() != null && desired.digest() != null
+        && !state.digest().equals(desired.digest());
   }
 
   /**
@@ -483,8 +499,7 @@ public final class Agent extends VerticleBase {
   private Future<Void> switchTo(DesiredState desired) {
     HookRunner.Primed primed = primedSwitch;
     primedSwitch = null;
-    if (config.readinessMode() && state.digest() != null && desired.digest() != null
-        && !state.digest().equals(desired.digest())) {
+    if (digestRefused(desired)) {
       update(state.with(AgentState.FAILED).withDetail("staged migrations digest "
           + MigrationsDigest.shortForm(state.digest()) + " but release " + desired.releaseId() + " applied "
           + MigrationsDigest.shortForm(desired.digest()) + "; not taking traffic: deploy the build of that release"));

@@ -159,14 +159,16 @@ public final class HookRunner {
     }
     // sh -c SCRIPT COMMAND: COMMAND is the script's $0. The shell reads one line from the agent: "go" replaces it with
     // the hook, the same process (so its pid, its output pipes and the timeout's kill are the hook's); anything else, or
-    // the pipe's end (the agent discarded it, or died), ends it with 125, the hook unrun.
-    ProcessBuilder builder = new ProcessBuilder("sh", "-c",
-        "IFS= read -r line && [ \"$line\" = go ] && exec sh -c \"$0\"; exit 125", command);
+    // the pipe's end (the agent discarded it, or died), ends it with 125, the hook unrun. Where bash can read the clock
+    // (5.0 and later), the shell is bash and also takes "at MICROS": it starts the hook itself at that moment.
+    ProcessBuilder builder = ShellClock.available()
+        ? new ProcessBuilder("bash", "-c", ShellClock.PRIMED_SCRIPT, command)
+        : new ProcessBuilder("sh", "-c", "IFS= read -r line && [ \"$line\" = go ] && exec sh -c \"$0\"; exit 125", command);
     String hookId = prepareEnvironment(builder, name, environment);
     try {
       Process process = builder.start();
       LOG.info("{} hook primed (pid {}): its shell waits for the switch to run it", name, process.pid());
-      return new Primed(name, command, Map.copyOf(withoutNulls(environment)), process, hookId);
+      return new Primed(name, command, Map.copyOf(withoutNulls(environment)), process, hookId, ShellClock.available());
     } catch (IOException e) {
       LOG.warn("could not prime the {} hook ({}); it will start when needed", name, e.getMessage());
       if (hookId != null) {
@@ -194,14 +196,46 @@ public final class HookRunner {
     private final Map<String, String> environment;
     private final Process process;
     private final String hookId;
+    private final boolean timesItself;
     private long released;
+    /** The moment the shell was told to start the hook at by itself; null if it was not. */
+    private java.time.Instant scheduled;
 
-    private Primed(String name, String command, Map<String, String> environment, Process process, String hookId) {
+    private Primed(String name, String command, Map<String, String> environment, Process process, String hookId,
+                   boolean timesItself) {
       this.name = name;
       this.command = command;
       this.environment = environment;
       this.process = process;
       this.hookId = hookId;
+      this.timesItself = timesItself;
+    }
+
+    /**
+     * Tells the waiting shell to start the hook by itself at {@code at} (this host's clock): at that moment nothing of
+     * the agent's JVM has to run, so a switch announced ahead starts within the shell's wake-up and exec. False when
+     * the shell cannot read the clock (no bash 5), or is gone: then {@link #release} starts it. Call {@link #release}
+     * after {@code at} all the same: it ends the shell's standard input and waits for the hook from then. Does not block.
+     */
+    public boolean releaseAt(java.time.Instant at) {
+      if (!timesItself || scheduled != null) {
+        return scheduled != null && scheduled.equals(at);
+      }
+      long micros = at.getEpochSecond() * 1_000_000 + at.getNano() / 1_000;
+      try {
+        process.getOutputStream().write(("at " + micros + "\n").getBytes(StandardCharsets.US_ASCII));
+        process.getOutputStream().flush();
+      } catch (IOException e) {
+        return false;
+      }
+      scheduled = at;
+      LOG.debug("{} hook scheduled: its shell (pid {}) starts it at {}", name, process.pid(), at);
+      return true;
+    }
+
+    /** Whether {@link #releaseAt} handed the start to the shell. */
+    public boolean scheduled() {
+      return scheduled != null;
     }
 
     /** The waiting shell's process id, which the hook keeps once let go. */
@@ -223,7 +257,11 @@ public final class HookRunner {
       java.time.Instant at = LOG.isDebugEnabled() ? java.time.Instant.now() : null; // before: the hook may run at once
       released = System.nanoTime();
       try {
-        process.getOutputStream().write(GO);
+        // Once scheduled, the shell starts the hook at its time (or has): its standard input only ends. A "go" now
+        // would reach the hook's standard input instead.
+        if (scheduled == null) {
+          process.getOutputStream().write(GO);
+        }
         process.getOutputStream().close();
       } catch (IOException e) {
         LOG.warn("the primed {} hook's shell (pid {}) is gone ({}); starting the hook anew", name, process.pid(),
@@ -252,6 +290,10 @@ public final class HookRunner {
     /** Ends the waiting shell without running the hook: its standard input ends, and it exits. Does not block. */
     public void discard() {
       try {
+        if (scheduled != null) {
+          // A shell that waits for its time would take the pipe's end for "start on time": it must be told to stop.
+          process.getOutputStream().write("stop\n".getBytes(StandardCharsets.US_ASCII));
+        }
         process.getOutputStream().close();
       } catch (IOException e) {
         process.destroyForcibly(); // it would have read the end; make sure it does not wait on

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,6 +106,61 @@ class HookPrimingTest {
     HookRunner hooks = new HookRunner(Duration.ofSeconds(10), Map.of());
     assertThat(hooks.prime("switch", null, SWITCH)).isNull();
     assertThat(hooks.prime("switch", " ", SWITCH)).isNull();
+  }
+
+  /** Told its moment ahead, the shell starts the hook at that moment by itself: not before, and without release(). */
+  @Test
+  void aShellToldItsMomentStartsTheHookThenByItself() throws Exception {
+    assertThat(ShellClock.available()).as("bash 5 on this machine").isTrue();
+    HookRunner hooks = new HookRunner(Duration.ofSeconds(10), Map.of(), ledger());
+    Path started = dir.resolve("started");
+    HookRunner.Primed primed = hooks.prime("switch", "date +%s%6N > " + started + "; cat; echo done", SWITCH);
+    Instant at = Instant.now().plusMillis(600);
+    assertThat(primed.releaseAt(at)).isTrue();
+    Thread.sleep(300);
+    assertThat(started).as("started before its moment").doesNotExist();
+    await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(started) && !Files.readString(started).isBlank());
+    assertThat(Long.parseLong(Files.readString(started).strip())).as("µs").isGreaterThanOrEqualTo(micros(at));
+    // release() ends its standard input (cat returns) and waits for it, as for any primed hook.
+    assertThat(primed.release()).isTrue();
+    HookResult result = primed.await();
+    assertThat(result.succeeded()).isTrue();
+    assertThat(result.stdout()).isEqualTo("done\n");
+    assertThat(ledgerEntries()).isEmpty();
+  }
+
+  /** The agent letting go before the moment (its timer a little early) does not start the hook early. */
+  @Test
+  void aReleaseBeforeTheMomentStillStartsTheHookAtIt() throws Exception {
+    HookRunner hooks = new HookRunner(Duration.ofSeconds(10), Map.of());
+    Path started = dir.resolve("started");
+    HookRunner.Primed primed = hooks.prime("switch", "date +%s%6N > " + started, SWITCH);
+    Instant at = Instant.now().plusMillis(500);
+    assertThat(primed.releaseAt(at)).isTrue();
+    Thread.sleep(100);
+    assertThat(primed.release()).isTrue();
+    HookResult result = primed.await();
+    assertThat(result.succeeded()).as(result.failure()).isTrue();
+    assertThat(Long.parseLong(Files.readString(started).strip())).isGreaterThanOrEqualTo(micros(at));
+  }
+
+  /** Discarded while it waits for its moment (the agent stopping): the hook never runs. */
+  @Test
+  void aShellDiscardedBeforeItsMomentNeverRunsTheHook() throws Exception {
+    HookRunner hooks = new HookRunner(Duration.ofSeconds(10), Map.of(), ledger());
+    Path ran = dir.resolve("ran");
+    HookRunner.Primed primed = hooks.prime("switch", "touch " + ran, SWITCH);
+    long pid = primedPid(primed);
+    assertThat(primed.releaseAt(Instant.now().plusMillis(400))).isTrue();
+    primed.discard();
+    await().atMost(Duration.ofSeconds(5)).until(() -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
+    Thread.sleep(600);
+    assertThat(ran).doesNotExist();
+    await().atMost(Duration.ofSeconds(5)).until(() -> ledgerEntries().length == 0);
+  }
+
+  private static long micros(Instant at) {
+    return at.getEpochSecond() * 1_000_000 + at.getNano() / 1_000;
   }
 
   private String[] ledgerEntries() throws IOException {

@@ -24,9 +24,12 @@ public final class FleetProbe {
   private final AtomicLong digestMismatches = new AtomicLong();
   private final AtomicLong pollFailures = new AtomicLong();
   private final AtomicInteger switched = new AtomicInteger();
+  /** Wall-clock microseconds at which each agent switched (its switch time if it had one and learned it early); 0: not. */
+  private final long[] switchedMicros;
 
   public FleetProbe(int agents) {
     registeredNanos = new long[agents];
+    switchedMicros = new long[agents];
     for (Phase phase : new Phase[] {Phase.PREPARING, Phase.SWITCHING}) {
       learned.put(phase, new long[agents]);
     }
@@ -85,6 +88,7 @@ public final class FleetProbe {
   public void resetLearned() {
     learned.values().forEach(times -> Arrays.fill(times, 0));
     switched.set(0);
+    Arrays.fill(switchedMicros, 0);
   }
 
   void digestMismatch() {
@@ -103,8 +107,14 @@ public final class FleetProbe {
     return pollFailures.get();
   }
 
-  void switched() {
+  void switched(int agent, Instant at) {
+    switchedMicros[agent] = at.getEpochSecond() * 1_000_000 + at.getNano() / 1_000;
     switched.incrementAndGet();
+  }
+
+  /** Epoch microseconds at which each agent switched, of those that did. */
+  public long[] switchedMicros() {
+    return Arrays.stream(switchedMicros).filter(t -> t != 0).toArray();
   }
 
   public int switchedCount() {

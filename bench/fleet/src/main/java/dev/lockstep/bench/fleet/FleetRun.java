@@ -251,18 +251,19 @@ final class FleetRun {
     Map<Phase, Double> spent = new LinkedHashMap<>(timeline.phaseMs());
     spent.forEach((phase, ms) -> put(phases, phase.name(), ms));
 
-    out.set("learnedPreparing", learned(probe, Phase.PREPARING, timeline.entered(Phase.PREPARING)));
-    out.set("learnedSwitching", learned(probe, Phase.SWITCHING, timeline.entered(Phase.SWITCHING)));
+    out.set("learnedPreparing", spread(probe.learned(Phase.PREPARING), timeline.entered(Phase.PREPARING)));
+    out.set("learnedSwitching", spread(probe.learned(Phase.SWITCHING), timeline.entered(Phase.SWITCHING)));
+    // When each switched: at the switch time the coordinator announced (switchAt), or when it learned, if later.
+    out.set("switched", spread(probe.switchedMicros(), timeline.entered(Phase.SWITCHING)));
     out.put("agentsSwitched", probe.switchedCount());
     return out;
   }
 
   /**
-   * When the agents learned a phase: the spread relative to the first to learn it (the skew an operator sees), and
-   * how long after the coordinator wrote that phase the first and the last learned it.
+   * When the agents learned a phase, or switched: the spread relative to the first (the skew an operator sees), and how
+   * long after the coordinator wrote that phase the first and the last did.
    */
-  private static ObjectNode learned(FleetProbe probe, Phase phase, Instant written) {
-    long[] micros = probe.learned(phase);
+  private static ObjectNode spread(long[] micros, Instant written) {
     double[] ms = Arrays.stream(micros).mapToDouble(t -> t / 1000.0).toArray();
     ObjectNode out = summary(Summary.of(Summary.relativeToFirst(ms)));
     if (written != null && ms.length > 0) {

@@ -41,6 +41,8 @@ final class RealAgentRun {
   private static final Pattern FORKED = Pattern.compile("switch hook process \\d+ started at (\\S+)");
   /** A switch hook primed once the agent prepared (HookRunner.prime): its shell is let go instead of forked. */
   private static final Pattern RELEASED = Pattern.compile("switch hook released at (\\S+)");
+  /** The agent's DEBUG line when the desired state carries a switch time (Agent.switchTime). */
+  private static final Pattern SWITCH_AT = Pattern.compile("switch hook runs at (\\S+), in");
 
   private final FleetBench bench;
   private final BenchOptions options;
@@ -202,6 +204,7 @@ final class RealAgentRun {
       double forking = Double.NaN;
       double forked = Double.NaN;
       double released = Double.NaN;
+      double switchAt = Double.NaN;
       double lastAnswered = Double.NaN;
       for (String line : Files.readAllLines(agent.log)) {
         Matcher m;
@@ -222,6 +225,8 @@ final class RealAgentRun {
           forked = epochMs(m.group(1));
         } else if ((m = RELEASED.matcher(line)).find() && Double.isNaN(released)) {
           released = epochMs(m.group(1));
+        } else if ((m = SWITCH_AT.matcher(line)).find() && Double.isNaN(switchAt)) {
+          switchAt = epochMs(m.group(1));
         }
       }
       ObjectNode a = perAgent.addObject();
@@ -235,8 +240,13 @@ final class RealAgentRun {
         add(stages, "fork: fork begins → ProcessBuilder.start returned", forked - forking, a, "forkMs");
         add(stages, "exec: fork begins → hook's first line", hookMs - forking, a, "hookStartAfterForkMs");
       } else {
-        add(stages, "release: decoded → primed hook let go", released - decoded, a, "releaseMs");
+        add(stages, "release: decoded → primed hook let go (the wait for switchAt included)", released - decoded, a,
+            "releaseMs");
         add(stages, "run: let go → hook's first line (read, exec)", hookMs - released, a, "runMs");
+      }
+      if (!Double.isNaN(switchAt)) {
+        add(stages, "ahead: decoded → switchAt (how early the agent knew)", switchAt - decoded, a, "aheadMs");
+        add(stages, "late: switchAt → hook's first line", hookMs - switchAt, a, "lateMs");
       }
       add(stages, "total: SWITCHING written → hook's first line", hookMs - writtenMs, a, "totalMs");
       moments.computeIfAbsent("answer received", k -> new ArrayList<>()).add(answered);

@@ -46,6 +46,11 @@ final class ResultTable {
       row(rows, fleets, "  first / last after SWITCHING written (ms)",
           f -> num(f.at("/release/learnedSwitching/firstAfterWrittenMs")) + " / "
               + num(f.at("/release/learnedSwitching/lastAfterWrittenMs")));
+      row(rows, fleets, "switched (at switchAt): median / p99 / max (ms)", f -> num(f.at("/release/switched/median"))
+          + " / " + num(f.at("/release/switched/p99")) + " / " + num(f.at("/release/switched/max")));
+      row(rows, fleets, "  first / last after SWITCHING written (ms)",
+          f -> num(f.at("/release/switched/firstAfterWrittenMs")) + " / "
+              + num(f.at("/release/switched/lastAfterWrittenMs")));
       row(rows, fleets, "coordinator switchSkewMs", f -> f.at("/release/coordinatorSwitchSkewMs").asText("-"));
       row(rows, fleets, "release: reports p50 / p99 (ms)", f -> pair(f.at("/reports/release")));
       row(rows, fleets, "release: reports timed out / failed", f -> fails(f.at("/reports/release")));

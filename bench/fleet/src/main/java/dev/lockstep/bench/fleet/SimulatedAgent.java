@@ -1,6 +1,8 @@
 package dev.lockstep.bench.fleet;
 
 import dev.lockstep.agent.Action;
+import dev.lockstep.agent.Agent;
+import dev.lockstep.agent.SwitchTime;
 import dev.lockstep.agent.AgentConfig;
 import dev.lockstep.agent.CoordinatorClient;
 import dev.lockstep.agent.CoordinatorException;
@@ -46,6 +48,8 @@ final class SimulatedAgent {
   private int pollFailures;
   private DesiredState pending;
   private boolean busy;
+  /** The release whose switch waits for its switch time (a timer is set); null when none waits. */
+  private String switchWaiting;
 
   SimulatedAgent(Vertx vertx, int index, String id, String service, String revision, String stagedDigest,
                  Duration reportInterval, Duration pollWait, CoordinatorClient coordinator, FleetProbe probe) {
@@ -212,7 +216,7 @@ final class SimulatedAgent {
       prepare(desired);
     } else if (action instanceof Action.Switch change) {
       if (!change.prepareFirst() || prepare(desired)) {
-        switchTo(desired);
+        switchWhenDue(desired);
       }
     } else if (action instanceof Action.Serve) {
       LocalState serving = state.servingRelease(desired.releaseId());
@@ -234,9 +238,29 @@ final class SimulatedAgent {
     return true;
   }
 
+  /** As the agent: at the desired state's switch time, at once without one or when it is past. */
+  private void switchWhenDue(DesiredState desired) {
+    if (desired.releaseId().equals(switchWaiting)) {
+      return; // its timer is set; the same switch again (a new index) changes nothing
+    }
+    long waitMs = SwitchTime.waitMs(desired.switchAt(), Instant.now(), Agent.MAX_SWITCH_WAIT);
+    if (waitMs <= 0) {
+      switchTo(desired);
+      return;
+    }
+    switchWaiting = desired.releaseId();
+    vertx.setTimer(waitMs, t -> {
+      switchWaiting = null;
+      if (!stopped && state.isFor(desired.releaseId()) && state.state() == AgentState.PREPARED) {
+        switchTo(desired);
+      }
+    });
+  }
+
   private void switchTo(DesiredState desired) {
     update(state.with(AgentState.SWITCHING).withDetail(null));
-    update(state.switched(desired.targetRevision(), Instant.now().toString()));
-    probe.switched();
+    Instant now = Instant.now();
+    update(state.switched(desired.targetRevision(), now.toString()));
+    probe.switched(index, now);
   }
 }
