@@ -12,6 +12,7 @@ import io.vertx.core.WorkerExecutor;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -85,6 +86,11 @@ public final class Agent extends VerticleBase {
   private boolean uploading;
   /** The switch hook's shell, forked once this agent prepared and waiting for the switch; null if none waits. */
   private HookRunner.Primed primedSwitch;
+  /** The end of the switch hook its primed shell starts at the switch time by itself, awaited since; null if none. */
+  private Future<Ended> scheduledSwitch;
+
+  /** How a hook ended, and when: taken on the worker thread that saw it end, not after the hop to the event loop. */
+  private record Ended(HookResult result, Instant at) {}
 
   public Agent(AgentConfig config) {
     this(config, Clock.systemUTC());
@@ -477,8 +483,12 @@ public final class Agent extends VerticleBase {
     // after, so that it does not compete for a core with the hooks starting on this host.
     if (!digestRefused(desired) && primedSwitch != null
         && primedSwitch.isFor(config.hooks().onSwitch(), hookEnvironment(desired, "SWITCHING"))
-        && primedSwitch.releaseAt(java.time.Instant.parse(desired.switchAt()))) {
+        && primedSwitch.releaseAt(Instant.parse(desired.switchAt()))) {
       waitMs += AFTER_SHELL_STARTED.toMillis();
+      if (scheduledSwitch == null) {
+        HookRunner.Primed scheduled = primedSwitch;
+        scheduledSwitch = ended(scheduled::await);
+      }
     }
     Promise<Boolean> at = Promise.promise();
     vertx.setTimer(waitMs, id -> at.complete(true));
@@ -511,17 +521,22 @@ public final class Agent extends VerticleBase {
     // The hook goes to the worker before the state change is reported: the report (a JSON body, a log line, a request)
     // would otherwise stand between the decision and the fork, and each server's share of that is the fleet's switch
     // skew. The hook is written down before it forks (HookLedger), not by the report.
-    Future<HookResult> hook = releasePrimed(primed, desired);
+    Future<Ended> hook = releasePrimed(primed, desired);
     if (hook == null) {
-      hook = runHook("switch", config.hooks().onSwitch(), desired, "SWITCHING");
+      Map<String, String> env = hookEnvironment(desired, "SWITCHING");
+      if (LOG.isDebugEnabled()) {
+        LOG.debug("switch hook handed to the worker at {}", clock.instant());
+      }
+      hook = ended(() -> hooks.run("switch", config.hooks().onSwitch(), env));
     }
     update(state.with(AgentState.SWITCHING).withDetail(null));
-    return hook.compose(result -> {
+    return hook.compose(ended -> {
+      HookResult result = ended.result();
       if (!result.succeeded()) {
         update(state.with(AgentState.FAILED).withDetail(result.failure()));
         return Future.succeededFuture();
       }
-      String switchedAt = clock.instant().toString();
+      String switchedAt = ended.at().toString();
       // A pod's revision is its image's: nothing to read again, and the moment it turns ready is this one.
       if (config.revisionCommand() == null || config.readinessMode()) {
         update(state.switched(desired.targetRevision(), switchedAt));
@@ -576,19 +591,35 @@ public final class Agent extends VerticleBase {
    * Lets the primed switch hook run, if it was primed for this switch (same release, revision and mode), on this event
    * loop and without a worker's hand-off: the worker only waits for it. Null if there is none to release.
    */
-  private Future<HookResult> releasePrimed(HookRunner.Primed primed, DesiredState desired) {
+  private Future<Ended> releasePrimed(HookRunner.Primed primed, DesiredState desired) {
     if (primed == null) {
       return null;
+    }
+    Future<Ended> scheduled = scheduledSwitch;
+    scheduledSwitch = null;
+    if (primed.scheduled() && scheduled != null) {
+      // Its shell started the hook at the switch time (or is about to); its standard input ends now.
+      primed.release();
+      return scheduled;
     }
     if (!primed.isFor(config.hooks().onSwitch(), hookEnvironment(desired, "SWITCHING"))) {
       primed.discard();
       return null;
     }
     // A shell that is gone discards itself: the switch then forks the hook.
-    return primed.release() ? workers.executeBlocking(primed::await) : null;
+    return primed.release() ? ended(primed::await) : null;
+  }
+
+  /** Runs {@code hook} on the worker and notes when it ended, there. */
+  private Future<Ended> ended(java.util.concurrent.Callable<HookResult> hook) {
+    return workers.executeBlocking(() -> {
+      HookResult result = hook.call();
+      return new Ended(result, clock.instant());
+    });
   }
 
   private void discardPrimedSwitch() {
+    scheduledSwitch = null;
     if (primedSwitch != null) {
       primedSwitch.discard();
       primedSwitch = null;

@@ -229,6 +229,7 @@ public final class HookRunner {
         return false;
       }
       scheduled = at;
+      released = System.nanoTime() + Math.max(0, java.time.Duration.between(java.time.Instant.now(), at).toNanos());
       LOG.debug("{} hook scheduled: its shell (pid {}) starts it at {}", name, process.pid(), at);
       return true;
     }
@@ -255,7 +256,9 @@ public final class HookRunner {
      */
     public boolean release() {
       java.time.Instant at = LOG.isDebugEnabled() ? java.time.Instant.now() : null; // before: the hook may run at once
-      released = System.nanoTime();
+      if (scheduled == null) {
+        released = System.nanoTime();
+      }
       try {
         // Once scheduled, the shell starts the hook at its time (or has): its standard input only ends. A "go" now
         // would reach the hook's standard input instead.
@@ -328,7 +331,9 @@ public final class HookRunner {
     boolean timedOut = false;
     int exitCode;
     try {
-      if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      // Counted from the hook's start: a hook awaited before its switch time (Primed.releaseAt) gets its whole timeout.
+      long left = timeout.toNanos() - (System.nanoTime() - started);
+      if (process.waitFor(Math.max(left, 0), TimeUnit.NANOSECONDS)) {
         exitCode = process.exitValue();
       } else {
         timedOut = true;

@@ -214,10 +214,13 @@ class AgentIntegrationTest {
     Thread.sleep(250);
     assertThat(started).as("the hook waits for its time").doesNotExist();
     coordinator.publish(switching); // the same state again, a new index: it waits on, and switches once
-    awaitReport("SWITCHED", r -> r.state() == AgentState.SWITCHED);
+    AgentReport switched = awaitReport("SWITCHED", r -> r.state() == AgentState.SWITCHED);
     long startedMicros = Long.parseLong(Files.readString(started).strip());
     long switchAtMicros = switchAt.getEpochSecond() * 1_000_000 + switchAt.getNano() / 1_000;
     assertThat(startedMicros).as("the hook's start (µs) against the switch time").isGreaterThanOrEqualTo(switchAtMicros);
+    // The switch time reported is when the hook ended, seen by the thread that waited for it.
+    Instant reported = Instant.parse(switched.switchedAt());
+    assertThat(reported.getEpochSecond() * 1_000_000 + reported.getNano() / 1_000).isGreaterThanOrEqualTo(startedMicros);
     assertThat(hookLines()).containsExactly("prepare PREPARING r1 web-1 shop", "switch SWITCHING rev-2");
   }
 

@@ -43,6 +43,8 @@ final class RealAgentRun {
   private static final Pattern RELEASED = Pattern.compile("switch hook released at (\\S+)");
   /** The agent's DEBUG line when the desired state carries a switch time (Agent.switchTime). */
   private static final Pattern SWITCH_AT = Pattern.compile("switch hook runs at (\\S+), in");
+  /** The agent's DEBUG line when its primed shell was told the switch time and starts the hook itself (Primed.releaseAt). */
+  private static final Pattern SCHEDULED = Pattern.compile("switch hook scheduled: its shell");
 
   private final FleetBench bench;
   private final BenchOptions options;
@@ -205,6 +207,7 @@ final class RealAgentRun {
       double forked = Double.NaN;
       double released = Double.NaN;
       double switchAt = Double.NaN;
+      boolean scheduled = false;
       double lastAnswered = Double.NaN;
       for (String line : Files.readAllLines(agent.log)) {
         Matcher m;
@@ -227,6 +230,8 @@ final class RealAgentRun {
           released = epochMs(m.group(1));
         } else if ((m = SWITCH_AT.matcher(line)).find() && Double.isNaN(switchAt)) {
           switchAt = epochMs(m.group(1));
+        } else if (SCHEDULED.matcher(line).find()) {
+          scheduled = true;
         }
       }
       ObjectNode a = perAgent.addObject();
@@ -239,20 +244,23 @@ final class RealAgentRun {
         add(stages, "setup: picked up → fork begins (environment, hook ledger)", forking - picked, a, "setupMs");
         add(stages, "fork: fork begins → ProcessBuilder.start returned", forked - forking, a, "forkMs");
         add(stages, "exec: fork begins → hook's first line", hookMs - forking, a, "hookStartAfterForkMs");
-      } else {
+      } else if (!scheduled) {
         add(stages, "release: decoded → primed hook let go (the wait for switchAt included)", released - decoded, a,
             "releaseMs");
         add(stages, "run: let go → hook's first line (read, exec)", hookMs - released, a, "runMs");
       }
       if (!Double.isNaN(switchAt)) {
         add(stages, "ahead: decoded → switchAt (how early the agent knew)", switchAt - decoded, a, "aheadMs");
-        add(stages, "late: switchAt → hook's first line", hookMs - switchAt, a, "lateMs");
+        add(stages, scheduled ? "late: switchAt → hook's first line (its shell woke, exec)"
+            : "late: switchAt → hook's first line (the agent's timer, let go, exec)", hookMs - switchAt, a, "lateMs");
       }
       add(stages, "total: SWITCHING written → hook's first line", hookMs - writtenMs, a, "totalMs");
       moments.computeIfAbsent("answer received", k -> new ArrayList<>()).add(answered);
       moments.computeIfAbsent("decoded", k -> new ArrayList<>()).add(decoded);
-      moments.computeIfAbsent(Double.isNaN(released) ? "fork begins" : "hook let go", k -> new ArrayList<>())
-          .add(Double.isNaN(released) ? forking : released);
+      if (!scheduled) {
+        moments.computeIfAbsent(Double.isNaN(released) ? "fork begins" : "hook let go", k -> new ArrayList<>())
+            .add(Double.isNaN(released) ? forking : released);
+      }
       moments.computeIfAbsent("hook started", k -> new ArrayList<>()).add(hookMs);
     }
     ObjectNode out = Json.mapper().createObjectNode();
