@@ -250,17 +250,29 @@ final class SimulatedAgent {
     }
     switchWaiting = desired.releaseId();
     vertx.setTimer(waitMs, t -> {
-      switchWaiting = null;
-      if (!stopped && state.isFor(desired.releaseId()) && state.state() == AgentState.PREPARED) {
-        switchTo(desired);
+      if (stopped || !state.isFor(desired.releaseId()) || state.state() != AgentState.PREPARED) {
+        switchWaiting = null;
+        return;
       }
+      // As the agent whose primed shell starts the hook at the switch time: the switch is now, and the agent's own part
+      // (the state change and its report) comes 20 ms after, not competing with the hooks starting.
+      Instant now = Instant.now();
+      probe.switched(index, now);
+      vertx.setTimer(20, later -> {
+        switchWaiting = null;
+        switchTo(desired, now);
+      });
     });
   }
 
   private void switchTo(DesiredState desired) {
-    update(state.with(AgentState.SWITCHING).withDetail(null));
     Instant now = Instant.now();
-    update(state.switched(desired.targetRevision(), now.toString()));
     probe.switched(index, now);
+    switchTo(desired, now);
+  }
+
+  private void switchTo(DesiredState desired, Instant switchedAt) {
+    update(state.with(AgentState.SWITCHING).withDetail(null));
+    update(state.switched(desired.targetRevision(), switchedAt.toString()));
   }
 }
