@@ -61,7 +61,9 @@ class StandbyTakeoverIT {
         (System.nanoTime() - killed) / 1e9);
     assertThat(end.phase()).as(end.reason()).isEqualTo(Phase.COMPLETED);
     assertThat(end.epoch()).isEqualTo(2);
-    assertThat(Files.readString(fleet.dir.resolve("standby.log"))).contains("took over release " + started.id());
+    // Logged when the run's future ends, just after the terminal write the API answered above.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(fleet.dir.resolve("standby.log")))
+        .contains("took over release " + started.id()));
     assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history WHERE success")).isEqualTo(2);
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
         standby.api().get("/v1/agents?service=" + fleet.service, AgentsCommand.AgentList.class).agents())
