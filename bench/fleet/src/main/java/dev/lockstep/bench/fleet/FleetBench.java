@@ -62,7 +62,16 @@ public final class FleetBench {
       System.exit(e.getMessage().isEmpty() ? 0 : 2);
       return;
     }
-    ObjectNode result = new FleetBench(options).run();
+    ObjectNode result;
+    try {
+      result = new FleetBench(options).run();
+    } catch (Exception e) {
+      // Vert.x's threads are not daemons: without an exit, a failed run would stay behind, its simulated fleet still
+      // reporting, and load whatever runs next (it did, for 25 minutes).
+      e.printStackTrace();
+      System.exit(1);
+      return;
+    }
     System.exit(result.path("ok").asBoolean() ? 0 : 1);
   }
 
