@@ -39,7 +39,7 @@ public final class CoordinatorProcess implements AutoCloseable {
         "--service", settings.service(), "--migrations", settings.migrations().toString(),
         "--token", settings.operatorToken(), "--agent-secret", settings.agentSecret()));
     command.addAll(settings.extraArgs());
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
+    Process process = ProcessEnvironment.applied(new ProcessBuilder(command)).redirectErrorStream(true)
         .redirectOutput(log.toFile()).start();
     CoordinatorProcess coordinator = new CoordinatorProcess(process, port, log);
     coordinator.awaitHealthy(Duration.ofSeconds(60));

@@ -82,6 +82,7 @@ public final class FleetBench {
     result.set("machine", Machine.describe());
     ObjectNode flags = result.putObject("flags");
     flags.putPOJO("coordinatorJvm", options.coordinatorJvm());
+    flags.put("mallocArenaMax", ProcessEnvironment.mallocArenaMax());
     flags.putPOJO("agentJvm", java.util.stream.Stream.concat(RealAgentProcess.README_FLAGS.stream(),
         RealAgentProcess.EXTRA_FLAGS.stream()).toList());
     flags.put("coordinators", options.coordinators());

@@ -40,7 +40,8 @@ final class RealAgentProcess implements AutoCloseable {
       command.addAll(List.of("--on-switch", onSwitch));
     }
     long started = System.nanoTime();
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process process = ProcessEnvironment.applied(new ProcessBuilder(command)).redirectErrorStream(true)
+        .redirectOutput(log.toFile()).start();
     return new RealAgentProcess(id, process, started, log);
   }
 
