@@ -76,6 +76,7 @@ class ComposeAndImagesTest {
       String jar = image.getKey().equals("agent") ? "/opt/lockstep/lockstep-agent.jar" : "/opt/lockstep/lockstep-coordinator.jar";
       String flags = Dockerfiles.env(stage, "LOCKSTEP_JVM_OPTIONS");
       assertThat(flags).as("%s: LOCKSTEP_JVM_OPTIONS", image.getKey()).contains("-Xmx", "-XX:+UseSerialGC");
+      assertThat(Dockerfiles.env(stage, "MALLOC_ARENA_MAX")).as("%s: MALLOC_ARENA_MAX", image.getKey()).isEqualTo("2");
       List<String> expected = new java.util.ArrayList<>(List.of("java"));
       expected.addAll(List.of(flags.split(" ")));
       expected.addAll(List.of("-jar", jar, "serve", "--token", "a b"));
