@@ -230,7 +230,7 @@ public final class HookRunner {
       }
       scheduled = at;
       released = System.nanoTime() + Math.max(0, java.time.Duration.between(java.time.Instant.now(), at).toNanos());
-      LOG.debug("{} hook scheduled: its shell (pid {}) starts it at {}", name, process.pid(), at);
+      LOG.info("{} hook scheduled: its shell (pid {}) starts it at {}", name, process.pid(), at);
       return true;
     }
 

@@ -4,6 +4,7 @@ import dev.lockstep.coordinator.fleet.DesiredStateWatch;
 import dev.lockstep.coordinator.store.Nudges;
 import dev.lockstep.coordinator.store.ReleaseStore;
 import dev.lockstep.protocol.DesiredState;
+import dev.lockstep.protocol.Durations;
 import dev.lockstep.protocol.Phase;
 import dev.lockstep.protocol.ReleaseDocument;
 import io.vertx.core.Future;
@@ -55,7 +56,11 @@ final class ReleaseJournal {
 
   /** Stores {@code next} and, in the same transaction, the desired state of its phase: the fleet is told exactly when the phase changes. */
   Future<ReleaseDocument> tell(ReleaseDocument next, String event, boolean hold) {
-    return save(next, event, desired(next, hold));
+    DesiredState desired = desired(next, hold);
+    // The switch's moment, for whoever reads the release: the event that announces it says when.
+    String said = event != null && desired.switchAt() != null
+        ? event + " at " + desired.switchAt() + " (" + Durations.format(switchLead) + " ahead)" : event;
+    return save(next, said, desired);
   }
 
   /** PREPARING → MIGRATING unless an operator asked to abort first; false if they did. */

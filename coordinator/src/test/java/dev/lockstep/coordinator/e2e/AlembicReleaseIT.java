@@ -106,6 +106,9 @@ class AlembicReleaseIT {
     assertThat(prepared).isGreaterThanOrEqualTo(0);
     assertThat(firstRunning).isGreaterThan(prepared);
     assertThat(indexOf(events, "alembic: Running upgrade b2c3d4e5f6a7 -> c3d4e5f6a7b8")).isBetween(firstRunning, switching);
+    // The switch's moment, announced --switch-lead ahead (default 150ms): the event says when.
+    assertThat(events.get(switching)).matches("SWITCHING: telling 3 agent\\(s\\) to switch to revision v1 at "
+        + "\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z \\(150ms ahead\\)");
 
     List<String> lines = fleet.hookLines();
     List<String> prepares = lines.stream().filter(l -> l.contains(" prepare " + doc.id())).toList();
