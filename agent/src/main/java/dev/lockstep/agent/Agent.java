@@ -523,11 +523,7 @@ public final class Agent extends VerticleBase {
     // skew. The hook is written down before it forks (HookLedger), not by the report.
     Future<Ended> hook = releasePrimed(primed, desired);
     if (hook == null) {
-      Map<String, String> env = hookEnvironment(desired, "SWITCHING");
-      if (LOG.isDebugEnabled()) {
-        LOG.debug("switch hook handed to the worker at {}", clock.instant());
-      }
-      hook = ended(() -> hooks.run("switch", config.hooks().onSwitch(), env));
+      hook = hookEnded("switch", config.hooks().onSwitch(), desired, "SWITCHING");
     }
     update(state.with(AgentState.SWITCHING).withDetail(null));
     return hook.compose(ended -> {
@@ -635,11 +631,16 @@ public final class Agent extends VerticleBase {
   // ---- blocking work, on the worker pool -----------------------------------------------------------------------
 
   private Future<HookResult> runHook(String name, String command, DesiredState desired, String phase) {
+    return hookEnded(name, command, desired, phase).map(Ended::result);
+  }
+
+  /** As {@link #runHook}, with when the hook ended. */
+  private Future<Ended> hookEnded(String name, String command, DesiredState desired, String phase) {
     Map<String, String> env = hookEnvironment(desired, phase);
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} hook handed to the worker at {}", name, clock.instant());
     }
-    return workers.executeBlocking(() -> hooks.run(name, command, env));
+    return ended(() -> hooks.run(name, command, env));
   }
 
   /** The fixed {@code --revision}, or what {@code --revision-command} prints now. */

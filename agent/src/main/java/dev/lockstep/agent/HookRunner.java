@@ -161,14 +161,15 @@ public final class HookRunner {
     // the hook, the same process (so its pid, its output pipes and the timeout's kill are the hook's); anything else, or
     // the pipe's end (the agent discarded it, or died), ends it with 125, the hook unrun. Where bash can read the clock
     // (5.0 and later), the shell is bash and also takes "at MICROS": it starts the hook itself at that moment.
-    ProcessBuilder builder = ShellClock.available()
+    boolean timesItself = ShellClock.available();
+    ProcessBuilder builder = timesItself
         ? new ProcessBuilder("bash", "-c", ShellClock.PRIMED_SCRIPT, command)
         : new ProcessBuilder("sh", "-c", "IFS= read -r line && [ \"$line\" = go ] && exec sh -c \"$0\"; exit 125", command);
     String hookId = prepareEnvironment(builder, name, environment);
     try {
       Process process = builder.start();
       LOG.info("{} hook primed (pid {}): its shell waits for the switch to run it", name, process.pid());
-      return new Primed(name, command, Map.copyOf(withoutNulls(environment)), process, hookId, ShellClock.available());
+      return new Primed(name, command, Map.copyOf(withoutNulls(environment)), process, hookId, timesItself);
     } catch (IOException e) {
       LOG.warn("could not prime the {} hook ({}); it will start when needed", name, e.getMessage());
       if (hookId != null) {

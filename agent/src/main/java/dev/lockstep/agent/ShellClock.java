@@ -24,17 +24,14 @@ final class ShellClock {
         "at "*) at=${line#at } ;;
         *) exit 125 ;;
       esac
-      w=$(( at - ${EPOCHREALTIME/./} ))
+      left() { w=$(( at - ${EPOCHREALTIME/./} )); printf -v t '%d.%06d' $(( w / 1000000 )) $(( w % 1000000 )); }
+      left
       if [ "$w" -gt 0 ]; then
-        printf -v t '%d.%06d' $(( w / 1000000 )) $(( w % 1000000 ))
         if IFS= read -r -t "$t" line; then
           [ "$line" = go ] || exit 125
         elif [ $? -le 128 ]; then
-          w=$(( at - ${EPOCHREALTIME/./} ))
-          if [ "$w" -gt 0 ]; then
-            printf -v t '%d.%06d' $(( w / 1000000 )) $(( w % 1000000 ))
-            sleep "$t"
-          fi
+          left
+          if [ "$w" -gt 0 ]; then sleep "$t"; fi
         fi
       fi
       exec sh -c "$0"

@@ -76,7 +76,7 @@ public final class FleetProbe {
   void learned(int agent, Phase phase, Instant at) {
     long[] times = learned.get(phase);
     if (times != null && times[agent] == 0) {
-      times[agent] = at.getEpochSecond() * 1_000_000 + at.getNano() / 1_000;
+      times[agent] = micros(at);
     }
   }
 
@@ -108,8 +108,12 @@ public final class FleetProbe {
   }
 
   void switched(int agent, Instant at) {
-    switchedMicros[agent] = at.getEpochSecond() * 1_000_000 + at.getNano() / 1_000;
+    switchedMicros[agent] = micros(at);
     switched.incrementAndGet();
+  }
+
+  private static long micros(Instant at) {
+    return at.getEpochSecond() * 1_000_000 + at.getNano() / 1_000;
   }
 
   /** Epoch microseconds at which each agent switched, of those that did. */

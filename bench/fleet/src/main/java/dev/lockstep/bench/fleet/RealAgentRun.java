@@ -43,7 +43,7 @@ final class RealAgentRun {
   private static final Pattern RELEASED = Pattern.compile("switch hook released at (\\S+)");
   /** The agent's DEBUG line when the desired state carries a switch time (Agent.switchTime). */
   private static final Pattern SWITCH_AT = Pattern.compile("switch hook runs at (\\S+), in");
-  /** The agent's DEBUG line when its primed shell was told the switch time and starts the hook itself (Primed.releaseAt). */
+  /** The agent's INFO line when its primed shell was told the switch time and starts the hook itself (Primed.releaseAt). */
   private static final Pattern SCHEDULED = Pattern.compile("switch hook scheduled: its shell");
 
   private final FleetBench bench;

@@ -16,9 +16,9 @@ final class ResultTable {
     out.append(String.format(Locale.ROOT, "%nmachine: %d cores, %s, %d MB; load at start %s%n",
         machine.path("cores").asInt(), machine.path("cpuModel").asText(), machine.path("memTotalMb").asLong(),
         machine.path("loadAverage").asText()));
+    String arenas = result.path("flags").path("mallocArenaMax").asText("");
     out.append("coordinator JVM: ").append(result.path("flags").path("coordinatorJvm"))
-        .append("; MALLOC_ARENA_MAX=").append(result.path("flags").path("mallocArenaMax").asText("").isEmpty() ? "(unset)"
-            : result.path("flags").path("mallocArenaMax").asText()).append('\n');
+        .append("; MALLOC_ARENA_MAX=").append(arenas.isEmpty() ? "(unset)" : arenas).append('\n');
     List<JsonNode> fleets = new ArrayList<>();
     result.path("fleets").forEach(fleets::add);
     if (!fleets.isEmpty()) {
